@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layering (no cycles): physics below, algorithms above, experiments and CLI on top.
+//   CLinalg (system: OpenBLAS, LAPACKE, FFTW3)
+//   Linalg  <- Arrays, Waveforms, ISACIO
+//   Estimation, Metrics, Scattering, Learning  (algorithms)
+//   WidebandSensing, MultiTargetISAC, ExtendedTarget  (one per reproduced paper: models + experiments)
+//   isac (CLI)
+let numerics = Target.Dependency.product(name: "Numerics", package: "swift-numerics")
+
+let package = Package(
+    name: "ISACKit",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "isac", targets: ["isac"]),
+        .library(name: "ISACKit", targets: [
+            "Linalg", "Arrays", "Waveforms", "ISACIO", "Estimation", "Metrics",
+            "Scattering", "Learning", "WidebandSensing", "MultiTargetISAC", "ExtendedTarget",
+        ]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLinalg", path: "Sources/CLinalg"),
+        .target(name: "Linalg", dependencies: ["CLinalg", numerics]),
+        .target(name: "ISACIO", dependencies: ["Linalg", numerics]),
+        .target(name: "Arrays", dependencies: ["Linalg", numerics]),
+        .target(name: "Waveforms", dependencies: ["Linalg", numerics]),
+        .target(name: "Estimation", dependencies: ["Linalg", "Arrays", numerics]),
+        .target(name: "Metrics", dependencies: ["Linalg", numerics]),
+        .target(name: "Scattering", dependencies: ["Linalg", "Arrays", "ISACIO", numerics]),
+        .target(name: "Learning", dependencies: ["Linalg", "ISACIO", numerics]),
+        .target(name: "WidebandSensing",
+                dependencies: ["Linalg", "Arrays", "Estimation", "ISACIO", numerics]),
+        .target(name: "MultiTargetISAC",
+                dependencies: ["Linalg", "Arrays", "Waveforms", "Estimation", "Metrics", "ISACIO", numerics]),
+        .target(name: "ExtendedTarget",
+                dependencies: ["Linalg", "Arrays", "Waveforms", "Scattering", "Estimation", "Metrics",
+                               "Learning", "ISACIO", numerics]),
+        .executableTarget(name: "isac", dependencies: [
+            "Linalg", "Arrays", "Waveforms", "ISACIO", "Estimation", "Metrics", "Scattering",
+            "Learning", "WidebandSensing", "MultiTargetISAC", "ExtendedTarget",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"), numerics,
+        ]),
+        .testTarget(name: "LinalgTests", dependencies: ["Linalg", numerics]),
+        .testTarget(name: "ArraysTests", dependencies: ["Arrays", "Linalg", numerics]),
+        .testTarget(name: "WaveformsTests", dependencies: ["Waveforms", "Linalg", numerics]),
+        .testTarget(name: "ISACIOTests", dependencies: ["ISACIO", "Linalg", numerics]),
+        .testTarget(name: "EstimationTests", dependencies: ["Estimation", "Arrays", "Linalg", numerics]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Linalg", numerics]),
+        .testTarget(name: "ScatteringTests", dependencies: ["Scattering", "Arrays", "Linalg", numerics]),
+        .testTarget(name: "LearningTests", dependencies: ["Learning", "Linalg", numerics]),
+        .testTarget(name: "WidebandSensingTests", dependencies: ["WidebandSensing", "Estimation", "Arrays", "Linalg", numerics]),
+        .testTarget(name: "MultiTargetISACTests", dependencies: ["MultiTargetISAC", "Estimation", "Metrics", "Arrays", "Waveforms", "Linalg", numerics]),
+        .testTarget(name: "ExtendedTargetTests", dependencies: ["ExtendedTarget", "Learning", "Scattering", "Linalg", numerics]),
+        .testTarget(name: "isacTests", dependencies: ["isac"]),
+    ]
+)

@@ -1,0 +1,13 @@
+import ArgumentParser
+
+/// `isac`: the ISACKit command line. Each paper's commands live in their own file.
+struct ISAC: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "isac",
+        abstract: "Integrated sensing and communication research toolkit.",
+        subcommands: [DemoCommand.self, RateCommand.self, WidebandCommand.self, MultitargetCommand.self,
+                      ScatterCommand.self, DatasetCommand.self, ExtendedCommand.self]
+    )
+}
+
+ISAC.main()
