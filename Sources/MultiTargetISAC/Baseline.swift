@@ -1,0 +1,192 @@
+import Foundation
+import Dispatch
+import Linalg
+import Metrics
+import Numerics
+
+@_silgen_name("openblas_set_num_threads") private func _openblasSetNumThreads(_ n: Int32)
+
+/// Keeps BLAS single-threaded: parallelism comes from samples (`concurrentPerform`), and nested
+/// OpenBLAS threads on the same cores only add contention.
+public func useSingleThreadedBLAS() { _openblasSetNumThreads(1) }
+
+/// Everything one sample produces at the baseline receiver, for any threshold.
+public struct SampleOutcome: Sendable {
+    public var trace: DetectionTrace
+    public var truePositions: [Position2]
+    public var trueAnglesRad: [Double]
+    public var trueRangesMeters: [Double]
+    /// OMP estimates in selection order (full path to T_max), radians and metres.
+    public var estimatedAnglesRad: [Double]
+    public var estimatedRangesMeters: [Double]
+    public var symbolErrors: Int
+    public var symbols: Int
+
+    /// Positions of the first T̂(δ) detections.
+    public func estimatedPositions(threshold: Double) -> [Position2] {
+        let n = trace.estimatedCount(threshold: threshold)
+        return (0..<n).map { Position2(estimatedRangesMeters[$0] * Double.cos(estimatedAnglesRad[$0]),
+                                        estimatedRangesMeters[$0] * Double.sin(estimatedAnglesRad[$0])) }
+    }
+}
+
+/// Aggregated metrics at one operating point and threshold.
+public struct OperatingPointMetrics: Sendable {
+    public var eta: Double
+    public var phi: Double
+    /// δ used (raw 𝓛 units) and δ/(K S N0) (noise-normalised).
+    public var threshold: Double
+    public var normalizedThreshold: Double
+    public var detection: DetectionCounts
+    /// Mean GOSPA over samples (eq. 17), metres.
+    public var meanGOSPA: Double
+    public var ser: SymbolErrorCounts
+    /// Single-target errors (samples with T = 1 and T̂ ≥ 1, first detection), degrees and metres.
+    public var angleErrorDeg: ErrorAccumulator
+    public var rangeErrorMeters: ErrorAccumulator
+}
+
+/// The model-based baseline ISAC system (paper Sec. III) under a chosen impairment mode.
+///
+/// The true array drives the physics; the *assumed* array (nominal for `.unknown`, true for
+/// `.known`/`.none`) drives the LS beamformer and the OMP angle dictionary.
+public struct BaselineSystem: Sendable {
+    public let config: MultiTargetConfig
+    public let mode: ImpairmentMode
+    public let trueArray: ArrayImpairment
+    public let assumedArray: ArrayImpairment
+    public let generator: ScenarioGenerator
+    /// Beamformer grid θ_i over [−π/2, π/2], N_θ points, and A (assumed) [K × N_θ].
+    public let beamGridRad: [Double]
+    public let beamSteering: Matrix<CDouble>
+    /// f_c for the communication sector (fixed for all samples).
+    public let commPrecoder: [CDouble]
+    /// Cached f_r and OMP dictionary for a fixed target sector (nil for random sectors).
+    private let fixedSensingPrecoder: [CDouble]?
+    private let fixedDictionary: OMPDictionary?
+
+    /// - Parameters:
+    ///   - impairmentSeed: seed of the single hardware realization d (stream 0 of that seed).
+    public init(config: MultiTargetConfig, mode: ImpairmentMode, impairmentSeed: UInt64) throws {
+        try config.validate()
+        self.config = config; self.mode = mode
+        let lam = config.wavelengthMeters
+        let nominal = ArrayImpairment.nominal(antennas: config.antennas, wavelengthMeters: lam)
+        var rng = RandomSource(seed: impairmentSeed, stream: 0)
+        let perturbed = ArrayImpairment.random(antennas: config.antennas, wavelengthMeters: lam, stdMeters: config.spacingStdMeters, rng: &rng)
+        switch mode {
+        case .none: trueArray = nominal; assumedArray = nominal
+        case .unknown: trueArray = perturbed; assumedArray = nominal
+        case .known: trueArray = perturbed; assumedArray = perturbed
+        }
+        generator = try ScenarioGenerator(config: config, trueArray: trueArray)
+        beamGridRad = ULASteering.uniformGrid(-Double.pi / 2, Double.pi / 2, count: config.angleGridSize)
+        beamSteering = ULASteering.matrix(assumedArray.geometry, anglesRad: beamGridRad, wavelengthMeters: lam)
+        commPrecoder = try Beamformer.leastSquares(steering: beamSteering, gridAnglesRad: beamGridRad, interval: config.commSector)
+        if case let .fixed(sec) = config.targetSector {
+            fixedSensingPrecoder = try Beamformer.leastSquares(steering: beamSteering, gridAnglesRad: beamGridRad, interval: sec)
+            fixedDictionary = try dictionary(for: sec, assumed: assumedArray, config: config)
+        } else {
+            fixedSensingPrecoder = nil; fixedDictionary = nil
+        }
+    }
+
+    /// f_r for `sector` (cached when the sector is fixed).
+    public func sensingPrecoder(for sector: AngularSector) throws -> [CDouble] {
+        if let f = fixedSensingPrecoder, case let .fixed(s) = config.targetSector, s == sector { return f }
+        return try Beamformer.leastSquares(steering: beamSteering, gridAnglesRad: beamGridRad, interval: sector)
+    }
+
+    /// OMP dictionaries for `sector` (cached when fixed).
+    public func ompDictionary(for sector: AngularSector) throws -> OMPDictionary {
+        if let d = fixedDictionary, case let .fixed(s) = config.targetSector, s == sector { return d }
+        return try dictionary(for: sector, assumed: assumedArray, config: config)
+    }
+
+    /// Runs scenario → ISAC beam (η, φ) → observation → OMP to T_max (δ = 0, full path) → ML comm.
+    /// Sample `index` uses `RandomSource(seed: seed, stream: index)`, independent of thread count.
+    public func runSample(index: UInt64, seed: UInt64, eta: Double, phi: Double) throws -> SampleOutcome {
+        var rng = RandomSource(seed: seed, stream: index)
+        let d = generator.draw(rng: &rng)
+        let fr = try sensingPrecoder(for: d.sector)
+        let f = try Beamformer.isac(sensing: fr, communication: commPrecoder, eta: eta, phi: phi, power: config.power)
+        let obs = try generator.observe(d, precoder: f)
+        let dict = try ompDictionary(for: d.sector)
+        let omp = try OMP.run(observation: obs.sensing, dictionary: dict, threshold: 0, maxIterations: config.maxTargets)
+        let (_, errs) = ScenarioGenerator.decode(obs, sent: d.messages)
+        return SampleOutcome(trace: DetectionTrace(trueCount: d.targetCount, peaks: Array(omp.peaks.prefix(config.maxTargets))),
+                             truePositions: d.positions, trueAnglesRad: d.anglesRad, trueRangesMeters: d.rangesMeters,
+                             estimatedAnglesRad: omp.anglesRad,
+                             estimatedRangesMeters: omp.delaysSeconds.map { $0 * speedOfLightMT / 2 },
+                             symbolErrors: errs, symbols: d.messages.count)
+    }
+
+    /// Runs samples `firstIndex ..< firstIndex + count` in parallel (deterministic result order).
+    public func runBatch(count: Int, firstIndex: UInt64 = 0, seed: UInt64, eta: Double, phi: Double,
+                         progress: (@Sendable (Int) -> Void)? = nil) throws -> [SampleOutcome] {
+        try Check.positive(count, "--samples")
+        try Check.inRange(eta, 0, 1, "--eta")
+        try Check.finite(phi, "--phi")
+        useSingleThreadedBLAS()
+        let box = OutcomeBox(count)
+        let chunk = 8
+        let chunks = (count + chunk - 1) / chunk
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            for i in (c * chunk)..<min(count, (c + 1) * chunk) {
+                let r = Result { try runSample(index: firstIndex + UInt64(i), seed: seed, eta: eta, phi: phi) }
+                box.set(i, r)
+            }
+            progress?(min(count, (c + 1) * chunk) - c * chunk)
+        }
+        return try box.values.map { try $0!.get() }
+    }
+
+    /// Metrics of `outcomes` at threshold δ.
+    public func metrics(_ outcomes: [SampleOutcome], threshold: Double, eta: Double, phi: Double,
+                        gospa: GOSPA) throws -> OperatingPointMetrics {
+        var det = try DetectionCounts(maxTargets: config.maxTargets)
+        var ser = SymbolErrorCounts()
+        var ang = ErrorAccumulator(), rng = ErrorAccumulator()
+        var g = 0.0
+        for o in outcomes {
+            let n = o.trace.estimatedCount(threshold: threshold)
+            det.add(trueCount: o.trace.trueCount, estimatedCount: n)
+            g += gospa.distance(o.truePositions, o.estimatedPositions(threshold: threshold))
+            ser.add(errors: o.symbolErrors, symbols: o.symbols)
+            if o.trace.trueCount == 1 && n >= 1 {
+                ang.add(degrees(o.estimatedAnglesRad[0] - o.trueAnglesRad[0]))
+                rng.add(o.estimatedRangesMeters[0] - o.trueRangesMeters[0])
+            }
+        }
+        let norm = Double(config.antennas * config.subcarriers) * config.noisePower
+        return OperatingPointMetrics(eta: eta, phi: phi, threshold: threshold, normalizedThreshold: threshold / norm,
+                                     detection: det, meanGOSPA: g / Double(max(outcomes.count, 1)), ser: ser,
+                                     angleErrorDeg: ang, rangeErrorMeters: rng)
+    }
+
+    /// Calibrate δ on `calibrationSamples` (streams offset by 2³²) to `targetPfa`, then evaluate on
+    /// `samples` fresh draws (streams 0..<samples) at the same (η, φ).
+    public func evaluate(eta: Double, phi: Double, samples: Int, calibrationSamples: Int, seed: UInt64,
+                         targetPfa: Double, gospa: GOSPA, progress: (@Sendable (Int) -> Void)? = nil) throws -> OperatingPointMetrics {
+        try Check.inOpenRange(targetPfa, 0, 1, "--pfa")
+        let cal = try runBatch(count: calibrationSamples, firstIndex: 1 << 32, seed: seed, eta: eta, phi: phi, progress: progress)
+        let delta = try ThresholdCalibration.calibrate(cal.map(\.trace), maxTargets: config.maxTargets, targetPfa: targetPfa)
+        let ev = try runBatch(count: samples, firstIndex: 0, seed: seed, eta: eta, phi: phi, progress: progress)
+        return try metrics(ev, threshold: delta, eta: eta, phi: phi, gospa: gospa)
+    }
+}
+
+private func dictionary(for sector: AngularSector, assumed: ArrayImpairment, config c: MultiTargetConfig) throws -> OMPDictionary {
+    let s = c.ompAngleDictionaryCoversSector ? sector : try AngularSector(lowerRad: -Double.pi / 2, upperRad: Double.pi / 2)
+    return try OMPDictionary.grid(array: assumed, sector: s, angleCount: c.angleGridSize,
+                                  rangeMinMeters: c.rangeMinMeters, rangeMaxMeters: c.rangeMaxMeters,
+                                  delayCount: c.delayGridSize, subcarriers: c.subcarriers, spacingHz: c.subcarrierSpacingHz)
+}
+
+/// Lock-protected result slots for `concurrentPerform`.
+private final class OutcomeBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var values: [Result<SampleOutcome, Error>?]
+    init(_ n: Int) { values = Array(repeating: nil, count: n) }
+    func set(_ i: Int, _ r: Result<SampleOutcome, Error>) { lock.lock(); values[i] = r; lock.unlock() }
+}

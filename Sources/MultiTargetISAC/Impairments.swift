@@ -1,0 +1,79 @@
+import Foundation
+import Linalg
+import Arrays
+import Numerics
+
+/// Antenna-spacing impairments of the ISAC ULA (paper Sec. II-D, Example 1) and the steering
+/// matrices built from them.
+///
+/// The paper's impaired steering vector is [a_pert(θ; d)]_k = exp(−j2π (k − (K−1)/2) d_k sin θ / λ),
+/// i.e. element k sits at x_k = (k − (K−1)/2)·d_k along the array axis. We keep the impairment in
+/// the *positions* (an `ArrayGeometry`), so a learned d (issue 6) only changes positions and every
+/// steering matrix follows. With d_k = λ/2 this is the nominal a(θ).
+public struct ArrayImpairment: Sendable, Equatable {
+    /// d ∈ ℝ^K, per-element spacing parameters, metres.
+    public var spacingsMeters: [Double]
+    /// λ, metres.
+    public var wavelengthMeters: Double
+
+    /// Nominal ULA: d_k = λ/2 for all k.
+    public static func nominal(antennas: Int, wavelengthMeters: Double) -> ArrayImpairment {
+        ArrayImpairment(spacingsMeters: [Double](repeating: wavelengthMeters / 2, count: antennas), wavelengthMeters: wavelengthMeters)
+    }
+
+    /// Random draw d_k ~ N(λ/2, σ²) i.i.d. (paper Sec. V-A, σ = λ/25); one draw = one hardware realization.
+    public static func random(antennas: Int, wavelengthMeters: Double, stdMeters: Double, rng: inout RandomSource) -> ArrayImpairment {
+        ArrayImpairment(spacingsMeters: (0..<antennas).map { _ in rng.gaussian(mean: wavelengthMeters / 2, std: stdMeters) },
+                        wavelengthMeters: wavelengthMeters)
+    }
+
+    public init(spacingsMeters: [Double], wavelengthMeters: Double) {
+        self.spacingsMeters = spacingsMeters; self.wavelengthMeters = wavelengthMeters
+    }
+
+    /// Element positions x_k = (k − (K−1)/2)·d_k along the x axis (metres).
+    public var geometry: ArrayGeometry {
+        let c = Double(spacingsMeters.count - 1) / 2
+        return ArrayGeometry(positions: spacingsMeters.enumerated().map { Point3((Double($0.offset) - c) * $0.element, 0, 0) })
+    }
+}
+
+/// Far-field steering for a linear array along x with angles from broadside (paper convention).
+public enum ULASteering {
+    /// a(θ) with [a]_k = exp(−j 2π x_k sin θ / λ), shape [K]. Uses `Steering.farField` with the
+    /// direction û = (−sin θ, cos θ, 0), which yields exactly that phase for positions on the x axis.
+    public static func vector(_ g: ArrayGeometry, angleRad th: Double, wavelengthMeters lam: Double) -> [CDouble] {
+        Steering.farField(g, direction: Point3(-Double.sin(th), Double.cos(th), 0), wavenumber: 2 * .pi / lam)
+    }
+
+    /// Steering matrix [a(θ_1) … a(θ_N)], shape [K × N] (one atom per column).
+    public static func matrix(_ g: ArrayGeometry, anglesRad: [Double], wavelengthMeters lam: Double) -> Matrix<CDouble> {
+        var m = Matrix<CDouble>(rows: g.count, cols: anglesRad.count)
+        for (j, th) in anglesRad.enumerated() {
+            let s = -2 * Double.pi * Double.sin(th) / lam
+            for (k, p) in g.positions.enumerated() {
+                let ph = s * p.x
+                m.data[k + j * g.count] = CDouble(Double.cos(ph), Double.sin(ph))
+            }
+        }
+        return m
+    }
+
+    /// Frequency-domain delay vector ρ(τ) with [ρ]_s = exp(−j 2π s Δ_f τ), s = 0..<S, shape [S].
+    public static func delayVector(delaySeconds tau: Double, subcarriers: Int, spacingHz: Double) -> [CDouble] {
+        (0..<subcarriers).map { s in
+            let ph = -2 * Double.pi * Double(s) * spacingHz * tau
+            return CDouble(Double.cos(ph), Double.sin(ph))
+        }
+    }
+
+    /// Delay dictionary Φ_d = [ρ(τ_1) … ρ(τ_N)], shape [S × N].
+    public static func delayMatrix(delaysSeconds: [Double], subcarriers: Int, spacingHz: Double) -> Matrix<CDouble> {
+        Matrix(columns: delaysSeconds.map { delayVector(delaySeconds: $0, subcarriers: subcarriers, spacingHz: spacingHz) })
+    }
+
+    /// N uniformly spaced points covering [lo, hi] inclusive (N ≥ 2).
+    public static func uniformGrid(_ lo: Double, _ hi: Double, count n: Int) -> [Double] {
+        (0..<n).map { lo + (hi - lo) * Double($0) / Double(n - 1) }
+    }
+}
