@@ -1,0 +1,342 @@
+import _Differentiation
+import Foundation
+
+// MARK: - Broadcasting machinery (NumPy rules: shapes are right-aligned; a dimension of 1 or a
+// missing dimension stretches to the other operand's size).
+
+/// The broadcast result shape of `a` and `b`, or nil when they are incompatible.
+public func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int]? {
+    let r = max(a.count, b.count)
+    var out = [Int](repeating: 1, count: r)
+    for i in 0..<r {
+        let da = i < r - a.count ? 1 : a[i - (r - a.count)]
+        let db = i < r - b.count ? 1 : b[i - (r - b.count)]
+        if da == db || db == 1 { out[i] = da } else if da == 1 { out[i] = db } else { return nil }
+    }
+    return out
+}
+
+/// Strides of a tensor of `shape` read in the index space of `out` (0 along broadcast dimensions).
+@usableFromInline func broadcastStrides(_ shape: [Int], to out: [Int]) -> [Int] {
+    let s = Tensor.strides(shape)
+    var res = [Int](repeating: 0, count: out.count)
+    let off = out.count - shape.count
+    for i in 0..<shape.count where shape[i] != 1 { res[i + off] = s[i] }
+    return res
+}
+
+/// Visits every element of `out` (row-major) with the matching offsets into two broadcast operands.
+/// The innermost dimension is a plain strided loop, so `body` is called once per row.
+@inline(__always)
+func forEachBroadcastRow(_ out: [Int], _ sa: [Int], _ sb: [Int],
+                         _ body: (_ outOffset: Int, _ aOffset: Int, _ bOffset: Int, _ n: Int, _ da: Int, _ db: Int) -> Void) {
+    let r = out.count
+    if r == 0 { body(0, 0, 0, 1, 0, 0); return }
+    let inner = out[r - 1]
+    let rows = out.dropLast().reduce(1, *)
+    if rows == 0 || inner == 0 { return }
+    var idx = [Int](repeating: 0, count: max(r - 1, 0))
+    var oa = 0, ob = 0
+    for row in 0..<rows {
+        body(row * inner, oa, ob, inner, sa[r - 1], sb[r - 1])
+        // Odometer increment over the outer dimensions.
+        var d = r - 2
+        while d >= 0 {
+            idx[d] += 1; oa += sa[d]; ob += sb[d]
+            if idx[d] < out[d] { break }
+            oa -= sa[d] * out[d]; ob -= sb[d] * out[d]; idx[d] = 0
+            d -= 1
+        }
+    }
+}
+
+@inline(__always)
+func broadcastBinary(_ a: Tensor, _ b: Tensor, _ op: (Float, Float) -> Float) -> Tensor {
+    if a.shape == b.shape {
+        let n = a.count
+        var out = [Float](repeating: 0, count: n)
+        a.scalars.withUnsafeBufferPointer { pa in
+            b.scalars.withUnsafeBufferPointer { pb in
+                out.withUnsafeMutableBufferPointer { po in
+                    for i in 0..<n { po[i] = op(pa[i], pb[i]) }
+                }
+            }
+        }
+        return Tensor(shape: a.shape, scalars: out)
+    }
+    guard let shape = broadcastShape(a.shape, b.shape) else {
+        preconditionFailure("Tensor: cannot broadcast \(a.shape) with \(b.shape)")
+    }
+    let sa = broadcastStrides(a.shape, to: shape), sb = broadcastStrides(b.shape, to: shape)
+    var out = [Float](repeating: 0, count: shape.reduce(1, *))
+    a.scalars.withUnsafeBufferPointer { pa in
+        b.scalars.withUnsafeBufferPointer { pb in
+            out.withUnsafeMutableBufferPointer { po in
+                forEachBroadcastRow(shape, sa, sb) { o, ia, ib, n, da, db in
+                    var ia = ia, ib = ib
+                    for j in 0..<n { po[o + j] = op(pa[ia], pb[ib]); ia += da; ib += db }
+                }
+            }
+        }
+    }
+    return Tensor(shape: shape, scalars: out)
+}
+
+extension Tensor {
+    /// Sums `self` (a broadcast result) down to `target`, the shape of the operand that was
+    /// broadcast: the adjoint of broadcasting.
+    public func reduced(toShape target: [Int]) -> Tensor {
+        if shape == target { return self }
+        if isScalarZero { return .zeros(target) }
+        let n = target.reduce(1, *)
+        var out = [Float](repeating: 0, count: n)
+        if n == 1 {
+            out[0] = scalars.withUnsafeBufferPointer { p in var s: Float = 0; for v in p { s += v }; return s }
+            return Tensor(shape: target, scalars: out)
+        }
+        let st = broadcastStrides(target, to: shape)
+        let zeros = [Int](repeating: 0, count: shape.count)
+        scalars.withUnsafeBufferPointer { pg in
+            out.withUnsafeMutableBufferPointer { po in
+                forEachBroadcastRow(shape, st, zeros) { o, it, _, m, dt, _ in
+                    var it = it
+                    for j in 0..<m { po[it] += pg[o + j]; it += dt }
+                }
+            }
+        }
+        return Tensor(shape: target, scalars: out)
+    }
+
+    /// `self` broadcast to `target` (materialized copy).
+    @differentiable(reverse)
+    public func broadcast(to target: [Int]) -> Tensor {
+        broadcastBinary(self, Tensor.zeros(target)) { a, _ in a }
+    }
+    @derivative(of: broadcast(to:))
+    public func _vjpBroadcast(to target: [Int]) -> (value: Tensor, pullback: (Tensor) -> Tensor) {
+        let s = shape
+        return (broadcast(to: target), { g in g.reduced(toShape: s) })
+    }
+
+    /// Elementwise map (no derivative): the building block of the unary primitives below.
+    @inline(__always)
+    func map(_ f: (Float) -> Float) -> Tensor {
+        let n = count
+        var out = [Float](repeating: 0, count: n)
+        scalars.withUnsafeBufferPointer { p in
+            out.withUnsafeMutableBufferPointer { o in for i in 0..<n { o[i] = f(p[i]) } }
+        }
+        return Tensor(shape: shape, scalars: out)
+    }
+
+    /// Elementwise combination of two same-shape tensors (no derivative).
+    @inline(__always)
+    func zipMap(_ other: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+        precondition(shape == other.shape, "zipMap: \(shape) vs \(other.shape)")
+        return broadcastBinary(self, other, f)
+    }
+}
+
+// MARK: - Broadcasting arithmetic
+
+extension Tensor {
+    /// Broadcasting sum. Also the `AdditiveArithmetic` addition used to accumulate gradients.
+    @differentiable(reverse)
+    public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
+        if rhs.isScalarZero { return lhs }
+        if lhs.isScalarZero { return rhs }
+        return broadcastBinary(lhs, rhs, +)
+    }
+    @derivative(of: +)
+    public static func _vjpAdd(lhs: Tensor, rhs: Tensor) -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor)) {
+        let sa = lhs.shape, sb = rhs.shape
+        return (lhs + rhs, { g in (g.reduced(toShape: sa), g.reduced(toShape: sb)) })
+    }
+
+    /// Broadcasting difference.
+    @differentiable(reverse)
+    public static func - (lhs: Tensor, rhs: Tensor) -> Tensor {
+        if rhs.isScalarZero { return lhs }
+        return broadcastBinary(lhs, rhs, -)
+    }
+    @derivative(of: -)
+    public static func _vjpSub(lhs: Tensor, rhs: Tensor) -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor)) {
+        let sa = lhs.shape, sb = rhs.shape
+        return (lhs - rhs, { g in (g.reduced(toShape: sa), (-g).reduced(toShape: sb)) })
+    }
+
+    /// Broadcasting elementwise (Hadamard) product.
+    @differentiable(reverse)
+    public static func * (lhs: Tensor, rhs: Tensor) -> Tensor { broadcastBinary(lhs, rhs, *) }
+    @derivative(of: *)
+    public static func _vjpMul(lhs: Tensor, rhs: Tensor) -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor)) {
+        let out = lhs * rhs
+        return (out, { g in
+            let g = g.materialized(out.shape)
+            return (broadcastBinary(g, rhs, *).reduced(toShape: lhs.shape),
+                    broadcastBinary(g, lhs, *).reduced(toShape: rhs.shape))
+        })
+    }
+
+    /// Broadcasting elementwise quotient.
+    @differentiable(reverse)
+    public static func / (lhs: Tensor, rhs: Tensor) -> Tensor { broadcastBinary(lhs, rhs, /) }
+    @derivative(of: /)
+    public static func _vjpDiv(lhs: Tensor, rhs: Tensor) -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor)) {
+        let out = lhs / rhs
+        return (out, { g in
+            let g = g.materialized(out.shape)
+            let ga = broadcastBinary(g, rhs, /).reduced(toShape: lhs.shape)
+            // d(a/b)/db = −(a/b)/b
+            let gb = broadcastBinary(broadcastBinary(g, out, *), rhs, { x, y in -x / y }).reduced(toShape: rhs.shape)
+            return (ga, gb)
+        })
+    }
+
+    /// Negation.
+    @differentiable(reverse)
+    public static prefix func - (x: Tensor) -> Tensor { x.map { -$0 } }
+    @derivative(of: -)
+    public static func _vjpNeg(x: Tensor) -> (value: Tensor, pullback: (Tensor) -> Tensor) {
+        (-x, { g in g.map { -$0 } })
+    }
+
+    /// `x · s` for a constant scalar `s` (not differentiated with respect to `s`).
+    @differentiable(reverse, wrt: lhs)
+    public static func * (lhs: Tensor, rhs: Float) -> Tensor { lhs.map { $0 * rhs } }
+    @derivative(of: *, wrt: lhs)
+    public static func _vjpMulScalar(lhs: Tensor, rhs: Float) -> (value: Tensor, pullback: (Tensor) -> Tensor) {
+        (lhs * rhs, { g in g.map { $0 * rhs } })
+    }
+    @differentiable(reverse, wrt: rhs)
+    public static func * (lhs: Float, rhs: Tensor) -> Tensor { rhs * lhs }
+
+    /// `x / s` for a constant scalar `s`.
+    @differentiable(reverse, wrt: lhs)
+    public static func / (lhs: Tensor, rhs: Float) -> Tensor { lhs * (1 / rhs) }
+
+    /// `x + s` for a constant scalar `s`.
+    @differentiable(reverse, wrt: lhs)
+    public static func + (lhs: Tensor, rhs: Float) -> Tensor { lhs.map { $0 + rhs } }
+    @derivative(of: +, wrt: lhs)
+    public static func _vjpAddScalar(lhs: Tensor, rhs: Float) -> (value: Tensor, pullback: (Tensor) -> Tensor) {
+        (lhs + rhs, { g in g })
+    }
+    /// `x − s` for a constant scalar `s`.
+    @differentiable(reverse, wrt: lhs)
+    public static func - (lhs: Tensor, rhs: Float) -> Tensor { lhs + (-rhs) }
+}
+
+// MARK: - Unary primitives
+
+extension Tensor {
+    /// max(x, 0). The derivative at 0 is taken as 0.
+    @differentiable(reverse)
+    public func relu() -> Tensor { map { $0 > 0 ? $0 : 0 } }
+    @derivative(of: relu)
+    public func _vjpRelu() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
+        let x = self
+        return (relu(), { g in g.materialized(x.shape).zipMap(x) { g, x in x > 0 ? g : 0 } })
+    }
+
+    /// GELU, tanh approximation: ½x(1 + tanh(√(2/π)(x + 0.044715x³))) (the PyTorch
+    /// `approximate="tanh"` form).
+    @differentiable(reverse)
+    public func gelu() -> Tensor { map { Tensor.geluScalar($0).0 } }
+    @derivative(of: gelu)
+    public func _vjpGelu() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
+        let x = self
+        return (gelu(), { g in g.materialized(x.shape).zipMap(x) { g, x in g * Tensor.geluScalar(x).1 } })
+    }
+    /// (gelu(x), gelu'(x)).
+    @inline(__always) static func geluScalar(_ x: Float) -> (Float, Float) {
+        let c: Float = 0.7978845608028654, a: Float = 0.044715
+        let u = c * (x + a * x * x * x)
+        let t = Float(Foundation.tanh(Double(u)))
+        let du = c * (1 + 3 * a * x * x)
+        return (0.5 * x * (1 + t), 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
+    }
+
+    /// Hyperbolic tangent.
+    @differentiable(reverse)
+    public func tanh() -> Tensor { map { Foundation.tanhf($0) } }
+    @derivative(of: tanh)
+    public func _vjpTanh() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
+        let y = tanh()
+        return (y, { g in g.materialized(y.shape).zipMap(y) { g, y in g * (1 - y * y) } })
+    }
+
+    /// Logistic sigmoid 1/(1+e^{−x}), evaluated without overflow for large |x|.
+    @differentiable(reverse)
+    public func sigmoid() -> Tensor {
+        map { x in x >= 0 ? 1 / (1 + Foundation.expf(-x)) : Foundation.expf(x) / (1 + Foundation.expf(x)) }
+    }
+    @derivative(of: sigmoid)
+    public func _vjpSigmoid() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
+        let y = sigmoid()
+        return (y, { g in g.materialized(y.shape).zipMap(y) { g, y in g * y * (1 - y) } })
+    }
+
+    /// eˣ.
+    @differentiable(reverse)
+    public func exp() -> Tensor { map { Foundation.expf($0) } }
+    @derivative(of: exp)
+    public func _vjpExp() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
+        let y = exp()
+        return (y, { g in g.materialized(y.shape).zipMap(y, *) })
+    }
+
+    /// Natural logarithm (x > 0).
+    @differentiable(reverse)
+    public func log() -> Tensor { map { Foundation.logf($0) } }
+    @derivative(of: log)
+    public func _vjpLog() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
+        let x = self
+        return (log(), { g in g.materialized(x.shape).zipMap(x, /) })
+    }
+
+    /// sin x (radians).
+    @differentiable(reverse)
+    public func sin() -> Tensor { map { Foundation.sinf($0) } }
+    @derivative(of: sin)
+    public func _vjpSin() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
+        let x = self
+        return (sin(), { g in g.materialized(x.shape).zipMap(x) { g, x in g * Foundation.cosf(x) } })
+    }
+
+    /// cos x (radians).
+    @differentiable(reverse)
+    public func cos() -> Tensor { map { Foundation.cosf($0) } }
+    @derivative(of: cos)
+    public func _vjpCos() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
+        let x = self
+        return (cos(), { g in g.materialized(x.shape).zipMap(x) { g, x in -g * Foundation.sinf(x) } })
+    }
+
+    /// √x (x > 0 for a finite derivative).
+    @differentiable(reverse)
+    public func sqrt() -> Tensor { map { $0.squareRoot() } }
+    @derivative(of: sqrt)
+    public func _vjpSqrt() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
+        let y = sqrt()
+        return (y, { g in g.materialized(y.shape).zipMap(y) { g, y in g / (2 * y) } })
+    }
+
+    /// x².
+    @differentiable(reverse)
+    public func squared() -> Tensor { map { $0 * $0 } }
+    @derivative(of: squared)
+    public func _vjpSquared() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
+        let x = self
+        return (squared(), { g in g.materialized(x.shape).zipMap(x) { g, x in 2 * g * x } })
+    }
+
+    /// |x|; the derivative at 0 is taken as 0 (sign(0) = 0).
+    @differentiable(reverse)
+    public func abs() -> Tensor { map { Swift.abs($0) } }
+    @derivative(of: abs)
+    public func _vjpAbs() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
+        let x = self
+        return (abs(), { g in g.materialized(x.shape).zipMap(x) { g, x in x > 0 ? g : (x < 0 ? -g : 0) } })
+    }
+}

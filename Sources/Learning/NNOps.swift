@@ -1,0 +1,337 @@
+import _Differentiation
+import CLinalg
+import Foundation
+import Linalg
+
+// MARK: - Softmax and normalization over the last axis
+
+extension Tensor {
+    /// Softmax over the last axis, computed stably as e^{x−max}/Σe^{x−max}.
+    /// Pullback: dx = y ⊙ (g − Σ_j g_j y_j).
+    @differentiable(reverse)
+    public func softmax() -> Tensor { softmaxRaw() }
+    func softmaxRaw() -> Tensor {
+        let c = shape.last ?? 1, rows = count / Swift.max(c, 1)
+        var out = [Float](repeating: 0, count: count)
+        scalars.withUnsafeBufferPointer { p in
+            out.withUnsafeMutableBufferPointer { o in
+                for r in 0..<rows {
+                    let b = r * c
+                    var m = -Float.infinity
+                    for j in 0..<c { m = Swift.max(m, p[b + j]) }
+                    var s: Float = 0
+                    for j in 0..<c { let e = Foundation.expf(p[b + j] - m); o[b + j] = e; s += e }
+                    let inv = 1 / s
+                    for j in 0..<c { o[b + j] *= inv }
+                }
+            }
+        }
+        return Tensor(shape: shape, scalars: out)
+    }
+    @derivative(of: softmax)
+    public func _vjpSoftmax() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
+        let y = softmaxRaw()
+        return (y, { g in
+            let g = g.materialized(y.shape)
+            let c = y.shape.last ?? 1, rows = y.count / Swift.max(c, 1)
+            var dx = [Float](repeating: 0, count: y.count)
+            y.scalars.withUnsafeBufferPointer { py in
+                g.scalars.withUnsafeBufferPointer { pg in
+                    dx.withUnsafeMutableBufferPointer { pd in
+                        for r in 0..<rows {
+                            let b = r * c
+                            var dot: Float = 0
+                            for j in 0..<c { dot += pg[b + j] * py[b + j] }
+                            for j in 0..<c { pd[b + j] = py[b + j] * (pg[b + j] - dot) }
+                        }
+                    }
+                }
+            }
+            return Tensor(shape: y.shape, scalars: dx)
+        })
+    }
+}
+
+/// Layer normalization over the last axis: y = (x − μ)/√(σ² + ε) · γ + β with the biased
+/// variance σ² of each row. Shapes: `x` [… , D], `gamma`, `beta` [D].
+@differentiable(reverse, wrt: (x, gamma, beta))
+public func layerNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, epsilon: Float = 1e-5) -> Tensor {
+    layerNormForward(x, gamma, beta, epsilon).y
+}
+
+func layerNormForward(_ x: Tensor, _ gamma: Tensor, _ beta: Tensor, _ eps: Float) -> (y: Tensor, xhat: [Float], rstd: [Float]) {
+    let d = x.shape.last ?? 1, rows = x.count / Swift.max(d, 1)
+    precondition(gamma.shape == [d] && beta.shape == [d], "layerNorm: gamma/beta must be [\(d)]")
+    var y = [Float](repeating: 0, count: x.count), xhat = y
+    var rstd = [Float](repeating: 0, count: rows)
+    x.scalars.withUnsafeBufferPointer { px in
+        gamma.scalars.withUnsafeBufferPointer { pg in
+            beta.scalars.withUnsafeBufferPointer { pb in
+                y.withUnsafeMutableBufferPointer { py in
+                    xhat.withUnsafeMutableBufferPointer { ph in
+                        for r in 0..<rows {
+                            let b = r * d
+                            var m: Float = 0
+                            for j in 0..<d { m += px[b + j] }
+                            m /= Float(d)
+                            var v: Float = 0
+                            for j in 0..<d { let t = px[b + j] - m; v += t * t }
+                            v /= Float(d)
+                            let rs = 1 / (v + eps).squareRoot()
+                            rstd[r] = rs
+                            for j in 0..<d {
+                                let h = (px[b + j] - m) * rs
+                                ph[b + j] = h
+                                py[b + j] = h * pg[j] + pb[j]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return (Tensor(shape: x.shape, scalars: y), xhat, rstd)
+}
+
+@derivative(of: layerNorm, wrt: (x, gamma, beta))
+public func _vjpLayerNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, epsilon: Float)
+    -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor, Tensor)) {
+    let (y, xhat, rstd) = layerNormForward(x, gamma, beta, epsilon)
+    return (y, { g in
+        let g = g.materialized(y.shape)
+        let d = x.shape.last ?? 1, rows = x.count / Swift.max(d, 1)
+        var dx = [Float](repeating: 0, count: x.count)
+        var dg = [Float](repeating: 0, count: d), db = dg
+        g.scalars.withUnsafeBufferPointer { pg in
+            gamma.scalars.withUnsafeBufferPointer { pgam in
+                xhat.withUnsafeBufferPointer { ph in
+                    dx.withUnsafeMutableBufferPointer { pd in
+                        for r in 0..<rows {
+                            let b = r * d
+                            var s1: Float = 0, s2: Float = 0
+                            for j in 0..<d {
+                                let dh = pg[b + j] * pgam[j]
+                                s1 += dh; s2 += dh * ph[b + j]
+                                dg[j] += pg[b + j] * ph[b + j]; db[j] += pg[b + j]
+                            }
+                            s1 /= Float(d); s2 /= Float(d)
+                            for j in 0..<d { pd[b + j] = rstd[r] * (pg[b + j] * pgam[j] - s1 - ph[b + j] * s2) }
+                        }
+                    }
+                }
+            }
+        }
+        return (Tensor(shape: x.shape, scalars: dx), Tensor(shape: [d], scalars: dg), Tensor(shape: [d], scalars: db))
+    })
+}
+
+// MARK: - Batch normalization
+
+/// Running mean/variance of a batch-norm layer. A reference type on purpose: the statistics are
+/// updated as a side effect of a training forward pass, outside the differentiable data flow
+/// (they are buffers, not parameters). Copies of a layer share one box.
+public final class BatchNormStatistics: @unchecked Sendable {
+    /// Per-channel running mean and (unbiased) running variance, `[C]` each.
+    public var mean: [Float]
+    public var variance: [Float]
+    /// Update rate: running ← (1 − momentum)·running + momentum·batch (PyTorch convention).
+    public let momentum: Float
+    private let lock = NSLock()
+
+    public init(channels: Int, momentum: Float = 0.1) {
+        mean = [Float](repeating: 0, count: channels)
+        variance = [Float](repeating: 1, count: channels)
+        self.momentum = momentum
+    }
+
+    func update(batchMean: [Float], batchVariance: [Float], count: Int) {
+        lock.lock(); defer { lock.unlock() }
+        let unbias = count > 1 ? Float(count) / Float(count - 1) : 1
+        for c in 0..<mean.count {
+            mean[c] = (1 - momentum) * mean[c] + momentum * batchMean[c]
+            variance[c] = (1 - momentum) * variance[c] + momentum * batchVariance[c] * unbias
+        }
+    }
+}
+
+/// Batch normalization with batch statistics (training mode). `x` is `[N, C, …]` (any trailing
+/// spatial dims); statistics are per channel over N and the spatial dims; `gamma`, `beta` `[C]`.
+/// y = (x − μ_c)/√(σ²_c + ε) · γ_c + β_c with the biased batch variance. When `statistics` is
+/// given, its running averages are updated once per call (also when differentiated).
+@differentiable(reverse, wrt: (x, gamma, beta))
+public func batchNormTraining(_ x: Tensor, gamma: Tensor, beta: Tensor, epsilon: Float = 1e-5,
+                              statistics: BatchNormStatistics? = nil) -> Tensor {
+    let f = batchNormForward(x, gamma, beta, epsilon)
+    statistics?.update(batchMean: f.mean, batchVariance: f.variance, count: f.m)
+    return f.y
+}
+
+func batchNormForward(_ x: Tensor, _ gamma: Tensor, _ beta: Tensor, _ eps: Float)
+    -> (y: Tensor, xhat: [Float], rstd: [Float], mean: [Float], variance: [Float], m: Int) {
+    precondition(x.rank >= 2, "batchNorm: input must be [N, C, …], got \(x.shape)")
+    let n = x.shape[0], c = x.shape[1], inner = x.shape.dropFirst(2).reduce(1, *)
+    precondition(gamma.shape == [c] && beta.shape == [c], "batchNorm: gamma/beta must be [\(c)]")
+    let m = n * inner
+    var mean = [Float](repeating: 0, count: c), variance = mean, rstd = mean
+    var y = [Float](repeating: 0, count: x.count), xhat = y
+    x.scalars.withUnsafeBufferPointer { px in
+        for ch in 0..<c {
+            var s: Double = 0
+            for b in 0..<n { let o = (b * c + ch) * inner; for j in 0..<inner { s += Double(px[o + j]) } }
+            let mu = Float(s / Double(Swift.max(m, 1)))
+            var v: Double = 0
+            for b in 0..<n { let o = (b * c + ch) * inner; for j in 0..<inner { let t = px[o + j] - mu; v += Double(t * t) } }
+            mean[ch] = mu; variance[ch] = Float(v / Double(Swift.max(m, 1)))
+            rstd[ch] = 1 / (variance[ch] + eps).squareRoot()
+        }
+        xhat.withUnsafeMutableBufferPointer { ph in
+            y.withUnsafeMutableBufferPointer { py in
+                for b in 0..<n {
+                    for ch in 0..<c {
+                        let o = (b * c + ch) * inner, mu = mean[ch], rs = rstd[ch]
+                        let ga = gamma.scalars[ch], be = beta.scalars[ch]
+                        for j in 0..<inner { let h = (px[o + j] - mu) * rs; ph[o + j] = h; py[o + j] = h * ga + be }
+                    }
+                }
+            }
+        }
+    }
+    return (Tensor(shape: x.shape, scalars: y), xhat, rstd, mean, variance, m)
+}
+
+@derivative(of: batchNormTraining, wrt: (x, gamma, beta))
+public func _vjpBatchNormTraining(_ x: Tensor, gamma: Tensor, beta: Tensor, epsilon: Float,
+                                  statistics: BatchNormStatistics?)
+    -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor, Tensor)) {
+    let f = batchNormForward(x, gamma, beta, epsilon)
+    statistics?.update(batchMean: f.mean, batchVariance: f.variance, count: f.m)
+    let shape = x.shape
+    return (f.y, { g in
+        let g = g.materialized(shape)
+        let n = shape[0], c = shape[1], inner = shape.dropFirst(2).reduce(1, *)
+        var dx = [Float](repeating: 0, count: g.count)
+        var dg = [Float](repeating: 0, count: c), db = dg
+        g.scalars.withUnsafeBufferPointer { pg in
+            f.xhat.withUnsafeBufferPointer { ph in
+                dx.withUnsafeMutableBufferPointer { pd in
+                    for ch in 0..<c {
+                        var sg: Float = 0, sgh: Float = 0
+                        for b in 0..<n {
+                            let o = (b * c + ch) * inner
+                            for j in 0..<inner { sg += pg[o + j]; sgh += pg[o + j] * ph[o + j] }
+                        }
+                        dg[ch] = sgh; db[ch] = sg
+                        let ga = gamma.scalars[ch], rs = f.rstd[ch], inv = 1 / Float(f.m)
+                        let k1 = sg * inv, k2 = sgh * inv
+                        for b in 0..<n {
+                            let o = (b * c + ch) * inner
+                            for j in 0..<inner { pd[o + j] = ga * rs * (pg[o + j] - k1 - ph[o + j] * k2) }
+                        }
+                    }
+                }
+            }
+        }
+        return (Tensor(shape: shape, scalars: dx), Tensor(shape: [c], scalars: dg), Tensor(shape: [c], scalars: db))
+    })
+}
+
+// MARK: - Dropout
+
+/// Inverted dropout: each element is zeroed with probability `rate` and the survivors are scaled
+/// by 1/(1 − rate), so the expectation is unchanged. The mask is drawn from
+/// `RandomSource(seed: seed, stream: stream)`; pass e.g. the training step as `stream` so each
+/// step draws a fresh, reproducible mask.
+@differentiable(reverse, wrt: x)
+public func dropout(_ x: Tensor, rate: Float, seed: UInt64, stream: UInt64) -> Tensor {
+    x * dropoutMask(shape: withoutDerivative(at: x).shape, rate: rate, seed: seed, stream: stream)
+}
+
+func dropoutMask(shape: [Int], rate: Float, seed: UInt64, stream: UInt64) -> Tensor {
+    var rng = RandomSource(seed: seed, stream: stream)
+    let keep = 1 / (1 - rate)
+    let n = shape.reduce(1, *)
+    var m = [Float](repeating: 0, count: n)
+    for i in 0..<n { m[i] = Float(rng.uniform()) >= rate ? keep : 0 }
+    return Tensor(shape: shape, scalars: m)
+}
+
+// MARK: - Losses (mean over all elements/rows; rank-0 results)
+
+/// Mean cross-entropy of softmax(logits) against integer class labels:
+/// L = −(1/N) Σ_n log softmax(z_n)[y_n]. `logits` `[N, C]`, `labels` N integers in 0..<C.
+/// Gradient: (softmax(z) − onehot(y))/N.
+@differentiable(reverse, wrt: logits)
+public func softmaxCrossEntropy(logits: Tensor, labels: [Int]) -> Tensor {
+    crossEntropyForward(logits, labels).loss
+}
+func crossEntropyForward(_ logits: Tensor, _ labels: [Int]) -> (loss: Tensor, probs: Tensor) {
+    precondition(logits.rank == 2 && logits.shape[0] == labels.count, "softmaxCrossEntropy: logits \(logits.shape), \(labels.count) labels")
+    let c = logits.shape[1]
+    let p = logits.softmaxRaw()
+    var loss: Double = 0
+    for (i, y) in labels.enumerated() {
+        precondition(y >= 0 && y < c, "softmaxCrossEntropy: label \(y) out of 0..<\(c)")
+        // log-sum-exp form for accuracy: −z_y + m + log Σ e^{z−m}
+        var m = -Float.infinity
+        for j in 0..<c { m = Swift.max(m, logits.scalars[i * c + j]) }
+        var s: Double = 0
+        for j in 0..<c { s += Foundation.exp(Double(logits.scalars[i * c + j] - m)) }
+        loss += -Double(logits.scalars[i * c + y] - m) + Foundation.log(s)
+    }
+    return (Tensor(Float(loss / Double(Swift.max(labels.count, 1)))), p)
+}
+@derivative(of: softmaxCrossEntropy, wrt: logits)
+public func _vjpSoftmaxCrossEntropy(logits: Tensor, labels: [Int]) -> (value: Tensor, pullback: (Tensor) -> Tensor) {
+    let (loss, p) = crossEntropyForward(logits, labels)
+    return (loss, { g in
+        let c = logits.shape[1], scale = g.scalars[0] / Float(Swift.max(labels.count, 1))
+        var d = p.scalars
+        for (i, y) in labels.enumerated() { d[i * c + y] -= 1 }
+        for i in 0..<d.count { d[i] *= scale }
+        return Tensor(shape: logits.shape, scalars: d)
+    })
+}
+
+/// Heteroscedastic Gaussian negative log-likelihood (constant dropped), mean over elements:
+/// L = mean ½(e^{−s}(y − μ)² + s) with s = log σ² predicted by the network.
+/// Gradients: ∂/∂μ = −e^{−s}(y − μ)/n, ∂/∂s = ½(1 − e^{−s}(y − μ)²)/n. All three share a shape.
+@differentiable(reverse, wrt: (mean, logVariance))
+public func gaussianNLL(mean: Tensor, logVariance: Tensor, target: Tensor) -> Tensor {
+    gaussianNLLForward(mean, logVariance, target)
+}
+func gaussianNLLForward(_ mu: Tensor, _ s: Tensor, _ y: Tensor) -> Tensor {
+    precondition(mu.shape == s.shape && mu.shape == y.shape, "gaussianNLL: shapes \(mu.shape), \(s.shape), \(y.shape)")
+    var acc: Double = 0
+    for i in 0..<mu.count {
+        let r = Double(y.scalars[i] - mu.scalars[i]), si = Double(s.scalars[i])
+        acc += 0.5 * (Foundation.exp(-si) * r * r + si)
+    }
+    return Tensor(Float(acc / Double(Swift.max(mu.count, 1))))
+}
+@derivative(of: gaussianNLL, wrt: (mean, logVariance))
+public func _vjpGaussianNLL(mean: Tensor, logVariance: Tensor, target: Tensor)
+    -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor)) {
+    let v = gaussianNLLForward(mean, logVariance, target)
+    return (v, { g in
+        let n = Float(Swift.max(mean.count, 1)), sc = g.scalars[0] / n
+        var dmu = [Float](repeating: 0, count: mean.count), ds = dmu
+        for i in 0..<mean.count {
+            let r = target.scalars[i] - mean.scalars[i], w = Foundation.expf(-logVariance.scalars[i])
+            dmu[i] = -w * r * sc
+            ds[i] = 0.5 * (1 - w * r * r) * sc
+        }
+        return (Tensor(shape: mean.shape, scalars: dmu), Tensor(shape: mean.shape, scalars: ds))
+    })
+}
+
+/// Mean squared error mean((p − t)²) (rank-0); `target` is a constant.
+@differentiable(reverse, wrt: prediction)
+public func meanSquaredError(_ prediction: Tensor, _ target: Tensor) -> Tensor {
+    (prediction - target).squared().mean()
+}
+
+/// Mean absolute error mean|p − t| (rank-0); `target` is a constant; subgradient 0 at p = t.
+@differentiable(reverse, wrt: prediction)
+public func meanAbsoluteError(_ prediction: Tensor, _ target: Tensor) -> Tensor {
+    (prediction - target).abs().mean()
+}
