@@ -235,6 +235,54 @@ public func _vjpBatchNormTraining(_ x: Tensor, gamma: Tensor, beta: Tensor, epsi
     })
 }
 
+/// Batch normalization with the running statistics (eval mode):
+/// y = (x − μ_run,c)/√(σ²_run,c + ε) · γ_c + β_c, an affine map per channel of `[N, C, …]`.
+@differentiable(reverse, wrt: (x, gamma, beta))
+public func batchNormInference(_ x: Tensor, gamma: Tensor, beta: Tensor, epsilon: Float = 1e-5,
+                               statistics: BatchNormStatistics) -> Tensor {
+    batchNormInferenceForward(x, gamma, beta, epsilon, statistics).y
+}
+func batchNormInferenceForward(_ x: Tensor, _ gamma: Tensor, _ beta: Tensor, _ eps: Float, _ st: BatchNormStatistics)
+    -> (y: Tensor, xhat: [Float], rstd: [Float]) {
+    let n = x.shape[0], c = x.shape[1], inner = x.shape.dropFirst(2).reduce(1, *)
+    precondition(gamma.shape == [c] && st.mean.count == c, "batchNormInference: \(c) channels expected")
+    let rstd = st.variance.map { 1 / ($0 + eps).squareRoot() }
+    var y = [Float](repeating: 0, count: x.count), xhat = y
+    for b in 0..<n {
+        for ch in 0..<c {
+            let o = (b * c + ch) * inner
+            for j in 0..<inner {
+                let h = (x.scalars[o + j] - st.mean[ch]) * rstd[ch]
+                xhat[o + j] = h; y[o + j] = h * gamma.scalars[ch] + beta.scalars[ch]
+            }
+        }
+    }
+    return (Tensor(shape: x.shape, scalars: y), xhat, rstd)
+}
+@derivative(of: batchNormInference, wrt: (x, gamma, beta))
+public func _vjpBatchNormInference(_ x: Tensor, gamma: Tensor, beta: Tensor, epsilon: Float,
+                                   statistics: BatchNormStatistics)
+    -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor, Tensor)) {
+    let f = batchNormInferenceForward(x, gamma, beta, epsilon, statistics)
+    let shape = x.shape
+    return (f.y, { g in
+        let g = g.materialized(shape)
+        let n = shape[0], c = shape[1], inner = shape.dropFirst(2).reduce(1, *)
+        var dx = [Float](repeating: 0, count: g.count)
+        var dg = [Float](repeating: 0, count: c), db = dg
+        for b in 0..<n {
+            for ch in 0..<c {
+                let o = (b * c + ch) * inner, k = gamma.scalars[ch] * f.rstd[ch]
+                for j in 0..<inner {
+                    let v = g.scalars[o + j]
+                    dx[o + j] = v * k; dg[ch] += v * f.xhat[o + j]; db[ch] += v
+                }
+            }
+        }
+        return (Tensor(shape: shape, scalars: dx), Tensor(shape: [c], scalars: dg), Tensor(shape: [c], scalars: db))
+    })
+}
+
 // MARK: - Dropout
 
 /// Inverted dropout: each element is zeroed with probability `rate` and the survivors are scaled
