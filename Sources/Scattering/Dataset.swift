@@ -1,0 +1,209 @@
+import Arrays
+import Foundation
+import ISACIO
+import Linalg
+import Numerics
+
+/// CRC-32 (IEEE 802.3 / zlib polynomial), the checksum stored per chunk in the manifest;
+/// Python can verify it with `zlib.crc32(open(f, 'rb').read())`.
+public enum CRC32 {
+    static let table: [UInt32] = (0..<256).map { i -> UInt32 in
+        var c = UInt32(i)
+        for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+        return c
+    }
+    public static func checksum(_ data: Data) -> UInt32 {
+        var c: UInt32 = 0xFFFF_FFFF
+        data.withUnsafeBytes { (p: UnsafeRawBufferPointer) in
+            for b in p { c = table[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
+        }
+        return c ^ 0xFFFF_FFFF
+    }
+}
+
+public enum DatasetSolver: String, Codable, Sendable, CaseIterable { case born, vie }
+public enum DatasetSplit: String, Codable, Sendable, CaseIterable { case train, val, test }
+
+/// Everything that determines a dataset bit for bit (stored in `config.json` and the manifest).
+///
+/// Presets (see docs/scattering.md):
+/// - `paper`: N_t = N_r = 64, K = 16, Δf = 20 MHz, fc = 4.9 GHz, full-size vehicles at voxel pitch
+///   λc/2 ≈ 3.06 cm, 3984/500/492 samples (motorbike/car 1984/2000, 252/248, 240/252),
+///   50 instances per class split 40/5/5.
+/// - `small`: N_t = N_r = 16, K = 4, vehicles scaled by 0.25 (pitch still λc/2), 64 samples
+///   (train 24+24, val 4+4, test 4+4), 10 instances per class split 6/2/2 — a few minutes on 2 cores.
+public struct DatasetConfig: Codable, Sendable, Equatable {
+    public var preset: String
+    public var solver: DatasetSolver
+    public var seed: UInt64
+    public var antennas: Int
+    public var subcarriers: Int
+    public var carrierHz: Double
+    public var subcarrierSpacingHz: Double
+    public var voxelPitchM: Double
+    public var targetScale: Double
+    /// Height of the array centre above the ground plane (vehicles stand on z = −arrayHeightM), m.
+    public var arrayHeightM: Double
+    public var rangeMinM: Double, rangeMaxM: Double
+    public var azimuthMinDeg: Double, azimuthMaxDeg: Double
+    /// Samples per class per split, [motorbike, car].
+    public var trainCounts: [Int], valCounts: [Int], testCounts: [Int]
+    /// Instances ("meshes") per class for each split; a split's samples use only its own instances.
+    public var trainInstances: Int, valInstances: Int, testInstances: Int
+    public var samplesPerChunk: Int
+    public var vieTolerance: Double
+    public var materials: MaterialRanges
+
+    public static func preset(_ name: String, solver: DatasetSolver, seed: UInt64) throws -> DatasetConfig {
+        let lam = speedOfLight / 4.9e9
+        switch name {
+        case "paper":
+            return DatasetConfig(preset: name, solver: solver, seed: seed, antennas: 64, subcarriers: 16, carrierHz: 4.9e9,
+                                 subcarrierSpacingHz: 20e6, voxelPitchM: lam / 2, targetScale: 1, arrayHeightM: 1.5,
+                                 rangeMinM: 5, rangeMaxM: 50, azimuthMinDeg: -60, azimuthMaxDeg: 60,
+                                 trainCounts: [1984, 2000], valCounts: [252, 248], testCounts: [240, 252],
+                                 trainInstances: 40, valInstances: 5, testInstances: 5, samplesPerChunk: 16,
+                                 vieTolerance: 1e-3, materials: MaterialRanges())
+        case "small":
+            var m = MaterialRanges()
+            m.metalSigma = 5...15
+            return DatasetConfig(preset: name, solver: solver, seed: seed, antennas: 16, subcarriers: 4, carrierHz: 4.9e9,
+                                 subcarrierSpacingHz: 20e6, voxelPitchM: lam / 2, targetScale: 0.25, arrayHeightM: 0.5,
+                                 rangeMinM: 5, rangeMaxM: 50, azimuthMinDeg: -60, azimuthMaxDeg: 60,
+                                 trainCounts: [24, 24], valCounts: [4, 4], testCounts: [4, 4],
+                                 trainInstances: 6, valInstances: 2, testInstances: 2, samplesPerChunk: 8,
+                                 vieTolerance: 1e-3, materials: m)
+        default:
+            throw ISACError.invalidParameter(name: "--preset", value: name, valid: "must be small or paper")
+        }
+    }
+
+    public func validate() throws {
+        try Check.positive(antennas, "antennas"); try Check.positive(subcarriers, "subcarriers")
+        try Check.positive(carrierHz, "carrier-hz"); try Check.positive(subcarrierSpacingHz, "subcarrier-spacing-hz")
+        try Check.positive(voxelPitchM, "voxel-pitch"); try Check.positive(targetScale, "target-scale")
+        try Check.positive(samplesPerChunk, "samples-per-chunk")
+        try Check.inRange(arrayHeightM, 0, 100, "array-height")
+        guard rangeMinM > 0, rangeMaxM >= rangeMinM, rangeMaxM.isFinite else {
+            throw ISACError.invalidParameter(name: "range", value: "[\(rangeMinM), \(rangeMaxM)]", valid: "need 0 < min ≤ max")
+        }
+        guard azimuthMinDeg >= -90, azimuthMaxDeg <= 90, azimuthMinDeg <= azimuthMaxDeg else {
+            throw ISACError.invalidParameter(name: "azimuth", value: "[\(azimuthMinDeg), \(azimuthMaxDeg)]", valid: "need −90 ≤ min ≤ max ≤ 90 deg")
+        }
+        for (n, c) in [("trainCounts", trainCounts), ("valCounts", valCounts), ("testCounts", testCounts)] {
+            guard c.count == 2, c.allSatisfy({ $0 >= 0 }) else { throw ISACError.invalidParameter(name: n, value: "\(c)", valid: "two counts ≥ 0 [motorbike, car]") }
+        }
+        for (n, v, c) in [("trainInstances", trainInstances, trainCounts), ("valInstances", valInstances, valCounts), ("testInstances", testInstances, testCounts)] {
+            if c.contains(where: { $0 > 0 }) { try Check.positive(v, n) }
+        }
+        if solver == .vie {
+            let lam = speedOfLight / (carrierHz + Double(subcarriers - 1) / 2 * subcarrierSpacingHz)
+            guard voxelPitchM <= lam / 2 * (1 + 1e-12) else {
+                throw ISACError.invalidParameter(name: "voxel-pitch", value: "\(voxelPitchM)", valid: String(format: "must be ≤ λ/2 = %.4f m at the highest subcarrier for --solver vie", lam / 2))
+            }
+        }
+    }
+
+    public var totalSamples: Int { (trainCounts + valCounts + testCounts).reduce(0, +) }
+    public var chunkCount: Int { (totalSamples + samplesPerChunk - 1) / samplesPerChunk }
+    public func array() throws -> SensingArray {
+        try SensingArray.cross(antennas: antennas, carrierHz: carrierHz, subcarriers: subcarriers, subcarrierSpacingHz: subcarrierSpacingHz)
+    }
+
+    /// Split, class and per-class instance of global sample `index` (layout: train, val, test; classes
+    /// interleaved evenly inside a split; instances assigned round-robin within the split).
+    public func slot(_ index: Int) -> (split: DatasetSplit, cls: VehicleClass, instance: Int) {
+        var i = index
+        let splits: [(DatasetSplit, [Int], Int, Int)] = [
+            (.train, trainCounts, trainInstances, 0), (.val, valCounts, valInstances, trainInstances),
+            (.test, testCounts, testInstances, trainInstances + valInstances)]
+        for (s, c, ninst, off) in splits {
+            let n = c[0] + c[1]
+            if i < n {
+                // Motorbike iff the running Bresenham count of motorbikes steps at i.
+                let before = (i * c[0]) / n, after = ((i + 1) * c[0]) / n
+                let moto = after > before
+                let jc = moto ? before : i - before
+                return (s, moto ? .motorbike : .car, off + jc % ninst)
+            }
+            i -= n
+        }
+        preconditionFailure("sample index out of range")
+    }
+}
+
+/// Labels of one sample (all geometry in the world frame, metres/degrees).
+public struct SampleLabel: Codable, Sendable, Equatable {
+    public var index: Int
+    public var split: DatasetSplit
+    public var cls: VehicleClass
+    public var classLabel: Int
+    /// Instance id, e.g. "car-0007"; an instance occurs in exactly one split.
+    public var instanceId: String
+    /// Range r = ‖Π(r_ctr)‖ and azimuth θ = atan2(y_c, x_c) of the projected support centre (eqs. 21–22),
+    /// sensing plane = the horizontal x–y plane through the array centre (x = array broadside).
+    public var rangeM: Double
+    public var azimuthDeg: Double
+    public var headingDeg: Double
+    public var center: [Double]
+    public var materials: [Material]
+    public var voxelCount: Int
+    public var seed: UInt64
+    /// VIE only: max GMRES iterations over Tx and subcarriers.
+    public var gmresIterations: Int?
+}
+
+/// Builds targets and channels for dataset samples and single `scatter channel` calls.
+public enum ExtendedTargetGenerator {
+    /// Instance geometry: depends only on (seed, class, instance), never on the sample.
+    public static func instance(_ cls: VehicleClass, index: Int, config c: DatasetConfig) -> VehicleShape {
+        var rng = RandomSource(seed: c.seed, stream: (1 << 40) | (UInt64(cls.label) << 32) | UInt64(index))
+        return VehicleShape.random(cls, scale: c.targetScale, rng: &rng)
+    }
+
+    /// Voxelizes `shape` so that its projected support centre sits at (range, azimuth) exactly.
+    public static func place(_ shape: VehicleShape, rangeM: Double, azimuthRad: Double, headingRad: Double,
+                             materials: [Material], config c: DatasetConfig) throws -> VoxelTarget {
+        try Check.positive(rangeM, "--range-m")
+        let want = Point3(rangeM * Double.cos(azimuthRad), rangeM * Double.sin(azimuthRad), -c.arrayHeightM)
+        var t = try shape.voxelize(position: want, headingRad: headingRad, pitch: c.voxelPitchM, materials: materials)
+        let ctr = t.supportCenter
+        t.origin += Point3(want.x - ctr.x, want.y - ctr.y, 0)
+        return t
+    }
+
+    /// Labels for a placed target.
+    static func label(index: Int, split: DatasetSplit, cls: VehicleClass, instance: Int, target t: VoxelTarget,
+                      headingRad: Double, seed: UInt64, iterations: Int?) -> SampleLabel {
+        let c = t.supportCenter
+        return SampleLabel(index: index, split: split, cls: cls, classLabel: cls.label,
+                           instanceId: String(format: "%@-%04d", cls.rawValue, instance),
+                           rangeM: (c.x * c.x + c.y * c.y).squareRoot(), azimuthDeg: Double.atan2(y: c.y, x: c.x) * 180 / Double.pi,
+                           headingDeg: headingRad * 180 / Double.pi, center: [c.x, c.y, c.z], materials: t.materials,
+                           voxelCount: t.occupiedCount, seed: seed, gmresIterations: iterations)
+    }
+
+    /// Solves one target with the configured solver.
+    public static func solve(_ t: VoxelTarget, array: SensingArray, config c: DatasetConfig) throws -> (ChannelTensor, Int?) {
+        switch c.solver {
+        case .born: return (try BornSolver.channel(target: t, array: array), nil)
+        case .vie:
+            let (h, st) = try VIESolver.channel(target: t, array: array, tolerance: c.vieTolerance)
+            return (h, st.map { $0.maxIterations }.max())
+        }
+    }
+
+    /// Sample `index` of the dataset: RandomSource(seed, stream: index) draws range, azimuth,
+    /// heading and materials in that order, so any shard layout reproduces it bit for bit.
+    public static func sample(_ index: Int, config c: DatasetConfig, array: SensingArray) throws -> (ChannelTensor, SampleLabel) {
+        let (split, cls, inst) = c.slot(index)
+        var rng = RandomSource(seed: c.seed, stream: UInt64(index))
+        let r = rng.uniform(c.rangeMinM, c.rangeMaxM)
+        let az = rng.uniform(c.azimuthMinDeg, c.azimuthMaxDeg) * Double.pi / 180
+        let heading = rng.uniform(0, 2 * Double.pi)
+        let mats = try c.materials.draw(&rng)
+        let t = try place(instance(cls, index: inst, config: c), rangeM: r, azimuthRad: az, headingRad: heading, materials: mats, config: c)
+        let (h, its) = try solve(t, array: array, config: c)
+        return (h, label(index: index, split: split, cls: cls, instance: inst, target: t, headingRad: heading, seed: c.seed, iterations: its))
+    }
+}

@@ -1,0 +1,253 @@
+import Foundation
+import ISACIO
+import Linalg
+import Numerics
+
+/// Per-chunk sidecar `chunks/chunk-NNNNNN.json`, written atomically *after* its `.npy`; a chunk
+/// counts as finished only when the sidecar exists and its CRC-32 matches the `.npy` bytes.
+public struct ChunkRecord: Codable, Sendable, Equatable {
+    public var chunk: Int
+    public var file: String
+    public var firstSample: Int
+    public var count: Int
+    public var bytes: Int
+    public var crc32: UInt32
+    public var labels: [SampleLabel]
+}
+
+/// `manifest.json`: the dataset's table of contents. Identical for any `--shard` layout, because it
+/// is assembled from the chunk sidecars in chunk order and holds no timings or host data.
+///
+/// Tensor format: each chunk file is a complex64 C-order `.npy` of shape [S_c, N_r, N_t, K]
+/// (sample, receive antenna, transmit antenna, subcarrier) holding H_s of eq. (15); the real
+/// 2 × N_r × N_t × K form of eqs. (16–17) is produced by `ExtendedTargetDataset.realTensor`.
+public struct DatasetManifest: Codable, Sendable, Equatable {
+    public var format: String
+    public var config: DatasetConfig
+    /// Per-sample tensor shape [N_r, N_t, K] and dtype.
+    public var sampleShape: [Int]
+    public var dtype: String
+    public var frequenciesHz: [Double]
+    public var chunks: [ChunkRecord]
+    /// Sample indices per split.
+    public var splits: [String: [Int]]
+    /// Instance ids per split (disjoint across splits).
+    public var instances: [String: [String]]
+    public static let formatName = "isackit-extended-target/1"
+}
+
+/// Writes datasets: `generate` (optionally one shard of a layout, optionally resuming) and `merge`.
+public enum DatasetWriter {
+    static func encoder() -> JSONEncoder {
+        let e = JSONEncoder(); e.outputFormatting = [.sortedKeys, .prettyPrinted]; return e
+    }
+    static func chunkName(_ c: Int) -> String { String(format: "chunk-%06d", c) }
+
+    public struct Report: Sendable {
+        public var chunksWritten: Int
+        public var chunksSkipped: Int
+        public var samplesWritten: Int
+        public var manifestWritten: Bool
+        public var seconds: Double
+        public var maxGmresIterations: Int?
+    }
+
+    /// Generates the chunks c with c % shardCount == shardIndex into `dir`.
+    ///
+    /// Fresh runs refuse a folder that already holds a dataset; `resume` keeps every finished chunk
+    /// (sidecar present and CRC-32 matching), recomputes unfinished ones, and throws on a chunk whose
+    /// bytes do not match its recorded checksum (corruption is never silently accepted). When all
+    /// chunks of the layout are finished, `manifest.json` is written.
+    public static func generate(config: DatasetConfig, to dir: String, shardIndex: Int = 0, shardCount: Int = 1,
+                                resume: Bool = false, progress: ProgressLine? = nil, limitChunks: Int? = nil) throws -> Report {
+        try config.validate()
+        try Check.positive(shardCount, "--shard (count)")
+        try Check.inRange(shardIndex, 0, shardCount - 1, "--shard (index)")
+        let start = Date()
+        let fm = FileManager.default
+        let cfgPath = dir + "/config.json"
+        let cfgData = try encoder().encode(config)
+        if fm.fileExists(atPath: cfgPath) {
+            guard resume else {
+                throw ISACError.io("\(dir) already contains a dataset (config.json); pass --resume to continue it or choose an empty --out")
+            }
+            let old = try Data(contentsOf: URL(fileURLWithPath: cfgPath))
+            guard old == cfgData else {
+                throw ISACError.io("--resume: \(cfgPath) was written with different settings (preset/solver/seed); use a new --out")
+            }
+        } else {
+            try AtomicFile.write(cfgData, to: cfgPath)
+        }
+        try? fm.createDirectory(atPath: dir + "/chunks", withIntermediateDirectories: true)
+        let array = try config.array()
+        let mine = (0..<config.chunkCount).filter { $0 % shardCount == shardIndex }
+        var written = 0, skipped = 0, samples = 0
+        var maxIts: Int? = nil
+        for c in mine {
+            if let rec = try finishedChunk(c, dir: dir) {
+                skipped += 1; progress?.advance(rec.count); continue
+            }
+            if let lim = limitChunks, written >= lim { break }
+            let first = c * config.samplesPerChunk
+            let n = min(config.samplesPerChunk, config.totalSamples - first)
+            var data: [CFloat] = []
+            var labels: [SampleLabel] = []
+            data.reserveCapacity(n * config.antennas * config.antennas * config.subcarriers)
+            for i in first..<(first + n) {
+                let (h, lab) = try ExtendedTargetGenerator.sample(i, config: config, array: array)
+                data.append(contentsOf: h.data.map { CFloat(Float($0.real), Float($0.imaginary)) })
+                labels.append(lab)
+                if let it = lab.gmresIterations { maxIts = max(maxIts ?? 0, it) }
+                progress?.advance()
+            }
+            let npy = NPY.encode(NPYArray(complex64: data, shape: [n, config.antennas, config.antennas, config.subcarriers]))
+            let name = chunkName(c)
+            // Order matters: data first, sidecar (the completion marker) second, both atomic.
+            try AtomicFile.write(npy, to: "\(dir)/chunks/\(name).npy")
+            let rec = ChunkRecord(chunk: c, file: "chunks/\(name).npy", firstSample: first, count: n, bytes: npy.count,
+                                  crc32: CRC32.checksum(npy), labels: labels)
+            try AtomicFile.write(try encoder().encode(rec), to: "\(dir)/chunks/\(name).json")
+            written += 1; samples += n
+        }
+        var manifest = false
+        if (try? merge(dir: dir)) != nil { manifest = true }
+        return Report(chunksWritten: written, chunksSkipped: skipped, samplesWritten: samples, manifestWritten: manifest,
+                      seconds: Date().timeIntervalSince(start), maxGmresIterations: maxIts)
+    }
+
+    /// The record of chunk `c` if it is finished and intact; nil if it is missing or unfinished
+    /// (no sidecar yet). Throws when the sidecar exists but the data file is missing or its bytes do
+    /// not match the recorded size/CRC-32.
+    public static func finishedChunk(_ c: Int, dir: String) throws -> ChunkRecord? {
+        let side = "\(dir)/chunks/\(chunkName(c)).json"
+        guard FileManager.default.fileExists(atPath: side) else { return nil }
+        let rec: ChunkRecord
+        do { rec = try JSONDecoder().decode(ChunkRecord.self, from: Data(contentsOf: URL(fileURLWithPath: side))) }
+        catch { throw ISACError.malformedFile(path: side, reason: "unreadable chunk record (\(error)); delete it and rerun with --resume") }
+        try verify(rec, dir: dir)
+        return rec
+    }
+
+    static func verify(_ rec: ChunkRecord, dir: String) throws {
+        let path = "\(dir)/\(rec.file)"
+        guard let d = FileManager.default.contents(atPath: path) else {
+            throw ISACError.malformedFile(path: path, reason: "missing, but its record \(chunkName(rec.chunk)).json says it was finished; delete the record and rerun with --resume")
+        }
+        guard d.count == rec.bytes, CRC32.checksum(d) == rec.crc32 else {
+            throw ISACError.malformedFile(path: path, reason: String(format: "corrupted chunk: %d bytes, CRC-32 %08x, expected %d bytes, %08x; delete it and its .json record and rerun with --resume", d.count, CRC32.checksum(d), rec.bytes, rec.crc32))
+        }
+    }
+
+    /// Assembles `manifest.json` from `config.json` and all chunk records (after verifying every
+    /// chunk's CRC-32). Throws, naming the first missing chunk, when the dataset is incomplete.
+    @discardableResult
+    public static func merge(dir: String) throws -> DatasetManifest {
+        let cfgPath = dir + "/config.json"
+        guard let cd = FileManager.default.contents(atPath: cfgPath) else { throw ISACError.io("\(cfgPath) not found: not a dataset folder") }
+        let config: DatasetConfig
+        do { config = try JSONDecoder().decode(DatasetConfig.self, from: cd) } catch {
+            throw ISACError.malformedFile(path: cfgPath, reason: "\(error)")
+        }
+        var chunks: [ChunkRecord] = []
+        for c in 0..<config.chunkCount {
+            guard let rec = try finishedChunk(c, dir: dir) else {
+                throw ISACError.io("dataset in \(dir) is incomplete: \(chunkName(c)) is not finished (run the missing shards, or --resume)")
+            }
+            chunks.append(rec)
+        }
+        var splits: [String: [Int]] = [:], inst: [String: Set<String>] = [:]
+        for s in DatasetSplit.allCases { splits[s.rawValue] = []; inst[s.rawValue] = [] }
+        for l in chunks.flatMap({ $0.labels }) { splits[l.split.rawValue]!.append(l.index); inst[l.split.rawValue]!.insert(l.instanceId) }
+        let m = DatasetManifest(format: DatasetManifest.formatName, config: config,
+                                sampleShape: [config.antennas, config.antennas, config.subcarriers], dtype: "complex64",
+                                frequenciesHz: try config.array().frequenciesHz, chunks: chunks, splits: splits,
+                                instances: inst.mapValues { $0.sorted() })
+        try AtomicFile.write(try encoder().encode(m), to: dir + "/manifest.json")
+        return m
+    }
+}
+
+/// Reads a finished dataset (manifest + chunks) back into arrays, validating format, shapes,
+/// split disjointness and chunk checksums.
+public final class ExtendedTargetDataset: @unchecked Sendable {
+    public let directory: String
+    public let manifest: DatasetManifest
+    /// Labels by sample index.
+    public let labels: [SampleLabel]
+    private var cache: (chunk: Int, data: [CFloat])? = nil
+    private let lock = NSLock()
+
+    public init(directory: String) throws {
+        self.directory = directory
+        let path = directory + "/manifest.json"
+        guard let d = FileManager.default.contents(atPath: path) else {
+            throw ISACError.io("\(path) not found (unfinished dataset? run `isac dataset merge --out \(directory)`)")
+        }
+        let m: DatasetManifest
+        do { m = try JSONDecoder().decode(DatasetManifest.self, from: d) } catch {
+            throw ISACError.malformedFile(path: path, reason: "\(error)")
+        }
+        guard m.format == DatasetManifest.formatName else { throw ISACError.malformedFile(path: path, reason: "format \(m.format), expected \(DatasetManifest.formatName)") }
+        let c = m.config
+        guard m.sampleShape == [c.antennas, c.antennas, c.subcarriers], m.dtype == "complex64" else {
+            throw ISACError.malformedFile(path: path, reason: "sampleShape \(m.sampleShape) / dtype \(m.dtype) inconsistent with config")
+        }
+        var labs: [SampleLabel] = []
+        for (i, ch) in m.chunks.enumerated() {
+            guard ch.chunk == i, ch.firstSample == labs.count, ch.labels.count == ch.count else {
+                throw ISACError.malformedFile(path: path, reason: "chunk table is not contiguous at chunk \(i)")
+            }
+            labs += ch.labels
+        }
+        guard labs.count == c.totalSamples, labs.enumerated().allSatisfy({ $0.offset == $0.element.index }) else {
+            throw ISACError.malformedFile(path: path, reason: "has \(labs.count) samples, config says \(c.totalSamples)")
+        }
+        let sets = DatasetSplit.allCases.map { Set(m.instances[$0.rawValue] ?? []) }
+        guard sets[0].isDisjoint(with: sets[1]), sets[0].isDisjoint(with: sets[2]), sets[1].isDisjoint(with: sets[2]) else {
+            throw ISACError.malformedFile(path: path, reason: "an instance appears in more than one split")
+        }
+        manifest = m; labels = labs
+    }
+
+    public var count: Int { labels.count }
+    /// Per-sample shape [N_r, N_t, K].
+    public var sampleShape: [Int] { manifest.sampleShape }
+    public func indices(_ split: DatasetSplit) -> [Int] { manifest.splits[split.rawValue] ?? [] }
+
+    /// H_s of sample `i` (eq. 15): N_r·N_t·K complex values, C order [r][t][k].
+    public func channel(_ i: Int) throws -> [CFloat] {
+        guard i >= 0, i < count else { throw ISACError.invalidParameter(name: "sample", value: "\(i)", valid: "must lie in [0, \(count - 1)]") }
+        let per = sampleShape.reduce(1, *)
+        let ci = i / manifest.config.samplesPerChunk
+        lock.lock(); defer { lock.unlock() }
+        if cache?.chunk != ci {
+            let rec = manifest.chunks[ci]
+            try DatasetWriter.verify(rec, dir: directory)
+            let a = try NPY.read(from: "\(directory)/\(rec.file)")
+            guard a.shape == [rec.count] + sampleShape, case let .complex64(v) = a.data, !a.fortranOrder else {
+                throw ISACError.malformedFile(path: rec.file, reason: "shape \(a.shape) or dtype does not match [\(rec.count)] + \(sampleShape) complex64 C-order")
+            }
+            cache = (ci, v)
+        }
+        let off = (i - ci * manifest.config.samplesPerChunk) * per
+        return Array(cache!.data[off..<(off + per)])
+    }
+
+    /// Real tensor H̃_s ∈ R^{2×N_r×N_t×K} of eqs. (16–17): [0] = Re, [1] = Im, C order.
+    public func realTensor(_ i: Int) throws -> [Float] {
+        let h = try channel(i)
+        return h.map { $0.real } + h.map { $0.imaginary }
+    }
+
+    /// All samples of `split` as one [S × 2 × N_r × N_t × K] Float array plus their labels.
+    public func load(_ split: DatasetSplit) throws -> (tensor: [Float], shape: [Int], labels: [SampleLabel]) {
+        let idx = indices(split)
+        var out: [Float] = []
+        out.reserveCapacity(idx.count * 2 * sampleShape.reduce(1, *))
+        for i in idx { out += try realTensor(i) }
+        return (out, [idx.count, 2] + sampleShape, idx.map { labels[$0] })
+    }
+
+    /// Re-checks every chunk's CRC-32.
+    public func verifyAll() throws { for rec in manifest.chunks { try DatasetWriter.verify(rec, dir: directory) } }
+}

@@ -1,0 +1,307 @@
+import Arrays
+import Dispatch
+import Foundation
+import Linalg
+import Numerics
+
+/// Discretized VIE operator on a voxel grid (eqs. 7/11, point matching at voxel centres):
+///
+///     E_m − Σ_n T_mn χ_n E_n = E_inc,m,   T_mn = k0² ΔV G(r_m − r_n)  (m ≠ n),
+///     T_mm = [ (2/3)((1 + j k0 a) e^{−j k0 a} − 1) − 1/3 ] I,   a = (3ΔV/4π)^{1/3}
+///
+/// The self term integrates G exactly over the equivalent-volume sphere of radius a (principal value
+/// of the ∇∇g part, whose −δ/(3k0²) depolarization gives the −1/3; this is the standard
+/// equivalent-sphere treatment, which reproduces the Clausius–Mossotti static limit E = 3/(ε_r+2) E_inc).
+/// Because T_mn depends only on the index offset, Σ_n T_mn x_n is a 3-D Toeplitz convolution, applied
+/// by zero-padding each axis to 2n (Toeplitz → circulant embedding) and FFTPlan: 3 forward + 3 inverse
+/// FFTs of size 8·n_x n_y n_z per product, O(N log N). Unknowns are the 3 field components at the
+/// occupied voxels only (3 N_s), ordered 3n + c.
+public final class VIEOperator: @unchecked Sendable {
+    public let target: VoxelTarget
+    public let wavenumber: Double
+    /// χ at the occupied voxels, length N_s.
+    public let chi: [CDouble]
+    public let occupied: [Int]
+    let plan: FFTPlan
+    let padded: (Int, Int, Int)
+    /// FFTs of the 6 independent kernel components xx, yy, zz, xy, xz, yz, each of size 8 n_x n_y n_z.
+    let kernelHat: [[CDouble]]
+    /// Padded-grid linear index of each occupied voxel.
+    let paddedIndex: [Int]
+    public let selfTerm: CDouble
+
+    /// - Parameters: contrast: χ per grid voxel (length n_x n_y n_z; only occupied voxels are used);
+    ///   wavenumber k0 in rad/m.
+    public init(target: VoxelTarget, wavenumber k: Double, contrast: [CDouble]) throws {
+        try Check.positive(k, "wavenumber")
+        guard contrast.count == target.material.count else {
+            throw ISACError.shapeMismatch("contrast has \(contrast.count) entries, grid has \(target.material.count)")
+        }
+        self.target = target; wavenumber = k
+        occupied = target.occupiedIndices
+        chi = occupied.map { contrast[$0] }
+        let (nx, ny, nz) = target.dims
+        let (px, py, pz) = (2 * nx, 2 * ny, 2 * nz)
+        padded = (px, py, pz)
+        plan = try FFTPlan(shape: [pz, py, px])
+        paddedIndex = occupied.map { idx in
+            let i = idx % nx, j = (idx / nx) % ny, l = idx / (nx * ny)
+            return i + px * (j + py * l)
+        }
+        let h = target.pitch, dv = target.voxelVolume
+        let a = Foundation.cbrt(3 * dv / (4 * Double.pi))
+        let ka = k * a
+        let e = CDouble(Double.cos(ka), -Double.sin(ka)) * CDouble(1, ka)
+        selfTerm = CDouble(2.0 / 3.0, 0) * (e - CDouble(1, 0)) - CDouble(1.0 / 3.0, 0)
+        let count = px * py * pz
+        var comps = [[CDouble]](repeating: [CDouble](repeating: .zero, count: count), count: 6)
+        let scale = k * k * dv
+        func wrap(_ o: Int, _ n: Int) -> Int { o >= 0 ? o : o + 2 * n }
+        for dl in -(nz - 1)...(nz - 1) { for dj in -(ny - 1)...(ny - 1) { for di in -(nx - 1)...(nx - 1) {
+            let idx = wrap(di, nx) + px * (wrap(dj, ny) + py * wrap(dl, nz))
+            if di == 0 && dj == 0 && dl == 0 {
+                for c in 0..<3 { comps[c][idx] = selfTerm }
+                continue
+            }
+            let (al, be, u) = Fields.dyadicGreenCoefficients(separation: h * Point3(Double(di), Double(dj), Double(dl)), wavenumber: k)
+            let s = CDouble(scale, 0)
+            comps[0][idx] = s * (al + be * CDouble(u.x * u.x, 0))
+            comps[1][idx] = s * (al + be * CDouble(u.y * u.y, 0))
+            comps[2][idx] = s * (al + be * CDouble(u.z * u.z, 0))
+            comps[3][idx] = s * be * CDouble(u.x * u.y, 0)
+            comps[4][idx] = s * be * CDouble(u.x * u.z, 0)
+            comps[5][idx] = s * be * CDouble(u.y * u.z, 0)
+        } } }
+        for c in 0..<6 { plan.forward(&comps[c]) }
+        kernelHat = comps
+    }
+
+    /// Number of unknowns 3 N_s.
+    public var dimension: Int { 3 * occupied.count }
+
+    /// y = (I − T diag(χ)) x, x and y of length 3 N_s.
+    public func apply(_ x: [CDouble]) -> [CDouble] {
+        let sx = scatteredPart(x)
+        var y = x
+        for i in y.indices { y[i] -= sx[i] }
+        return y
+    }
+
+    /// Σ_n T_mn χ_n x_n (the field radiated by the polarization currents), length 3 N_s.
+    public func scatteredPart(_ x: [CDouble]) -> [CDouble] {
+        let count = plan.count
+        var g = [[CDouble]](repeating: [CDouble](repeating: .zero, count: count), count: 3)
+        for (n, p) in paddedIndex.enumerated() {
+            for c in 0..<3 { g[c][p] = chi[n] * x[3 * n + c] }
+        }
+        for c in 0..<3 { plan.forward(&g[c]) }
+        let K = kernelHat
+        var out = [[CDouble]](repeating: [CDouble](repeating: .zero, count: count), count: 3)
+        for i in 0..<count {
+            let a = g[0][i], b = g[1][i], c = g[2][i]
+            out[0][i] = K[0][i] * a + K[3][i] * b + K[4][i] * c
+            out[1][i] = K[3][i] * a + K[1][i] * b + K[5][i] * c
+            out[2][i] = K[4][i] * a + K[5][i] * b + K[2][i] * c
+        }
+        for c in 0..<3 { plan.inverse(&out[c]) }
+        var y = [CDouble](repeating: .zero, count: dimension)
+        for (n, p) in paddedIndex.enumerated() { for c in 0..<3 { y[3 * n + c] = out[c][p] } }
+        return y
+    }
+
+    /// Far-field scattering amplitude F(r̂) with r·e^{jk0 r}·E_s(r r̂) → F as r → ∞:
+    /// F = k0² ΔV/(4π) (I − r̂r̂ᵀ) Σ_n χ_n E_n e^{+j k0 r̂·r_n}, V (3 components).
+    public func farField(total e: [CDouble], direction d: Point3) -> [CDouble] {
+        let u = d / (d * d).sum().squareRoot()
+        var s = [CDouble](repeating: .zero, count: 3)
+        for (n, idx) in occupied.enumerated() {
+            let ph = wavenumber * (u * target.center(idx)).sum()
+            let w = chi[n] * CDouble(Double.cos(ph), Double.sin(ph))
+            for c in 0..<3 { s[c] += w * e[3 * n + c] }
+        }
+        let ud = CDouble(u.x, 0) * s[0] + CDouble(u.y, 0) * s[1] + CDouble(u.z, 0) * s[2]
+        let f = CDouble(wavenumber * wavenumber * target.voxelVolume / (4 * Double.pi), 0)
+        return (0..<3).map { c in f * (s[c] - CDouble(u[c], 0) * ud) }
+    }
+}
+
+/// Krylov solver outcome for one right-hand side.
+public struct KrylovResult: Sendable {
+    public var solution: [CDouble]
+    public var iterations: Int
+    /// Final relative residual ‖b − A x‖/‖b‖ (GMRES estimate).
+    public var relativeResidual: Double
+    public var converged: Bool
+}
+
+/// Restarted GMRES(m) (Saad & Schultz) with modified Gram–Schmidt and complex Givens rotations.
+public enum GMRES {
+    public static func solve(_ apply: ([CDouble]) -> [CDouble], b: [CDouble], initialGuess: [CDouble]? = nil,
+                             tolerance: Double = 1e-4, restart m: Int = 40, maxIterations: Int = 1000) -> KrylovResult {
+        let n = b.count
+        func nrm(_ v: [CDouble]) -> Double { v.reduce(0) { $0 + $1.lengthSquared }.squareRoot() }
+        let bnorm = nrm(b)
+        if bnorm == 0 { return KrylovResult(solution: .init(repeating: .zero, count: n), iterations: 0, relativeResidual: 0, converged: true) }
+        var x = initialGuess ?? [CDouble](repeating: .zero, count: n)
+        if initialGuess != nil {
+            // A warm start worse than zero is discarded.
+            let ax = apply(x)
+            var r = b; for i in r.indices { r[i] -= ax[i] }
+            if nrm(r) >= bnorm { x = .init(repeating: .zero, count: n) }
+        }
+        var it = 0
+        var rel = 1.0
+        while true {
+            var r = b
+            if x.contains(where: { $0 != .zero }) { let ax = apply(x); for i in r.indices { r[i] -= ax[i] } }
+            let beta = nrm(r)
+            rel = beta / bnorm
+            if rel <= tolerance || it >= maxIterations { return KrylovResult(solution: x, iterations: it, relativeResidual: rel, converged: rel <= tolerance) }
+            var V: [[CDouble]] = [r.map { $0 / CDouble(beta, 0) }]
+            var H = [[CDouble]](repeating: [CDouble](repeating: .zero, count: m), count: m + 1)
+            var cs = [Double](repeating: 0, count: m), sn = [CDouble](repeating: .zero, count: m)
+            var g = [CDouble](repeating: .zero, count: m + 1); g[0] = CDouble(beta, 0)
+            var used = 0
+            for j in 0..<m {
+                var w = apply(V[j]); it += 1
+                for i in 0...j {
+                    var h = CDouble.zero
+                    for q in 0..<n { h += V[i][q].conjugate * w[q] }
+                    H[i][j] = h
+                    for q in 0..<n { w[q] -= h * V[i][q] }
+                }
+                let hn = nrm(w)
+                H[j + 1][j] = CDouble(hn, 0)
+                for i in 0..<j {
+                    let t = CDouble(cs[i], 0) * H[i][j] + sn[i] * H[i + 1][j]
+                    H[i + 1][j] = -sn[i].conjugate * H[i][j] + CDouble(cs[i], 0) * H[i + 1][j]
+                    H[i][j] = t
+                }
+                let a = H[j][j], bb = H[j + 1][j]
+                let am = a.length, t = (a.lengthSquared + bb.lengthSquared).squareRoot()
+                if am == 0 { cs[j] = 0; sn[j] = CDouble(1, 0); H[j][j] = bb }
+                else {
+                    cs[j] = am / t
+                    sn[j] = (a / CDouble(am, 0)) * bb.conjugate / CDouble(t, 0)
+                    H[j][j] = (a / CDouble(am, 0)) * CDouble(t, 0)
+                }
+                H[j + 1][j] = .zero
+                g[j + 1] = -sn[j].conjugate * g[j]
+                g[j] = CDouble(cs[j], 0) * g[j]
+                used = j + 1
+                rel = g[j + 1].length / bnorm
+                if rel <= tolerance || it >= maxIterations || hn == 0 { break }
+                V.append(w.map { $0 / CDouble(hn, 0) })
+            }
+            // Back substitution H y = g, then x += V y.
+            var y = [CDouble](repeating: .zero, count: used)
+            for i in stride(from: used - 1, through: 0, by: -1) {
+                var s = g[i]
+                for q in (i + 1)..<used { s -= H[i][q] * y[q] }
+                y[i] = s / H[i][i]
+            }
+            for i in 0..<used { for q in 0..<n { x[q] += y[i] * V[i][q] } }
+            if rel <= tolerance || it >= maxIterations {
+                // Report the true residual rather than the recurrence estimate.
+                let ax = apply(x); var r2 = b; for i in r2.indices { r2[i] -= ax[i] }
+                let tr = nrm(r2) / bnorm
+                return KrylovResult(solution: x, iterations: it, relativeResidual: tr, converged: tr <= tolerance * 1.5)
+            }
+        }
+    }
+}
+
+/// Per-subcarrier VIE statistics.
+public struct VIEStats: Sendable, Codable {
+    public var frequencyHz: Double
+    public var maxIterations: Int
+    public var meanIterations: Double
+    public var maxRelativeResidual: Double
+    public var seconds: Double
+}
+
+/// Full-wave channel from the VIE (eqs. 7, 11, 13): solves (I − Tχ) A_k = A_k,inc for all N_t
+/// right-hand sides with GMRES (parallel over right-hand sides; each solve is sequential, so
+/// results do not depend on the thread count), then H_k = k0² ΔV B χ A_k as one ZGEMM.
+/// Warm start across subcarriers: A_{k+1} ≈ A_k · (k_{k+1}/k_k)² e^{−j(k_{k+1}−k_k)|r_n − r_t|}
+/// (the incident phase/amplitude advance), discarded if worse than zero.
+public enum VIESolver {
+    public static func channel(target: VoxelTarget, array: SensingArray, tolerance: Double = 1e-3,
+                               restart: Int = 40, maxIterations: Int = 2000, warmStart: Bool = true)
+        throws -> (channel: ChannelTensor, stats: [VIEStats])
+    {
+        try Check.inOpenRange(tolerance, 0, 1, "vie-tolerance")
+        try Check.positive(restart, "gmres-restart"); try Check.positive(maxIterations, "max-iterations")
+        let fmax = array.frequenciesHz.max()!
+        let lam = speedOfLight / fmax
+        guard target.pitch <= lam / 2 * (1 + 1e-12) else {
+            throw ISACError.invalidParameter(name: "voxel-pitch", value: "\(target.pitch)",
+                                             valid: String(format: "must be ≤ λ/2 = %.4f m at the highest subcarrier for the VIE (≥ 2 voxels per wavelength; ≥ 10 recommended)", lam / 2))
+        }
+        try BornSolver.checkClearance(target: target, array: array)
+        let nr = array.rx.count, nt = array.tx.count, K = array.frequenciesHz.count
+        var H = ChannelTensor(rx: nr, tx: nt, subcarriers: K, data: .init(repeating: .zero, count: nr * nt * K))
+        let occ = target.occupiedIndices
+        let pts = occ.map { target.center($0) }
+        var prev: [[CDouble]]? = nil
+        var prevK = 0.0
+        var stats: [VIEStats] = []
+        for (kk, f) in array.frequenciesHz.enumerated() {
+            let t0 = Date()
+            let k = Fields.wavenumber(frequencyHz: f)
+            let op = try VIEOperator(target: target, wavenumber: k, contrast: target.contrastGrid(frequencyHz: f))
+            let Ainc = TransferMatrices.incident(points: pts[...], array: array, wavenumber: k)
+            let dim = op.dimension
+            let results = ParallelResults<KrylovResult>(count: nt)
+            let warm = warmStart ? prev : nil
+            let pk = prevK
+            DispatchQueue.concurrentPerform(iterations: nt) { t in
+                let b = Array(Ainc.data[t * dim..<(t + 1) * dim])
+                var x0: [CDouble]? = nil
+                if let w = warm {
+                    var g = w[t]
+                    let src = array.tx.positions[t]
+                    let s = (k / pk) * (k / pk)
+                    for n in 0..<pts.count {
+                        let d = pts[n] - src
+                        let ph = -(k - pk) * (d * d).sum().squareRoot()
+                        let rot = CDouble(s * Double.cos(ph), s * Double.sin(ph))
+                        for c in 0..<3 { g[3 * n + c] *= rot }
+                    }
+                    x0 = g
+                }
+                let r = GMRES.solve(op.apply, b: b, initialGuess: x0, tolerance: tolerance, restart: restart, maxIterations: maxIterations)
+                results.set(t, r)
+            }
+            let res = results.values()
+            if let bad = res.firstIndex(where: { !$0.converged }) {
+                throw ISACError.invalidParameter(name: "vie-tolerance", value: "\(tolerance)",
+                    valid: String(format: "GMRES did not reach it for Tx %d at %.4g Hz within %d iterations (residual %.2e); raise --max-iterations or refine the grid", bad, f, maxIterations, res[bad].relativeResidual))
+            }
+            // A_k scaled by χ, then H_k = k0² ΔV B (χ A_k).
+            var A = Matrix<CDouble>(rows: dim, cols: nt)
+            for t in 0..<nt {
+                for n in 0..<pts.count { for c in 0..<3 { A.data[t * dim + 3 * n + c] = op.chi[n] * res[t].solution[3 * n + c] } }
+            }
+            let B = TransferMatrices.receive(points: pts[...], array: array, wavenumber: k)
+            var Hk = Matrix<CDouble>.matmul(B, A)
+            let s = CDouble(k * k * target.voxelVolume, 0)
+            for i in Hk.data.indices { Hk.data[i] *= s }
+            H.set(subcarrier: kk, Hk)
+            prev = res.map { $0.solution }; prevK = k
+            let its = res.map { $0.iterations }
+            stats.append(VIEStats(frequencyHz: f, maxIterations: its.max() ?? 0, meanIterations: Double(its.reduce(0, +)) / Double(max(its.count, 1)),
+                                  maxRelativeResidual: res.map { $0.relativeResidual }.max() ?? 0, seconds: Date().timeIntervalSince(t0)))
+        }
+        return (H, stats)
+    }
+}
+
+/// Collects one result per index from a concurrent loop (index-addressed, so order is deterministic).
+final class ParallelResults<T>: @unchecked Sendable {
+    private var items: [T?]
+    private let lock = NSLock()
+    init(count: Int) { items = .init(repeating: nil, count: count) }
+    func set(_ i: Int, _ v: T) { lock.lock(); items[i] = v; lock.unlock() }
+    func values() -> [T] { items.map { $0! } }
+}

@@ -1,0 +1,189 @@
+import Arrays
+import Foundation
+import Linalg
+import Numerics
+
+/// Target classes of the extended-target dataset (paper: C = 2, motorbike/car).
+public enum VehicleClass: String, Sendable, Codable, CaseIterable {
+    case motorbike, car
+    /// Class label used in the manifest (0 = motorbike, 1 = car).
+    public var label: Int { self == .motorbike ? 0 : 1 }
+}
+
+/// Material randomization ranges (uniform draws per sample). Metal is a high-σ lossy dielectric
+/// (see `Material`); tyres are lossy rubber; glass and seat foam are low-loss dielectrics.
+public struct MaterialRanges: Sendable, Codable, Equatable {
+    public var metalSigma: ClosedRange<Double> = 20...60
+    public var tyreEpsReal: ClosedRange<Double> = 3...8
+    public var tyreEpsImag: ClosedRange<Double> = -1.0 ... -0.2
+    public var tyreSigma: ClosedRange<Double> = 0.01...0.5
+    public var glassEpsReal: ClosedRange<Double> = 5...7
+    public var glassSigma: ClosedRange<Double> = 0.001...0.01
+    public var seatEpsReal: ClosedRange<Double> = 2...3.5
+    public init() {}
+
+    /// Draws the four materials [metal, tyre, glass, seat] (indices 1…4 in a `VoxelTarget`).
+    public func draw(_ rng: inout RandomSource) throws -> [Material] {
+        func u(_ r: ClosedRange<Double>) -> Double { rng.uniform(r.lowerBound, r.upperBound) }
+        let metal = try Material(name: "metal", relativePermittivity: CDouble(1, 0), conductivity: u(metalSigma))
+        let tyre = try Material(name: "tyre", relativePermittivity: CDouble(u(tyreEpsReal), u(tyreEpsImag)), conductivity: u(tyreSigma))
+        let glass = try Material(name: "glass", relativePermittivity: CDouble(u(glassEpsReal), -0.05), conductivity: u(glassSigma))
+        let seat = try Material(name: "seat", relativePermittivity: CDouble(u(seatEpsReal), -0.1), conductivity: 0)
+        return [metal, tyre, glass, seat]
+    }
+}
+
+/// A parametric vehicle instance ("mesh"): dimensions in metres in the body frame
+/// (x forward, y left, z up, origin on the ground below the vehicle centre). Drawn once per
+/// instance id, so all samples of one instance share the geometry (instance-disjoint splits).
+public struct VehicleShape: Sendable, Codable, Equatable {
+    public var cls: VehicleClass
+    /// Named dimensions (metres), e.g. "length", "width", "wheelRadius"; recorded in the manifest.
+    public var dims: [String: Double]
+
+    /// Draws an instance of `cls` with randomized dimensions and proportions.
+    public static func random(_ cls: VehicleClass, scale: Double = 1, rng: inout RandomSource) -> VehicleShape {
+        func u(_ a: Double, _ b: Double) -> Double { rng.uniform(a, b) }
+        var d: [String: Double] = [:]
+        switch cls {
+        case .car:
+            d["length"] = u(3.8, 5.0); d["width"] = u(1.65, 1.95); d["clearance"] = u(0.14, 0.22)
+            d["bodyHeight"] = u(0.55, 0.75); d["cabinHeight"] = u(0.40, 0.58)
+            d["cabinLengthFrac"] = u(0.45, 0.60); d["cabinOffsetFrac"] = u(-0.12, 0.02); d["cabinWidthFrac"] = u(0.85, 0.95)
+            d["pillarWidth"] = u(0.08, 0.14); d["wheelRadius"] = u(0.29, 0.36); d["tyreWidth"] = u(0.18, 0.25)
+            d["rimFrac"] = u(0.55, 0.70); d["wheelbaseFrac"] = u(0.58, 0.64)
+            d["frontRake"] = u(0.15, 0.35); d["rearRake"] = u(0.05, 0.25)
+        case .motorbike:
+            d["length"] = u(1.9, 2.3); d["wheelRadius"] = u(0.28, 0.34); d["tyreWidth"] = u(0.10, 0.18)
+            d["rimFrac"] = u(0.60, 0.75); d["headHeight"] = u(0.55, 0.75); d["barHalfWidth"] = u(0.30, 0.40)
+            d["engineLength"] = u(0.35, 0.55); d["engineHeight"] = u(0.28, 0.40); d["engineWidth"] = u(0.25, 0.35)
+            d["tankLength"] = u(0.22, 0.32); d["seatLength"] = u(0.45, 0.70); d["seatHeight"] = u(0.38, 0.50)
+            d["tubeRadius"] = u(0.025, 0.04)
+        }
+        if scale != 1 { for (k, v) in d where !k.hasSuffix("Frac") && k != "frontRake" && k != "rearRake" { d[k] = v * scale } }
+        return VehicleShape(cls: cls, dims: d)
+    }
+
+    /// Half-extents of a body-frame bounding box (x, y, z-top), metres.
+    var bounds: (hx: Double, hy: Double, top: Double) {
+        let L = dims["length"]!
+        switch cls {
+        case .car: return (L / 2 + 0.05, dims["width"]! / 2 + 0.05, dims["clearance"]! + dims["bodyHeight"]! + dims["cabinHeight"]! + 0.05)
+        case .motorbike: return (L / 2 + 0.05, dims["barHalfWidth"]! + 0.1, dims["wheelRadius"]! + dims["headHeight"]! + 0.15)
+        }
+    }
+
+    /// Body-frame material classifier (0 empty, 1 metal, 2 tyre, 3 glass, 4 seat). `h` is the voxel
+    /// pitch: shells are 1.2 h thick and thin tubes are inflated to radius ≥ 0.75 h so that centre
+    /// sampling never drops a part.
+    func classify(_ p: Point3, pitch h: Double) -> UInt8 {
+        switch cls {
+        case .car: return classifyCar(p, h)
+        case .motorbike: return classifyBike(p, h)
+        }
+    }
+
+    private func wheel(_ p: Point3, cx: Double, cy: Double, R: Double, w: Double, rimFrac: Double) -> UInt8? {
+        let dx = p.x - cx, dz = p.z - R
+        guard abs(p.y - cy) <= w / 2 else { return nil }
+        let r = (dx * dx + dz * dz).squareRoot()
+        if r > R { return nil }
+        return r >= rimFrac * R ? 2 : 1
+    }
+
+    private func classifyCar(_ p: Point3, _ h: Double) -> UInt8 {
+        let L = dims["length"]!, W = dims["width"]!, c = dims["clearance"]!, hb = dims["bodyHeight"]!
+        let hc = dims["cabinHeight"]!, R = dims["wheelRadius"]!, tw = dims["tyreWidth"]!
+        let wb = dims["wheelbaseFrac"]! * L, t = 1.2 * h
+        let wy = W / 2 - tw / 2 - 0.02
+        for sx in [-1.0, 1.0] { for sy in [-1.0, 1.0] {
+            if let m = wheel(p, cx: sx * wb / 2, cy: sy * wy, R: R, w: tw, rimFrac: dims["rimFrac"]!) { return m }
+        } }
+        // Wheel arches: the body is cut around each axle.
+        for sx in [-1.0, 1.0] {
+            let dx = p.x - sx * wb / 2, dz = p.z - R
+            if dx * dx + dz * dz < (R + 0.04) * (R + 0.04) && abs(abs(p.y) - wy) < tw / 2 + 0.04 { return 0 }
+        }
+        // Lower body: metal shell of a box.
+        let zb0 = c, zb1 = c + hb
+        let inBody = abs(p.x) <= L / 2 && abs(p.y) <= W / 2 && p.z >= zb0 && p.z <= zb1
+        if inBody {
+            let inner = abs(p.x) <= L / 2 - t && abs(p.y) <= W / 2 - t && p.z >= zb0 + t && p.z <= zb1 - t
+            return inner ? 0 : 1
+        }
+        // Cabin: a trapezoid in x (raked windscreen and rear window), shell with glass panes.
+        let Lc = dims["cabinLengthFrac"]! * L, xo = dims["cabinOffsetFrac"]! * L, Wc = dims["cabinWidthFrac"]! * W
+        guard p.z > zb1, p.z <= zb1 + hc, abs(p.y) <= Wc / 2 else { return 0 }
+        let s = (p.z - zb1) / hc
+        let xf = xo + Lc / 2 - s * dims["frontRake"]! * Lc, xr = xo - Lc / 2 + s * dims["rearRake"]! * Lc
+        guard p.x <= xf, p.x >= xr else { return 0 }
+        let roof = p.z > zb1 + hc - t
+        let inner = p.x <= xf - t && p.x >= xr + t && abs(p.y) <= Wc / 2 - t && !roof
+        if inner { return 0 }
+        if roof { return 1 }
+        let pw = dims["pillarWidth"]!
+        let pillar = p.x > xf - pw || p.x < xr + pw || abs(p.x - xo) < pw / 2
+        // Side pillars are metal; windscreen/rear window/side windows are glass.
+        if pillar && abs(p.y) > Wc / 2 - t { return 1 }
+        return 3
+    }
+
+    private func capsule(_ p: Point3, _ a: Point3, _ b: Point3, _ r: Double) -> Bool {
+        let ab = b - a, ap = p - a
+        let tt = max(0, min(1, (ap * ab).sum() / (ab * ab).sum()))
+        let d = ap - tt * ab
+        return (d * d).sum() <= r * r
+    }
+
+    private func classifyBike(_ p: Point3, _ h: Double) -> UInt8 {
+        let L = dims["length"]!, R = dims["wheelRadius"]!, tw = dims["tyreWidth"]!
+        let wb = L - 1.8 * R
+        let tube = max(dims["tubeRadius"]!, 0.75 * h)
+        for sx in [-1.0, 1.0] {
+            if let m = wheel(p, cx: sx * wb / 2, cy: 0, R: R, w: max(tw, 1.5 * h), rimFrac: dims["rimFrac"]!) {
+                // Spoked wheels: only a metal rim ring and hub, not a solid disc.
+                if m == 2 { return 2 }
+                let dx = p.x - sx * wb / 2, dz = p.z - R
+                let r = (dx * dx + dz * dz).squareRoot()
+                if r >= dims["rimFrac"]! * R - max(0.03, h) || r <= max(0.06, h) { return 1 }
+            }
+        }
+        let head = Point3(wb / 2 - 0.12, 0, R + dims["headHeight"]!)
+        let front = Point3(wb / 2, 0, R), rear = Point3(-wb / 2, 0, R)
+        if capsule(p, front, head, tube) { return 1 }                                    // fork
+        let bw = dims["barHalfWidth"]!
+        if capsule(p, head + Point3(-0.05, -bw, 0.08), head + Point3(-0.05, bw, 0.08), tube) { return 1 } // handlebar
+        let el = dims["engineLength"]!, eh = dims["engineHeight"]!, ew = dims["engineWidth"]!
+        let ec = Point3(0, 0, R + 0.02)
+        if abs(p.x - ec.x) <= el / 2 && abs(p.y) <= ew / 2 && abs(p.z - ec.z) <= eh / 2 { return 1 }  // engine
+        let tank = Point3(wb / 2 - 0.12 - dims["tankLength"]!, 0, R + dims["headHeight"]! - 0.1)
+        let q = (p - tank) / Point3(dims["tankLength"]!, 0.16, 0.12)
+        if (q * q).sum() <= 1 { return 1 }                                                 // fuel tank
+        let sl = dims["seatLength"]!, sz = R + dims["seatHeight"]!
+        if p.x <= tank.x - dims["tankLength"]! * 0.6 && p.x >= tank.x - dims["tankLength"]! * 0.6 - sl
+            && abs(p.y) <= 0.13 && abs(p.z - sz) <= max(0.05, 0.6 * h) { return 4 }         // seat
+        if capsule(p, rear, head, tube) || capsule(p, rear, ec, tube) { return 1 }        // frame tubes
+        if capsule(p, Point3(-0.1, -0.18, R - 0.05), Point3(-wb / 2 - 0.1, -0.18, R + 0.1), max(0.045, 0.75 * h)) { return 1 } // exhaust
+        return 0
+    }
+
+    /// Voxelizes the instance placed at `position` (ground point below the body centre, world metres)
+    /// and rotated by `headingRad` about +z, with materials [metal, tyre, glass, seat].
+    public func voxelize(position: Point3, headingRad: Double, pitch h: Double, materials: [Material]) throws -> VoxelTarget {
+        try Check.positive(h, "voxel-pitch")
+        guard materials.count == 4 else { throw ISACError.shapeMismatch("vehicle needs 4 materials [metal, tyre, glass, seat]") }
+        let b = bounds
+        let c = Double.cos(headingRad), s = Double.sin(headingRad)
+        var lo = Point3(repeating: .infinity), hi = Point3(repeating: -.infinity)
+        for sx in [-1.0, 1.0] { for sy in [-1.0, 1.0] { for z in [0.0, b.top] {
+            let x = sx * b.hx, y = sy * b.hy
+            let w = position + Point3(c * x - s * y, s * x + c * y, z)
+            lo = pointwiseMin(lo, w); hi = pointwiseMax(hi, w)
+        } } }
+        return try VoxelTarget.voxelize(lo: lo, hi: hi, pitch: h, materials: materials) { w in
+            let d = w - position
+            let body = Point3(c * d.x + s * d.y, -s * d.x + c * d.y, d.z)
+            return self.classify(body, pitch: h)
+        }
+    }
+}
