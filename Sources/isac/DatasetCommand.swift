@@ -1,6 +1,98 @@
 import ArgumentParser
+import Foundation
+import ISACIO
+import Linalg
+import Scattering
 
-// Placeholder group; the owning issue replaces this file with the real subcommands.
+/// `isac dataset`: extended-target dataset generation (paper 3, Sec. IV-A).
 struct DatasetCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "dataset", abstract: "Extended-target dataset generation (paper 3).")
+    static let configuration = CommandConfiguration(
+        commandName: "dataset", abstract: "Extended-target dataset generation (paper 3).",
+        subcommands: [DatasetGenerate.self, DatasetMerge.self, DatasetInfo.self])
+}
+
+struct DatasetGenerate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Write channel-tensor chunks (complex64 .npy [S, N_r, N_t, K]) and a JSON manifest with labels and instance-disjoint splits.")
+    @Option(help: "small | paper.") var preset: String = "small"
+    @Option(help: "born | vie.") var solver: String = "born"
+    @Option(help: "Output folder.") var out: String
+    @Option(help: "Compute only chunks c with c % n == i, given as i/n.") var shard: String = "0/1"
+    @Flag(help: "Continue an interrupted run in --out (finished chunks are kept after a checksum check).") var resume = false
+    @Option(help: "Dataset seed.") var seed: UInt64 = 42
+    @Option(name: .customLong("max-chunks"), help: "Stop after writing this many chunks (for staged runs).") var maxChunks: Int?
+    @Flag(help: "No progress line on stderr.") var quiet = false
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func parsedShard() throws -> (Int, Int) {
+        let p = shard.split(separator: "/").map { Int($0) }
+        guard p.count == 2, let i = p[0], let n = p[1], n >= 1, i >= 0, i < n else {
+            throw ISACError.invalidParameter(name: "--shard", value: shard, valid: "must be i/n with n ≥ 1 and 0 ≤ i < n")
+        }
+        return (i, n)
+    }
+
+    func validate() throws {
+        guard ["small", "paper"].contains(preset) else { throw ISACError.invalidParameter(name: "--preset", value: preset, valid: "must be small or paper") }
+        guard let _ = DatasetSolver(rawValue: solver) else { throw ISACError.invalidParameter(name: "--solver", value: solver, valid: "must be born or vie") }
+        _ = try parsedShard()
+        if let m = maxChunks { try Check.positive(m, "--max-chunks") }
+    }
+
+    func run() throws {
+        let (i, n) = try parsedShard()
+        let cfg = try DatasetConfig.preset(preset, solver: DatasetSolver(rawValue: solver)!, seed: seed)
+        let mine = (0..<cfg.chunkCount).filter { $0 % n == i }
+        let total = mine.reduce(0) { $0 + min(cfg.samplesPerChunk, cfg.totalSamples - $1 * cfg.samplesPerChunk) }
+        let prog = ProgressLine("dataset \(preset)/\(solver) shard \(i)/\(n)", total: total, enabled: !quiet)
+        let r = try DatasetWriter.generate(config: cfg, to: out, shardIndex: i, shardCount: n, resume: resume, progress: prog, limitChunks: maxChunks)
+        prog.finish()
+        if json {
+            var o: [String: Any] = ["out": out, "preset": preset, "solver": solver, "shard": shard, "seed": Double(seed),
+                                    "chunksWritten": r.chunksWritten, "chunksSkipped": r.chunksSkipped, "samplesWritten": r.samplesWritten,
+                                    "manifestWritten": r.manifestWritten, "seconds": r.seconds, "totalSamples": cfg.totalSamples,
+                                    "chunks": cfg.chunkCount]
+            if let g = r.maxGmresIterations { o["gmresMaxIterations"] = g }
+            print(try JSONOutput.string(o))
+        } else {
+            print("chunks written  skipped  samples  manifest  seconds")
+            print(String(format: "%14d  %7d  %7d  %8@  %7.1f", r.chunksWritten, r.chunksSkipped, r.samplesWritten, r.manifestWritten ? "yes" : "pending", r.seconds))
+        }
+    }
+}
+
+struct DatasetMerge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge", abstract: "Verify all chunks of a sharded run in --out and write manifest.json (identical to a single run's).")
+    @Option(help: "Dataset folder (shared by all shards).") var out: String
+    @Flag(help: "Print one JSON object.") var json = false
+    func run() throws {
+        let m = try DatasetWriter.merge(dir: out)
+        let counts = m.splits.mapValues { $0.count }
+        if json { print(try JSONOutput.string(["out": out, "chunks": m.chunks.count, "splits": counts] as [String: Any])) }
+        else { print("manifest.json written: \(m.chunks.count) chunks, train/val/test = \(counts["train"]!)/\(counts["val"]!)/\(counts["test"]!)") }
+    }
+}
+
+struct DatasetInfo: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "info", abstract: "Load a finished dataset, verify checksums and print its summary.")
+    @Option(help: "Dataset folder.") var out: String
+    @Flag(help: "Print one JSON object.") var json = false
+    func run() throws {
+        let d = try ExtendedTargetDataset(directory: out)
+        try d.verifyAll()
+        var per: [String: Any] = [:]
+        for s in DatasetSplit.allCases {
+            let idx = d.indices(s)
+            per[s.rawValue] = ["samples": idx.count, "motorbike": idx.filter { d.labels[$0].cls == .motorbike }.count,
+                               "car": idx.filter { d.labels[$0].cls == .car }.count, "instances": d.manifest.instances[s.rawValue]?.count ?? 0]
+        }
+        if json { print(try JSONOutput.string(["out": out, "samples": d.count, "sampleShape": d.sampleShape, "splits": per] as [String: Any])) }
+        else {
+            print("split  samples  motorbike  car  instances")
+            for s in DatasetSplit.allCases { let p = per[s.rawValue] as! [String: Int]
+                print(String(format: "%-5@  %7d  %9d  %3d  %9d", s.rawValue, p["samples"]!, p["motorbike"]!, p["car"]!, p["instances"]!)) }
+        }
+    }
 }

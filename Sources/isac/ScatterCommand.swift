@@ -1,6 +1,212 @@
 import ArgumentParser
+import Arrays
+import Foundation
+import ISACIO
+import Linalg
+import Numerics
+import Scattering
 
-// Placeholder group; the owning issue replaces this file with the real subcommands.
+/// `isac scatter`: near-field EM scattering (paper 3, Sec. II-A): sphere validation, one-sample channels, benchmarks.
 struct ScatterCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "scatter", abstract: "Near-field EM scattering (paper 3).")
+    static let configuration = CommandConfiguration(
+        commandName: "scatter", abstract: "Near-field EM scattering (paper 3).",
+        subcommands: [ScatterSphere.self, ScatterChannel.self, ScatterBench.self])
+}
+
+struct ScatterSphere: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sphere", abstract: "Validate the FFT-VIE against the Mie series for a dielectric sphere.")
+    @Option(help: "Size parameter k·a.") var ka: Double = 1.5
+    @Option(name: .customLong("eps-re"), help: "Re ε_r.") var epsRe: Double = 4
+    @Option(name: .customLong("eps-im"), help: "Im ε_r (≤ 0 is lossy, e^{jωt}).") var epsIm: Double = -0.5
+    @Option(name: .customLong("voxels-per-wavelength"), help: "Voxel density (pitch = λ/N, N ≥ 2).") var vpw: Double = 20
+    @Option(help: "GMRES relative-residual tolerance.") var tolerance: Double = 1e-6
+    @Option(help: "Angles per principal plane (0…180°).") var angles: Int = 37
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        try Check.inRange(ka, 1e-3, 20, "--ka")
+        try Check.finite(epsRe, "--eps-re")
+        guard epsIm.isFinite, epsIm <= 0 else { throw ISACError.invalidParameter(name: "--eps-im", value: "\(epsIm)", valid: "must be finite and ≤ 0 (passive, e^{jωt})") }
+        guard vpw.isFinite, vpw >= 2 else { throw ISACError.invalidParameter(name: "--voxels-per-wavelength", value: "\(vpw)", valid: "must be ≥ 2 (voxel pitch ≤ λ/2)") }
+        try Check.inOpenRange(tolerance, 0, 1, "--tolerance")
+    }
+
+    func run() throws {
+        let t0 = Date()
+        let v = try SphereValidation.run(ka: ka, relativePermittivity: CDouble(epsRe, epsIm), voxelsPerWavelength: vpw,
+                                         tolerance: tolerance, angles: angles)
+        let sec = Date().timeIntervalSince(t0)
+        if json {
+            print(try JSONOutput.string([
+                "ka": ka, "epsRe": epsRe, "epsIm": epsIm, "voxelsPerWavelength": vpw, "voxels": v.voxelCount,
+                "gmresIterations": v.gmresIterations, "relativeResidual": v.relativeResidual, "tolerance": tolerance,
+                "farFieldRelativeError": v.relativeError, "bornFarFieldRelativeError": v.bornRelativeError,
+                "qscaMie": v.qscaMie, "qscaVIE": v.qscaVIE, "anglesDeg": v.anglesDeg,
+                "vieEPlane": v.vieE, "vieHPlane": v.vieH, "mieEPlane": v.mieE, "mieHPlane": v.mieH, "seconds": sec,
+            ] as [String: Any]))
+        } else {
+            print(String(format: "sphere ka=%.3g eps=%.3g%+.3gj  %.1f voxels/λ  N_s=%d", ka, epsRe, epsIm, vpw, v.voxelCount))
+            print(String(format: "GMRES  %d iterations, residual %.2e (tol %.1e)", v.gmresIterations, v.relativeResidual, tolerance))
+            print(String(format: "far-field |F| rel. L2 error vs Mie:  VIE %.4f   Born %.4f", v.relativeError, v.bornRelativeError))
+            print(String(format: "Q_sca  Mie %.5f   VIE %.5f   (%.2f s)", v.qscaMie, v.qscaVIE, sec))
+        }
+    }
+}
+
+enum ScatterTargetKind: String, ExpressibleByArgument, CaseIterable { case car, motorbike, sphere, box }
+
+struct ScatterChannel: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "channel", abstract: "Channel tensor H ∈ C^{N_r×N_t×K} of one target, written as complex64 .npy [N_r, N_t, K].")
+    @Option(help: "car | motorbike | sphere | box.") var target: ScatterTargetKind = .car
+    @Option(name: .customLong("range-m"), help: "Range of the projected support centre, m.") var rangeM: Double = 20
+    @Option(name: .customLong("azimuth-deg"), help: "Azimuth atan2(y, x) of the projected centre, deg.") var azimuthDeg: Double = 0
+    @Option(name: .customLong("heading-deg"), help: "Target heading about +z, deg.") var headingDeg: Double = 0
+    @Option(help: "Seed of the instance shape and materials.") var seed: UInt64 = 1
+    @Option(help: "born | vie.") var solver: String = "born"
+    @Option(help: "Antennas per ULA (N_t = N_r).") var antennas: Int = 64
+    @Option(help: "Sensing subcarriers K.") var subcarriers: Int = 16
+    @Option(name: .customLong("subcarrier-spacing-hz"), help: "Subcarrier spacing Δf, Hz.") var spacing: Double = 20e6
+    @Option(name: .customLong("carrier-hz"), help: "Carrier fc, Hz.") var carrier: Double = 4.9e9
+    @Option(name: .customLong("voxel-pitch"), help: "Voxel pitch, m (default λc/2).") var pitch: Double?
+    @Option(name: .customLong("target-scale"), help: "Scale factor on vehicle dimensions.") var scale: Double = 1
+    @Option(name: .customLong("array-height"), help: "Array centre height above ground, m.") var arrayHeight: Double = 1.5
+    @Option(name: .customLong("vie-tolerance"), help: "GMRES tolerance (VIE).") var vieTol: Double = 1e-3
+    @Option(help: "Output .npy path.") var out: String
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        guard ["born", "vie"].contains(solver) else { throw ISACError.invalidParameter(name: "--solver", value: solver, valid: "must be born or vie") }
+        try Check.positive(rangeM, "--range-m"); try Check.inRange(azimuthDeg, -180, 180, "--azimuth-deg")
+        try Check.finite(headingDeg, "--heading-deg")
+        try Check.inRange(antennas, 1, 1024, "--antennas"); try Check.inRange(subcarriers, 1, 4096, "--subcarriers")
+        if let p = pitch { try Check.positive(p, "--voxel-pitch") }
+        try Check.positive(scale, "--target-scale")
+    }
+
+    func run() throws {
+        var cfg = try DatasetConfig.preset("paper", solver: solver == "vie" ? .vie : .born, seed: seed)
+        cfg.antennas = antennas; cfg.subcarriers = subcarriers; cfg.subcarrierSpacingHz = spacing; cfg.carrierHz = carrier
+        cfg.voxelPitchM = pitch ?? speedOfLight / carrier / 2; cfg.targetScale = scale; cfg.arrayHeightM = arrayHeight
+        cfg.vieTolerance = vieTol
+        try cfg.validate()
+        let array = try cfg.array()
+        var rng = RandomSource(seed: seed, stream: 0)
+        let az = azimuthDeg * Double.pi / 180, hd = headingDeg * Double.pi / 180
+        let t: VoxelTarget
+        switch target {
+        case .car, .motorbike:
+            let cls: VehicleClass = target == .car ? .car : .motorbike
+            let shape = VehicleShape.random(cls, scale: scale, rng: &rng)
+            let mats = try cfg.materials.draw(&rng)
+            t = try ExtendedTargetGenerator.place(shape, rangeM: rangeM, azimuthRad: az, headingRad: hd, materials: mats, config: cfg)
+        case .sphere, .box:
+            let c = Point3(rangeM * Double.cos(az), rangeM * Double.sin(az), 0)
+            let m = try Material(name: "dielectric", relativePermittivity: CDouble(4, -0.5), conductivity: 0)
+            t = target == .sphere
+                ? try VoxelTarget.sphere(center: c, radius: 0.25 * scale, pitch: cfg.voxelPitchM, material: m)
+                : try VoxelTarget.box(center: c, size: scale * Point3(0.6, 0.3, 0.3), pitch: cfg.voxelPitchM, material: m)
+        }
+        let t0 = Date()
+        let (H, its) = try ExtendedTargetGenerator.solve(t, array: array, config: cfg)
+        let sec = Date().timeIntervalSince(t0)
+        try NPY.write(NPYArray(complex64: H.data.map { CFloat(Float($0.real), Float($0.imaginary)) }, shape: [H.rx, H.tx, H.subcarriers]), to: out)
+        let c = t.supportCenter
+        let r = (c.x * c.x + c.y * c.y).squareRoot(), th = Double.atan2(y: c.y, x: c.x) * 180 / Double.pi
+        if json {
+            var o: [String: Any] = ["target": target.rawValue, "solver": solver, "out": out, "shape": [H.rx, H.tx, H.subcarriers],
+                                    "voxels": t.occupiedCount, "voxelPitchM": t.pitch, "rangeM": r, "azimuthDeg": th,
+                                    "headingDeg": headingDeg, "center": [c.x, c.y, c.z], "frobeniusNorm": H.norm, "seconds": sec,
+                                    "frequenciesHz": array.frequenciesHz]
+            if let i = its { o["gmresMaxIterations"] = i }
+            print(try JSONOutput.string(o))
+        } else {
+            print(String(format: "%@ (%@): %d voxels at %.4f m, centre range %.3f m azimuth %.2f°", target.rawValue, solver, t.occupiedCount, t.pitch, r, th))
+            print(String(format: "H: %d×%d×%d complex64 → %@  ‖H‖_F = %.4g  (%.2f s%@)", H.rx, H.tx, H.subcarriers, out, H.norm, sec,
+                         its.map { ", GMRES ≤ \($0) it" } ?? ""))
+        }
+    }
+}
+
+struct ScatterBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Born samples/s and VIE time per subcarrier vs voxel count.")
+    @Option(help: "Born timing repetitions.") var repeats: Int = 3
+    @Option(name: .customLong("vie-edges"), help: "Cube edges (voxels) for the VIE scaling runs.") var vieEdges: [Int] = [8, 12, 16, 24]
+    @Option(name: .customLong("export"), help: "Folder for the NumPy comparison inputs/outputs (bench/scattering/numpy_born.py).") var export: String?
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        try Check.inRange(repeats, 1, 100, "--repeats")
+        for e in vieEdges { try Check.inRange(e, 2, 64, "--vie-edges") }
+    }
+
+    func run() throws {
+        var out: [String: Any] = [:]
+        // Born: a fixed metallic-dielectric car instance at 20 m (default paper geometry).
+        var born: [[String: Any]] = []
+        for (name, n, k) in [("small", 16, 4), ("paper", 64, 16)] {
+            var cfg = try DatasetConfig.preset(name, solver: .born, seed: 1)
+            cfg.antennas = n; cfg.subcarriers = k
+            let arr = try cfg.array()
+            let (_, cls, inst) = cfg.slot(0)
+            var rng = RandomSource(seed: 1, stream: 0)
+            let t = try ExtendedTargetGenerator.place(ExtendedTargetGenerator.instance(cls, index: inst, config: cfg), rangeM: 20,
+                                                      azimuthRad: 0.2, headingRad: 0.5, materials: try cfg.materials.draw(&rng), config: cfg)
+            _ = try BornSolver.channel(target: t, array: arr)  // warm-up
+            let t0 = Date()
+            for _ in 0..<repeats { _ = try BornSolver.channel(target: t, array: arr) }
+            let s = Date().timeIntervalSince(t0) / Double(repeats)
+            born.append(["preset": name, "antennas": n, "subcarriers": k, "voxels": t.occupiedCount, "secondsPerSample": s, "samplesPerSecond": 1 / s])
+            if !json { print(String(format: "Born %-5@ N=%d K=%-2d voxels=%6d  %.4f s/sample  %.2f samples/s", name, n, k, t.occupiedCount, s, 1 / s)) }
+            if let dir = export {
+                let H = try BornSolver.channel(target: t, array: arr)
+                let occ = t.occupiedIndices
+                try NPZ.write([
+                    "points": NPYArray(float64: occ.flatMap { i -> [Double] in let c = t.center(i); return [c.x, c.y, c.z] }, shape: [occ.count, 3]),
+                    "material": NPYArray(int64: occ.map { Int64(t.material[$0]) }, shape: [occ.count]),
+                    "eps": NPYArray(complex128: t.materials.map { $0.relativePermittivity }, shape: [t.materials.count]),
+                    "sigma": NPYArray(float64: t.materials.map { $0.sigma }, shape: [t.materials.count]),
+                    "tx": NPYArray(float64: arr.tx.positions.flatMap { [$0.x, $0.y, $0.z] }, shape: [n, 3]),
+                    "rx": NPYArray(float64: arr.rx.positions.flatMap { [$0.x, $0.y, $0.z] }, shape: [n, 3]),
+                    "freqs": NPYArray(float64: arr.frequenciesHz, shape: [k]),
+                    "pitch": NPYArray(float64: [t.pitch], shape: [1]),
+                    "H": NPYArray(complex128: H.data, shape: [n, n, k]),
+                    "seconds": NPYArray(float64: [s], shape: [1]),
+                ], to: "\(dir)/born_\(name).npz")
+            }
+        }
+        out["born"] = born
+        // VIE: cube of ε_r = 4 − 0.5j at 10 voxels/λ, single subcarrier, one right-hand side per matvec.
+        var vie: [[String: Any]] = []
+        for e in vieEdges {
+            let lam = 1.0, k = 2 * Double.pi
+            let m = try Material(name: "d", relativePermittivity: CDouble(4, -0.5), conductivity: 0)
+            let h = lam / 10
+            let t = try VoxelTarget.box(center: Point3(0, 0, 0), size: Point3(repeating: Double(e) * h), pitch: h, material: m)
+            let t0 = Date()
+            let op = try VIEOperator(target: t, wavenumber: k, contrast: t.contrastGrid(frequencyHz: speedOfLight))
+            let setup = Date().timeIntervalSince(t0)
+            var rng = RandomSource(seed: 5, stream: UInt64(e))
+            let x = rng.complexGaussianVector(op.dimension)
+            let t1 = Date()
+            let mv = 5
+            for _ in 0..<mv { _ = op.apply(x) }
+            let perMatvec = Date().timeIntervalSince(t1) / Double(mv)
+            // One full solve of a plane-wave right-hand side: time per subcarrier per Tx.
+            var b = [CDouble](repeating: .zero, count: op.dimension)
+            for (n, idx) in op.occupied.enumerated() { let z = t.center(idx).z; b[3 * n] = CDouble(Double.cos(k * z), -Double.sin(k * z)) }
+            let t2 = Date()
+            let r = GMRES.solve(op.apply, b: b, tolerance: 1e-3, restart: 40, maxIterations: 2000)
+            let solve = Date().timeIntervalSince(t2)
+            let N = Double(8 * e * e * e)
+            vie.append(["edge": e, "voxels": op.occupied.count, "fftSize": 8 * e * e * e, "setupSeconds": setup, "matvecSeconds": perMatvec,
+                        "matvecPerNlogN_ns": perMatvec / (N * Foundation.log2(N)) * 1e9, "gmresIterations": r.iterations, "solveSecondsPerRHS": solve])
+            if !json { print(String(format: "VIE edge %2d  N_s=%6d  FFT %7d  setup %.3f s  matvec %.4f s  (%.2f ns/(N log2 N))  GMRES %d it  %.3f s/RHS",
+                                    e, op.occupied.count, 8 * e * e * e, setup, perMatvec, perMatvec / (N * Foundation.log2(N)) * 1e9, r.iterations, solve)) }
+        }
+        out["vie"] = vie
+        if json { print(try JSONOutput.string(out)) }
+    }
 }
