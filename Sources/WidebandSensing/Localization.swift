@@ -1,0 +1,231 @@
+import Foundation
+import Linalg
+import Estimation
+import Numerics
+
+/// Localization method (`--method`).
+public enum LocalizationMethod: String, Sendable, CaseIterable, Codable {
+    /// Proposed: hybrid dictionary + SOMP over the full WB-NF model (Algorithm 1).
+    case cs
+    /// Narrowband near-field MUSIC, subcarriers as snapshots (eqs. 36–40).
+    case nbnfMusic = "nbnf-music"
+    /// Wideband far-field MUSIC on the full N·M space-frequency snapshots (eqs. 50–53).
+    case wbffMusic = "wbff-music"
+}
+
+/// A rectangular (range × angle) scan grid for the MUSIC pseudo-spectra.
+public struct ScanGrid: Sendable, Equatable {
+    /// Ranges, m (ascending).
+    public var rangesMeters: [Double]
+    /// Angles θ, rad (ascending).
+    public var anglesRad: [Double]
+    public init(rangesMeters: [Double], anglesRad: [Double]) { self.rangesMeters = rangesMeters; self.anglesRad = anglesRad }
+    /// Uniform grid: `rangeCount` ranges in [rMin, rMax], `angleCount` angles in [θmin, θmax] (degrees in, radians stored).
+    public static func uniform(rMin: Double, rMax: Double, rangeCount: Int, thetaMinDeg: Double = 60, thetaMaxDeg: Double = 120,
+                               angleCount: Int) throws -> ScanGrid {
+        try Check.positive(rMin, "scan rMin"); try Check.positive(rMax, "scan rMax")
+        try Check.inRange(rangeCount, 2, 1_000_000, "scan range count")
+        try Check.inRange(angleCount, 2, 1_000_000, "scan angle count")
+        let rs = (0..<rangeCount).map { rMin + (rMax - rMin) * Double($0) / Double(rangeCount - 1) }
+        let ts = (0..<angleCount).map { (thetaMinDeg + (thetaMaxDeg - thetaMinDeg) * Double($0) / Double(angleCount - 1)) * Double.pi / 180 }
+        return ScanGrid(rangesMeters: rs, anglesRad: ts)
+    }
+}
+
+/// A 2-D MUSIC pseudo-spectrum: values[iθ][ir] = S(r_ir, θ_iθ) (linear, unnormalized).
+public struct MUSICSpectrum: Sendable {
+    public var grid: ScanGrid
+    public var values: [[Double]]
+    /// The P strongest local maxima as targets, strongest first.
+    public func peaks(_ count: Int) -> [PolarTarget] {
+        Peaks.localMaxima2D(values, count: count).map {
+            PolarTarget(rangeMeters: grid.rangesMeters[$0.col], angleRad: grid.anglesRad[$0.row])
+        }
+    }
+    /// Spectrum in dB normalized to its maximum (0 dB peak).
+    public var normalizedDB: [[Double]] {
+        let mx = values.flatMap { $0 }.max() ?? 1
+        return values.map { $0.map { 10 * Foundation.log10(Swift.max($0 / mx, 1e-30)) } }
+    }
+}
+
+/// Result of one localization run.
+public struct LocalizationResult: Sendable {
+    public var estimates: [PolarTarget]
+    /// SOMP row energies (CS only): per selected atom, Σ_k |x_k|²/K.
+    public var coefficientPower: [Double] = []
+    /// Selected dictionary atoms (CS only).
+    public var support: [Int] = []
+}
+
+public enum Localizer {
+    /// Proposed CS localization (Algorithm 1 step 4): SOMP over a prebuilt unit-norm dictionary.
+    /// - Parameters: observation Y [N·M × K]; grid and its dictionary B [N·M × Q]; targets P (1 ≤ P < N).
+    public static func compressedSensing(observation y: Matrix<CDouble>, grid: AngleDistanceGrid, dictionary b: Matrix<CDouble>,
+                                         targets p: Int) throws -> LocalizationResult {
+        let r = try SOMP.recover(dictionary: b, observations: y, sparsity: p)
+        let est = r.support.map { grid.points[$0].target }
+        let k = Double(y.cols)
+        return LocalizationResult(estimates: est, coefficientPower: r.rowEnergies.map { $0 / k }, support: r.support)
+    }
+
+    /// NB-NF MUSIC spectrum (eqs. 37–40). Each subcarrier block Y_m ([N × K]) is treated as K more
+    /// narrowband snapshots: R = (1/MK) Σ_m Y_m Y_mᴴ, which is Z Zᴴ/(MK) for the [N × MK] reshape Z of Y
+    /// (column-major NM-vectors stack subcarriers). Scanning vector: exp(−j k_c r_n) (eq. 39).
+    public static func narrowbandNearFieldSpectrum(system s: WidebandSystem, observation y: Matrix<CDouble>, targets p: Int,
+                                                   grid: ScanGrid) throws -> MUSICSpectrum {
+        try checkTargets(p, s)
+        guard y.rows == s.snapshotLength else { throw ISACError.shapeMismatch("observation has \(y.rows) rows, expected N·M = \(s.snapshotLength)") }
+        let n = s.antennas
+        let z = y.reshaped(rows: n, cols: s.subcarriers * y.cols)
+        var r = Matrix<CDouble>(rows: n, cols: n)
+        Matrix.gemm(.none, z, .conjugateTranspose, z, alpha: CDouble(1 / Double(z.cols), 0), into: &r)
+        let us = try MUSIC.signalSubspace(covariance: r, rank: p)
+        let nr = grid.rangesMeters.count, nt = grid.anglesRad.count
+        var values = [[Double]](repeating: [], count: nt)
+        // One GEMM per angle: U_sᴴ [N × nr].
+        let k = s.carrierWavenumber
+        let offs = s.elementOffsetsMeters
+        var out = [[Double]](repeating: [], count: nt)
+        out.withUnsafeMutableBufferPointer { po in
+            let so = UnsafeSendable(po.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: nt) { t in
+                let c = Double.cos(grid.anglesRad[t])
+                var a = Matrix<CDouble>(rows: n, cols: nr)
+                for (j, rr) in grid.rangesMeters.enumerated() {
+                    for i in 0..<n {
+                        let x = offs[i]
+                        let ph = -k * (rr * rr + x * x - 2 * rr * x * c).squareRoot()
+                        a.data[i + j * n] = CDouble(Double.cos(ph), Double.sin(ph))
+                    }
+                }
+                var proj = Matrix<CDouble>(rows: p, cols: nr)
+                Matrix.gemm(.conjugateTranspose, us, .none, a, into: &proj)
+                so.pointer[t] = MUSIC.spectrum(projections: proj, steeringNormSquared: Double(n))
+            }
+        }
+        values = out
+        return MUSICSpectrum(grid: grid, values: values)
+    }
+
+    /// WB-FF MUSIC spectrum (eqs. 50–53) without the NM × NM covariance.
+    ///
+    /// U_s = the P leading left singular vectors of Y (thin SVD, [NM × P]) spans the same signal
+    /// subspace as the covariance R_y = YYᴴ/K, and aᴴU_nU_nᴴa = ‖a‖² − ‖U_sᴴa‖² with ‖a‖² = NM.
+    /// The planar steering vector factorizes, a[n + mN] = e^{−jk_m r}·e^{jk_m δ_n d α}, so
+    /// U_sᴴ a = Σ_m e^{−jk_m r} W_α[m], W_α[m] = Σ_n conj(U_s[n + mN]) e^{jk_m δ_n d α}. Both sums are
+    /// GEMMs: per subcarrier U_{s,m}ᴴ E_m ([P × N]·[N × Q_θ]), then [Q_θ P × M]·[M × Q_r].
+    /// Cost O(P M (N Q_θ + Q_θ Q_r)) instead of O(P N M Q_θ Q_r).
+    public static func widebandFarFieldSpectrum(system s: WidebandSystem, observation y: Matrix<CDouble>, targets p: Int,
+                                                grid: ScanGrid) throws -> MUSICSpectrum {
+        try checkTargets(p, s)
+        guard y.rows == s.snapshotLength else { throw ISACError.shapeMismatch("observation has \(y.rows) rows, expected N·M = \(s.snapshotLength)") }
+        guard y.cols >= p else {
+            throw ISACError.invalidParameter(name: "--snapshots", value: "\(y.cols)", valid: "WB-FF MUSIC needs at least as many snapshots as targets (\(p))")
+        }
+        let us = try MUSIC.signalSubspace(data: y, rank: p)
+        let n = s.antennas, m = s.subcarriers
+        let nt = grid.anglesRad.count, nr = grid.rangesMeters.count
+        let ks = s.wavenumbers, offs = s.elementOffsetsMeters
+        let alphas = grid.anglesRad.map { Double.cos($0) }
+        // W: rows (t, p) → index p + t·P, columns m.   W[(p,t), m] = Σ_n conj(U[n+mN, p]) e^{j k_m x_n α_t}
+        var w = Matrix<CDouble>(rows: p * nt, cols: m)
+        w.data.withUnsafeMutableBufferPointer { pw in
+            let sw = UnsafeSendable(pw.baseAddress!)
+            let chunks = Swift.min(m, 32)
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                var e = Matrix<CDouble>(rows: n, cols: nt)
+                var um = Matrix<CDouble>(rows: n, cols: p)
+                var res = Matrix<CDouble>(rows: p, cols: nt)
+                for mi in (c * m / chunks)..<((c + 1) * m / chunks) {
+                    for pp in 0..<p { for i in 0..<n { um.data[i + pp * n] = us.data[i + mi * n + pp * us.rows] } }
+                    for t in 0..<nt { for i in 0..<n {
+                        let ph = ks[mi] * offs[i] * alphas[t]
+                        e.data[i + t * n] = CDouble(Double.cos(ph), Double.sin(ph))
+                    } }
+                    Matrix.gemm(.conjugateTranspose, um, .none, e, into: &res)
+                    for t in 0..<nt { for pp in 0..<p { sw.pointer[pp + t * p + mi * p * nt] = res.data[pp + t * p] } }
+                }
+            }
+        }
+        // F[m, r] = e^{−j k_m r}
+        var f = Matrix<CDouble>(rows: m, cols: nr)
+        for (j, rr) in grid.rangesMeters.enumerated() { for mi in 0..<m {
+            let ph = -ks[mi] * rr
+            f.data[mi + j * m] = CDouble(Double.cos(ph), Double.sin(ph))
+        } }
+        let proj = Matrix.matmul(w, f)                         // [(P·Q_θ) × Q_r]
+        let norm2 = Double(n * m)
+        var values = [[Double]](repeating: [Double](repeating: 0, count: nr), count: nt)
+        for t in 0..<nt { for j in 0..<nr {
+            var ps = 0.0
+            for pp in 0..<p { ps += proj.data[pp + t * p + j * proj.rows].absSquared }
+            values[t][j] = 1 / Swift.max(norm2 - ps, norm2 * 1e-14)
+        } }
+        return MUSICSpectrum(grid: grid, values: values)
+    }
+
+    static func checkTargets(_ p: Int, _ s: WidebandSystem) throws {
+        try Check.positive(p, "--targets")
+        guard p < s.antennas else {
+            throw ISACError.invalidParameter(name: "--targets", value: "\(p)",
+                                             valid: "must be fewer than the number of antennas (\(s.antennas))")
+        }
+    }
+}
+
+/// Localization error metrics.
+public enum LocalizationError {
+    /// Matches estimates to truths (minimum total squared Cartesian error; exhaustive for P ≤ 7,
+    /// greedy otherwise) and returns the estimate assigned to each truth (nil when missing).
+    public static func match(truth: [PolarTarget], estimates: [PolarTarget]) -> [PolarTarget?] {
+        func d2(_ a: PolarTarget, _ b: PolarTarget) -> Double {
+            let (x1, z1) = a.cartesian, (x2, z2) = b.cartesian
+            return (x1 - x2) * (x1 - x2) + (z1 - z2) * (z1 - z2)
+        }
+        let p = truth.count
+        if estimates.isEmpty { return [PolarTarget?](repeating: nil, count: p) }
+        if p <= 7 && estimates.count <= 7 {
+            var best = Double.infinity
+            var bestAssign = [Int](repeating: -1, count: p)
+            var used = [Bool](repeating: false, count: estimates.count)
+            var cur = [Int](repeating: -1, count: p)
+            func rec(_ i: Int, _ acc: Double) {
+                if acc >= best { return }
+                if i == p { best = acc; bestAssign = cur; return }
+                var any = false
+                for j in estimates.indices where !used[j] {
+                    any = true
+                    used[j] = true; cur[i] = j
+                    rec(i + 1, acc + d2(truth[i], estimates[j]))
+                    used[j] = false
+                }
+                if !any { cur[i] = -1; rec(i + 1, acc + 1e30) }
+            }
+            rec(0, 0)
+            return bestAssign.map { $0 >= 0 ? estimates[$0] : nil }
+        }
+        var used = Set<Int>()
+        return truth.map { t in
+            let j = estimates.indices.filter { !used.contains($0) }.min { d2(t, estimates[$0]) < d2(t, estimates[$1]) }
+            if let j { used.insert(j); return estimates[j] }
+            return nil
+        }
+    }
+
+    /// Normalized squared position error Σ_p ‖x̂_p − x_p‖² / Σ_p ‖x_p‖² (Cartesian; an unmatched
+    /// truth counts as ‖x_p‖², i.e. an estimate at the origin).
+    public static func nmse(truth: [PolarTarget], estimates: [PolarTarget]) -> Double {
+        let m = match(truth: truth, estimates: estimates)
+        var num = 0.0, den = 0.0
+        for (t, e) in zip(truth, m) {
+            let (x, z) = t.cartesian
+            den += x * x + z * z
+            if let e {
+                let (xe, ze) = e.cartesian
+                num += (xe - x) * (xe - x) + (ze - z) * (ze - z)
+            } else { num += x * x + z * z }
+        }
+        return num / den
+    }
+}
