@@ -7,7 +7,7 @@ import Numerics
 /// Stored as one column-major `Matrix<CDouble>` of shape [Nr × Nt] per selected subcarrier, so each
 /// tone is ready for BLAS (matched filtering is a gemm per tone). `frequenciesHz[m]` is the absolute
 /// frequency f_{k_m} of tone m (Hz), strictly increasing.
-public struct ChannelTensor: Sendable, Equatable {
+public struct MultiToneChannel: Sendable, Equatable {
     /// H_{k_m}, m = 0..<Ks, each [Nr × Nt].
     public var tones: [Matrix<CDouble>]
     /// f_{k_m} in Hz, length Ks.
@@ -60,12 +60,12 @@ public struct ChannelTensor: Sendable, Equatable {
 
     /// The tensor restricted to the tones at `indices` (0-based, increasing): the K_s-tone selection of eq. (15).
     /// Throws when an index is outside 0..<toneCount (e.g. `--ks` larger than the available tones).
-    public func selecting(tones indices: [Int], name: String = "--ks") throws -> ChannelTensor {
+    public func selecting(tones indices: [Int], name: String = "--ks") throws -> MultiToneChannel {
         for i in indices where i < 0 || i >= toneCount {
             throw ISACError.invalidParameter(name: name, value: "\(indices.count) tones (index \(i))",
                                              valid: "must select tones in 0..<\(toneCount) (the dataset has \(toneCount) subcarriers)")
         }
-        return try ChannelTensor(tones: indices.map { tones[$0] }, frequenciesHz: indices.map { frequenciesHz[$0] })
+        return try MultiToneChannel(tones: indices.map { tones[$0] }, frequenciesHz: indices.map { frequenciesHz[$0] })
     }
 
     /// Root-mean-square magnitude RMS(H) = sqrt(mean |h|²) over all entries (used by the noise perturbation).
@@ -121,7 +121,7 @@ public struct CrossArrayScene: Sendable {
 /// - Parameters: `scatterers` as (point in metres, complex amplitude); `frequenciesHz` the K tones.
 /// - Returns: a [Nr × Nt × K] tensor.
 public func pointTargetChannel(scene: CrossArrayScene, scatterers: [(point: Point3, amplitude: CDouble)],
-                               frequenciesHz: [Double]) throws -> ChannelTensor {
+                               frequenciesHz: [Double]) throws -> MultiToneChannel {
     let nr = scene.rx.count, nt = scene.tx.count
     var tones: [Matrix<CDouble>] = []
     for f in frequenciesHz {
@@ -137,7 +137,7 @@ public func pointTargetChannel(scene: CrossArrayScene, scatterers: [(point: Poin
         }
         tones.append(h)
     }
-    return try ChannelTensor(tones: tones, frequenciesHz: frequenciesHz)
+    return try MultiToneChannel(tones: tones, frequenciesHz: frequenciesHz)
 }
 
 /// Uniform OFDM tones f_k = fc + (k − (K−1)/2)·Δf, k = 0..<K (Hz).

@@ -57,7 +57,7 @@ public struct FFTPeriodogramEstimator: Sendable {
     }
 
     /// - Parameter h: [Nr × Nt × Ks] channel; Nr ≤ paddedReceive and Nt ≤ paddedTransmit.
-    public func estimate(_ h: ChannelTensor) throws -> LocationEstimate {
+    public func estimate(_ h: MultiToneChannel) throws -> LocationEstimate {
         let nr = h.receiveCount, nt = h.transmitCount
         let pr = Swift.max(paddedReceive, nr), pt = Swift.max(paddedTransmit, nt)
         // Zero-padded 2-D DFT X_k = F_r H_k F_tᵀ written as two gemms with explicit DFT matrices
@@ -165,7 +165,7 @@ public struct NearFieldMatchedFilter: Sendable {
     }
 
     /// Matched-filter scores of every sample at the given points (`points.count` = G). Returns [B][G].
-    func scores(_ batch: [ChannelTensor], points: [Point3]) -> [[Double]] {
+    func scores(_ batch: [MultiToneChannel], points: [Point3]) -> [[Double]] {
         let b = batch.count, g = points.count
         guard b > 0, g > 0 else { return [] }
         let nr = batch[0].receiveCount, nt = batch[0].transmitCount, ks = batch[0].toneCount
@@ -196,7 +196,7 @@ public struct NearFieldMatchedFilter: Sendable {
     }
 
     /// Estimates for a batch of channels (all with the same shape and tones, array sizes matching `scene`).
-    public func estimate(_ batch: [ChannelTensor]) throws -> [LocationEstimate] {
+    public func estimate(_ batch: [MultiToneChannel]) throws -> [LocationEstimate] {
         guard let first = batch.first else { return [] }
         for (i, h) in batch.enumerated() {
             guard h.receiveCount == scene.rx.count, h.transmitCount == scene.tx.count else {

@@ -70,7 +70,7 @@ public enum ReferenceLoss {
 /// selected tones), u* = argmax M. The paper leaves the coordinate scale open; we return it normalized to
 /// [0, 1]² as (row/(Nr−1), col/(Nt−1)) so the L1 prior of eq. (47) has the same scale for every array size
 /// (a size-1 axis maps to 0).
-public func peakCoordinate(_ h: ChannelTensor) -> [Double] {
+public func peakCoordinate(_ h: MultiToneChannel) -> [Double] {
     let nr = h.receiveCount, nt = h.transmitCount
     var m = [Double](repeating: 0, count: nr * nt)
     for hk in h.tones { for i in m.indices { m[i] += hk.data[i].length } }

@@ -12,7 +12,7 @@ struct ClassicalReferenceTests {
     func cOrderLayout() throws {
         let nr = 3, nt = 4, k = 2
         let data = (0..<(nr * nt * k)).map { CDouble(Double($0), -Double($0)) }
-        let h = try ChannelTensor(cOrder: data, receiveCount: nr, transmitCount: nt, frequenciesHz: [1e9, 2e9])
+        let h = try MultiToneChannel(cOrder: data, receiveCount: nr, transmitCount: nt, frequenciesHz: [1e9, 2e9])
         for r in 0..<nr { for t in 0..<nt { for m in 0..<k {
             #expect(h.tones[m][r, t] == data[(r * nt + t) * k + m])
         } } }
@@ -22,9 +22,9 @@ struct ClassicalReferenceTests {
     func badInput() throws {
         var m = Matrix<CDouble>(rows: 2, cols: 2)
         m[1, 1] = CDouble(.nan, 0)
-        #expect(throws: ISACError.self) { try ChannelTensor(tones: [m], frequenciesHz: [1e9]) }
+        #expect(throws: ISACError.self) { try MultiToneChannel(tones: [m], frequenciesHz: [1e9]) }
         #expect(throws: ISACError.self) {
-            try ChannelTensor(tones: [Matrix(rows: 2, cols: 2), Matrix(rows: 2, cols: 3)], frequenciesHz: [1e9, 2e9])
+            try MultiToneChannel(tones: [Matrix(rows: 2, cols: 2), Matrix(rows: 2, cols: 3)], frequenciesHz: [1e9, 2e9])
         }
         #expect(throws: ISACError.self) { try selectedToneIndices(ks: 17, available: 16) }
         #expect(throws: ISACError.self) { try selectedToneIndices(ks: 0, available: 16) }

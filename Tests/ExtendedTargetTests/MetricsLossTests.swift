@@ -99,7 +99,7 @@ struct MetricsLossTests {
         var tones = [Matrix<CDouble>(rows: 4, cols: 5, repeating: CDouble(0.1, 0)), Matrix<CDouble>(rows: 4, cols: 5)]
         tones[0][2, 3] = CDouble(0, 1)       // |·| = 1 on tone 0
         tones[1][1, 1] = CDouble(0.6, 0.6)   // |·| ≈ 0.85 on tone 1, sum with 0.1 → 0.95 < 1
-        let h = try ChannelTensor(tones: tones, frequenciesHz: [1e9, 2e9])
+        let h = try MultiToneChannel(tones: tones, frequenciesHz: [1e9, 2e9])
         let expected: [Double] = [2.0 / 3.0, 3.0 / 4.0]
         #expect(peakCoordinate(h) == expected)
         let l = ReferenceLoss.peakResponse(predicted: [[0.5, 0.5], [0, 1]], target: [[0.25, 1], [0, 0]])
