@@ -45,13 +45,18 @@ public struct Figure: Sendable {
     public var xRange: ClosedRange<Double>? = nil
     public var yRange: ClosedRange<Double>? = nil
     public var legend: LegendPosition = .topRight
-    /// Light grid lines at the major ticks.
+    /// Light grid lines at the major ticks (line/scatter plots only).
     public var grid: Bool = true
+    /// Heatmaps on a uniform grid (uniform in log on a log axis) with at least this many cells
+    /// are embedded as one PNG image (4 bytes/cell) instead of one `<rect>` per cell (~70
+    /// bytes/cell), keeping paper-size maps small and fast to render. `Int.max` = always vector.
+    public var heatmapImageThreshold: Int = 2000
 
     enum Kind: Sendable {
         case line(dashed: Bool, marker: Marker?)
         case scatter(Marker)
         case vline
+        case hline
     }
     struct Series: Sendable {
         var kind: Kind
@@ -125,6 +130,11 @@ public struct Figure: Sendable {
     /// Adds a dashed vertical line across the plot at `x` (axis units), e.g. a boundary distance.
     public mutating func verticalLine(at x: Double, label: String? = nil, color: String? = nil) {
         series.append(Series(kind: .vline, x: [x], y: [], label: label, color: color ?? "#444444"))
+    }
+
+    /// Adds a dashed horizontal line across the plot at `y` (axis units), e.g. a threshold.
+    public mutating func horizontalLine(at y: Double, label: String? = nil, color: String? = nil) {
+        series.append(Series(kind: .hline, x: [], y: [y], label: label, color: color ?? "#444444"))
     }
 
     /// Adds a heatmap with cell centres `x` (columns) and `y` (rows); `values[iy][ix]`.
@@ -297,8 +307,12 @@ struct Axis {
             return
         }
         let every = Swift.max(1, Int((Double(decades) / 8).rounded(.up)))
-        for k in a0...b0 where (k - a0) % every == 0 {
-            ticks.append((Foundation.pow(10, Double(k)), "10", String(k)))
+        for k in a0...b0 {
+            if (k - a0) % every == 0 {
+                ticks.append((Foundation.pow(10, Double(k)), "10", String(k)))
+            } else {
+                minor.append(Foundation.pow(10, Double(k)))  // unlabelled decade
+            }
         }
         if b0 - a0 <= 6 {
             let lowDecade = a0 - 1
@@ -409,6 +423,7 @@ struct Renderer {
             let n = Swift.min(s.x.count, s.y.count)
             switch s.kind {
             case .vline: xs.append(contentsOf: s.x)
+            case .hline: ys.append(contentsOf: s.y)
             default:
                 // Only points that are drawable on both axes shape the range.
                 for i in 0..<n where s.x[i].isFinite && s.y[i].isFinite
@@ -447,10 +462,12 @@ struct Renderer {
     }
 
     mutating func gridAndTicks() {
+        // A grid over a heatmap hides the data, so it is only drawn for line/scatter plots.
+        let showGrid = f.grid && f.heatmaps.isEmpty
         var g = "<g class=\"axes\" stroke=\"black\">\n"
         for t in xa.ticks {
             guard let x = X(t.value), x >= px0 - 0.01, x <= px1 + 0.01 else { continue }
-            if f.grid { g += "<line class=\"grid\" x1=\"\(fmt(x))\" y1=\"\(fmt(py0))\" x2=\"\(fmt(x))\" y2=\"\(fmt(py1))\" stroke=\"#dddddd\"/>\n" }
+            if showGrid { g += "<line class=\"grid\" x1=\"\(fmt(x))\" y1=\"\(fmt(py0))\" x2=\"\(fmt(x))\" y2=\"\(fmt(py1))\" stroke=\"#dddddd\"/>\n" }
             g += "<line class=\"xtick\" data-value=\"\(t.value)\" x1=\"\(fmt(x))\" y1=\"\(fmt(py1))\" x2=\"\(fmt(x))\" y2=\"\(fmt(py1 + 5))\"/>\n"
             g += "<text class=\"xticklabel\" x=\"\(fmt(x))\" y=\"\(fmt(py1 + 19))\" text-anchor=\"middle\" stroke=\"none\">\(tickText(t))</text>\n"
         }
@@ -460,7 +477,7 @@ struct Renderer {
         }
         for t in ya.ticks {
             guard let y = Y(t.value), y >= py0 - 0.01, y <= py1 + 0.01 else { continue }
-            if f.grid { g += "<line class=\"grid\" x1=\"\(fmt(px0))\" y1=\"\(fmt(y))\" x2=\"\(fmt(px1))\" y2=\"\(fmt(y))\" stroke=\"#dddddd\"/>\n" }
+            if showGrid { g += "<line class=\"grid\" x1=\"\(fmt(px0))\" y1=\"\(fmt(y))\" x2=\"\(fmt(px1))\" y2=\"\(fmt(y))\" stroke=\"#dddddd\"/>\n" }
             g += "<line class=\"ytick\" data-value=\"\(t.value)\" x1=\"\(fmt(px0 - 5))\" y1=\"\(fmt(y))\" x2=\"\(fmt(px0))\" y2=\"\(fmt(y))\"/>\n"
             g += "<text class=\"yticklabel\" x=\"\(fmt(px0 - 8))\" y=\"\(fmt(y + 4))\" text-anchor=\"end\" stroke=\"none\">\(tickText(t))</text>\n"
         }
@@ -532,6 +549,9 @@ struct Renderer {
         case .vline:
             guard let v = s.x.first, let x = X(v) else { return }
             out += "<line class=\"vline\" x1=\"\(fmt(x))\" y1=\"\(fmt(py0))\" x2=\"\(fmt(x))\" y2=\"\(fmt(py1))\" stroke=\"\(color)\" stroke-width=\"1.2\" stroke-dasharray=\"3,3\"/>\n"
+        case .hline:
+            guard let v = s.y.first, let y = Y(v) else { return }
+            out += "<line class=\"hline\" x1=\"\(fmt(px0))\" y1=\"\(fmt(y))\" x2=\"\(fmt(px1))\" y2=\"\(fmt(y))\" stroke=\"\(color)\" stroke-width=\"1.2\" stroke-dasharray=\"3,3\"/>\n"
         }
     }
 
@@ -546,9 +566,28 @@ struct Renderer {
         return (lo, hi)
     }
 
+    static func uniform(_ c: [Double], log: Bool) -> Bool {
+        guard c.count >= 2 else { return true }
+        if log && !c.allSatisfy({ $0 > 0 }) { return false }
+        let v = log ? c.map { Foundation.log($0) } : c
+        let d = (v[v.count - 1] - v[0]) / Double(v.count - 1)
+        for i in 1..<v.count where abs((v[i] - v[i - 1]) - d) > 1e-6 * abs(d) { return false }
+        return true
+    }
+
     mutating func heatmap(_ h: Figure.Heatmap) {
         let ex = Renderer.edges(h.x, log: f.xLog), ey = Renderer.edges(h.y, log: f.yLog)
         let (lo, hi) = Renderer.colorRange(h)
+        let shapeOK = h.values.count == h.y.count && h.values.allSatisfy { $0.count == h.x.count }
+        if shapeOK, h.x.count * h.y.count >= f.heatmapImageThreshold,
+           Renderer.uniform(h.x, log: f.xLog), Renderer.uniform(h.y, log: f.yLog),
+           let xa = X(ex[0]), let xb = X(ex[ex.count - 1]), let ya = Y(ey[0]), let yb = Y(ey[ey.count - 1]),
+           let png = Renderer.heatmapPNG(h, lo: lo, hi: hi, flipX: xa > xb, flipY: ya < yb) {
+            out += "<g class=\"heatmap\" clip-path=\"url(#plot-area)\">\n"
+            out += "<image class=\"heatmap-image\" x=\"\(fmt(Swift.min(xa, xb)))\" y=\"\(fmt(Swift.min(ya, yb)))\" width=\"\(fmt(abs(xb - xa)))\" height=\"\(fmt(abs(yb - ya)))\" preserveAspectRatio=\"none\" image-rendering=\"optimizeSpeed\" style=\"image-rendering:pixelated\" href=\"data:image/png;base64,\(png.base64EncodedString())\"/>\n"
+            out += "</g>\n"
+            return
+        }
         out += "<g class=\"heatmap\" clip-path=\"url(#plot-area)\" shape-rendering=\"crispEdges\">\n"
         let exPix = ex.map { X($0) }, eyPix = ey.map { Y($0) }
         for iy in 0..<Swift.min(h.y.count, h.values.count) {
@@ -563,6 +602,32 @@ struct Renderer {
             }
         }
         out += "</g>\n"
+    }
+
+    /// One pixel per cell, top row = largest y on screen order; NaN cells transparent.
+    static func heatmapPNG(_ h: Figure.Heatmap, lo: Double, hi: Double, flipX: Bool, flipY: Bool) -> Data? {
+        let nx = h.x.count, ny = h.y.count
+        var px = [UInt8](repeating: 0, count: 4 * nx * ny)
+        var cache: [String: (UInt8, UInt8, UInt8)] = [:]
+        for r in 0..<ny {
+            // Screen row r (top first) shows the cell row with the largest y first, unless flipped.
+            let iy = flipY ? r : ny - 1 - r
+            for c in 0..<nx {
+                let ix = flipX ? nx - 1 - c : c
+                let v = h.values[iy][ix]
+                guard v.isFinite else { continue }
+                let hex = Viridis.hex((v - lo) / (hi - lo))
+                let rgb = cache[hex] ?? {
+                    let n = Int(hex.dropFirst(), radix: 16) ?? 0
+                    let t = (UInt8(n >> 16), UInt8((n >> 8) & 0xFF), UInt8(n & 0xFF))
+                    cache[hex] = t
+                    return t
+                }()
+                let o = 4 * (r * nx + c)
+                px[o] = rgb.0; px[o + 1] = rgb.1; px[o + 2] = rgb.2; px[o + 3] = 255
+            }
+        }
+        return try? PNG.encodeRGBA(width: nx, height: ny, rgba: px)
     }
 
     mutating func colorbar(_ h: Figure.Heatmap) {
@@ -607,7 +672,7 @@ struct Renderer {
                 if let marker { out += markerSVG(marker, (x0 + x1) / 2, y, c).replacingOccurrences(of: "class=\"marker\"", with: "class=\"legend-marker\"") + "\n" }
             case let .scatter(marker):
                 out += markerSVG(marker, (x0 + x1) / 2, y, c).replacingOccurrences(of: "class=\"marker\"", with: "class=\"legend-marker\"") + "\n"
-            case .vline:
+            case .vline, .hline:
                 out += "<line class=\"legend-line\" x1=\"\(fmt(x0))\" y1=\"\(fmt(y))\" x2=\"\(fmt(x1))\" y2=\"\(fmt(y))\" stroke=\"\(c)\" stroke-width=\"1.2\" stroke-dasharray=\"3,3\"/>\n"
             }
             out += "<text class=\"legend-label\" x=\"\(fmt(x1 + 6))\" y=\"\(fmt(y + 4))\">\(xmlEscape(s.label!))</text>\n"
