@@ -216,3 +216,14 @@ public struct ReduceOnPlateau: Sendable {
         return learningRate
     }
 }
+
+// MARK: - Gradients of scalar losses
+
+/// Loss value and gradient of a scalar (rank-0 or one-element) `Tensor`-valued loss with
+/// respect to `model` (the standard library's `gradient(at:of:)` needs a `FloatingPoint` result).
+public func valueWithGradient<M: Differentiable>(at model: M, of loss: @differentiable(reverse) (M) -> Tensor)
+    -> (value: Tensor, gradient: M.TangentVector) {
+    let (v, pb) = valueWithPullback(at: model, of: loss)
+    precondition(v.count == 1, "valueWithGradient: loss must have one element, got shape \(v.shape)")
+    return (v, pb(Tensor(shape: v.shape, scalars: [1])))
+}

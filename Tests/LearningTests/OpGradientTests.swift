@@ -1,0 +1,335 @@
+import _Differentiation
+import Foundation
+import Linalg
+import Testing
+@testable import Learning
+
+/// Keeps every element at least 0.1 away from 0 (kinks of ReLU/abs).
+func awayFromZero(_ t: Tensor) -> Tensor { t.map { $0 >= 0 ? $0 + 0.1 : $0 - 0.1 } }
+
+@Suite struct ElementwiseGradientTests {
+    @Test func broadcastingArithmeticMatchesNumPyRules() {
+        let a = randomTensor([2, 3, 4], seed: 1), b = randomTensor([3, 1], seed: 2)
+        let s = a + b
+        #expect(s.shape == [2, 3, 4])
+        // element (1, 2, 3) = a[1,2,3] + b[2,0]
+        #expect(s.scalars[1 * 12 + 2 * 4 + 3] == a.scalars[1 * 12 + 2 * 4 + 3] + b.scalars[2])
+        let p = a * Tensor(shape: [4], scalars: [1, 2, 3, 4])
+        #expect(p.scalars[5] == a.scalars[5] * 2)
+        // zero is the identity for any shape
+        #expect(a + Tensor.zero == a && Tensor.zero + a == a)
+    }
+
+    @Test func broadcastingGradients() {
+        let a = randomTensor([2, 3, 4], seed: 3)
+        let b = randomTensor([3, 1], seed: 4).map { $0 + ($0 >= 0 ? 1.5 : -1.5) }  // keep divisors away from 0
+        checkGradient(a, b) { $0 + $1 }
+        checkGradient(a, b) { $0 - $1 }
+        checkGradient(a, b) { $0 * $1 }
+        checkGradient(a, b) { $0 / $1 }
+        let c = randomTensor([4], seed: 5)
+        checkGradient(c, a) { $0 * $1 - $1 }
+        checkGradient(a) { -$0 * 3 + 2 }
+        checkGradient(a) { ($0 / 4 - 1).broadcast(to: [5, 2, 3, 4]) }
+    }
+
+    @Test func unaryGradients() {
+        let x = awayFromZero(randomTensor([3, 5], seed: 6))
+        checkGradient(x) { $0.relu() }
+        checkGradient(x) { $0.gelu() }
+        checkGradient(x) { $0.tanh() }
+        checkGradient(x) { $0.sigmoid() }
+        checkGradient(x) { $0.exp() }
+        checkGradient(x) { $0.sin() }
+        checkGradient(x) { $0.cos() }
+        checkGradient(x) { $0.squared() }
+        checkGradient(x) { $0.abs() }
+        let pos = x.abs() + 0.5
+        checkGradient(pos) { $0.log() }
+        checkGradient(pos) { $0.sqrt() }
+    }
+
+    @Test func unaryValuesMatchClosedForms() {
+        let x = Tensor(shape: [4], scalars: [-2, -0.5, 0.3, 1.7])
+        for (i, v) in x.scalars.enumerated() {
+            let d = Double(v)
+            let gelu = 0.5 * d * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * (d + 0.044715 * d * d * d)))
+            #expect(Swift.abs(Double(x.gelu().scalars[i]) - gelu) < 1e-6)
+            #expect(Swift.abs(Double(x.sigmoid().scalars[i]) - 1 / (1 + Foundation.exp(-d))) < 1e-6)
+        }
+        // sigmoid stays finite far out in both tails
+        let big = Tensor(shape: [2], scalars: [-200, 200]).sigmoid()
+        #expect(big.scalars == [0, 1])
+    }
+}
+
+@Suite struct LinearAlgebraGradientTests {
+    /// Naive triple loop reference for op(A)·op(B) on 2-D tensors.
+    func naiveMatmul(_ a: Tensor, _ b: Tensor, _ ta: Bool, _ tb: Bool) -> [Float] {
+        let m = ta ? a.shape[1] : a.shape[0], k = ta ? a.shape[0] : a.shape[1]
+        let n = tb ? b.shape[0] : b.shape[1]
+        var c = [Float](repeating: 0, count: m * n)
+        for i in 0..<m { for j in 0..<n { for l in 0..<k {
+            let av = ta ? a.scalars[l * a.shape[1] + i] : a.scalars[i * a.shape[1] + l]
+            let bv = tb ? b.scalars[j * b.shape[1] + l] : b.scalars[l * b.shape[1] + j]
+            c[i * n + j] += av * bv
+        } } }
+        return c
+    }
+
+    @Test(arguments: [(false, false), (false, true), (true, false), (true, true)])
+    func matmulForwardAndGradient(ta: Bool, tb: Bool) {
+        let a = randomTensor(ta ? [4, 3] : [3, 4], seed: 10), b = randomTensor(tb ? [5, 4] : [4, 5], seed: 11)
+        let c = matmul(a, b, transposeA: ta, transposeB: tb)
+        #expect(c.shape == [3, 5])
+        #expect(maxAbsDiff(c.scalars, naiveMatmul(a, b, ta, tb)) < 1e-5)
+        checkGradient(a, b) { matmul($0, $1, transposeA: ta, transposeB: tb) }
+    }
+
+    @Test func batchedMatmul() {
+        let a = randomTensor([2, 3, 4], seed: 12), b = randomTensor([2, 4, 5], seed: 13)
+        let c = matmul(a, b)
+        for i in 0..<2 {
+            let ai = a.slice(axis: 0, i..<(i + 1)).reshaped([3, 4]), bi = b.slice(axis: 0, i..<(i + 1)).reshaped([4, 5])
+            #expect(maxAbsDiff(Array(c.scalars[(i * 15)..<((i + 1) * 15)]), naiveMatmul(ai, bi, false, false)) < 1e-5)
+        }
+        checkGradient(a, b) { matmul($0, $1) }
+        let bt = randomTensor([2, 5, 4], seed: 14)
+        checkGradient(a, bt) { matmul($0, $1, transposeB: true) }
+        // shared weight: [N, L, K] · [K, M]
+        let w = randomTensor([4, 6], seed: 15)
+        checkGradient(a, w) { matmul($0, $1) }
+        #expect(matmul(a, w).shape == [2, 3, 6])
+    }
+
+    @Test func shapeOps() {
+        let x = randomTensor([2, 3, 4], seed: 16)
+        checkGradient(x) { $0.reshaped([6, -1]) * 2 }
+        checkGradient(x) { $0.permuted([2, 0, 1]) }
+        let p = x.permuted([2, 0, 1])
+        #expect(p.shape == [4, 2, 3])
+        #expect(p.scalars[3 * 6 + 1 * 3 + 2] == x.scalars[1 * 12 + 2 * 4 + 3])  // p[3,1,2] == x[1,2,3]
+        checkGradient(x) { $0.transposedLast2() }
+        checkGradient(x) { $0.slice(axis: 1, 1..<3) }
+        checkGradient(x) { $0.slice(axis: 2, 0..<1) }
+        let y = randomTensor([2, 2, 4], seed: 17)
+        checkGradient(x, y) { concat($0, $1, axis: 1) }
+        let cat = concat(x, y, axis: 1)
+        #expect(cat.shape == [2, 5, 4] && cat.slice(axis: 1, 3..<5) == y && cat.slice(axis: 1, 0..<3) == x)
+        let table = randomTensor([5, 3], seed: 18)
+        checkGradient(table) { $0.gathering([4, 0, 4, 2]) }
+        // repeated index accumulates: gradient of row 4 is the sum of two cotangent rows
+        let (_, pb) = valueWithPullback(at: table) { $0.gathering([4, 4]) }
+        #expect(pb(Tensor.ones([2, 3])).scalars[12..<15].allSatisfy { $0 == 2 })
+    }
+
+    @Test func reductions() {
+        let x = randomTensor([2, 3, 4], seed: 19)
+        checkGradient(x) { $0.sum() }
+        checkGradient(x) { $0.mean() }
+        checkGradient(x) { $0.sum(axes: [1]) }
+        checkGradient(x) { $0.mean(axes: [0, 2], keepDims: true) }
+        let s = x.sum(axes: [0, 2])
+        #expect(s.shape == [3])
+        var ref: Float = 0
+        for i in 0..<2 { for k in 0..<4 { ref += x.scalars[i * 12 + 1 * 4 + k] } }
+        #expect(Swift.abs(s.scalars[1] - ref) < 1e-5)
+    }
+}
+
+@Suite struct NetworkOpGradientTests {
+    @Test func softmaxIsStableAndDifferentiable() {
+        let x = randomTensor([3, 5], seed: 20)
+        checkGradient(x) { $0.softmax() }
+        let big = Tensor(shape: [1, 3], scalars: [1000, 1001, 1002]).softmax()
+        let e = [Foundation.exp(-2.0), Foundation.exp(-1.0), 1]
+        for i in 0..<3 { #expect(Swift.abs(Double(big.scalars[i]) - e[i] / e.reduce(0, +)) < 1e-6) }
+    }
+
+    @Test func layerNormValuesAndGradients() {
+        let x = randomTensor([2, 3, 6], seed: 21), g = randomTensor([6], seed: 22), b = randomTensor([6], seed: 23)
+        checkGradient(x, g, b) { layerNorm($0, gamma: $1, beta: $2) }
+        let y = layerNorm(x, gamma: .ones([6]), beta: .zeros([6]))
+        for r in 0..<6 {
+            let row = y.scalars[(r * 6)..<(r * 6 + 6)].map(Double.init)
+            let m = row.reduce(0, +) / 6, v = row.map { ($0 - m) * ($0 - m) }.reduce(0, +) / 6
+            #expect(Swift.abs(m) < 1e-5 && Swift.abs(v - 1) < 1e-3)
+        }
+    }
+
+    @Test func batchNormTrainingAndInference() {
+        let x = randomTensor([3, 2, 2, 3], seed: 24), g = randomTensor([2], seed: 25), b = randomTensor([2], seed: 26)
+        checkGradient(x, g, b) { batchNormTraining($0, gamma: $1, beta: $2) }
+        let stats = BatchNormStatistics(channels: 2, momentum: 0.5)
+        _ = batchNormTraining(x, gamma: g, beta: b, statistics: stats)
+        // running mean after one update = 0.5·0 + 0.5·batch mean of channel 0
+        var s = 0.0, n = 0
+        for i in 0..<3 { for j in 0..<6 { s += Double(x.scalars[i * 12 + j]); n += 1 } }
+        #expect(Swift.abs(Double(stats.mean[0]) - 0.5 * s / Double(n)) < 1e-5)
+        checkGradient(x, g, b) { batchNormInference($0, gamma: $1, beta: $2, statistics: stats) }
+        // eval mode with running stats equal to the batch stats reproduces the training output
+        let f = batchNormForward(x, g, b, 1e-5)
+        let exact = BatchNormStatistics(channels: 2)
+        exact.mean = f.mean; exact.variance = f.variance
+        let yi = batchNormInference(x, gamma: g, beta: b, statistics: exact)
+        #expect(maxAbsDiff(yi.scalars, f.y.scalars) < 1e-5)
+    }
+
+    /// Direct-summation reference convolution.
+    func naiveConv(_ x: Tensor, _ w: Tensor, _ b: Tensor, s: Int, p: Int) -> Tensor {
+        let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (co, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
+        let ho = (h + 2 * p - kh) / s + 1, wo = (wd + 2 * p - kw) / s + 1
+        var out = [Float](repeating: 0, count: n * co * ho * wo)
+        for i in 0..<n { for o in 0..<co { for y in 0..<ho { for xx in 0..<wo {
+            var acc = Double(b.scalars[o])
+            for ch in 0..<c { for u in 0..<kh { for v in 0..<kw {
+                let iy = y * s - p + u, ix = xx * s - p + v
+                if iy >= 0 && iy < h && ix >= 0 && ix < wd {
+                    acc += Double(w.scalars[((o * c + ch) * kh + u) * kw + v]) * Double(x.scalars[((i * c + ch) * h + iy) * wd + ix])
+                }
+            } } }
+            out[((i * co + o) * ho + y) * wo + xx] = Float(acc)
+        } } } }
+        return Tensor(shape: [n, co, ho, wo], scalars: out)
+    }
+
+    @Test(arguments: [(1, 1), (2, 0), (2, 1)])
+    func conv2dMatchesDirectSumAndGradients(stride: Int, padding: Int) {
+        let x = randomTensor([2, 3, 5, 6], seed: 27), w = randomTensor([4, 3, 3, 3], seed: 28), b = randomTensor([4], seed: 29)
+        let y = conv2d(x, filter: w, bias: b, stride: stride, padding: padding)
+        let ref = naiveConv(x, w, b, s: stride, p: padding)
+        #expect(y.shape == ref.shape)
+        #expect(maxAbsDiff(y.scalars, ref.scalars) < 1e-4)
+        checkGradient(x, w, b) { conv2d($0, filter: $1, bias: $2, stride: stride, padding: padding) }
+    }
+
+    @Test func maxPool() {
+        // distinct values so every window has a unique maximum (no kink at the sample point)
+        var rng = RandomSource(seed: 30)
+        var vals = (0..<(2 * 2 * 4 * 6)).map { Float($0) * 0.1 }
+        vals.shuffle(using: &rng)
+        let x = Tensor(shape: [2, 2, 4, 6], scalars: vals)
+        let y = maxPool2d(x, kernel: 2)
+        #expect(y.shape == [2, 2, 2, 3])
+        #expect(y.scalars[0] == [x.scalars[0], x.scalars[1], x.scalars[6], x.scalars[7]].max()!)
+        checkGradient(x, h: 1e-2) { maxPool2d($0, kernel: 2) }
+        checkGradient(x, h: 1e-2) { maxPool2d($0, kernel: 3, stride: 1) }
+    }
+
+    @Test func lossesValuesAndGradients() {
+        let logits = randomTensor([4, 3], seed: 31), labels = [0, 2, 1, 2]
+        checkGradient(logits) { softmaxCrossEntropy(logits: $0, labels: labels) }
+        var ref = 0.0
+        for (i, y) in labels.enumerated() {
+            let row = (0..<3).map { Double(logits.scalars[i * 3 + $0]) }
+            ref += -row[y] + Foundation.log(row.map { Foundation.exp($0) }.reduce(0, +))
+        }
+        #expect(Swift.abs(Double(softmaxCrossEntropy(logits: logits, labels: labels).scalar) - ref / 4) < 1e-5)
+
+        let mu = randomTensor([2, 3], seed: 32), s = randomTensor([2, 3], seed: 33, std: 0.5), t = randomTensor([2, 3], seed: 34)
+        checkGradient(mu, s) { gaussianNLL(mean: $0, logVariance: $1, target: t) }
+        var nll = 0.0
+        for i in 0..<6 {
+            let r = Double(t.scalars[i] - mu.scalars[i]), si = Double(s.scalars[i])
+            nll += 0.5 * (Foundation.exp(-si) * r * r + si)
+        }
+        #expect(Swift.abs(Double(gaussianNLL(mean: mu, logVariance: s, target: t).scalar) - nll / 6) < 1e-5)
+        checkGradient(mu) { meanSquaredError($0, t) }
+        checkGradient(mu) { meanAbsoluteError($0, t) }
+    }
+
+    @Test func dropoutMaskIsSeededAndScaled() {
+        let x = Tensor.ones([10_000])
+        let y = dropout(x, rate: 0.25, seed: 7, stream: 3)
+        #expect(y == dropout(x, rate: 0.25, seed: 7, stream: 3))
+        #expect(y != dropout(x, rate: 0.25, seed: 7, stream: 4))
+        let kept = y.scalars.filter { $0 != 0 }
+        #expect(kept.allSatisfy { Swift.abs($0 - 1 / 0.75) < 1e-6 })
+        #expect(Swift.abs(Double(kept.count) / 10_000 - 0.75) < 0.02)  // ~5σ of the binomial
+        let (_, pb) = valueWithPullback(at: x) { dropout($0, rate: 0.25, seed: 7, stream: 3) }
+        #expect(pb(Tensor.ones([10_000])) == y)  // d(x⊙m)/dx · 1 = m
+    }
+}
+
+@Suite struct ComplexAndAttentionTests {
+    @Test func complexHelpers() {
+        let ar = randomTensor([3, 4], seed: 40), ai = randomTensor([3, 4], seed: 41)
+        let br = randomTensor([4, 2], seed: 42), bi = randomTensor([4, 2], seed: 43)
+        let c = complexMatmul(ComplexTensor(re: ar, im: ai), ComplexTensor(re: br, im: bi))
+        // reference with swift-numerics-free Double arithmetic
+        for i in 0..<3 { for j in 0..<2 {
+            var re = 0.0, im = 0.0
+            for k in 0..<4 {
+                let (a, b) = (Double(ar.scalars[i * 4 + k]), Double(ai.scalars[i * 4 + k]))
+                let (cc, d) = (Double(br.scalars[k * 2 + j]), Double(bi.scalars[k * 2 + j]))
+                re += a * cc - b * d; im += a * d + b * cc
+            }
+            #expect(Swift.abs(Double(c.re.scalars[i * 2 + j]) - re) < 1e-5 && Swift.abs(Double(c.im.scalars[i * 2 + j]) - im) < 1e-5)
+        } }
+        checkGradient(ar, ai) { complexMatmul(ComplexTensor(re: $0, im: $1), ComplexTensor(re: br, im: bi)).magnitudeSquared() }
+        let ahr = randomTensor([4, 3], seed: 44)
+        checkGradient(ahr, ai.reshaped([4, 3])) {
+            complexMatmul(ComplexTensor(re: $0, im: $1), ComplexTensor(re: br, im: bi), adjointA: true).re
+        }
+        // steering-vector phase: a(d) = exp(j·π·d·sinθ); gradient w.r.t. positions d
+        let d = randomTensor([5], seed: 45), sinT: Float = 0.3
+        checkGradient(d) { ComplexTensor.expi($0 * (Float.pi * sinT)).re }
+        checkGradient(d) { (ComplexTensor(re: $0 * 0.2, im: $0).exp() * ComplexTensor(re: $0, im: $0 * 0.5)).im }
+        let e = ComplexTensor.expi(Tensor(shape: [1], scalars: [0.7]))
+        #expect(Swift.abs(e.re.scalars[0] - Foundation.cosf(0.7)) < 1e-7 && Swift.abs(e.im.scalars[0] - Foundation.sinf(0.7)) < 1e-7)
+    }
+
+    @Test func attentionAgainstNaiveAndGradients() throws {
+        var rng = RandomSource(seed: 50)
+        let mha = try MultiHeadAttention(modelSize: 8, heads: 2, rng: &rng)
+        let x = randomTensor([2, 3, 8], seed: 51)
+        let y = mha(x)
+        #expect(y.shape == [2, 3, 8])
+        // naive per-head reference for batch 1, token 2
+        let q = mha.query(x), k = mha.key(x), v = mha.value(x)
+        var concatHeads = [Float](repeating: 0, count: 8)
+        for h in 0..<2 {
+            var scores = [Double](repeating: 0, count: 3)
+            for j in 0..<3 { for c in 0..<4 {
+                scores[j] += Double(q.scalars[(1 * 3 + 2) * 8 + h * 4 + c]) * Double(k.scalars[(1 * 3 + j) * 8 + h * 4 + c])
+            } }
+            let mx = scores.max()!
+            let e = scores.map { Foundation.exp(($0 - mx) / 2) }  // √dh = 2
+            let z = e.reduce(0, +)
+            for c in 0..<4 {
+                var acc = 0.0
+                for j in 0..<3 { acc += e[j] / z * Double(v.scalars[(1 * 3 + j) * 8 + h * 4 + c]) }
+                concatHeads[h * 4 + c] = Float(acc)
+            }
+        }
+        let ref = mha.output(Tensor(shape: [1, 8], scalars: concatHeads))
+        #expect(maxAbsDiff(Array(y.scalars[((1 * 3 + 2) * 8)..<((1 * 3 + 2) * 8 + 8)]), ref.scalars) < 1e-5)
+
+        checkGradient(x) { mha($0) }
+        let ctx = randomTensor([2, 5, 8], seed: 52)
+        checkGradient(x, ctx) { mha(query: $0, context: $1) }
+        checkGradient(mha.query.weight) { w in
+            var m = mha
+            m.query.weight = w
+            return m(x)
+        }
+        #expect(throws: ISACError.self) { _ = try MultiHeadAttention(modelSize: 8, heads: 3, rng: &rng) }
+    }
+
+    @Test func transformerBlockGradients() throws {
+        var rng = RandomSource(seed: 53)
+        let block = try TransformerEncoderBlock(modelSize: 8, heads: 4, ffnSize: 16, rng: &rng)
+        let x = randomTensor([2, 3, 8], seed: 54)
+        checkGradient(x) { block($0) }
+        // whole-model gradient: check the ffn1 weight entry through the model tangent
+        let r = randomTensor([2, 3, 8], seed: 55)
+        let g = valueWithGradient(at: block) { b in (b(x) * r).sum() }.gradient
+        var table: [String: Tensor] = [:]
+        var gg = g
+        TransformerEncoderBlock.forEachParameter(in: &gg, "") { table[$0] = $1 }
+        #expect(table.keys.contains("attention.query.weight") && table.count == block.namedParameters.count)
+        let fd = fdGradient(block.ffn1.weight, r, fdStep) { w in var b = block; b.ffn1.weight = w; return b(x) }
+        #expect(relativeError(g.ffn1.weight.scalars, fd) < fdTolerance)
+    }
+}
