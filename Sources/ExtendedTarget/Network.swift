@@ -1,0 +1,319 @@
+import _Differentiation
+import Foundation
+import Learning
+import Linalg
+
+/// Which joint-learning architecture a `JointNetwork` instantiates (Table II rows).
+public enum Architecture: String, Codable, Sendable, CaseIterable {
+    /// Proposed: semantic + geometric branches, optional cross-task attention (eqs. 28–33).
+    case dualBranch
+    /// Shared-MTL [26]: one encoder feeds both task heads (hard parameter sharing).
+    case sharedMTL
+    /// Cross-Stitch [27]: two branches whose conv features are linearly mixed after each conv block.
+    case crossStitch
+    /// Single-task classification: one branch, classification head only.
+    case singleClassification
+    /// Single-task localization: one branch, range/azimuth heads only.
+    case singleLocalization
+
+    public var classifies: Bool { self != .singleLocalization }
+    public var localizes: Bool { self != .singleClassification }
+}
+
+/// Sizes of the network. `paper` values follow Sec. III-A where stated (3 conv blocks, 2 max-pools,
+/// 2 encoder blocks, 4 heads, FFN 2·d_f); the channel counts, token grid and d_f are not given in the
+/// paper and are our choices (documented in docs/extended-target.md).
+public struct NetworkSize: Codable, Sendable, Equatable {
+    /// Output channels of the three conv blocks.
+    public var channels: [Int]
+    /// Each subcarrier's reduced feature map is average-pooled to `tokenGrid × tokenGrid` tokens.
+    public var tokenGrid: Int
+    /// Token dimension d_f (FFN width 2·d_f).
+    public var modelSize: Int
+    public var heads: Int
+    /// Task embedding size d of eq. (33).
+    public var embedSize: Int
+
+    public init(channels: [Int], tokenGrid: Int, modelSize: Int, heads: Int = 4, embedSize: Int) throws {
+        guard channels.count == 3, channels.allSatisfy({ $0 > 0 }) else {
+            throw ISACError.invalidParameter(name: "channels", value: "\(channels)", valid: "three positive conv widths")
+        }
+        try Check.positive(tokenGrid, "tokenGrid"); try Check.positive(modelSize, "--model-size")
+        try Check.positive(heads, "heads"); try Check.positive(embedSize, "embedSize")
+        guard modelSize % heads == 0 else {
+            throw ISACError.invalidParameter(name: "--model-size", value: "\(modelSize)", valid: "must be divisible by heads = \(heads)")
+        }
+        self.channels = channels; self.tokenGrid = tokenGrid; self.modelSize = modelSize
+        self.heads = heads; self.embedSize = embedSize
+    }
+    public static let small = try! NetworkSize(channels: [8, 16, 16], tokenGrid: 2, modelSize: 32, heads: 4, embedSize: 32)
+    public static let paper = try! NetworkSize(channels: [16, 32, 64], tokenGrid: 4, modelSize: 64, heads: 4, embedSize: 64)
+}
+
+/// Static description of a model (stored next to checkpoints).
+public struct ModelConfig: Codable, Sendable, Equatable {
+    public var architecture: Architecture
+    /// Cross-task attention on/off (only for `.dualBranch`).
+    public var crossTaskAttention: Bool
+    public var size: NetworkSize
+    public var classes: Int
+    /// Receive/transmit antennas (input height/width) and the number of available tones K (vocabulary
+    /// of the subcarrier embedding).
+    public var receiveCount: Int, transmitCount: Int, toneCount: Int
+    /// Range normalization r = r_mid + r_half·z (m), from the dataset's range interval.
+    public var rangeMidMeters: Double, rangeHalfMeters: Double
+    /// Initial value of the learnable CTA / cross-stitch mixing coefficients ("initialised small").
+    public var mixInit: Float
+
+    public init(architecture: Architecture, crossTaskAttention: Bool = true, size: NetworkSize, classes: Int = 2,
+                receiveCount: Int, transmitCount: Int, toneCount: Int, rangeMinMeters: Double = 5,
+                rangeMaxMeters: Double = 50, mixInit: Float = 0.1) throws {
+        try Check.positive(classes, "classes"); try Check.positive(toneCount, "tones")
+        let pool = 4 * size.tokenGrid
+        for (n, v) in [("receive antennas", receiveCount), ("transmit antennas", transmitCount)] {
+            guard v > 0, v % pool == 0 else {
+                throw ISACError.invalidParameter(name: n, value: "\(v)", valid: "must be a positive multiple of 4·tokenGrid = \(pool) (two 2× max-pools, then a \(size.tokenGrid)×\(size.tokenGrid) token grid)")
+            }
+        }
+        guard rangeMaxMeters > rangeMinMeters, rangeMinMeters >= 0 else {
+            throw ISACError.invalidParameter(name: "range", value: "[\(rangeMinMeters), \(rangeMaxMeters)]", valid: "need 0 ≤ min < max")
+        }
+        self.architecture = architecture; self.crossTaskAttention = crossTaskAttention; self.size = size
+        self.classes = classes; self.receiveCount = receiveCount; self.transmitCount = transmitCount
+        self.toneCount = toneCount
+        rangeMidMeters = (rangeMinMeters + rangeMaxMeters) / 2; rangeHalfMeters = (rangeMaxMeters - rangeMinMeters) / 2
+        self.mixInit = mixInit
+    }
+
+    /// Columns of the packed network output [N, C + 7]: logits (C), z_r, s_r, a_sin, a_cos, s_θ, u_1, u_2.
+    public var outputWidth: Int { classes + 7 }
+}
+
+/// One task branch E(·) of eq. (28): three conv–BN–ReLU blocks with 2×2 max-pools after the first two,
+/// per-subcarrier tokenization, learnable subcarrier (and token-position) embeddings, two pre-norm
+/// transformer encoder blocks (4 heads, GELU FFN of width 2 d_f).
+///
+/// Input [N·Ks, 2, Nr, Nt]: every selected subcarrier's real/imag slice of H̃_s (eq. 17) is one 2-channel
+/// image, processed with shared conv weights. Output tokens [N, Ks·P², d_f]: each tone's reduced map is
+/// average-pooled to P × P, projected to d_f and tagged with the embedding of its absolute tone index k_m,
+/// so the same weights serve every K_s.
+public struct BranchEncoder: Layer {
+    public var conv1: Conv2D, bn1: BatchNorm2D
+    public var conv2: Conv2D, bn2: BatchNorm2D
+    public var conv3: Conv2D, bn3: BatchNorm2D
+    public var project: Dense
+    public var toneEmbedding: Tensor
+    public var positionEmbedding: Tensor
+    public var block1: TransformerEncoderBlock
+    public var block2: TransformerEncoderBlock
+    @noDerivative public var grid: Int
+
+    public init(size s: NetworkSize, toneCount: Int, rng: inout RandomSource) throws {
+        conv1 = Conv2D(inChannels: 2, outChannels: s.channels[0], kernel: 3, padding: 1, rng: &rng)
+        conv2 = Conv2D(inChannels: s.channels[0], outChannels: s.channels[1], kernel: 3, padding: 1, rng: &rng)
+        conv3 = Conv2D(inChannels: s.channels[1], outChannels: s.channels[2], kernel: 3, padding: 1, rng: &rng)
+        bn1 = BatchNorm2D(channels: s.channels[0]); bn2 = BatchNorm2D(channels: s.channels[1]); bn3 = BatchNorm2D(channels: s.channels[2])
+        project = Dense(inputSize: s.channels[2], outputSize: s.modelSize, rng: &rng)
+        toneEmbedding = Tensor.randomNormal([toneCount, s.modelSize], std: 0.02, rng: &rng)
+        positionEmbedding = Tensor.randomNormal([s.tokenGrid * s.tokenGrid, s.modelSize], std: 0.02, rng: &rng)
+        block1 = try TransformerEncoderBlock(modelSize: s.modelSize, heads: s.heads, ffnSize: 2 * s.modelSize, rng: &rng)
+        block2 = try TransformerEncoderBlock(modelSize: s.modelSize, heads: s.heads, ffnSize: 2 * s.modelSize, rng: &rng)
+        grid = s.tokenGrid
+    }
+
+    @differentiable(reverse) public func stage1(_ x: Tensor, training: Bool) -> Tensor { bn1(conv1(x), training: training).relu() }
+    @differentiable(reverse) public func stage2(_ x: Tensor, training: Bool) -> Tensor {
+        bn2(conv2(maxPool2d(x, kernel: 2)), training: training).relu()
+    }
+    @differentiable(reverse) public func stage3(_ x: Tensor, training: Bool) -> Tensor {
+        bn3(conv3(maxPool2d(x, kernel: 2)), training: training).relu()
+    }
+
+    /// [N·Ks, C, H, W] conv features → [N, Ks·P², d_f] tokens with subcarrier + position embeddings.
+    @differentiable(reverse)
+    public func tokens(_ f: Tensor, samples n: Int, toneIndices: [Int]) -> Tensor {
+        let s = withoutDerivative(at: f).shape
+        let ks = toneIndices.count, c = s[1], p = grid
+        let pooled = f.reshaped([s[0], c, p, s[2] / p, p, s[3] / p]).mean(axes: [3, 5])     // [N·Ks, C, P, P]
+        let t = pooled.reshaped([n, ks, c, p * p]).permuted([0, 1, 3, 2]).reshaped([n * ks * p * p, c])
+        let d = withoutDerivative(at: toneEmbedding).shape[1]
+        let proj = project(t).reshaped([n, ks, p * p, d])
+        let e = toneEmbedding.gathering(toneIndices).reshaped([1, ks, 1, d])
+        let pe = positionEmbedding.reshaped([1, 1, p * p, d])
+        return (proj + e + pe).reshaped([n, ks * p * p, d])
+    }
+
+    @differentiable(reverse)
+    public func encode(_ tokens: Tensor) -> Tensor { block2(block1(tokens)) }
+
+    /// Full branch: input [N·Ks, 2, Nr, Nt] → tokens [N, L, d_f].
+    @differentiable(reverse)
+    public func callAsFunction(_ x: Tensor, samples n: Int, toneIndices: [Int], training: Bool) -> Tensor {
+        let f = stage3(stage2(stage1(x, training: training), training: training), training: training)
+        return encode(tokens(f, samples: n, toneIndices: toneIndices))
+    }
+
+    public mutating func forEachParameter(_ prefix: String, _ body: (String, inout Tensor) -> Void) {
+        conv1.forEachParameter(parameterPath(prefix, "conv1"), body); bn1.forEachParameter(parameterPath(prefix, "bn1"), body)
+        conv2.forEachParameter(parameterPath(prefix, "conv2"), body); bn2.forEachParameter(parameterPath(prefix, "bn2"), body)
+        conv3.forEachParameter(parameterPath(prefix, "conv3"), body); bn3.forEachParameter(parameterPath(prefix, "bn3"), body)
+        project.forEachParameter(parameterPath(prefix, "project"), body)
+        toneEmbedding.forEachParameter(parameterPath(prefix, "toneEmbedding"), body)
+        positionEmbedding.forEachParameter(parameterPath(prefix, "positionEmbedding"), body)
+        block1.forEachParameter(parameterPath(prefix, "block1"), body); block2.forEachParameter(parameterPath(prefix, "block2"), body)
+    }
+    public static func forEachParameter(in t: inout TangentVector, _ prefix: String, _ body: (String, inout Tensor) -> Void) {
+        Conv2D.forEachParameter(in: &t.conv1, parameterPath(prefix, "conv1"), body); BatchNorm2D.forEachParameter(in: &t.bn1, parameterPath(prefix, "bn1"), body)
+        Conv2D.forEachParameter(in: &t.conv2, parameterPath(prefix, "conv2"), body); BatchNorm2D.forEachParameter(in: &t.bn2, parameterPath(prefix, "bn2"), body)
+        Conv2D.forEachParameter(in: &t.conv3, parameterPath(prefix, "conv3"), body); BatchNorm2D.forEachParameter(in: &t.bn3, parameterPath(prefix, "bn3"), body)
+        Dense.forEachParameter(in: &t.project, parameterPath(prefix, "project"), body)
+        Tensor.forEachParameter(in: &t.toneEmbedding, parameterPath(prefix, "toneEmbedding"), body)
+        Tensor.forEachParameter(in: &t.positionEmbedding, parameterPath(prefix, "positionEmbedding"), body)
+        TransformerEncoderBlock.forEachParameter(in: &t.block1, parameterPath(prefix, "block1"), body)
+        TransformerEncoderBlock.forEachParameter(in: &t.block2, parameterPath(prefix, "block2"), body)
+    }
+}
+
+/// Bidirectional cross-task attention of eqs. (29)–(32) with learnable mixing coefficients:
+///   F̃_cls = F_cls + α_cls · softmax(Q_cls K_locᵀ/√d_a) V_loc,   F̃_loc = F_loc + α_loc · softmax(Q_loc K_clsᵀ/√d_a) V_cls,
+/// each followed by a pre-norm GELU feed-forward refinement F̃ ← F̃ + W₂ GELU(W₁ LN(F̃)). Single-head
+/// attention with d_a = d_f as written in the paper (plus an output projection W_O); α initialised to `mixInit`.
+public struct CrossTaskAttention: Layer {
+    public var clsFromLoc: MultiHeadAttention
+    public var locFromCls: MultiHeadAttention
+    public var normCls: LayerNorm, normLoc: LayerNorm
+    public var ffnCls1: Dense, ffnCls2: Dense, ffnLoc1: Dense, ffnLoc2: Dense
+    /// [α_cls, α_loc].
+    public var mix: Tensor
+
+    public init(modelSize d: Int, mixInit: Float, rng: inout RandomSource) throws {
+        clsFromLoc = try MultiHeadAttention(modelSize: d, heads: 1, rng: &rng)
+        locFromCls = try MultiHeadAttention(modelSize: d, heads: 1, rng: &rng)
+        normCls = LayerNorm(size: d); normLoc = LayerNorm(size: d)
+        ffnCls1 = Dense(inputSize: d, outputSize: 2 * d, rng: &rng); ffnCls2 = Dense(inputSize: 2 * d, outputSize: d, rng: &rng)
+        ffnLoc1 = Dense(inputSize: d, outputSize: 2 * d, rng: &rng); ffnLoc2 = Dense(inputSize: 2 * d, outputSize: d, rng: &rng)
+        mix = Tensor(shape: [2], scalars: [mixInit, mixInit])
+    }
+
+    /// Returns F̃_cls and F̃_loc concatenated on the token axis ([N, 2L, d]); split with `slice`.
+    @differentiable(reverse)
+    public func callAsFunction(cls: Tensor, loc: Tensor) -> Tensor {
+        let c = cls + mix.slice(axis: 0, 0..<1) * clsFromLoc(query: cls, context: loc)
+        let l = loc + mix.slice(axis: 0, 1..<2) * locFromCls(query: loc, context: cls)
+        let c2 = c + ffnCls2(ffnCls1(normCls(c)).gelu())
+        let l2 = l + ffnLoc2(ffnLoc1(normLoc(l)).gelu())
+        return concat(c2, l2, axis: 1)
+    }
+
+    public mutating func forEachParameter(_ prefix: String, _ body: (String, inout Tensor) -> Void) {
+        clsFromLoc.forEachParameter(parameterPath(prefix, "clsFromLoc"), body)
+        locFromCls.forEachParameter(parameterPath(prefix, "locFromCls"), body)
+        normCls.forEachParameter(parameterPath(prefix, "normCls"), body); normLoc.forEachParameter(parameterPath(prefix, "normLoc"), body)
+        ffnCls1.forEachParameter(parameterPath(prefix, "ffnCls1"), body); ffnCls2.forEachParameter(parameterPath(prefix, "ffnCls2"), body)
+        ffnLoc1.forEachParameter(parameterPath(prefix, "ffnLoc1"), body); ffnLoc2.forEachParameter(parameterPath(prefix, "ffnLoc2"), body)
+        mix.forEachParameter(parameterPath(prefix, "mix"), body)
+    }
+    public static func forEachParameter(in t: inout TangentVector, _ prefix: String, _ body: (String, inout Tensor) -> Void) {
+        MultiHeadAttention.forEachParameter(in: &t.clsFromLoc, parameterPath(prefix, "clsFromLoc"), body)
+        MultiHeadAttention.forEachParameter(in: &t.locFromCls, parameterPath(prefix, "locFromCls"), body)
+        LayerNorm.forEachParameter(in: &t.normCls, parameterPath(prefix, "normCls"), body); LayerNorm.forEachParameter(in: &t.normLoc, parameterPath(prefix, "normLoc"), body)
+        Dense.forEachParameter(in: &t.ffnCls1, parameterPath(prefix, "ffnCls1"), body); Dense.forEachParameter(in: &t.ffnCls2, parameterPath(prefix, "ffnCls2"), body)
+        Dense.forEachParameter(in: &t.ffnLoc1, parameterPath(prefix, "ffnLoc1"), body); Dense.forEachParameter(in: &t.ffnLoc2, parameterPath(prefix, "ffnLoc2"), body)
+        Tensor.forEachParameter(in: &t.mix, parameterPath(prefix, "mix"), body)
+    }
+}
+
+/// The joint classifier–localizer f_Θ of eq. (23) for every architecture of Table II.
+///
+/// Output (packed, [N, C + 7]): class logits o_cls (eq. 34), normalized range z_r with r̂ = r_mid + r_half·z_r
+/// and its log-variance ŝ_r (eq. 36), the raw azimuth pair â = (sin, cos) and ŝ_θ (eq. 37; normalized in
+/// the loss / decoder, eq. 38), and the auxiliary peak coordinate û (eq. 45). Heads are single dense
+/// layers on the pooled embeddings h = P(F̃) of eq. (33) (mean over tokens, then a linear projection).
+/// Every architecture owns both branches and the CTA block so that checkpoints have one layout; unused
+/// parts simply receive zero gradients.
+public struct JointNetwork: Layer {
+    public var semantic: BranchEncoder
+    public var geometric: BranchEncoder
+    public var cta: CrossTaskAttention
+    /// Cross-stitch coefficients, 3 stages × [α_aa, α_ab, α_ba, α_bb].
+    public var stitch: Tensor
+    public var poolCls: Dense, poolLoc: Dense
+    public var headCls: Dense
+    /// [z_r, s_r, a_sin, a_cos, s_θ, u_1, u_2].
+    public var headLoc: Dense
+    @noDerivative public var config: ModelConfig
+
+    public init(config c: ModelConfig, seed: UInt64) throws {
+        var rng = RandomSource(seed: seed, stream: 0)
+        semantic = try BranchEncoder(size: c.size, toneCount: c.toneCount, rng: &rng)
+        geometric = try BranchEncoder(size: c.size, toneCount: c.toneCount, rng: &rng)
+        cta = try CrossTaskAttention(modelSize: c.size.modelSize, mixInit: c.mixInit, rng: &rng)
+        let a = 1 - c.mixInit, b = c.mixInit
+        stitch = Tensor(shape: [12], scalars: [a, b, b, a, a, b, b, a, a, b, b, a])
+        poolCls = Dense(inputSize: c.size.modelSize, outputSize: c.size.embedSize, rng: &rng)
+        poolLoc = Dense(inputSize: c.size.modelSize, outputSize: c.size.embedSize, rng: &rng)
+        headCls = Dense(inputSize: c.size.embedSize, outputSize: c.classes, rng: &rng)
+        headLoc = Dense(inputSize: c.size.embedSize, outputSize: 7, rng: &rng)
+        config = c
+    }
+
+    @differentiable(reverse)
+    func mixStage(_ a: Tensor, _ b: Tensor, stage: Int) -> Tensor {
+        let o = 4 * stage
+        let na = stitch.slice(axis: 0, o..<(o + 1)) * a + stitch.slice(axis: 0, (o + 1)..<(o + 2)) * b
+        let nb = stitch.slice(axis: 0, (o + 2)..<(o + 3)) * a + stitch.slice(axis: 0, (o + 3)..<(o + 4)) * b
+        return concat(na, nb, axis: 0)
+    }
+
+    /// Forward pass. `x` [N·Ks, 2, Nr, Nt] (see `BranchEncoder`), `toneIndices` the absolute indices k_m.
+    /// - Returns: packed outputs [N, C + 7].
+    @differentiable(reverse)
+    public func callAsFunction(_ x: Tensor, samples n: Int, toneIndices: [Int], training: Bool) -> Tensor {
+        let fc: Tensor, fl: Tensor
+        switch config.architecture {
+        case .sharedMTL, .singleClassification, .singleLocalization:
+            let f = semantic(x, samples: n, toneIndices: toneIndices, training: training)
+            fc = f; fl = f
+        case .crossStitch:
+            let m = withoutDerivative(at: x).shape[0]
+            let s1 = mixStage(semantic.stage1(x, training: training), geometric.stage1(x, training: training), stage: 0)
+            let a1 = s1.slice(axis: 0, 0..<m), b1 = s1.slice(axis: 0, m..<(2 * m))
+            let s2 = mixStage(semantic.stage2(a1, training: training), geometric.stage2(b1, training: training), stage: 1)
+            let a2 = s2.slice(axis: 0, 0..<m), b2 = s2.slice(axis: 0, m..<(2 * m))
+            let s3 = mixStage(semantic.stage3(a2, training: training), geometric.stage3(b2, training: training), stage: 2)
+            let a3 = s3.slice(axis: 0, 0..<m), b3 = s3.slice(axis: 0, m..<(2 * m))
+            fc = semantic.encode(semantic.tokens(a3, samples: n, toneIndices: toneIndices))
+            fl = geometric.encode(geometric.tokens(b3, samples: n, toneIndices: toneIndices))
+        case .dualBranch:
+            let c0 = semantic(x, samples: n, toneIndices: toneIndices, training: training)
+            let l0 = geometric(x, samples: n, toneIndices: toneIndices, training: training)
+            if config.crossTaskAttention {
+                let both = cta(cls: c0, loc: l0)
+                let len = withoutDerivative(at: c0).shape[1]
+                fc = both.slice(axis: 1, 0..<len); fl = both.slice(axis: 1, len..<(2 * len))
+            } else {
+                fc = c0; fl = l0
+            }
+        }
+        let hc = poolCls(fc.mean(axes: [1]))
+        let hl = poolLoc(fl.mean(axes: [1]))
+        return concat(headCls(hc), headLoc(hl), axis: 1)
+    }
+
+    public mutating func forEachParameter(_ prefix: String, _ body: (String, inout Tensor) -> Void) {
+        semantic.forEachParameter(parameterPath(prefix, "semantic"), body)
+        geometric.forEachParameter(parameterPath(prefix, "geometric"), body)
+        cta.forEachParameter(parameterPath(prefix, "cta"), body)
+        stitch.forEachParameter(parameterPath(prefix, "stitch"), body)
+        poolCls.forEachParameter(parameterPath(prefix, "poolCls"), body); poolLoc.forEachParameter(parameterPath(prefix, "poolLoc"), body)
+        headCls.forEachParameter(parameterPath(prefix, "headCls"), body); headLoc.forEachParameter(parameterPath(prefix, "headLoc"), body)
+    }
+    public static func forEachParameter(in t: inout TangentVector, _ prefix: String, _ body: (String, inout Tensor) -> Void) {
+        BranchEncoder.forEachParameter(in: &t.semantic, parameterPath(prefix, "semantic"), body)
+        BranchEncoder.forEachParameter(in: &t.geometric, parameterPath(prefix, "geometric"), body)
+        CrossTaskAttention.forEachParameter(in: &t.cta, parameterPath(prefix, "cta"), body)
+        Tensor.forEachParameter(in: &t.stitch, parameterPath(prefix, "stitch"), body)
+        Dense.forEachParameter(in: &t.poolCls, parameterPath(prefix, "poolCls"), body); Dense.forEachParameter(in: &t.poolLoc, parameterPath(prefix, "poolLoc"), body)
+        Dense.forEachParameter(in: &t.headCls, parameterPath(prefix, "headCls"), body); Dense.forEachParameter(in: &t.headLoc, parameterPath(prefix, "headLoc"), body)
+    }
+}
