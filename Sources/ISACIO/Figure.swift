@@ -344,13 +344,22 @@ enum Viridis {
         (0x2a, 0x78, 0x8e), (0x21, 0x91, 0x8c), (0x22, 0xa8, 0x84), (0x44, 0xbf, 0x70),
         (0x7a, 0xd1, 0x51), (0xbd, 0xdf, 0x26), (0xfd, 0xe7, 0x25),
     ]
-    static func hex(_ t: Double) -> String {
+    /// sRGB bytes at `t` ∈ [0, 1] (clamped; NaN → 0).
+    static func rgb(_ t: Double) -> (UInt8, UInt8, UInt8) {
         let u = Swift.min(1, Swift.max(0, t.isFinite ? t : 0)) * Double(stops.count - 1)
         let i = Swift.min(stops.count - 2, Int(u))
         let f = u - Double(i)
         let a = stops[i], b = stops[i + 1]
-        func c(_ x: Double, _ y: Double) -> Int { Int((x + (y - x) * f).rounded()) }
-        return String(format: "#%02x%02x%02x", c(a.0, b.0), c(a.1, b.1), c(a.2, b.2))
+        func c(_ x: Double, _ y: Double) -> UInt8 { UInt8((x + (y - x) * f).rounded()) }
+        return (c(a.0, b.0), c(a.1, b.1), c(a.2, b.2))
+    }
+    /// `#rrggbb` at `t` (String(format:) avoided: it dominates rendering of large maps on Linux).
+    static func hex(_ t: Double) -> String {
+        let (r, g, b) = rgb(t)
+        let digits = Array("0123456789abcdef".utf8)
+        let bytes: [UInt8] = [UInt8(ascii: "#"), digits[Int(r >> 4)], digits[Int(r & 15)], digits[Int(g >> 4)],
+                              digits[Int(g & 15)], digits[Int(b >> 4)], digits[Int(b & 15)]]
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 
@@ -608,7 +617,6 @@ struct Renderer {
     static func heatmapPNG(_ h: Figure.Heatmap, lo: Double, hi: Double, flipX: Bool, flipY: Bool) -> Data? {
         let nx = h.x.count, ny = h.y.count
         var px = [UInt8](repeating: 0, count: 4 * nx * ny)
-        var cache: [String: (UInt8, UInt8, UInt8)] = [:]
         for r in 0..<ny {
             // Screen row r (top first) shows the cell row with the largest y first, unless flipped.
             let iy = flipY ? r : ny - 1 - r
@@ -616,13 +624,7 @@ struct Renderer {
                 let ix = flipX ? nx - 1 - c : c
                 let v = h.values[iy][ix]
                 guard v.isFinite else { continue }
-                let hex = Viridis.hex((v - lo) / (hi - lo))
-                let rgb = cache[hex] ?? {
-                    let n = Int(hex.dropFirst(), radix: 16) ?? 0
-                    let t = (UInt8(n >> 16), UInt8((n >> 8) & 0xFF), UInt8(n & 0xFF))
-                    cache[hex] = t
-                    return t
-                }()
+                let rgb = Viridis.rgb((v - lo) / (hi - lo))
                 let o = 4 * (r * nx + c)
                 px[o] = rgb.0; px[o + 1] = rgb.1; px[o + 2] = rgb.2; px[o + 3] = 255
             }
