@@ -1,7 +1,7 @@
 import _Differentiation
 import Foundation
 
-/// A complex tensor as a (real, imaginary) pair of float32 tensors of one shape.
+/// A complex tensor as a (real, imaginary) pair of float32 tensors of one shape (`re.shape == im.shape`).
 ///
 /// Gradients follow the real-pair convention: the tangent of `z = x + jy` is (∂L/∂x, ∂L/∂y), i.e.
 /// twice the Wirtinger derivative ∂L/∂z̄ — exactly what a real-valued optimizer needs. Used for
@@ -9,8 +9,8 @@ import Foundation
 public struct ComplexTensor: Differentiable {
     public var re: Tensor
     public var im: Tensor
+    @differentiable(reverse)
     public init(re: Tensor, im: Tensor) {
-        precondition(re.shape == im.shape, "ComplexTensor: re \(re.shape) vs im \(im.shape)")
         self.re = re; self.im = im
     }
     public var shape: [Int] { re.shape }
