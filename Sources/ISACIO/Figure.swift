@@ -57,6 +57,8 @@ public struct Figure: Sendable {
         case scatter(Marker)
         case vline
         case hline
+        case band
+        case text(String)
     }
     struct Series: Sendable {
         var kind: Kind
@@ -64,6 +66,8 @@ public struct Figure: Sendable {
         var y: [Double]
         var label: String?
         var color: String
+        /// Upper edge of a band.
+        var y2: [Double] = []
     }
     struct Heatmap: Sendable {
         var x: [Double]
@@ -137,6 +141,22 @@ public struct Figure: Sendable {
         series.append(Series(kind: .hline, x: [], y: [y], label: label, color: color ?? "#444444"))
     }
 
+    /// Adds a shaded band between `lower[i]` and `upper[i]` over `x[i]` (e.g. ±σ of a Monte Carlo
+    /// estimate or a confidence interval), drawn semi-transparent under the lines. Points where any
+    /// of the three values is non-finite split the band.
+    public mutating func band(x: [Double], lower: [Double], upper: [Double], label: String? = nil,
+                              color: String? = nil) {
+        checkLengths(x, lower, "band (lower)", label)
+        checkLengths(x, upper, "band (upper)", label)
+        series.append(Series(kind: .band, x: x, y: lower, label: label, color: nextColor(color), y2: upper))
+    }
+
+    /// Adds a text annotation whose baseline starts at data point `(x, y)` (does not change the
+    /// axis range; clipped to the plot area).
+    public mutating func text(_ string: String, x: Double, y: Double, color: String = "black") {
+        series.append(Series(kind: .text(string), x: [x], y: [y], label: nil, color: color))
+    }
+
     /// Adds a heatmap with cell centres `x` (columns) and `y` (rows); `values[iy][ix]`.
     ///
     /// Cell edges are the midpoints between neighbouring centres (geometric midpoints on a log
@@ -176,6 +196,10 @@ public struct Figure: Sendable {
     public func write(to path: String) throws {
         try validate()
         try AtomicFile.write(svg(), to: path)
+        Figure.writePNGIfPossible(svgPath: path)
+    }
+
+    static func writePNGIfPossible(svgPath path: String) {
         if let conv = Figure.findExecutable("rsvg-convert") {
             let png = (path.hasSuffix(".svg") ? String(path.dropLast(4)) : path) + ".png"
             Figure.convert(svgPath: path, pngPath: png, converter: conv)
@@ -213,6 +237,46 @@ public struct Figure: Sendable {
     public func svg() -> String {
         var r = Renderer(figure: self)
         return r.render()
+    }
+
+    /// Lays out `figures` row by row, `columns` per row, in one SVG document (multi-panel paper
+    /// figures). Every cell is as large as the largest figure; element ids are prefixed per panel
+    /// so clip paths and gradients do not collide. `columns < 1` is treated as 1.
+    public static func panels(_ figures: [Figure], columns: Int) -> String {
+        let cols = Swift.max(1, Swift.min(columns, Swift.max(1, figures.count)))
+        let rows = (figures.count + cols - 1) / cols
+        let cw = figures.map(\.width).max() ?? 0, ch = figures.map(\.height).max() ?? 0
+        let w = cw * Double(cols), h = ch * Double(Swift.max(rows, 1))
+        var out = """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <svg xmlns="http://www.w3.org/2000/svg" width="\(fmt(w))" height="\(fmt(h))" viewBox="0 0 \(fmt(w)) \(fmt(h))">
+        <rect x="0" y="0" width="\(fmt(w))" height="\(fmt(h))" fill="white"/>
+
+        """
+        for (i, f) in figures.enumerated() {
+            var r = Renderer(figure: f, idPrefix: "p\(i)-")
+            var body = r.render()
+            if let decl = body.range(of: "?>\n") { body.removeSubrange(body.startIndex..<decl.upperBound) }
+            let x = cw * Double(i % cols), y = ch * Double(i / cols)
+            body = body.replacingOccurrences(of: "<svg xmlns=\"http://www.w3.org/2000/svg\"",
+                                             with: "<svg class=\"panel\" x=\"\(fmt(x))\" y=\"\(fmt(y))\"",
+                                             options: .anchored)
+            out += body
+        }
+        return out + "</svg>\n"
+    }
+
+    /// Atomically writes `panels(figures, columns:)` to `path` (+ PNG when `rsvg-convert` exists).
+    /// - Throws: `ISACError.invalidParameter` for `columns < 1` or no figures; the first series
+    ///   error of any panel (`ISACError.shapeMismatch`).
+    public static func writePanels(_ figures: [Figure], columns: Int, to path: String) throws {
+        try Check.positive(columns, "columns")
+        guard !figures.isEmpty else {
+            throw ISACError.invalidParameter(name: "figures", value: "[]", valid: "at least one figure")
+        }
+        for f in figures { try f.validate() }
+        try AtomicFile.write(panels(figures, columns: columns), to: path)
+        writePNGIfPossible(svgPath: path)
     }
 }
 
@@ -407,7 +471,10 @@ struct Renderer {
     var xa = Axis(lo: 0, hi: 1, log: false)
     var ya = Axis(lo: 0, hi: 1, log: false)
 
-    init(figure: Figure) { f = figure }
+    /// Prefix for element ids, so several figures can share one document (panels, HTML pages).
+    var idPrefix = ""
+
+    init(figure: Figure, idPrefix: String = "") { f = figure; self.idPrefix = idPrefix }
 
     func X(_ v: Double) -> Double? { xa.frac(v).map { px0 + $0 * (px1 - px0) } }
     func Y(_ v: Double) -> Double? { ya.frac(v).map { py1 - $0 * (py1 - py0) } }
@@ -433,6 +500,14 @@ struct Renderer {
             switch s.kind {
             case .vline: xs.append(contentsOf: s.x)
             case .hline: ys.append(contentsOf: s.y)
+            case .text: break
+            case .band:
+                let m = Swift.min(n, s.y2.count)
+                for i in 0..<m where s.x[i].isFinite && (!f.xLog || s.x[i] > 0) {
+                    for v in [s.y[i], s.y2[i]] where v.isFinite && (!f.yLog || v > 0) {
+                        xs.append(s.x[i]); ys.append(v)
+                    }
+                }
             default:
                 // Only points that are drawable on both axes shape the range.
                 for i in 0..<n where s.x[i].isFinite && s.y[i].isFinite
@@ -454,13 +529,15 @@ struct Renderer {
         <svg xmlns="http://www.w3.org/2000/svg" width="\(fmt(f.width))" height="\(fmt(f.height))" \
         viewBox="0 0 \(fmt(f.width)) \(fmt(f.height))" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">
         <rect x="0" y="0" width="\(fmt(f.width))" height="\(fmt(f.height))" fill="white"/>
-        <defs><clipPath id="plot-area"><rect x="\(fmt(px0))" y="\(fmt(py0))" width="\(fmt(px1 - px0))" height="\(fmt(py1 - py0))"/></clipPath></defs>
+        <defs><clipPath id="\(idPrefix)plot-area"><rect x="\(fmt(px0))" y="\(fmt(py0))" width="\(fmt(px1 - px0))" height="\(fmt(py1 - py0))"/></clipPath></defs>
 
         """
         for h in validHeat { heatmap(h) }
         gridAndTicks()
-        out += "<g clip-path=\"url(#plot-area)\">\n"
-        for s in f.series { draw(s) }
+        out += "<g clip-path=\"url(#\(idPrefix)plot-area)\">\n"
+        // Bands first so lines and markers stay on top of the shading.
+        for s in f.series { if case .band = s.kind { draw(s) } }
+        for s in f.series { if case .band = s.kind {} else { draw(s) } }
         out += "</g>\n"
         out += "<rect class=\"frame\" x=\"\(fmt(px0))\" y=\"\(fmt(py0))\" width=\"\(fmt(px1 - px0))\" height=\"\(fmt(py1 - py0))\" fill=\"none\" stroke=\"black\"/>\n"
         labels()
@@ -558,6 +635,27 @@ struct Renderer {
         case .vline:
             guard let v = s.x.first, let x = X(v) else { return }
             out += "<line class=\"vline\" x1=\"\(fmt(x))\" y1=\"\(fmt(py0))\" x2=\"\(fmt(x))\" y2=\"\(fmt(py1))\" stroke=\"\(color)\" stroke-width=\"1.2\" stroke-dasharray=\"3,3\"/>\n"
+        case .band:
+            let n = Swift.min(s.x.count, s.y.count, s.y2.count)
+            var segments: [[(Double, Double, Double)]] = [[]]
+            for i in 0..<n {
+                if let x = X(s.x[i]), let a = Y(s.y[i]), let b = Y(s.y2[i]) {
+                    segments[segments.count - 1].append((x, a, b))
+                } else if !segments[segments.count - 1].isEmpty {
+                    segments.append([])
+                }
+            }
+            var d = ""
+            for seg in segments where seg.count >= 2 {
+                d += "M" + seg.map { fmt($0.0) + " " + fmt($0.2) }.joined(separator: "L")
+                d += "L" + seg.reversed().map { fmt($0.0) + " " + fmt($0.1) }.joined(separator: "L") + "Z"
+            }
+            if !d.isEmpty {
+                out += "<path class=\"band\" d=\"\(d)\" fill=\"\(color)\" fill-opacity=\"0.2\" stroke=\"none\"/>\n"
+            }
+        case let .text(string):
+            guard let v = s.x.first, let w = s.y.first, let x = X(v), let y = Y(w) else { return }
+            out += "<text class=\"annotation\" x=\"\(fmt(x))\" y=\"\(fmt(y))\" fill=\"\(color)\">\(xmlEscape(string))</text>\n"
         case .hline:
             guard let v = s.y.first, let y = Y(v) else { return }
             out += "<line class=\"hline\" x1=\"\(fmt(px0))\" y1=\"\(fmt(y))\" x2=\"\(fmt(px1))\" y2=\"\(fmt(y))\" stroke=\"\(color)\" stroke-width=\"1.2\" stroke-dasharray=\"3,3\"/>\n"
@@ -592,12 +690,12 @@ struct Renderer {
            Renderer.uniform(h.x, log: f.xLog), Renderer.uniform(h.y, log: f.yLog),
            let xa = X(ex[0]), let xb = X(ex[ex.count - 1]), let ya = Y(ey[0]), let yb = Y(ey[ey.count - 1]),
            let png = Renderer.heatmapPNG(h, lo: lo, hi: hi, flipX: xa > xb, flipY: ya < yb) {
-            out += "<g class=\"heatmap\" clip-path=\"url(#plot-area)\">\n"
+            out += "<g class=\"heatmap\" clip-path=\"url(#\(idPrefix)plot-area)\">\n"
             out += "<image class=\"heatmap-image\" x=\"\(fmt(Swift.min(xa, xb)))\" y=\"\(fmt(Swift.min(ya, yb)))\" width=\"\(fmt(abs(xb - xa)))\" height=\"\(fmt(abs(yb - ya)))\" preserveAspectRatio=\"none\" image-rendering=\"optimizeSpeed\" style=\"image-rendering:pixelated\" href=\"data:image/png;base64,\(png.base64EncodedString())\"/>\n"
             out += "</g>\n"
             return
         }
-        out += "<g class=\"heatmap\" clip-path=\"url(#plot-area)\" shape-rendering=\"crispEdges\">\n"
+        out += "<g class=\"heatmap\" clip-path=\"url(#\(idPrefix)plot-area)\" shape-rendering=\"crispEdges\">\n"
         let exPix = ex.map { X($0) }, eyPix = ey.map { Y($0) }
         for iy in 0..<Swift.min(h.y.count, h.values.count) {
             guard let ya = eyPix[iy], let yb = eyPix[iy + 1] else { continue }
@@ -635,13 +733,13 @@ struct Renderer {
     mutating func colorbar(_ h: Figure.Heatmap) {
         let (lo, hi) = Renderer.colorRange(h)
         let bx = px1 + 16, bw = 16.0
-        out += "<defs><linearGradient id=\"viridis\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">"
+        out += "<defs><linearGradient id=\"\(idPrefix)viridis\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">"
         for i in 0..<Viridis.stops.count {
             let t = Double(i) / Double(Viridis.stops.count - 1)
             out += "<stop offset=\"\(t)\" stop-color=\"\(Viridis.hex(t))\"/>"
         }
         out += "</linearGradient></defs>\n"
-        out += "<g class=\"colorbar\">\n<rect x=\"\(fmt(bx))\" y=\"\(fmt(py0))\" width=\"\(fmt(bw))\" height=\"\(fmt(py1 - py0))\" fill=\"url(#viridis)\" stroke=\"black\"/>\n"
+        out += "<g class=\"colorbar\">\n<rect x=\"\(fmt(bx))\" y=\"\(fmt(py0))\" width=\"\(fmt(bw))\" height=\"\(fmt(py1 - py0))\" fill=\"url(#\(idPrefix)viridis)\" stroke=\"black\"/>\n"
         var ax = Axis(lo: lo, hi: hi, log: false)
         ax.linearTicks(step: Axis.niceStep((hi - lo) / 5))
         for t in ax.ticks {
@@ -674,6 +772,10 @@ struct Renderer {
                 if let marker { out += markerSVG(marker, (x0 + x1) / 2, y, c).replacingOccurrences(of: "class=\"marker\"", with: "class=\"legend-marker\"") + "\n" }
             case let .scatter(marker):
                 out += markerSVG(marker, (x0 + x1) / 2, y, c).replacingOccurrences(of: "class=\"marker\"", with: "class=\"legend-marker\"") + "\n"
+            case .band:
+                out += "<rect class=\"legend-band\" x=\"\(fmt(x0))\" y=\"\(fmt(y - 5))\" width=\"\(fmt(x1 - x0))\" height=\"10\" fill=\"\(c)\" fill-opacity=\"0.2\" stroke=\"none\"/>\n"
+            case .text:
+                break
             case .vline, .hline:
                 out += "<line class=\"legend-line\" x1=\"\(fmt(x0))\" y1=\"\(fmt(y))\" x2=\"\(fmt(x1))\" y2=\"\(fmt(y))\" stroke=\"\(c)\" stroke-width=\"1.2\" stroke-dasharray=\"3,3\"/>\n"
             }

@@ -204,3 +204,48 @@ func parsed(_ f: Figure) -> SVGDoc {
     #expect(fmt(1.005) == "1" || fmt(1.005) == "1.01")
     #expect(fmt(-0.5) == "-0.5" && fmt(12.34) == "12.34" && fmt(0.07) == "0.07" && fmt(3e9) == "1000000")
 }
+
+@Test func bandsTextAndPanels() throws {
+    var a = Figure(title: "band", xLabel: "x", yLabel: "y")
+    let x = [0.0, 1, 2, 3, 4, 5]
+    a.band(x: x, lower: [0, 1, .nan, 1, 1, 1], upper: [2, 3, 3, 3, 3, 9], label: "±σ")
+    a.line(x: x, y: [1, 2, 2, 2, 2, 2], label: "mean")
+    a.text("note <1>", x: 2, y: 2.5)
+    let d = parsed(a)
+    let band = d.with(class: "band")
+    #expect(band.count == 1)
+    // The NaN at x=2 splits the band into two closed polygons.
+    #expect(band[0].attrs["d"]!.filter { $0 == "Z" }.count == 2)
+    // Band drawn before (under) the line.
+    let bi = d.elements.firstIndex { $0.attrs["class"] == "band" }!
+    let li = d.elements.firstIndex { $0.attrs["class"] == "series-line" }!
+    #expect(bi < li)
+    #expect(d.with(class: "annotation").first?.text == "note <1>")
+    #expect(d.with(class: "legend-band").count == 1)
+    // The upper edge 9 is inside the automatic y range.
+    let yt = d.with(class: "ytick").map { Double($0.attrs["data-value"]!)! }
+    #expect(yt.max()! >= 9)
+    var bad = Figure(title: "b", xLabel: "x", yLabel: "y")
+    bad.band(x: [1, 2], lower: [1], upper: [2, 3], label: "short")
+    #expect(throws: ISACError.self) { try bad.validate() }
+
+    var h = Figure(title: "h", xLabel: "x", yLabel: "y")
+    h.heatmap(x: [1, 2], y: [1, 2], values: [[1, 2], [3, 4]], colorbarLabel: "c")
+    let svg = Figure.panels([a, h, a], columns: 2)
+    let p = SVGDoc(svg)
+    #expect(p.error == nil)
+    let panels = p.with(class: "panel")
+    #expect(panels.count == 3)
+    #expect(panels.map { $0.attrs["x"]! } == ["0", "720", "0"] && panels.map { $0.attrs["y"]! } == ["0", "0", "480"])
+    // Ids are unique across panels and every url(#id) reference resolves.
+    let ids = p.elements.compactMap { $0.attrs["id"] }
+    #expect(Set(ids).count == ids.count && ids.count >= 4)
+    for e in p.elements {
+        for v in e.attrs.values where v.hasPrefix("url(#") {
+            #expect(ids.contains(String(v.dropFirst(5).dropLast())), "dangling \(v)")
+        }
+    }
+    #expect(throws: ISACError.self) { try Figure.writePanels([a], columns: 0, to: tempDir() + "/p.svg") }
+    #expect(throws: ISACError.self) { try Figure.writePanels([], columns: 1, to: tempDir() + "/p.svg") }
+    #expect(throws: ISACError.self) { try Figure.writePanels([bad], columns: 1, to: tempDir() + "/p.svg") }
+}
