@@ -58,6 +58,82 @@ public struct CSVTable: Sendable {
         try AtomicFile.write(text, to: path)
     }
 
+    /// Reads a CSV file written by `write(to:)` (or any RFC 4180 file with a header row), e.g.
+    /// to merge per-shard result tables.
+    /// - Throws: `ISACError.io` when unreadable, `ISACError.malformedFile` for an unterminated
+    ///   quote or a row whose width differs from the header.
+    public static func read(from path: String) throws -> CSVTable {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ISACError.io("cannot read \(path): \(error.localizedDescription)")
+        }
+        return try parse(text, source: path)
+    }
+
+    /// Parses RFC 4180 text (first row = header; `\n` or `\r\n` line ends; quoted cells may
+    /// contain commas, doubled quotes and newlines). `source` names the input in errors.
+    public static func parse(_ text: String, source: String = "csv") throws -> CSVTable {
+        var records: [[String]] = []
+        var row: [String] = []
+        var cell = ""
+        var inQuotes = false, cellStarted = false
+        var it = Array(text.unicodeScalars)[...]
+        func endRow() {
+            row.append(cell)
+            records.append(row)
+            row = []; cell = ""; cellStarted = false
+        }
+        while let c = it.popFirst() {
+            if inQuotes {
+                if c == "\"" {
+                    if it.first == "\"" { cell.unicodeScalars.append("\""); it.removeFirst() } else { inQuotes = false }
+                } else {
+                    cell.unicodeScalars.append(c)
+                }
+                continue
+            }
+            switch c {
+            case "\"" where !cellStarted && cell.isEmpty: inQuotes = true; cellStarted = true
+            case ",": row.append(cell); cell = ""; cellStarted = false
+            case "\r" where it.first == "\n": break
+            case "\n": endRow()
+            default: cell.unicodeScalars.append(c); cellStarted = true
+            }
+        }
+        if inQuotes { throw ISACError.malformedFile(path: source, reason: "unterminated quoted cell") }
+        if !row.isEmpty || !cell.isEmpty || cellStarted { endRow() }
+        guard let header = records.first else { throw ISACError.malformedFile(path: source, reason: "empty CSV (no header row)") }
+        var t = CSVTable(header: header)
+        for (i, r) in records.dropFirst().enumerated() {
+            guard r.count == header.count else {
+                throw ISACError.malformedFile(path: source, reason: "row \(i + 1) has \(r.count) cells, header has \(header.count)")
+            }
+            t.rows.append(r)
+        }
+        return t
+    }
+
+    /// The column named `name` as numbers (`nan`, `inf`, `-inf` accepted).
+    /// - Throws: `ISACError.invalidParameter` for an unknown column or a non-numeric cell.
+    public func column(_ name: String) throws -> [Double] {
+        guard let j = header.firstIndex(of: name) else {
+            throw ISACError.invalidParameter(name: "column", value: name, valid: "one of \(header.joined(separator: ", "))")
+        }
+        return try rows.enumerated().map { i, r in
+            let cell = r[j].trimmingCharacters(in: .whitespaces)
+            if let v = Double(cell) { return v }
+            switch cell.lowercased() {
+            case "nan": return .nan
+            case "inf", "+inf", "infinity": return .infinity
+            case "-inf", "-infinity": return -.infinity
+            default:
+                throw ISACError.invalidParameter(name: "\(name)[\(i)]", value: r[j], valid: "a number")
+            }
+        }
+    }
+
     /// Shortest round-trip decimal text of `v`; `nan`/`inf`/`-inf` for non-finite values.
     public static func format(_ v: Double) -> String {
         if v.isNaN { return "nan" }
