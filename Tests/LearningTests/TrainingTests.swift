@@ -138,7 +138,7 @@ func toyImages(count: Int, seed: UInt64, offset: Int = 0) -> (Tensor, [Int]) {
         let (train, labels) = toyImages(count: 256, seed: 5)
         let (test, testLabels) = toyImages(count: 200, seed: 5, offset: 10_000)
         var firstLoss: Float = 0, lastLoss: Float = 0
-        for epoch in 0..<6 {
+        for epoch in 0..<15 {
             for b in 0..<8 {
                 let xb = train.slice(axis: 0, (b * 32)..<(b * 32 + 32))
                 let yb = Array(labels[(b * 32)..<(b * 32 + 32)])
