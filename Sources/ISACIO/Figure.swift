@@ -296,7 +296,7 @@ struct Axis {
             guard v > 0 else { return nil }
             return (Foundation.log10(v) - Foundation.log10(lo)) / (Foundation.log10(hi) - Foundation.log10(lo))
         }
-        return (v - lo) / (hi - lo)
+        return (v * 0.5 - lo * 0.5) / (hi * 0.5 - lo * 0.5)
     }
 
     /// Builds an axis covering finite `values` (already filtered for log positivity).
@@ -317,6 +317,9 @@ struct Axis {
             var a = Foundation.log10(lo), b = Foundation.log10(hi)
             if b - a < 1e-12 { a -= 0.5; b += 0.5; round = true }
             if round { a = a.rounded(.down); b = b.rounded(.up) }
+            // Stay inside the finite, non-zero Double range (10^±308, subnormals down to 10^-323).
+            a = Swift.min(Swift.max(a, -323), 307); b = Swift.min(Swift.max(b, a + 1e-9), 308)
+            if b - a < 1e-12 { a = b - 1 }
             lo = Foundation.pow(10, a); hi = Foundation.pow(10, b)
             var ax = Axis(lo: lo, hi: hi, log: true)
             ax.logTicks()
@@ -324,18 +327,17 @@ struct Axis {
         }
         if hi - lo <= Swift.max(abs(lo), abs(hi)) * 1e-12 || hi == lo {
             let d = lo == 0 ? 1 : abs(lo) * 0.1
-            lo -= d; hi += d
+            // Near ±Double.greatestFiniteMagnitude only widen on the side that stays finite.
+            let nlo = lo - d, nhi = hi + d
+            lo = nlo.isFinite ? nlo : lo
+            hi = nhi.isFinite ? nhi : hi
         }
-        if !(hi - lo).isFinite {
-            // Spans beyond Double range: no nice ticks, just the ends.
-            var ax = Axis(lo: lo, hi: hi, log: false)
-            ax.ticks = [(lo, Axis.format(lo, step: abs(lo)), nil), (hi, Axis.format(hi, step: abs(hi)), nil)]
-            return ax
-        }
-        let step = Axis.niceStep((hi - lo) / 6)
+        // Half-span arithmetic keeps spans up to ±Double.greatestFiniteMagnitude finite.
+        let step = Axis.niceStep((hi * 0.5 - lo * 0.5) / 3)
         if round {
-            lo = (lo / step).rounded(.down) * step
-            hi = (hi / step).rounded(.up) * step
+            let rlo = (lo / step).rounded(.down) * step, rhi = (hi / step).rounded(.up) * step
+            if rlo.isFinite { lo = rlo }
+            if rhi.isFinite { hi = rhi }
         }
         var ax = Axis(lo: lo, hi: hi, log: false)
         ax.linearTicks(step: step)
@@ -450,6 +452,7 @@ func xmlEscape(_ s: String) -> String {
 /// heatmaps with tens of thousands of cells). Clamped so off-canvas points stay representable.
 @inline(__always)
 func fmt(_ v: Double) -> String {
+    guard !v.isNaN else { return "0" }
     let c = Swift.min(1e6, Swift.max(-1e6, v))
     let n = Int((c * 100).rounded())
     let neg = n < 0
@@ -663,13 +666,19 @@ struct Renderer {
     }
 
     static func colorRange(_ h: Figure.Heatmap) -> (Double, Double) {
-        if let r = h.range, r.lowerBound.isFinite, r.upperBound.isFinite, r.upperBound > r.lowerBound {
-            return (r.lowerBound, r.upperBound)
-        }
         var lo = Double.infinity, hi = -Double.infinity
-        for row in h.values { for v in row where v.isFinite { lo = Swift.min(lo, v); hi = Swift.max(hi, v) } }
+        if let r = h.range, r.lowerBound.isFinite, r.upperBound.isFinite, r.upperBound > r.lowerBound {
+            lo = r.lowerBound; hi = r.upperBound
+        } else {
+            for row in h.values { for v in row where v.isFinite { lo = Swift.min(lo, v); hi = Swift.max(hi, v) } }
+        }
         if !lo.isFinite { return (0, 1) }
-        if hi <= lo { return (lo - 0.5, hi + 0.5) }
+        if hi <= lo {
+            let d = Swift.max(0.5, abs(lo) * 1e-3)
+            return (lo - d, hi + d)
+        }
+        // Keep hi − lo finite so normalisation and colour-bar ticks stay well defined.
+        if !(hi - lo).isFinite { return (lo / 2, hi / 2) }
         return (lo, hi)
     }
 
@@ -686,7 +695,7 @@ struct Renderer {
         let ex = Renderer.edges(h.x, log: f.xLog), ey = Renderer.edges(h.y, log: f.yLog)
         let (lo, hi) = Renderer.colorRange(h)
         let shapeOK = h.values.count == h.y.count && h.values.allSatisfy { $0.count == h.x.count }
-        if shapeOK, h.x.count * h.y.count >= f.heatmapImageThreshold,
+        if shapeOK, !h.x.isEmpty, !h.y.isEmpty, h.x.count * h.y.count >= f.heatmapImageThreshold,
            Renderer.uniform(h.x, log: f.xLog), Renderer.uniform(h.y, log: f.yLog),
            let xa = X(ex[0]), let xb = X(ex[ex.count - 1]), let ya = Y(ey[0]), let yb = Y(ey[ey.count - 1]),
            let png = Renderer.heatmapPNG(h, lo: lo, hi: hi, flipX: xa > xb, flipY: ya < yb) {

@@ -249,3 +249,39 @@ func parsed(_ f: Figure) -> SVGDoc {
     #expect(throws: ISACError.self) { try Figure.writePanels([], columns: 1, to: tempDir() + "/p.svg") }
     #expect(throws: ISACError.self) { try Figure.writePanels([bad], columns: 1, to: tempDir() + "/p.svg") }
 }
+
+/// Random extreme inputs (seeded) must always render well-formed XML with axis ticks and no
+/// NaN coordinates — the renderer never traps on data.
+@Test func figureFuzzExtremeValues() {
+    var rng = RandomSource(seed: 2024, stream: 7)
+    let specials: [Double] = [0, -0.0, .nan, .infinity, -.infinity, .greatestFiniteMagnitude,
+                              -.greatestFiniteMagnitude, .leastNonzeroMagnitude, 1e-300, 1e300, 1, -1]
+    func value() -> Double {
+        switch rng.integer(in: 0...3) {
+        case 0: return specials[rng.integer(in: 0...(specials.count - 1))]
+        case 1: return rng.gaussian() * pow(10, rng.uniform(-30, 30))
+        default: return rng.uniform(-5, 5)
+        }
+    }
+    for trial in 0..<200 {
+        var f = Figure(title: "fuzz \(trial)", xLabel: "x", yLabel: "y", xLog: trial % 3 == 0, yLog: trial % 4 == 0)
+        let n = rng.integer(in: 0...6)
+        f.line(x: (0..<n).map { _ in value() }, y: (0..<n).map { _ in value() }, label: "l", markers: true)
+        f.scatter(x: [value(), value()], y: [value(), value()], label: "s")
+        if trial % 5 == 0 { f.verticalLine(at: value()); f.horizontalLine(at: value()) }
+        if trial % 6 == 0 {
+            let v = (0..<3).map { _ in (0..<4).map { _ in value() } }
+            f.heatmap(x: [1, 2, 3, 4], y: [1, 2, 3], values: v, colorbarLabel: "c")
+        }
+        if trial % 7 == 0 {
+            let a = value()
+            if a.isFinite && a < 1e308 { f.xRange = a...1e308 }
+        }
+        if trial % 8 == 0 { f.heatmapImageThreshold = 0 }
+        let svg = f.svg()
+        let d = SVGDoc(svg)
+        #expect(d.error == nil, "trial \(trial)")
+        #expect(!svg.contains("nan") && !svg.contains("=\"inf"), "trial \(trial)")
+        #expect(d.with(class: "xtick").count + d.with(class: "xminor").count >= 1, "trial \(trial): \(f.series.map { ($0.x, $0.y) }) \(String(describing: f.xRange))")
+    }
+}
