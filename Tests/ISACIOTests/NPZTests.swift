@@ -82,3 +82,22 @@ func sampleArchive() -> [String: NPYArray] {
     #expect(throws: ISACError.self) { try NPZ.encode(["": NPYArray(float64: [], shape: [0])]) }
     #expect(throws: ISACError.self) { try NPZ.encode(["bad": NPYArray(float64: [1], shape: [2])]) }
 }
+
+@Test func npzEveryByteFlipFailsCleanly() throws {
+    let z = try NPZ.encode(["a": NPYArray(int32: [1, 2], shape: [2]), "b": NPYArray(bool: [true], shape: [])])
+    var decoded = 0
+    for i in 0..<z.count {
+        for v: UInt8 in [0x00, 0xFF, 0x7F] where z[i] != v {
+            var d = z
+            d[i] = v
+            // Must throw or decode consistently, never trap.
+            if let out = try? NPZ.decode(d, source: "flip.npz") {
+                decoded += 1
+                for a in out.values { #expect(a.elementCount == a.data.count) }
+            }
+        }
+    }
+    // Payload bytes are CRC-protected, so almost every flip is caught; the survivors are
+    // header fields zip readers ignore (timestamps, attributes, version-made-by).
+    #expect(decoded < z.count)
+}
