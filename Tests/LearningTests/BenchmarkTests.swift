@@ -1,0 +1,36 @@
+import Foundation
+import Linalg
+import Testing
+@testable import Learning
+
+@Suite struct BenchmarkTests {
+    @Test func benchmarkModelHasTheArchitecturesParameterCount() throws {
+        let k = 2, n = 8, d = 8, c1 = 32, c2 = 64
+        let r = try LearningBenchmark.run(batch: 2, antennas: n, subcarriers: k, modelSize: d, steps: 1, warmup: 0)
+        let l = (n / 4) * (n / 4)
+        let convs = (2 * k * c1 * 9 + c1) + (c1 * c2 * 9 + c2) + (c2 * d * 9 + d)
+        let bns = 2 * (c1 + c2 + d)
+        let block = 4 * d + 4 * (d * d + d) + (d * 2 * d + 2 * d) + (2 * d * d + d)
+        let expected = convs + bns + l * d + 2 * block + (d * 2 + 2)
+        #expect(r["parameters"] as? Int == expected)
+        #expect((r["samples_per_s"] as? Double).map { $0.isFinite && $0 > 0 } == true)
+        // two classes, random init: the first loss is near log 2
+        #expect((r["loss_first"] as? Double).map { Swift.abs($0 - Foundation.log(2.0)) < 1.0 } == true)
+        #expect(throws: ISACError.self) { _ = try LearningBenchmark.run(batch: 0) }
+        #expect(throws: ISACError.self) { _ = try LearningBenchmark.run(antennas: 6) }
+    }
+
+    /// Full-size measurement, only when LEARNING_BENCH=1 (release build):
+    /// `LEARNING_BENCH=1 swift test -c release --filter LearningTests.BenchmarkTests`
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["LEARNING_BENCH"] == "1"))
+    func paperSizeThroughput() throws {
+        let env = ProcessInfo.processInfo.environment
+        let batch = Int(env["LEARNING_BENCH_BATCH"] ?? "") ?? 16
+        let antennas = Int(env["LEARNING_BENCH_ANTENNAS"] ?? "") ?? 64
+        let steps = Int(env["LEARNING_BENCH_STEPS"] ?? "") ?? 10
+        let r = try LearningBenchmark.run(batch: batch, antennas: antennas, subcarriers: 16, steps: steps, warmup: 2)
+        let data = try JSONSerialization.data(withJSONObject: r, options: [.sortedKeys])
+        print("LEARNING_BENCH_RESULT " + String(decoding: data, as: UTF8.self))
+        #expect((r["samples_per_s"] as? Double ?? 0) > 0)
+    }
+}
