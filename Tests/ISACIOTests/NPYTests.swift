@@ -199,3 +199,30 @@ func expectMalformed(_ data: Data, _ needle: String, sourceLocation: SourceLocat
     #expect(try NPYArray(float64: (0..<6).map(Double.init), shape: [2, 3]).realMatrix() == rm)
     #expect(throws: ISACError.self) { try NPYArray(complex64: [], shape: [0]).doubles() }
 }
+
+@Test func npyReadFromDiskRejectsMalformedFiles() throws {
+    // The file reader parses headers from a partial read; it must report the same problems.
+    let dir = tempDir()
+    let ok = "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }"
+    let cases: [(Data, String)] = [
+        (rawNPY(ok, payload: 15), "truncated data"),
+        (rawNPY(ok, payload: 17), "unexpected bytes"),
+        (rawNPY("{'descr': '>f8', 'fortran_order': False, 'shape': (2,), }", payload: 16), "big-endian"),
+        (Data([0x93, 0x4E, 0x55]), "magic"),
+        (Data(), "magic"),
+    ]
+    for (i, (d, needle)) in cases.enumerated() {
+        let p = "\(dir)/m\(i).npy"
+        try AtomicFile.write(d, to: p)
+        do {
+            _ = try NPY.read(from: p)
+            Issue.record("case \(i) accepted")
+        } catch let ISACError.malformedFile(path, reason) {
+            #expect(path == p && reason.contains(needle), "case \(i): \(reason)")
+        }
+    }
+    var hdr = rawNPY(ok, payload: 0)
+    hdr[8] = 0xFF; hdr[9] = 0xFF
+    try AtomicFile.write(hdr, to: "\(dir)/h.npy")
+    #expect(throws: ISACError.self) { try NPY.read(from: "\(dir)/h.npy") }
+}

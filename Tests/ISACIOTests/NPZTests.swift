@@ -101,3 +101,65 @@ func sampleArchive() -> [String: NPYArray] {
     // header fields zip readers ignore (timestamps, attributes, version-made-by).
     #expect(decoded < z.count)
 }
+
+@Test func crc32SlicingMatchesBitwiseReference() {
+    // Bit-at-a-time CRC-32 straight from the definition (reflected, poly 0xEDB88320).
+    func naive(_ b: ArraySlice<UInt8>) -> UInt32 {
+        var c: UInt32 = 0xFFFF_FFFF
+        for x in b {
+            c ^= UInt32(x)
+            for _ in 0..<8 { c = (c >> 1) ^ (0xEDB8_8320 & (0 &- (c & 1))) }
+        }
+        return ~c
+    }
+    var rng = RandomSource(seed: 99, stream: 1)
+    let buf = (0..<300).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+    for len in [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 255] {
+        for off in 0..<4 {   // unaligned starts exercise the 8-byte loads
+            let s = buf[off..<(off + len)]
+            let fast = s.withUnsafeBytes { CRC32.update(0, $0) }
+            #expect(fast == naive(s), "len \(len) off \(off)")
+        }
+    }
+}
+
+@Test func streamedWritesEqualInMemoryEncoding() throws {
+    let arrays = sampleArchive()
+    let dir = tempDir()
+    try NPZ.write(arrays, to: "\(dir)/s.npz")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/s.npz")) == (try NPZ.encode(arrays)))
+    for (k, a) in arrays {
+        try NPY.write(a, to: "\(dir)/\(k).npy")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(k).npy")) == NPY.encode(a))
+        #expect(try NPY.read(from: "\(dir)/\(k).npy") == a)
+    }
+    // A failed streamed write leaves nothing behind (no file, no temp file).
+    let bad = "\(dir)/bad.npz"
+    #expect(throws: ISACError.self) { try NPZ.write(["x": NPYArray(float64: [1], shape: [3])], to: bad) }
+    #expect(throws: ISACError.self) {
+        try AtomicFile.write(to: "\(dir)/fail.bin") { emit in
+            try Data([1, 2, 3]).withUnsafeBytes { try emit($0) }
+            throw ISACError.io("simulated failure mid-write")
+        }
+    }
+    let left = try FileManager.default.contentsOfDirectory(atPath: dir)
+    #expect(!left.contains("bad.npz") && !left.contains("fail.bin") && !left.contains { $0.contains(".tmp-") })
+}
+
+@Test func npzFileReaderRejectsDamagedArchives() throws {
+    // Same checks through the file (pread) path as through `decode`.
+    let dir = tempDir()
+    let z = try NPZ.encode(sampleArchive())
+    for len in stride(from: 0, to: z.count, by: 37) {
+        try AtomicFile.write(z.prefix(len), to: "\(dir)/t.npz")
+        #expect(throws: ISACError.self) { try NPZ.read(from: "\(dir)/t.npz") }
+    }
+    var flip = z
+    flip[flip.count / 2] ^= 0x01
+    try AtomicFile.write(flip, to: "\(dir)/f.npz")
+    #expect(throws: ISACError.self) { try NPZ.read(from: "\(dir)/f.npz") }
+    #expect(throws: ISACError.self) { try NPZ.read(from: dir) }          // a folder
+    #expect(throws: ISACError.self) { try NPZ.read(from: "\(dir)/missing.npz") }
+    try AtomicFile.write(z, to: "\(dir)/ok.npz")
+    #expect(try NPZ.read(from: "\(dir)/ok.npz") == sampleArchive())
+}
