@@ -110,6 +110,11 @@ public struct BatchTargets: Sendable {
     /// Normalized range (r − r_mid)/r_half, [N, 1]; range in metres [N, 1]; sin θ, cos θ [N, 1]; u* [N, 2].
     public var rangeNorm: Tensor, rangeMeters: Tensor, sinTheta: Tensor, cosTheta: Tensor, peak: Tensor
 
+    public init(classes: [Int], rangeNorm: Tensor, rangeMeters: Tensor, sinTheta: Tensor, cosTheta: Tensor, peak: Tensor) {
+        self.classes = classes; self.rangeNorm = rangeNorm; self.rangeMeters = rangeMeters
+        self.sinTheta = sinTheta; self.cosTheta = cosTheta; self.peak = peak
+    }
+
     public init(samples: SampleSet, indices: [Int], tones: [Int], config: ModelConfig) {
         let l = indices.map { samples.labels[$0] }
         let n = l.count
