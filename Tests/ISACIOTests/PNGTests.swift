@@ -99,3 +99,39 @@ func pngChunks(_ d: [UInt8]) -> [(String, [UInt8])]? {
     f.heatmapImageThreshold = .max
     #expect(parsed(f).with(class: "heatmap-image").isEmpty)
 }
+
+/// Extracts the embedded heatmap PNG's raw RGBA rows (stored deflate: bytes appear verbatim).
+func heatmapPixels(_ f: Figure, nx: Int, ny: Int) throws -> [[UInt8]] {
+    let d = parsed(f)
+    let href = try #require(d.with(class: "heatmap-image").first?.attrs["href"])
+    let png = try #require(Data(base64Encoded: String(href.dropFirst("data:image/png;base64,".count))))
+    let idat = try #require(pngChunks([UInt8](png))?.first { $0.0 == "IDAT" }?.1)
+    return (0..<ny).map { r in
+        let o = 2 + 5 + r * (4 * nx + 1) + 1
+        return Array(idat[o..<(o + 4 * nx)])
+    }
+}
+
+@Test func heatmapImageOrientationAndLogAxes() throws {
+    let nx = 50, ny = 40
+    let xs = (0..<nx).map { Double($0) }, ys = (0..<ny).map { Double($0) }
+    let vals = ys.map { y in xs.map { x in x * x + 3 * y } }
+    var up = Figure(title: "", xLabel: "x", yLabel: "y")
+    up.heatmap(x: xs, y: ys, values: vals, colorbarLabel: "v")
+    // Same data with x given in descending order (columns reversed): identical picture.
+    var down = Figure(title: "", xLabel: "x", yLabel: "y")
+    down.heatmap(x: xs.reversed(), y: ys, values: vals.map { $0.reversed() }, colorbarLabel: "v")
+    #expect(try heatmapPixels(up, nx: nx, ny: ny) == heatmapPixels(down, nx: nx, ny: ny))
+    // Log-spaced x on a log axis is uniform in log → still one image spanning the frame.
+    var lg = Figure(title: "", xLabel: "f", yLabel: "y", xLog: true)
+    lg.heatmap(x: xs.map { pow(10, $0 / 10) }, y: ys, values: vals, colorbarLabel: "v")
+    let d = parsed(lg)
+    let im = try #require(d.with(class: "heatmap-image").first)
+    let fr = d.with(class: "frame")[0]
+    #expect(abs(Double(fr.attrs["width"]!)! - Double(im.attrs["width"]!)!) < 0.02)
+    #expect(try heatmapPixels(lg, nx: nx, ny: ny) == heatmapPixels(up, nx: nx, ny: ny))
+    // Non-uniform centres fall back to vector cells.
+    var nu = Figure(title: "", xLabel: "x", yLabel: "y")
+    nu.heatmap(x: xs.map { $0 * $0 }, y: ys, values: vals, colorbarLabel: "v")
+    #expect(parsed(nu).with(class: "heatmap-image").isEmpty)
+}
