@@ -33,17 +33,26 @@ public enum LegendPosition: Sendable {
 /// try fig.write(to: "out/rmse.svg")
 /// ```
 public struct Figure: Sendable {
+    /// Title above the plot (omitted when empty).
     public var title: String
+    /// Axis labels; include units, e.g. `"range [m]"`.
     public var xLabel: String
+    /// Vertical axis label.
     public var yLabel: String
+    /// Logarithmic x axis (decade ticks); points with x ≤ 0 are skipped.
     public var xLog: Bool
+    /// Logarithmic y axis (decade ticks); points with y ≤ 0 are skipped.
     public var yLog: Bool
-    /// Canvas size in SVG user units (pixels).
+    /// Canvas width in SVG user units (pixels).
     public var width: Double = 720
+    /// Canvas height in SVG user units (pixels).
     public var height: Double = 480
-    /// Fixed axis ranges (data units); `nil` = automatic from the data.
+    /// Fixed x range (data units); `nil` = automatic from the data. Ignored when it is not
+    /// usable on the axis (non-finite, or not positive on a log axis).
     public var xRange: ClosedRange<Double>? = nil
+    /// Fixed y range (data units); `nil` = automatic from the data.
     public var yRange: ClosedRange<Double>? = nil
+    /// Legend placement inside the plot area (`.none` hides it).
     public var legend: LegendPosition = .topRight
     /// Light grid lines at the major ticks (line/scatter plots only).
     public var grid: Bool = true
@@ -86,6 +95,7 @@ public struct Figure: Sendable {
     public static let palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                                  "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
+    /// An empty figure; add series with `line`, `scatter`, `band`, `heatmap`, … then `write(to:)`.
     public init(title: String, xLabel: String, yLabel: String, xLog: Bool = false, yLog: Bool = false) {
         self.title = title; self.xLabel = xLabel; self.yLabel = yLabel
         self.xLog = xLog; self.yLog = yLog

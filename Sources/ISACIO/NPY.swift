@@ -65,32 +65,43 @@ public struct NPYArray: Sendable, Equatable {
     public var shape: [Int]
     /// `true`: column-major element order (first index fastest).
     public var fortranOrder: Bool
+    /// Elements in storage order (see `fortranOrder`), `∏ shape` of them.
     public var data: NPYData
 
+    /// Wraps `data` (storage order per `fortranOrder`) as an array of `shape`; the element count
+    /// is checked by `validate()` and by the writers.
     public init(shape: [Int], fortranOrder: Bool = false, data: NPYData) {
         self.shape = shape; self.fortranOrder = fortranOrder; self.data = data
     }
+    /// A `<f4 (float32)` array; elements in C order unless `fortranOrder`.
     public init(float32: [Float], shape: [Int], fortranOrder: Bool = false) {
         self.init(shape: shape, fortranOrder: fortranOrder, data: .float32(float32))
     }
+    /// A `<f8 (float64)` array; elements in C order unless `fortranOrder`.
     public init(float64: [Double], shape: [Int], fortranOrder: Bool = false) {
         self.init(shape: shape, fortranOrder: fortranOrder, data: .float64(float64))
     }
+    /// A `<c8 (complex64)` array; elements in C order unless `fortranOrder`.
     public init(complex64: [Complex<Float>], shape: [Int], fortranOrder: Bool = false) {
         self.init(shape: shape, fortranOrder: fortranOrder, data: .complex64(complex64))
     }
+    /// A `<c16 (complex128)` array; elements in C order unless `fortranOrder`.
     public init(complex128: [Complex<Double>], shape: [Int], fortranOrder: Bool = false) {
         self.init(shape: shape, fortranOrder: fortranOrder, data: .complex128(complex128))
     }
+    /// A `<i8 (int64)` array; elements in C order unless `fortranOrder`.
     public init(int64: [Int64], shape: [Int], fortranOrder: Bool = false) {
         self.init(shape: shape, fortranOrder: fortranOrder, data: .int64(int64))
     }
+    /// A `<i4 (int32)` array; elements in C order unless `fortranOrder`.
     public init(int32: [Int32], shape: [Int], fortranOrder: Bool = false) {
         self.init(shape: shape, fortranOrder: fortranOrder, data: .int32(int32))
     }
+    /// A `|u1 (uint8)` array; elements in C order unless `fortranOrder`.
     public init(uint8: [UInt8], shape: [Int], fortranOrder: Bool = false) {
         self.init(shape: shape, fortranOrder: fortranOrder, data: .uint8(uint8))
     }
+    /// A `|b1 (bool)` array; elements in C order unless `fortranOrder`.
     public init(bool: [Bool], shape: [Int], fortranOrder: Bool = false) {
         self.init(shape: shape, fortranOrder: fortranOrder, data: .bool(bool))
     }

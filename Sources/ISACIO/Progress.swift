@@ -4,8 +4,11 @@ import Foundation
 /// every `minInterval` seconds. Long loops create one and call `advance()`; nothing is printed
 /// when `enabled` is false (e.g. `--quiet`), and stdout stays clean for `--json`.
 public final class ProgressLine: @unchecked Sendable {
+    /// Text before the counter, e.g. "MC trials".
     public let label: String
+    /// Number of units the loop will complete.
     public let total: Int
+    /// Units completed so far.
     public private(set) var done = 0
     private let start = Date()
     private var lastPrint = Date.distantPast
@@ -13,6 +16,7 @@ public final class ProgressLine: @unchecked Sendable {
     private let enabled: Bool
     private let lock = NSLock()
 
+    /// A progress line for `total` units; `enabled: false` prints nothing (e.g. `--quiet`).
     public init(_ label: String, total: Int, enabled: Bool = true, minInterval: TimeInterval = 0.5) {
         self.label = label; self.total = total; self.enabled = enabled; self.minInterval = minInterval
     }
