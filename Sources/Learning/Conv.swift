@@ -9,64 +9,56 @@ import Foundation
     var cols: Int { n * ho * wo }
 }
 
-/// im2col: `col[(c·kh + i)·kw + j, (n·Ho + oy)·Wo + ox] = x[n, c, oy·s − p + i, ox·s − p + j]`
-/// (zero outside the image). Rows are split over the cores.
-func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ col: UnsafeMutablePointer<Float>) {
-    let px = SendableConstPointer(x), pc = SendablePointer(col)
-    parallelFor(g.ckk, costPerItem: g.cols) { rows in
-        for r in rows {
-            let c = r / (g.kh * g.kw), i = (r / g.kw) % g.kh, j = r % g.kw
-            var dst = pc.p + r * g.cols
-            for n in 0..<g.n {
-                let img = px.p + (n * g.c + c) * g.h * g.w
-                for oy in 0..<g.ho {
-                    let y = oy * g.stride - g.padding + i
-                    if y < 0 || y >= g.h {
-                        for ox in 0..<g.wo { dst[ox] = 0 }
-                    } else {
-                        let row = img + y * g.w
-                        if g.stride == 1 {
-                            for ox in 0..<g.wo {
-                                let xx = ox - g.padding + j
-                                dst[ox] = (xx >= 0 && xx < g.w) ? row[xx] : 0
-                            }
-                        } else {
-                            for ox in 0..<g.wo {
-                                let xx = ox * g.stride - g.padding + j
-                                dst[ox] = (xx >= 0 && xx < g.w) ? row[xx] : 0
-                            }
-                        }
-                    }
-                    dst += g.wo
+/// im2col for one image: `col[(c·kh + i)·kw + j, oy·Wo + ox] = x[c, oy·s − p + i, ox·s − p + j]`
+/// (zero outside the image). `x` points at one `[C, H, W]` sample; `col` is `[C·kh·kw, Ho·Wo]`.
+@inline(__always)
+func im2colSample(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ col: UnsafeMutablePointer<Float>) {
+    let hw = g.ho * g.wo
+    for r in 0..<g.ckk {
+        let c = r / (g.kh * g.kw), i = (r / g.kw) % g.kh, j = r % g.kw
+        let img = x + c * g.h * g.w
+        var dst = col + r * hw
+        // ox range whose input column lies inside the image: 0 ≤ ox·s − p + j < W
+        let oxLo = Swift.max(0, (g.padding - j + g.stride - 1) / g.stride)
+        let lastIn = g.w - 1 + g.padding - j  // ox·s ≤ lastIn
+        let oxHi = lastIn < 0 ? 0 : Swift.min(g.wo, lastIn / g.stride + 1)
+        for oy in 0..<g.ho {
+            let y = oy * g.stride - g.padding + i
+            if y < 0 || y >= g.h || oxLo >= oxHi {
+                for ox in 0..<g.wo { dst[ox] = 0 }
+            } else {
+                let row = img + y * g.w
+                for ox in 0..<oxLo { dst[ox] = 0 }
+                if g.stride == 1 {
+                    let off = j - g.padding
+                    for ox in oxLo..<oxHi { dst[ox] = row[ox + off] }
+                } else {
+                    for ox in oxLo..<oxHi { dst[ox] = row[ox * g.stride - g.padding + j] }
                 }
+                for ox in oxHi..<g.wo { dst[ox] = 0 }
             }
+            dst += g.wo
         }
     }
 }
 
-/// Adjoint of `im2col`: scatter-adds columns back into the image; split over (n, c) planes so
-/// each worker owns its output plane.
-func col2im(_ col: UnsafePointer<Float>, _ g: ConvGeometry, _ dx: UnsafeMutablePointer<Float>) {
-    let pc = SendableConstPointer(col), pd = SendablePointer(dx)
-    parallelFor(g.n * g.c, costPerItem: g.kh * g.kw * g.ho * g.wo) { planes in
-        for plane in planes {
-            let n = plane / g.c, c = plane % g.c
-            let img = pd.p + plane * g.h * g.w
-            for i in 0..<g.kh {
-                for j in 0..<g.kw {
-                    let r = (c * g.kh + i) * g.kw + j
-                    let src = pc.p + r * g.cols + n * g.ho * g.wo
-                    for oy in 0..<g.ho {
-                        let y = oy * g.stride - g.padding + i
-                        if y < 0 || y >= g.h { continue }
-                        let row = img + y * g.w, s = src + oy * g.wo
-                        for ox in 0..<g.wo {
-                            let xx = ox * g.stride - g.padding + j
-                            if xx >= 0 && xx < g.w { row[xx] += s[ox] }
-                        }
-                    }
-                }
-            }
+/// Adjoint of `im2colSample`: scatter-adds `col` into one `[C, H, W]` image gradient.
+@inline(__always)
+func col2imSample(_ col: UnsafePointer<Float>, _ g: ConvGeometry, _ dx: UnsafeMutablePointer<Float>) {
+    let hw = g.ho * g.wo
+    for r in 0..<g.ckk {
+        let c = r / (g.kh * g.kw), i = (r / g.kw) % g.kh, j = r % g.kw
+        let img = dx + c * g.h * g.w
+        let src = col + r * hw
+        let oxLo = Swift.max(0, (g.padding - j + g.stride - 1) / g.stride)
+        let lastIn = g.w - 1 + g.padding - j  // ox·s ≤ lastIn
+        let oxHi = lastIn < 0 ? 0 : Swift.min(g.wo, lastIn / g.stride + 1)
+        if oxLo >= oxHi { continue }
+        for oy in 0..<g.ho {
+            let y = oy * g.stride - g.padding + i
+            if y < 0 || y >= g.h { continue }
+            let row = img + y * g.w, s = src + oy * g.wo
+            for ox in oxLo..<oxHi { row[ox * g.stride - g.padding + j] += s[ox] }
         }
     }
 }
@@ -82,35 +74,42 @@ func convGeometry(_ x: Tensor, _ w: Tensor, stride: Int, padding: Int) -> ConvGe
                         padding: padding, ho: ho, wo: wo)
 }
 
-/// Forward kernel; returns the output and the im2col buffer (kept for the weight gradient).
-func conv2dForward(_ x: Tensor, _ w: Tensor, _ b: Tensor, _ g: ConvGeometry) -> (Tensor, [Float]) {
-    let cout = w.shape[0], hw = g.ho * g.wo
-    var col = [Float](repeating: 0, count: g.ckk * g.cols)
-    x.scalars.withUnsafeBufferPointer { px in col.withUnsafeMutableBufferPointer { im2col(px.baseAddress!, g, $0.baseAddress!) } }
-    // [Cout, CKK] · [CKK, N·Ho·Wo] in one GEMM so OpenBLAS can use every core.
-    var mat = [Float](repeating: 0, count: cout * g.cols)
-    w.scalars.withUnsafeBufferPointer { pw in
-        col.withUnsafeBufferPointer { pc in
-            mat.withUnsafeMutableBufferPointer { pm in
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(g.cols), Int32(g.ckk), 1,
-                            pw.baseAddress, Int32(g.ckk), pc.baseAddress, Int32(g.cols), 0, pm.baseAddress, Int32(g.cols))
-            }
-        }
+/// An array whose every element the caller overwrites (skips zero-filling large buffers).
+@inline(__always)
+func uninitializedFloats(_ count: Int, _ fill: (UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+    [Float](unsafeUninitializedCapacity: count) { buf, n in
+        if count > 0 { fill(buf.baseAddress!) }
+        n = count
     }
-    var out = [Float](repeating: 0, count: g.n * cout * hw)
-    mat.withUnsafeBufferPointer { pm in
-        out.withUnsafeMutableBufferPointer { po in
-            b.scalars.withUnsafeBufferPointer { pb in
-                for n in 0..<g.n {
-                    for co in 0..<cout {
-                        let src = co * g.cols + n * hw, dst = (n * cout + co) * hw, bias = pb[co]
-                        for q in 0..<hw { po[dst + q] = pm[src + q] + bias }
+}
+
+/// Forward kernel: per sample, im2col into a per-worker scratch buffer and one sgemm
+/// `[Cout, CKK]·[CKK, Ho·Wo]` written straight into the NCHW output; samples are split over the cores.
+func conv2dForward(_ x: Tensor, _ w: Tensor, _ b: Tensor, _ g: ConvGeometry) -> Tensor {
+    _ = blasSingleThreaded
+    let cout = w.shape[0], hw = g.ho * g.wo, chw = g.c * g.h * g.w
+    let out = x.scalars.withUnsafeBufferPointer { pxb in
+        w.scalars.withUnsafeBufferPointer { pwb in
+            b.scalars.withUnsafeBufferPointer { pbb in
+                uninitializedFloats(g.n * cout * hw) { po in
+                    let px = SendableConstPointer(pxb.baseAddress!), pw = SendableConstPointer(pwb.baseAddress!)
+                    let pb = SendableConstPointer(pbb.baseAddress!), pout = SendablePointer(po)
+                    parallelChunks(g.n) { _, samples in
+                        let col = UnsafeMutablePointer<Float>.allocate(capacity: g.ckk * hw)
+                        defer { col.deallocate() }
+                        for n in samples {
+                            im2colSample(px.p + n * chw, g, col)
+                            let o = pout.p + n * cout * hw
+                            for co in 0..<cout { let bv = pb.p[co]; for q in 0..<hw { o[co * hw + q] = bv } }
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(hw), Int32(g.ckk), 1,
+                                        pw.p, Int32(g.ckk), col, Int32(hw), 1, o, Int32(hw))
+                        }
                     }
                 }
             }
         }
     }
-    return (Tensor(shape: [g.n, cout, g.ho, g.wo], scalars: out), col)
+    return Tensor(shape: [g.n, cout, g.ho, g.wo], scalars: out)
 }
 
 /// 2-D cross-correlation (the deep-learning "convolution"), NCHW layout, via im2col + one sgemm:
@@ -119,51 +118,61 @@ func conv2dForward(_ x: Tensor, _ w: Tensor, _ b: Tensor, _ g: ConvGeometry) -> 
 /// Ho = ⌊(H + 2p − kh)/s⌋ + 1. Pullbacks: dW = G·colᵀ, dcol = Wᵀ·G then col2im, db = Σ G.
 @differentiable(reverse, wrt: (x, filter, bias))
 public func conv2d(_ x: Tensor, filter: Tensor, bias: Tensor, stride: Int = 1, padding: Int = 0) -> Tensor {
-    conv2dForward(x, filter, bias, convGeometry(x, filter, stride: stride, padding: padding)).0
+    conv2dForward(x, filter, bias, convGeometry(x, filter, stride: stride, padding: padding))
 }
 
 @derivative(of: conv2d, wrt: (x, filter, bias))
 public func _vjpConv2d(_ x: Tensor, filter: Tensor, bias: Tensor, stride: Int, padding: Int)
     -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor, Tensor)) {
     let g = convGeometry(x, filter, stride: stride, padding: padding)
-    let (y, col) = conv2dForward(x, filter, bias, g)
-    let cout = filter.shape[0], hw = g.ho * g.wo
+    let y = conv2dForward(x, filter, bias, g)
+    let cout = filter.shape[0], hw = g.ho * g.wo, chw = g.c * g.h * g.w
     return (y, { grad in
         let grad = grad.materialized(y.shape)
-        // G as [Cout, N·Ho·Wo] (same layout as the forward GEMM output).
-        var gm = [Float](repeating: 0, count: cout * g.cols)
-        var db = [Float](repeating: 0, count: cout)
-        grad.scalars.withUnsafeBufferPointer { pg in
-            gm.withUnsafeMutableBufferPointer { pm in
-                for n in 0..<g.n {
-                    for co in 0..<cout {
-                        let src = (n * cout + co) * hw, dst = co * g.cols + n * hw
-                        var s: Float = 0
-                        for q in 0..<hw { let v = pg[src + q]; pm[dst + q] = v; s += v }
-                        db[co] += s
+        // Per sample n: recompute col_n, dW += G_n·col_nᵀ (per-worker partial sums), db += Σ G_n,
+        // dcol = Wᵀ·G_n scattered back with col2im into dx_n (disjoint per sample).
+        let workers = Swift.max(1, Swift.min(learningWorkers, g.n))
+        var partialW = [Float](repeating: 0, count: workers * filter.count)
+        var partialB = [Float](repeating: 0, count: workers * cout)
+        var dx = [Float](repeating: 0, count: x.count)
+        let wcount = filter.count
+        x.scalars.withUnsafeBufferPointer { pxb in
+            filter.scalars.withUnsafeBufferPointer { pfb in
+                grad.scalars.withUnsafeBufferPointer { pgb in
+                    partialW.withUnsafeMutableBufferPointer { pwb in
+                        partialB.withUnsafeMutableBufferPointer { pbb in
+                            dx.withUnsafeMutableBufferPointer { pdb in
+                                let px = SendableConstPointer(pxb.baseAddress!), pf = SendableConstPointer(pfb.baseAddress!)
+                                let pg = SendableConstPointer(pgb.baseAddress!), pw = SendablePointer(pwb.baseAddress!)
+                                let pb = SendablePointer(pbb.baseAddress!), pd = SendablePointer(pdb.baseAddress!)
+                                parallelChunks(g.n, workers: workers) { worker, samples in
+                                    let col = UnsafeMutablePointer<Float>.allocate(capacity: g.ckk * hw)
+                                    let dcol = UnsafeMutablePointer<Float>.allocate(capacity: g.ckk * hw)
+                                    defer { col.deallocate(); dcol.deallocate() }
+                                    let dW = pw.p + worker * wcount, db = pb.p + worker * cout
+                                    for n in samples {
+                                        let gn = pg.p + n * cout * hw
+                                        im2colSample(px.p + n * chw, g, col)
+                                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(cout), Int32(g.ckk), Int32(hw), 1,
+                                                    gn, Int32(hw), col, Int32(hw), 1, dW, Int32(g.ckk))
+                                        for co in 0..<cout { var s: Float = 0; for q in 0..<hw { s += gn[co * hw + q] }; db[co] += s }
+                                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(g.ckk), Int32(hw), Int32(cout), 1,
+                                                    pf.p, Int32(g.ckk), gn, Int32(hw), 0, dcol, Int32(hw))
+                                        col2imSample(dcol, g, pd.p + n * chw)
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
-        var dw = [Float](repeating: 0, count: filter.count)
-        var dcol = [Float](repeating: 0, count: g.ckk * g.cols)
-        gm.withUnsafeBufferPointer { pm in
-            col.withUnsafeBufferPointer { pc in
-                dw.withUnsafeMutableBufferPointer { pw in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(cout), Int32(g.ckk), Int32(g.cols), 1,
-                                pm.baseAddress, Int32(g.cols), pc.baseAddress, Int32(g.cols), 0, pw.baseAddress, Int32(g.ckk))
-                }
-            }
-            filter.scalars.withUnsafeBufferPointer { pf in
-                dcol.withUnsafeMutableBufferPointer { pd in
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(g.ckk), Int32(g.cols), Int32(cout), 1,
-                                pf.baseAddress, Int32(g.ckk), pm.baseAddress, Int32(g.cols), 0, pd.baseAddress, Int32(g.cols))
-                }
-            }
+        var dw = [Float](repeating: 0, count: wcount), dbias = [Float](repeating: 0, count: cout)
+        for w in 0..<workers {
+            for i in 0..<wcount { dw[i] += partialW[w * wcount + i] }
+            for i in 0..<cout { dbias[i] += partialB[w * cout + i] }
         }
-        var dx = [Float](repeating: 0, count: x.count)
-        dcol.withUnsafeBufferPointer { pd in dx.withUnsafeMutableBufferPointer { col2im(pd.baseAddress!, g, $0.baseAddress!) } }
-        return (Tensor(shape: x.shape, scalars: dx), Tensor(shape: filter.shape, scalars: dw), Tensor(shape: [cout], scalars: db))
+        return (Tensor(shape: x.shape, scalars: dx), Tensor(shape: filter.shape, scalars: dw), Tensor(shape: [cout], scalars: dbias))
     })
 }
 

@@ -252,7 +252,8 @@ extension Tensor {
     @inline(__always) static func geluScalar(_ x: Float) -> (Float, Float) {
         let c: Float = 0.7978845608028654, a: Float = 0.044715
         let u = c * (x + a * x * x * x)
-        let t = Float(Foundation.tanh(Double(u)))
+        // tanh u = 1 − 2/(e^{2u} + 1): float-only, saturates correctly at ±∞
+        let t = 1 - 2 / (Foundation.expf(2 * u) + 1)
         let du = c * (1 + 3 * a * x * x)
         return (0.5 * x * (1 + t), 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
     }

@@ -9,21 +9,32 @@ import Foundation
 @usableFromInline func sgemmBatched(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
                                     batch: Int, m: Int, n: Int, k: Int, transA: Bool, transB: Bool,
                                     strideA: Int, strideB: Int, beta: Float = 0) {
+    _ = blasSingleThreaded
     let lda = transA ? m : k, ldb = transB ? k : n
     let ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans
-    if batch == 1 || m * n * k >= 64 * 64 * 64 {
-        // Large products: let OpenBLAS thread inside each call.
+    let pa = SendableConstPointer(a), pb = SendableConstPointer(b), pc = SendablePointer(c)
+    if batch * m * n * k < 32 * 32 * 32 {
         for i in 0..<batch {
             cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), 1, a + i * strideA, Int32(lda),
                         b + i * strideB, Int32(ldb), beta, c + i * m * n, Int32(n))
         }
-    } else {
-        // Many small products (attention heads): split the batch over the cores instead.
-        let pa = SendableConstPointer(a), pb = SendableConstPointer(b), pc = SendablePointer(c)
-        parallelFor(batch, costPerItem: m * n * k) { r in
+    } else if batch >= learningWorkers {
+        // Many products (attention heads, batch samples): split the batch over the cores.
+        parallelChunks(batch) { _, r in
             for i in r {
                 cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), 1, pa.p + i * strideA, Int32(lda),
                             pb.p + i * strideB, Int32(ldb), beta, pc.p + i * m * n, Int32(n))
+            }
+        }
+    } else {
+        // Few large products: split the rows of op(A) (and C). Row i of op(A) starts at a + i·lda
+        // when A is not transposed and at a + i (a column of the stored A) when it is.
+        for i in 0..<batch {
+            parallelChunks(m) { _, rows in
+                let aOff = transA ? rows.lowerBound : rows.lowerBound * lda
+                cblas_sgemm(CblasRowMajor, ta, tb, Int32(rows.count), Int32(n), Int32(k), 1,
+                            pa.p + i * strideA + aOff, Int32(lda), pb.p + i * strideB, Int32(ldb), beta,
+                            pc.p + i * m * n + rows.lowerBound * n, Int32(n))
             }
         }
     }

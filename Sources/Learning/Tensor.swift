@@ -1,5 +1,6 @@
 import _Differentiation
 import Foundation
+import CLinalg
 import Linalg
 
 /// A dense float32 tensor: row-major (C order) storage of `shape.reduce(1, *)` scalars.
@@ -135,6 +136,26 @@ public struct Tensor: Differentiable, AdditiveArithmetic, Equatable, Sendable, C
 
 /// Number of workers for `parallelFor` (the machine's active cores).
 @usableFromInline let learningWorkers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+/// Runs `body(worker, range)` over contiguous chunks of `0..<n`, one chunk per worker (`workers`
+/// chunks at most), so each worker can own scratch buffers and partial sums indexed by `worker`.
+/// Returns the number of workers used.
+@discardableResult
+func parallelChunks(_ n: Int, workers requested: Int = learningWorkers, _ body: @Sendable (Int, Range<Int>) -> Void) -> Int {
+    let workers = max(1, min(requested, n))
+    if workers == 1 { body(0, 0..<n); return 1 }
+    DispatchQueue.concurrentPerform(iterations: workers) { w in
+        let lo = n * w / workers, hi = n * (w + 1) / workers
+        if lo < hi { body(w, lo..<hi) }
+    }
+    return workers
+}
+
+/// Learning parallelizes its own loops (batch samples, GEMM row blocks) over the cores and calls
+/// OpenBLAS single-threaded inside them: nesting OpenBLAS's thread pool inside those loops
+/// oversubscribes the cores and its idle threads spin in `sched_yield`. Set once, process-wide,
+/// on the first Learning kernel (documented in docs/learning.md).
+let blasSingleThreaded: Void = { openblas_set_num_threads(1) }()
 
 /// Runs `body(i)` for `i in 0..<n`, split into contiguous chunks over the available cores.
 /// Falls back to a serial loop when `n * costPerItem` is small (thread start-up would dominate).

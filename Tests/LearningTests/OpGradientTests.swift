@@ -204,6 +204,16 @@ func awayFromZero(_ t: Tensor) -> Tensor { t.map { $0 >= 0 ? $0 + 0.1 : $0 - 0.1
         checkGradient(x, w, b) { conv2d($0, filter: $1, bias: $2, stride: stride, padding: padding) }
     }
 
+    @Test func conv2dOnImagesNarrowerThanTheKernel() {
+        // W = 1 with a 3×3 kernel and padding 1: some kernel columns never touch the image
+        let x = randomTensor([2, 2, 3, 1], seed: 35), w = randomTensor([3, 2, 3, 3], seed: 36), b = randomTensor([3], seed: 37)
+        let y = conv2d(x, filter: w, bias: b, padding: 1)
+        #expect(maxAbsDiff(y.scalars, naiveConv(x, w, b, s: 1, p: 1).scalars) < 1e-5)
+        checkGradient(x, w, b) { conv2d($0, filter: $1, bias: $2, padding: 1) }
+        let y2 = conv2d(x, filter: w, bias: b, stride: 2, padding: 2)
+        #expect(maxAbsDiff(y2.scalars, naiveConv(x, w, b, s: 2, p: 2).scalars) < 1e-5)
+    }
+
     @Test func maxPool() {
         // distinct values so every window has a unique maximum (no kink at the sample point)
         var rng = RandomSource(seed: 30)
