@@ -1,9 +1,17 @@
 import Foundation
 
+/// One folder per test process, removed when the process exits.
+let testRoot: String = {
+    let root = NSTemporaryDirectory() + "isacio-tests-\(getpid())"
+    try? FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    atexit { try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "isacio-tests-\(getpid())") }
+    return root
+}()
+
 /// A fresh temporary folder per test (tests run in parallel).
 func tempDir(_ tag: String = #function) -> String {
     let safe = tag.filter { $0.isLetter || $0.isNumber }
-    let dir = NSTemporaryDirectory() + "isacio-\(safe)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    let dir = testRoot + "/\(safe)-\(UInt32.random(in: 0...UInt32.max))"
     try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     return dir
 }
