@@ -13,7 +13,7 @@ import Numerics
 /// of the ∇∇g part, whose −δ/(3k0²) depolarization gives the −1/3; this is the standard
 /// equivalent-sphere treatment, which reproduces the Clausius–Mossotti static limit E = 3/(ε_r+2) E_inc).
 /// Because T_mn depends only on the index offset, Σ_n T_mn x_n is a 3-D Toeplitz convolution, applied
-/// by zero-padding each axis to 2n (Toeplitz → circulant embedding) and FFTPlan: 3 forward + 3 inverse
+/// by zero-padding each axis to 2n (Toeplitz → circulant embedding) and FFTW (`FFT3`): 3 forward + 3 inverse
 /// FFTs of size 8·n_x n_y n_z per product, O(N log N). Unknowns are the 3 field components at the
 /// occupied voxels only (3 N_s), ordered 3n + c.
 public final class VIEOperator: @unchecked Sendable {
@@ -22,7 +22,7 @@ public final class VIEOperator: @unchecked Sendable {
     /// χ at the occupied voxels, length N_s.
     public let chi: [CDouble]
     public let occupied: [Int]
-    let plan: FFTPlan
+    let plan: FFT3
     let padded: (Int, Int, Int)
     /// FFTs of the 6 independent kernel components xx, yy, zz, xy, xz, yz, each of size 8 n_x n_y n_z.
     let kernelHat: [[CDouble]]
@@ -43,7 +43,7 @@ public final class VIEOperator: @unchecked Sendable {
         let (nx, ny, nz) = target.dims
         let (px, py, pz) = (2 * nx, 2 * ny, 2 * nz)
         padded = (px, py, pz)
-        plan = try FFTPlan(shape: [pz, py, px])
+        plan = try FFT3(shape: [pz, py, px])
         paddedIndex = occupied.map { idx in
             let i = idx % nx, j = (idx / nx) % ny, l = idx / (nx * ny)
             return i + px * (j + py * l)

@@ -41,14 +41,14 @@ struct ScatterSphere: ParsableCommand {
             print(try JSONOutput.string([
                 "ka": ka, "epsRe": epsRe, "epsIm": epsIm, "voxelsPerWavelength": vpw, "voxels": v.voxelCount,
                 "gmresIterations": v.gmresIterations, "relativeResidual": v.relativeResidual, "tolerance": tolerance,
-                "farFieldRelativeError": v.relativeError, "bornFarFieldRelativeError": v.bornRelativeError,
+                "farFieldRelativeError": v.relativeError, "farFieldRelativeErrorEqualVolume": v.relativeErrorEqualVolume, "bornFarFieldRelativeError": v.bornRelativeError,
                 "qscaMie": v.qscaMie, "qscaVIE": v.qscaVIE, "anglesDeg": v.anglesDeg,
                 "vieEPlane": v.vieE, "vieHPlane": v.vieH, "mieEPlane": v.mieE, "mieHPlane": v.mieH, "seconds": sec,
             ] as [String: Any]))
         } else {
             print(String(format: "sphere ka=%.3g eps=%.3g%+.3gj  %.1f voxels/λ  N_s=%d", ka, epsRe, epsIm, vpw, v.voxelCount))
             print(String(format: "GMRES  %d iterations, residual %.2e (tol %.1e)", v.gmresIterations, v.relativeResidual, tolerance))
-            print(String(format: "far-field |F| rel. L2 error vs Mie:  VIE %.4f   Born %.4f", v.relativeError, v.bornRelativeError))
+            print(String(format: "far-field |F| rel. L2 error vs Mie:  VIE %.4f (equal-volume sphere %.4f)   Born %.4f", v.relativeError, v.relativeErrorEqualVolume, v.bornRelativeError))
             print(String(format: "Q_sca  Mie %.5f   VIE %.5f   (%.2f s)", v.qscaMie, v.qscaVIE, sec))
         }
     }

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""NumPy reference of the Born step H_k = k0^2 dV B_k diag(chi_k) A_inc,k (eq. 14), on the exact inputs
+exported by `isac scatter bench --export DIR` (voxel centres, materials, array, frequencies), timed and
+checked against the Swift result stored in the same file.
+
+Usage: python3 bench/scattering/numpy_born.py DIR [--repeats 3] [--block 1024]
+"""
+import argparse, json, sys, time
+import numpy as np
+
+EPS0 = 8.8541878128e-12
+C0 = 299792458.0
+
+
+def green_rows(pts, ant, pol, k):
+    """[A, V, 3]: pol^T G(r_v - r_a) for every antenna a and voxel v (closed-form dyadic, e^{jwt})."""
+    d = pts[None, :, :] - ant[:, None, :]
+    r = np.linalg.norm(d, axis=-1)
+    u = d / r[..., None]
+    g = np.exp(-1j * k * r) / (4 * np.pi * r)
+    ikr = 1.0 / (k * r)
+    alpha = g * (1 - ikr**2 - 1j * ikr)
+    beta = -g * (1 - 3 * ikr**2 - 3j * ikr)
+    up = u @ pol
+    return alpha[..., None] * pol[None, None, :] + (beta * up)[..., None] * u
+
+
+def born(z, block):
+    pts, mat = z["points"], z["material"]
+    eps, sigma = z["eps"], z["sigma"]
+    tx, rx, freqs, h = z["tx"], z["rx"], z["freqs"], float(z["pitch"][0])
+    pol = np.array([0.0, 0.0, 1.0])
+    dv = h**3
+    nr, nt, K = len(rx), len(tx), len(freqs)
+    H = np.zeros((nr, nt, K), dtype=np.complex128)
+    for kk, f in enumerate(freqs):
+        k = 2 * np.pi * f / C0
+        chi_m = eps - 1 - 1j * sigma / (2 * np.pi * f * EPS0)
+        chi = chi_m[mat - 1]
+        acc = np.zeros((nr, nt), dtype=np.complex128)
+        for s in range(0, len(pts), block):
+            p = pts[s:s + block]
+            A = k * k * green_rows(p, tx, pol, k)            # [nt, b, 3]
+            B = green_rows(p, rx, pol, k)                    # [nr, b, 3]
+            A = A * chi[s:s + block][None, :, None]
+            acc += B.reshape(nr, -1) @ A.reshape(nt, -1).T   # ZGEMM
+        H[:, :, kk] = k * k * dv * acc
+    return H
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("dir")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--block", type=int, default=1024)
+    a = ap.parse_args()
+    out = []
+    for name in ["small", "paper"]:
+        try:
+            z = dict(np.load(f"{a.dir}/born_{name}.npz"))
+        except FileNotFoundError:
+            continue
+        born(z, a.block)  # warm-up
+        t0 = time.perf_counter()
+        for _ in range(a.repeats):
+            H = born(z, a.block)
+        s = (time.perf_counter() - t0) / a.repeats
+        Hs = z["H"]
+        err = float(np.abs(H - Hs).max() / np.abs(Hs).max())
+        out.append({"preset": name, "voxels": int(len(z["points"])), "numpySecondsPerSample": s,
+                    "numpySamplesPerSecond": 1 / s, "swiftSecondsPerSample": float(z["seconds"][0]),
+                    "maxRelDiffVsSwift": err})
+    print(json.dumps({"numpy": np.__version__, "results": out}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
