@@ -138,9 +138,11 @@ public struct NPYArray: Sendable, Equatable {
         self.init(shape: [m.rows, m.cols], fortranOrder: true, data: d)
     }
 
-    /// The same array with C (row-major) element order; a no-op for C-order arrays.
+    /// The same array with C (row-major) element order; a no-op for C-order arrays. An array
+    /// whose element count does not match its shape (see `validate()`) is returned unchanged.
     public func cOrdered() -> NPYArray {
         guard fortranOrder, shape.count > 1 else { return NPYArray(shape: shape, fortranOrder: false, data: data) }
+        guard elementCount == data.count else { return self }
         let perm = NPY.fortranToCPermutation(shape)
         func p<E>(_ a: [E]) -> [E] { perm.map { a[$0] } }
         let d: NPYData
@@ -273,12 +275,14 @@ public enum NPY {
     static func header(descr: String, fortranOrder: Bool, shape: [Int]) -> Data {
         let dict = Array(headerDict(descr: descr, fortranOrder: fortranOrder, shape: shape).utf8)
         let hlen = dict.count + 1  // + "\n"
+        // NumPy pads with 64 − (len % 64) spaces, i.e. a full 64 when already aligned; mirrored
+        // so files stay byte-identical to np.save in that case too.
         var version: UInt8 = 1
         var prefix = magic.count + 2 + 2
-        var pad = (align - (prefix + hlen) % align) % align
+        var pad = align - (prefix + hlen) % align
         if hlen + pad > Int(UInt16.max) {
             version = 2; prefix = magic.count + 2 + 4
-            pad = (align - (prefix + hlen) % align) % align
+            pad = align - (prefix + hlen) % align
         }
         var out = Data(magic)
         out.append(contentsOf: [version, 0])

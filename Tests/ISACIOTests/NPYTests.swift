@@ -198,6 +198,8 @@ func expectMalformed(_ data: Data, _ needle: String, sourceLocation: SourceLocat
     let rm = Matrix<Double>(rows: 2, cols: 3) { i, j in Double(i * 3 + j) }
     #expect(try NPYArray(float64: (0..<6).map(Double.init), shape: [2, 3]).realMatrix() == rm)
     #expect(throws: ISACError.self) { try NPYArray(complex64: [], shape: [0]).doubles() }
+    let broken = NPYArray(float64: [1, 2, 3], shape: [2, 2], fortranOrder: true)
+    #expect(broken.cOrdered() == broken)   // mismatched count: unchanged, never traps
 }
 
 @Test func npyReadFromDiskRejectsMalformedFiles() throws {
