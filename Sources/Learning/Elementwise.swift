@@ -51,14 +51,15 @@ func forEachBroadcastRow(_ out: [Int], _ sa: [Int], _ sb: [Int],
 }
 
 @inline(__always)
-func broadcastBinary(_ a: Tensor, _ b: Tensor, _ op: (Float, Float) -> Float) -> Tensor {
+func broadcastBinary(_ a: Tensor, _ b: Tensor, _ op: @escaping @Sendable (Float, Float) -> Float) -> Tensor {
     if a.shape == b.shape {
         let n = a.count
-        var out = [Float](repeating: 0, count: n)
-        a.scalars.withUnsafeBufferPointer { pa in
-            b.scalars.withUnsafeBufferPointer { pb in
-                out.withUnsafeMutableBufferPointer { po in
-                    for i in 0..<n { po[i] = op(pa[i], pb[i]) }
+        let out = a.scalars.withUnsafeBufferPointer { pab in
+            b.scalars.withUnsafeBufferPointer { pbb in
+                uninitializedFloats(n) { po in
+                    let pa = SendableConstPointer(pab.baseAddress!), pb = SendableConstPointer(pbb.baseAddress!)
+                    let o = SendablePointer(po)
+                    parallelElementwise(n) { r in for i in r { o.p[i] = op(pa.p[i], pb.p[i]) } }
                 }
             }
         }
@@ -120,18 +121,20 @@ extension Tensor {
 
     /// Elementwise map (no derivative): the building block of the unary primitives below.
     @inline(__always)
-    func map(_ f: (Float) -> Float) -> Tensor {
+    func map(_ f: @escaping @Sendable (Float) -> Float) -> Tensor {
         let n = count
-        var out = [Float](repeating: 0, count: n)
-        scalars.withUnsafeBufferPointer { p in
-            out.withUnsafeMutableBufferPointer { o in for i in 0..<n { o[i] = f(p[i]) } }
+        let out = scalars.withUnsafeBufferPointer { pb in
+            uninitializedFloats(n) { po in
+                let p = SendableConstPointer(pb.baseAddress!), o = SendablePointer(po)
+                parallelElementwise(n) { r in for i in r { o.p[i] = f(p.p[i]) } }
+            }
         }
         return Tensor(shape: shape, scalars: out)
     }
 
     /// Elementwise combination of two same-shape tensors (no derivative).
     @inline(__always)
-    func zipMap(_ other: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+    func zipMap(_ other: Tensor, _ f: @escaping @Sendable (Float, Float) -> Float) -> Tensor {
         precondition(shape == other.shape, "zipMap: \(shape) vs \(other.shape)")
         return broadcastBinary(self, other, f)
     }

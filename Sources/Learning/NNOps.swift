@@ -12,17 +12,20 @@ extension Tensor {
     public func softmax() -> Tensor { softmaxRaw() }
     func softmaxRaw() -> Tensor {
         let c = shape.last ?? 1, rows = count / Swift.max(c, 1)
-        var out = [Float](repeating: 0, count: count)
-        scalars.withUnsafeBufferPointer { p in
-            out.withUnsafeMutableBufferPointer { o in
-                for r in 0..<rows {
-                    let b = r * c
-                    var m = -Float.infinity
-                    for j in 0..<c { m = Swift.max(m, p[b + j]) }
-                    var s: Float = 0
-                    for j in 0..<c { let e = Foundation.expf(p[b + j] - m); o[b + j] = e; s += e }
-                    let inv = 1 / s
-                    for j in 0..<c { o[b + j] *= inv }
+        let out = scalars.withUnsafeBufferPointer { pb in
+            uninitializedFloats(count) { po in
+                let p = SendableConstPointer(pb.baseAddress!), o = SendablePointer(po)
+                parallelChunks(rows * c >= 65_536 ? rows : 1) { _, rr in
+                    let range = rows * c >= 65_536 ? rr : 0..<rows
+                    for r in range {
+                        let b = r * c
+                        var m = -Float.infinity
+                        for j in 0..<c { m = Swift.max(m, p.p[b + j]) }
+                        var s: Float = 0
+                        for j in 0..<c { let e = Foundation.expf(p.p[b + j] - m); o.p[b + j] = e; s += e }
+                        let inv = 1 / s
+                        for j in 0..<c { o.p[b + j] *= inv }
+                    }
                 }
             }
         }
@@ -34,15 +37,19 @@ extension Tensor {
         return (y, { g in
             let g = g.materialized(y.shape)
             let c = y.shape.last ?? 1, rows = y.count / Swift.max(c, 1)
-            var dx = [Float](repeating: 0, count: y.count)
-            y.scalars.withUnsafeBufferPointer { py in
-                g.scalars.withUnsafeBufferPointer { pg in
-                    dx.withUnsafeMutableBufferPointer { pd in
-                        for r in 0..<rows {
-                            let b = r * c
-                            var dot: Float = 0
-                            for j in 0..<c { dot += pg[b + j] * py[b + j] }
-                            for j in 0..<c { pd[b + j] = py[b + j] * (pg[b + j] - dot) }
+            let big = y.count >= 65_536
+            let dx = y.scalars.withUnsafeBufferPointer { pyb in
+                g.scalars.withUnsafeBufferPointer { pgb in
+                    uninitializedFloats(y.count) { pdp in
+                        let py = SendableConstPointer(pyb.baseAddress!), pg = SendableConstPointer(pgb.baseAddress!)
+                        let pd = SendablePointer(pdp)
+                        parallelChunks(big ? rows : 1) { _, rr in
+                            for r in (big ? rr : 0..<rows) {
+                                let b = r * c
+                                var dot: Float = 0
+                                for j in 0..<c { dot += pg.p[b + j] * py.p[b + j] }
+                                for j in 0..<c { pd.p[b + j] = py.p[b + j] * (pg.p[b + j] - dot) }
+                            }
                         }
                     }
                 }

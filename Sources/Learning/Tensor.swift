@@ -151,6 +151,13 @@ func parallelChunks(_ n: Int, workers requested: Int = learningWorkers, _ body: 
     return workers
 }
 
+/// Elementwise loops: split over the cores only past 2¹⁶ elements (below that, dispatch costs more).
+@inline(__always)
+func parallelElementwise(_ n: Int, _ body: @Sendable (Range<Int>) -> Void) {
+    if n < 65_536 { if n > 0 { body(0..<n) }; return }
+    parallelChunks(n) { _, r in body(r) }
+}
+
 /// Learning parallelizes its own loops (batch samples, GEMM row blocks) over the cores and calls
 /// OpenBLAS single-threaded inside them: nesting OpenBLAS's thread pool inside those loops
 /// oversubscribes the cores and its idle threads spin in `sched_yield`. Set once, process-wide,

@@ -146,6 +146,28 @@ func awayFromZero(_ t: Tensor) -> Tensor { t.map { $0 >= 0 ? $0 + 0.1 : $0 - 0.1
         for i in 0..<3 { #expect(Swift.abs(Double(big.scalars[i]) - e[i] / e.reduce(0, +)) < 1e-6) }
     }
 
+    @Test func parallelPathsMatchSerialReferences() {
+        // ≥ 2¹⁶ elements take the multi-core paths of elementwise ops and softmax
+        let x = randomTensor([300, 256], seed: 60), y = randomTensor([300, 256], seed: 61)
+        let s = x * y + x.tanh()
+        var worst: Float = 0
+        for i in Swift.stride(from: 0, to: x.count, by: 97) {
+            worst = Swift.max(worst, Swift.abs(s.scalars[i] - (x.scalars[i] * y.scalars[i] + Foundation.tanhf(x.scalars[i]))))
+        }
+        #expect(worst < 1e-6)
+        let p = x.softmax()
+        for r in [0, 151, 299] {
+            let row = (0..<256).map { Double(x.scalars[r * 256 + $0]) }
+            let m = row.max()!, z = row.map { Foundation.exp($0 - m) }.reduce(0, +)
+            for j in [0, 100, 255] { #expect(Swift.abs(Double(p.scalars[r * 256 + j]) - Foundation.exp(row[j] - m) / z) < 1e-6) }
+        }
+        let (_, pb) = valueWithPullback(at: x) { $0.softmax() }
+        let g = pb(y)
+        let r = 42
+        let dot = (0..<256).map { Double(y.scalars[r * 256 + $0]) * Double(p.scalars[r * 256 + $0]) }.reduce(0, +)
+        #expect(Swift.abs(Double(g.scalars[r * 256 + 7]) - Double(p.scalars[r * 256 + 7]) * (Double(y.scalars[r * 256 + 7]) - dot)) < 1e-5)
+    }
+
     @Test func layerNormValuesAndGradients() {
         let x = randomTensor([2, 3, 6], seed: 21), g = randomTensor([6], seed: 22), b = randomTensor([6], seed: 23)
         checkGradient(x, g, b) { layerNorm($0, gamma: $1, beta: $2) }
