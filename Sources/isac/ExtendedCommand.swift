@@ -1,6 +1,227 @@
 import ArgumentParser
+import ExtendedTarget
+import Foundation
+import ISACIO
+import Learning
+import Linalg
+import Scattering
 
-// Placeholder group; the owning issue replaces this file with the real subcommands.
+/// `isac extended`: joint classification + localization of extended targets (paper 3, Secs. III–IV).
 struct ExtendedCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "extended", abstract: "Extended-target recognition networks (paper 3).")
+    static let configuration = CommandConfiguration(
+        commandName: "extended", abstract: "Extended-target recognition networks (paper 3).",
+        subcommands: [ExtendedTrain.self, ExtendedEvaluate.self, ExtendedPredict.self, ExtendedExperiment.self])
+}
+
+func parseMethod(_ s: String) throws -> Method {
+    guard let m = Method(rawValue: s) else {
+        throw ISACError.invalidParameter(name: "--method", value: s, valid: "one of " + Method.allCases.map(\.rawValue).joined(separator: ", "))
+    }
+    return m
+}
+
+/// Model folder layout: model.npz (parameters + BN statistics) and model.json (everything to rebuild it).
+struct SavedModel: Codable {
+    var method: String
+    var config: ModelConfig
+    var tones: [Int]
+    var scale: Float
+    var seed: UInt64
+    var presetSize: String
+}
+
+struct ExtendedTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "train", abstract: "Train one model on a dataset (validation-based selection).")
+    @Option(help: "Dataset folder (manifest.json from `isac dataset generate`).") var data: String
+    @Option(help: ArgumentHelp(stringLiteral: "Method: " + Method.allCases.map(\.rawValue).joined(separator: ", "))) var method: String = "proposed-full"
+    @Option(help: "Selected sensing subcarriers K_s (1…K).") var ks: Int?
+    @Option(help: "Epochs.") var epochs: Int = 200
+    @Option(name: .customLong("batch-size"), help: "Batch size.") var batchSize: Int = 32
+    @Option(help: "AdamW learning rate.") var lr: Float = 2e-4
+    @Option(help: "Seed.") var seed: UInt64 = 42
+    @Option(help: "Network size: small | paper.") var size: String = "small"
+    @Option(help: "Output folder for model.npz + model.json.") var out: String
+    @Flag(help: "No per-epoch lines on stderr.") var quiet = false
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        _ = try parseMethod(method)
+        try Check.positive(epochs, "--epochs"); try Check.positive(batchSize, "--batch-size"); try Check.positive(lr, "--lr")
+        guard ["small", "paper"].contains(size) else { throw ISACError.invalidParameter(name: "--size", value: size, valid: "small or paper") }
+        if let k = ks { try Check.positive(k, "--ks") }
+    }
+
+    func run() throws {
+        let m = try parseMethod(method)
+        let d = try ExperimentData(directory: data)
+        let tones = try selectedToneIndices(ks: ks ?? d.train.toneCount, available: d.train.toneCount)
+        let cfg = try d.modelConfig(m, size: size == "paper" ? .paper : .small)
+        var tc = TrainingConfig()
+        tc.epochs = epochs; tc.batchSize = batchSize; tc.learningRate = lr; tc.seed = seed; tc.tones = tones
+        tc.objective = m.objective; tc.weights = m.weights; tc.pcgrad = m.pcgrad
+        let t0 = Date()
+        let (best, log) = try train(try JointNetwork(config: cfg, seed: seed), train: d.train, validation: d.validation, config: tc, quiet: quiet, label: m.rawValue)
+        try saveModel(best, to: out + "/model.npz")
+        let saved = SavedModel(method: m.rawValue, config: cfg, tones: tones, scale: d.scale, seed: seed, presetSize: size)
+        let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try enc.encode(saved), to: out + "/model.json")
+        let vm = try best.evaluate(d.validation, tones: tones)
+        let bestEpoch = log.min { $0.score < $1.score }?.epoch ?? 0
+        if json {
+            var o: [String: Any] = ["method": m.rawValue, "ks": tones.count, "epochs": epochs, "bestEpoch": bestEpoch,
+                                    "seconds": Date().timeIntervalSince(t0), "out": out]
+            for (k, v) in vm.named { o["val_" + k] = v }
+            print(try JSONOutput.string(o))
+        } else {
+            print("method \(m.rawValue)  K_s \(tones.count)  best epoch \(bestEpoch)/\(epochs)  -> \(out)/model.npz")
+            for (k, v) in vm.named { print(String(format: "  val %-16@ %.4f", k, v)) }
+        }
+    }
+}
+
+func loadSaved(_ dir: String, data: ExperimentData) throws -> (JointNetwork, SavedModel) {
+    guard let d = FileManager.default.contents(atPath: dir + "/model.json") else { throw ISACError.io("\(dir)/model.json not found (run `isac extended train --out \(dir)`)") }
+    let s: SavedModel
+    do { s = try JSONDecoder().decode(SavedModel.self, from: d) } catch { throw ISACError.malformedFile(path: dir + "/model.json", reason: "\(error)") }
+    guard s.config.receiveCount == data.train.receiveCount, s.config.transmitCount == data.train.transmitCount,
+          s.config.toneCount == data.train.toneCount else {
+        throw ISACError.shapeMismatch("model expects \(s.config.receiveCount)x\(s.config.transmitCount)x\(s.config.toneCount), dataset is \(data.train.receiveCount)x\(data.train.transmitCount)x\(data.train.toneCount)")
+    }
+    var m = try JointNetwork(config: s.config, seed: s.seed)
+    try loadModel(&m, from: dir + "/model.npz")
+    return (m, s)
+}
+
+func splitSet(_ d: ExperimentData, _ split: String) throws -> SampleSet {
+    switch split {
+    case "train": return d.train
+    case "val": return d.validation
+    case "test": return d.test
+    default: throw ISACError.invalidParameter(name: "--split", value: split, valid: "train, val or test")
+    }
+}
+
+struct ExtendedEvaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "evaluate", abstract: "Metrics of a trained model (or the classical references) on a split.")
+    @Option(help: "Dataset folder.") var data: String
+    @Option(help: "Model folder from `extended train`; omit with --classical.") var model: String?
+    @Flag(help: "Evaluate the FFT periodogram and the near-field matched filter (test split, all tones).") var classical = false
+    @Option(help: "train | val | test.") var split: String = "test"
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        guard (model != nil) != classical else { throw ISACError.invalidParameter(name: "--model", value: model ?? "none", valid: "give exactly one of --model or --classical") }
+        guard ["train", "val", "test"].contains(split) else { throw ISACError.invalidParameter(name: "--split", value: split, valid: "train, val or test") }
+    }
+
+    func run() throws {
+        let d = try ExperimentData(directory: data)
+        var rows: [(String, JointMetricSummary)] = []
+        if classical {
+            let tones = Array(0..<d.train.toneCount)
+            for (name, p) in try classicalPredictions(d, tones: tones, nr: d.test.receiveCount, nt: d.test.transmitCount) {
+                rows.append((name, try JointMetricSummary.evaluate(p, d.test.labels)))
+            }
+        } else if let dir = model {
+            let (m, s) = try loadSaved(dir, data: d)
+            let set = try splitSet(d, split)
+            rows.append((s.method, try m.evaluate(set, tones: s.tones)))
+        }
+        if json {
+            var o: [String: Any] = ["split": classical ? "test" : split]
+            o["results"] = rows.map { r -> [String: Any] in
+                var e: [String: Any] = ["method": r.0, "count": r.1.count]
+                for (k, v) in r.1.named { e[k] = v }
+                return e
+            }
+            print(try JSONOutput.string(o))
+        } else {
+            print("method                                     acc%   rangeMAE  azMAE°  planarMAE  succ@1m%")
+            for (n, m) in rows {
+                func f(_ v: Double?, _ s: Double = 1) -> String { v.map { String(format: "%.4f", $0 * s) } ?? "–" }
+                print("\(n.padding(toLength: 40, withPad: " ", startingAt: 0))  \(f(m.accuracy, 100))  \(f(m.rangeMAEMeters))  \(f(m.azimuthMAEDeg))  \(f(m.planarMAEMeters))  \(f(m.successRate, 100))")
+            }
+        }
+    }
+}
+
+struct ExtendedPredict: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "predict", abstract: "Per-sample predictions of a trained model, as CSV.")
+    @Option(help: "Dataset folder.") var data: String
+    @Option(help: "Model folder from `extended train`.") var model: String
+    @Option(help: "train | val | test.") var split: String = "test"
+    @Option(help: "Output CSV path.") var out: String
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        let d = try ExperimentData(directory: data)
+        let (m, s) = try loadSaved(model, data: d)
+        let set = try splitSet(d, split)
+        let p = m.predict(set, tones: s.tones)
+        var csv = CSVTable(header: ["index", "class_true", "class_pred", "p_car", "range_true_m", "range_pred_m", "azimuth_true_deg", "azimuth_pred_deg", "planar_error_m"])
+        for (i, (pr, l)) in zip(p, set.labels).enumerated() {
+            let loc = pr.location
+            let pe = loc.map { planarError(rangeHat: $0.rangeMeters, range: l.rangeMeters, azimuthHat: $0.azimuthRad, azimuth: l.azimuthRad) } ?? .nan
+            csv.append([Double(i), Double(l.classIndex), Double(pr.predictedClass ?? -1), pr.classProbabilities?.last ?? .nan,
+                        l.rangeMeters, loc?.rangeMeters ?? .nan, l.azimuthRad * 180 / .pi, (loc?.azimuthRad ?? .nan) * 180 / .pi, pe])
+        }
+        try csv.write(to: out)
+        if json { print(try JSONOutput.string(["out": out, "count": p.count, "method": s.method])) } else { print("\(p.count) predictions -> \(out)") }
+    }
+}
+
+struct ExtendedExperiment: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "experiment",
+        abstract: "Paper experiments: table2 | gainmap | ks-sweep | rate-tradeoff | ablations | sectors | train-fraction | robustness | all (CSV + SVG each).")
+    @Argument(help: "Experiment name.") var name: String
+    @Option(help: "small | paper.") var preset: String = "small"
+    @Option(help: "Output folder (trained runs are cached in OUT/runs and reused by every experiment).") var out: String
+    @Option(help: "Existing dataset folder; default OUT/dataset, generated for the preset when missing.") var data: String?
+    @Option(help: "Override the preset's epoch count.") var epochs: Int?
+    @Option(help: "Comma-separated seeds (default 42,43,44).") var seeds: String?
+    @Flag(help: "No progress lines on stderr.") var quiet = false
+    @Flag(help: "Print one JSON object.") var json = false
+
+    static let names = ["table2", "gainmap", "ks-sweep", "rate-tradeoff", "ablations", "sectors", "train-fraction", "robustness", "all"]
+
+    func validate() throws {
+        guard Self.names.contains(name) else { throw ISACError.invalidParameter(name: "experiment", value: name, valid: "one of " + Self.names.joined(separator: ", ")) }
+        guard ["small", "paper"].contains(preset) else { throw ISACError.invalidParameter(name: "--preset", value: preset, valid: "small or paper") }
+        if let e = epochs { try Check.positive(e, "--epochs") }
+        _ = try parsedSeeds()
+    }
+
+    func parsedSeeds() throws -> [UInt64]? {
+        guard let s = seeds else { return nil }
+        let v = s.split(separator: ",").map { UInt64($0.trimmingCharacters(in: .whitespaces)) }
+        guard !v.isEmpty, v.allSatisfy({ $0 != nil }) else { throw ISACError.invalidParameter(name: "--seeds", value: s, valid: "comma-separated non-negative integers") }
+        return v.map { $0! }
+    }
+
+    func run() throws {
+        var p = try ExperimentPreset.named(preset)
+        if let s = try parsedSeeds() { p.seeds = s }
+        let dataDir = data ?? out + "/dataset"
+        let t0 = Date()
+        if data == nil && !FileManager.default.fileExists(atPath: dataDir + "/manifest.json") {
+            let prog = ProgressLine("dataset \(preset)", total: p.dataset.totalSamples, enabled: !quiet)
+            _ = try DatasetWriter.generate(config: p.dataset, to: dataDir, resume: true, progress: prog)
+            prog.finish()
+        }
+        let d = try ExperimentData(directory: dataDir)
+        let runner = ExperimentRunner(preset: p, data: d, directory: out, quiet: quiet)
+        runner.epochsOverride = epochs
+        let todo = name == "all" ? Array(Self.names.dropLast()) : [name]
+        var files: [String] = []
+        for e in todo { files += try ExperimentSuite(runner: runner).run(e) }
+        let secs = Date().timeIntervalSince(t0)
+        if json {
+            print(try JSONOutput.string(["experiment": name, "preset": preset, "out": out, "files": files, "seconds": secs,
+                                         "seeds": p.seeds.map { Double($0) }]))
+        } else {
+            print("experiment \(name) (\(preset), seeds \(p.seeds.map(String.init).joined(separator: ","))) in \(String(format: "%.0f", secs)) s:")
+            for f in files { print("  " + f) }
+        }
+    }
 }

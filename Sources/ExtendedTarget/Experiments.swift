@@ -1,0 +1,292 @@
+import Foundation
+import ISACIO
+import Learning
+import Linalg
+import Scattering
+
+/// The compared methods of Tables II and IV (CLI names in `rawValue`).
+public enum Method: String, Codable, Sendable, CaseIterable {
+    case sharedMTL = "shared-mtl"
+    case sharedMTLPCGrad = "shared-mtl-pcgrad"
+    case crossStitch = "cross-stitch"
+    case singleClassification = "single-cls"
+    case singleLocalization = "single-loc"
+    case proposedPlain = "proposed-nocta-nophys"
+    case proposedCTA = "proposed-cta-nophys"
+    case proposedNLL = "proposed-cta-nll"
+    case proposedFull = "proposed-full"
+    case noPlanar = "ablation-no-planar"
+    case noPeak = "ablation-no-peak"
+    case noCoupling = "ablation-no-coupling"
+
+    /// Row label as in the paper.
+    public var title: String {
+        switch self {
+        case .sharedMTL: return "Shared-MTL w/o PCGrad"
+        case .sharedMTLPCGrad: return "Shared-MTL w PCGrad"
+        case .crossStitch: return "Cross-Stitch"
+        case .singleClassification: return "Single-task classification"
+        case .singleLocalization: return "Single-task localization"
+        case .proposedPlain: return "Proposed w/o CTA w/o physics"
+        case .proposedCTA: return "Proposed w CTA w/o physics"
+        case .proposedNLL: return "Proposed w CTA w NLL only"
+        case .proposedFull: return "Proposed w CTA w physics"
+        case .noPlanar: return "w/o planar consistency"
+        case .noPeak: return "w/o peak regularization"
+        case .noCoupling: return "w/o coupling constraint"
+        }
+    }
+
+    public var architecture: Architecture {
+        switch self {
+        case .sharedMTL, .sharedMTLPCGrad: return .sharedMTL
+        case .crossStitch: return .crossStitch
+        case .singleClassification: return .singleClassification
+        case .singleLocalization: return .singleLocalization
+        default: return .dualBranch
+        }
+    }
+    public var crossTaskAttention: Bool { self != .proposedPlain }
+    public var objective: Objective {
+        switch self {
+        case .proposedNLL: return .nll
+        case .proposedFull, .noPlanar, .noPeak, .noCoupling: return .physics
+        default: return .deterministic
+        }
+    }
+    public var weights: LossWeights {
+        var w = LossWeights()
+        if self == .noPlanar { w.planar = 0 }
+        if self == .noPeak { w.peak = 0 }
+        if self == .noCoupling { w.coupling = 0 }
+        return w
+    }
+    public var pcgrad: Bool { self == .sharedMTLPCGrad }
+
+    public static let table2: [Method] = [.sharedMTL, .sharedMTLPCGrad, .crossStitch, .singleClassification, .singleLocalization,
+                                          .proposedPlain, .proposedCTA, .proposedFull]
+    public static let table4: [Method] = [.sharedMTL, .sharedMTLPCGrad, .crossStitch, .proposedPlain, .proposedCTA,
+                                          .proposedNLL, .noPlanar, .noPeak, .noCoupling, .proposedFull]
+    /// Methods of the K_s sweep / Table III (the joint-learning ones).
+    public static let sweep: [Method] = [.sharedMTLPCGrad, .crossStitch, .proposedPlain, .proposedCTA, .proposedFull]
+}
+
+/// Scale of an experiment run. `paper` follows Table I; `small` is the reduced configuration that runs
+/// end to end on 2 CPU cores (every reduction listed in docs/extended-target.md).
+public struct ExperimentPreset: Sendable {
+    public var name: String
+    public var dataset: DatasetConfig
+    public var size: NetworkSize
+    public var epochs: Int
+    public var batchSize: Int
+    public var learningRate: Float
+    public var seeds: [UInt64]
+    public var ksValues: [Int]
+    public var trainFractions: [Double]
+    public var sweepMethods: [Method]
+
+    public static func named(_ name: String) throws -> ExperimentPreset {
+        switch name {
+        case "paper":
+            return ExperimentPreset(name: name, dataset: try DatasetConfig.preset("paper", solver: .vie, seed: 42), size: .paper,
+                                    epochs: 200, batchSize: 32, learningRate: 2e-4, seeds: [42, 43, 44],
+                                    ksValues: [1, 2, 4, 8, 16], trainFractions: [0.25, 0.5, 0.75, 1.0], sweepMethods: Method.sweep)
+        case "small":
+            var d = try DatasetConfig.preset("small", solver: .born, seed: 42)
+            d.subcarriers = 16
+            d.trainCounts = [48, 48]; d.valCounts = [12, 12]; d.testCounts = [12, 12]
+            d.trainInstances = 6; d.valInstances = 2; d.testInstances = 2
+            return ExperimentPreset(name: name, dataset: d, size: .small, epochs: 12, batchSize: 16, learningRate: 1e-3,
+                                    seeds: [42, 43, 44], ksValues: [1, 2, 4, 8, 16], trainFractions: [0.25, 0.5, 1.0],
+                                    sweepMethods: [.sharedMTLPCGrad, .proposedCTA, .proposedFull])
+        default:
+            throw ISACError.invalidParameter(name: "--preset", value: name, valid: "must be small or paper")
+        }
+    }
+}
+
+/// A loaded dataset: normalized train/val/test sets, tone frequencies and the array scene.
+public struct ExperimentData: Sendable {
+    public var train: SampleSet, validation: SampleSet, test: SampleSet
+    /// Divides raw channel values (train-split RMS normalization).
+    public var scale: Float
+    public var frequenciesHz: [Double]
+    public var rangeMinMeters: Double, rangeMaxMeters: Double
+    public var azimuthMinRad: Double, azimuthMaxRad: Double
+    public var carrierHz: Double
+    /// Mean target-centre height on the training split (m): the focusing plane of the matched filter.
+    public var meanCenterZ: Double
+    public let dataset: ExtendedTargetDataset
+
+    /// Loads `dir` (manifest + chunks) and checks shapes and finiteness before any training.
+    public init(directory dir: String) throws {
+        let ds = try ExtendedTargetDataset(directory: dir)
+        dataset = ds
+        func set(_ s: DatasetSplit) throws -> SampleSet {
+            let (x, shape, labs) = try ds.load(s)
+            guard !labs.isEmpty else {
+                throw ISACError.invalidParameter(name: "--data", value: dir, valid: "split \(s.rawValue) is empty")
+            }
+            let jl = labs.map { JointLabel(classIndex: $0.classLabel, rangeMeters: $0.rangeM, azimuthRad: $0.azimuthDeg * Double.pi / 180) }
+            return try SampleSet(cOrderRealTensor: x, shape: shape, labels: jl, name: "\(dir) [\(s.rawValue)]")
+        }
+        let tr = try set(.train), va = try set(.val), te = try set(.test)
+        let m = ds.manifest
+        guard m.frequenciesHz.count == tr.toneCount else {
+            throw ISACError.malformedFile(path: dir + "/manifest.json", reason: "\(m.frequenciesHz.count) frequencies for \(tr.toneCount) tones")
+        }
+        let rms = tr.rms
+        guard rms > 0, rms.isFinite else { throw ISACError.nonFinite(name: "\(dir) training split (RMS = \(rms))") }
+        scale = 1 / rms
+        train = tr.scaled(by: scale); validation = va.scaled(by: scale); test = te.scaled(by: scale)
+        frequenciesHz = m.frequenciesHz
+        let c = m.config
+        rangeMinMeters = c.rangeMinM; rangeMaxMeters = c.rangeMaxM
+        azimuthMinRad = c.azimuthMinDeg * Double.pi / 180; azimuthMaxRad = c.azimuthMaxDeg * Double.pi / 180
+        carrierHz = c.carrierHz
+        let idx = ds.indices(.train)
+        meanCenterZ = idx.reduce(0.0) { $0 + (ds.labels[$1].center.count == 3 ? ds.labels[$1].center[2] : 0) } / Double(Swift.max(idx.count, 1))
+    }
+
+    /// Test split as complex channels on `tones` (for the classical references), undoing the normalization.
+    public func testChannels(tones: [Int]) throws -> [MultiToneChannel] {
+        let nr = test.receiveCount, nt = test.transmitCount, img = 2 * nr * nt
+        return try test.inputs.enumerated().map { (i, v) in
+            let mats = tones.map { k -> Matrix<CDouble> in
+                Matrix(rows: nr, cols: nt) { r, t in
+                    CDouble(Double(v[k * img + r * nt + t] / scale), Double(v[k * img + nr * nt + r * nt + t] / scale))
+                }
+            }
+            return try MultiToneChannel(tones: mats, frequenciesHz: tones.map { frequenciesHz[$0] }, name: "test sample \(i)")
+        }
+    }
+
+    public func modelConfig(_ method: Method, size: NetworkSize) throws -> ModelConfig {
+        try ModelConfig(architecture: method.architecture, crossTaskAttention: method.crossTaskAttention, size: size,
+                        classes: 2, receiveCount: train.receiveCount, transmitCount: train.transmitCount,
+                        toneCount: train.toneCount, rangeMinMeters: rangeMinMeters, rangeMaxMeters: rangeMaxMeters)
+    }
+}
+
+/// Result of one trained (method, seed, K_s, fraction) run, cached as JSON.
+public struct RunResult: Codable, Sendable {
+    public var method: String
+    public var seed: UInt64
+    public var ks: Int
+    public var trainFraction: Double
+    public var metrics: [String: Double]
+    /// Test predictions: class probabilities (may be empty) and location (NaN when absent).
+    public var probabilities: [[Double]]
+    public var ranges: [Double]
+    public var azimuths: [Double]
+    public var seconds: Double
+    public var checkpoint: String
+
+    public var predictions: [JointPrediction] {
+        (0..<ranges.count).map { i in
+            JointPrediction(classProbabilities: probabilities.isEmpty ? nil : probabilities[i],
+                            location: ranges[i].isNaN ? nil : LocationEstimate(rangeMeters: ranges[i], azimuthRad: azimuths[i]))
+        }
+    }
+}
+
+/// Trains and caches runs under `directory/runs/` so every experiment reuses shared models.
+public final class ExperimentRunner: @unchecked Sendable {
+    public let preset: ExperimentPreset
+    public let data: ExperimentData
+    public let directory: String
+    public let quiet: Bool
+    public var epochsOverride: Int?
+
+    public init(preset: ExperimentPreset, data: ExperimentData, directory: String, quiet: Bool) {
+        self.preset = preset; self.data = data; self.directory = directory; self.quiet = quiet
+    }
+
+    public func tones(ks: Int) throws -> [Int] { try selectedToneIndices(ks: ks, available: data.train.toneCount) }
+
+    /// Trains (or loads from cache) one run; the model checkpoint is stored next to the JSON.
+    public func run(_ method: Method, seed: UInt64, ks: Int, trainFraction: Double = 1) throws -> RunResult {
+        let key = "\(method.rawValue)_s\(seed)_ks\(ks)_f\(Int((trainFraction * 100).rounded()))"
+        let jsonPath = "\(directory)/runs/\(key).json"
+        if let d = FileManager.default.contents(atPath: jsonPath), let r = try? JSONDecoder().decode(RunResult.self, from: d) {
+            return r
+        }
+        let t0 = Date()
+        let tones = try self.tones(ks: ks)
+        var tr = data.train
+        if trainFraction < 1 {
+            // Class-stratified subsample of the training split, drawn once per (seed, fraction).
+            var rng = RandomSource(seed: seed, stream: 2_000_000 + UInt64(trainFraction * 1000))
+            var keep: [Int] = []
+            for c in 0..<2 {
+                var idx = tr.labels.indices.filter { tr.labels[$0].classIndex == c }
+                idx.shuffle(using: &rng)
+                keep += idx.prefix(Swift.max(1, Int((Double(idx.count) * trainFraction).rounded())))
+            }
+            tr = tr.subset(keep.sorted())
+        }
+        let cfg = try data.modelConfig(method, size: preset.size)
+        var tc = TrainingConfig()
+        tc.epochs = epochsOverride ?? preset.epochs; tc.batchSize = preset.batchSize; tc.learningRate = preset.learningRate
+        tc.objective = method.objective; tc.weights = method.weights; tc.pcgrad = method.pcgrad
+        tc.seed = seed; tc.tones = tones
+        let model = try JointNetwork(config: cfg, seed: seed)
+        let (best, _) = try train(model, train: tr, validation: data.validation, config: tc, quiet: quiet, label: key)
+        let preds = best.predict(data.test, tones: tones)
+        let m = try JointMetricSummary.evaluate(preds, data.test.labels)
+        let ckpt = "\(directory)/runs/\(key).npz"
+        try saveModel(best, to: ckpt)
+        let r = RunResult(method: method.rawValue, seed: seed, ks: ks, trainFraction: trainFraction,
+                          metrics: Dictionary(uniqueKeysWithValues: m.named),
+                          probabilities: preds.compactMap { $0.classProbabilities },
+                          ranges: preds.map { $0.location?.rangeMeters ?? .nan },
+                          azimuths: preds.map { $0.location?.azimuthRad ?? .nan },
+                          seconds: Date().timeIntervalSince(t0), checkpoint: ckpt)
+        let enc = JSONEncoder(); enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        try AtomicFile.write(try enc.encode(r), to: jsonPath)
+        return r
+    }
+
+    public func load(_ r: RunResult, method: Method) throws -> JointNetwork {
+        var m = try JointNetwork(config: try data.modelConfig(method, size: preset.size), seed: r.seed)
+        try loadModel(&m, from: r.checkpoint)
+        return m
+    }
+}
+
+/// The six BatchNorm layers' statistics by checkpoint path.
+func batchNormStatistics(_ m: JointNetwork) -> [String: BatchNormStatistics] {
+    ["semantic.bn1": m.semantic.bn1.statistics, "semantic.bn2": m.semantic.bn2.statistics, "semantic.bn3": m.semantic.bn3.statistics,
+     "geometric.bn1": m.geometric.bn1.statistics, "geometric.bn2": m.geometric.bn2.statistics, "geometric.bn3": m.geometric.bn3.statistics]
+}
+
+/// Saves parameters + BatchNorm running statistics (`.npz`, readable with NumPy).
+public func saveModel(_ m: JointNetwork, to path: String) throws {
+    try Checkpoint.save(m, to: path, statistics: batchNormStatistics(m))
+}
+
+/// Loads a checkpoint written by `saveModel` into a model of the same configuration.
+public func loadModel(_ m: inout JointNetwork, from path: String) throws {
+    let stats = batchNormStatistics(m)
+    try Checkpoint.load(into: &m, from: path, statistics: stats)
+}
+
+/// Classical references on the test split at all K tones: (name, predictions).
+public func classicalPredictions(_ data: ExperimentData, tones: [Int], nr: Int, nt: Int) throws -> [(String, [JointPrediction])] {
+    let chans = try data.testChannels(tones: tones)
+    let region = try SearchRegion(rangeMinMeters: data.rangeMinMeters, rangeMaxMeters: data.rangeMaxMeters,
+                                  azimuthMinRad: data.azimuthMinRad, azimuthMaxRad: data.azimuthMaxRad)
+    let fft = try FFTPeriodogramEstimator(region: region, paddedReceive: Swift.max(nr, 16), paddedTransmit: Swift.max(4 * nt, 256))
+    let fftP = try chans.map { JointPrediction(location: try fft.estimate($0)) }
+    let scene = try CrossArrayScene(transmitCount: nt, receiveCount: nr, carrierHz: data.carrierHz, planeZMeters: data.meanCenterZ)
+    let mf = try NearFieldMatchedFilter(scene: scene, region: region, rangeStepMeters: 0.5, azimuthStepRad: 0.5 * Double.pi / 180,
+                                        refineFactor: 5)
+    var mfP: [JointPrediction] = []
+    var i = 0
+    while i < chans.count {
+        let b = Array(chans[i..<Swift.min(i + 16, chans.count)])
+        mfP += try mf.estimate(b).map { JointPrediction(location: $0) }
+        i += 16
+    }
+    return [("Traditional FFT (2D-Periodogram)", fftP), ("Near-field point-target matched filter", mfP)]
+}
