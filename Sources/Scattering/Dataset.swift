@@ -28,9 +28,9 @@ public enum DatasetSplit: String, Codable, Sendable, CaseIterable { case train, 
 ///
 /// Presets (see docs/scattering.md):
 /// - `paper`: N_t = N_r = 64, K = 16, Δf = 20 MHz, fc = 4.9 GHz, full-size vehicles at voxel pitch
-///   λc/2 ≈ 3.06 cm, 3984/500/492 samples (motorbike/car 1984/2000, 252/248, 240/252),
+///   λ_min/2 ≈ 2.97 cm (λ at the highest subcarrier), 3984/500/492 samples (motorbike/car 1984/2000, 252/248, 240/252),
 ///   50 instances per class split 40/5/5.
-/// - `small`: N_t = N_r = 16, K = 4, vehicles scaled by 0.25 (pitch still λc/2), 64 samples
+/// - `small`: N_t = N_r = 16, K = 4, vehicles scaled by 0.25 (pitch λ_min/2 ≈ 3.04 cm), 64 samples
 ///   (train 24+24, val 4+4, test 4+4), 10 instances per class split 6/2/2 — a few minutes on 2 cores.
 public struct DatasetConfig: Codable, Sendable, Equatable {
     public var preset: String
@@ -55,11 +55,12 @@ public struct DatasetConfig: Codable, Sendable, Equatable {
     public var materials: MaterialRanges
 
     public static func preset(_ name: String, solver: DatasetSolver, seed: UInt64) throws -> DatasetConfig {
-        let lam = speedOfLight / 4.9e9
+        // Pitch λ_min/2 at the highest subcarrier: the coarsest grid the VIE accepts (cheap samples).
+        func pitch(_ k: Int) -> Double { speedOfLight / (4.9e9 + Double(k - 1) / 2 * 20e6) / 2 }
         switch name {
         case "paper":
             return DatasetConfig(preset: name, solver: solver, seed: seed, antennas: 64, subcarriers: 16, carrierHz: 4.9e9,
-                                 subcarrierSpacingHz: 20e6, voxelPitchM: lam / 2, targetScale: 1, arrayHeightM: 1.5,
+                                 subcarrierSpacingHz: 20e6, voxelPitchM: pitch(16), targetScale: 1, arrayHeightM: 1.5,
                                  rangeMinM: 5, rangeMaxM: 50, azimuthMinDeg: -60, azimuthMaxDeg: 60,
                                  trainCounts: [1984, 2000], valCounts: [252, 248], testCounts: [240, 252],
                                  trainInstances: 40, valInstances: 5, testInstances: 5, samplesPerChunk: 16,
@@ -68,7 +69,7 @@ public struct DatasetConfig: Codable, Sendable, Equatable {
             var m = MaterialRanges()
             m.metalSigma = 5...15
             return DatasetConfig(preset: name, solver: solver, seed: seed, antennas: 16, subcarriers: 4, carrierHz: 4.9e9,
-                                 subcarrierSpacingHz: 20e6, voxelPitchM: lam / 2, targetScale: 0.25, arrayHeightM: 0.5,
+                                 subcarrierSpacingHz: 20e6, voxelPitchM: pitch(4), targetScale: 0.25, arrayHeightM: 0.5,
                                  rangeMinM: 5, rangeMaxM: 50, azimuthMinDeg: -60, azimuthMaxDeg: 60,
                                  trainCounts: [24, 24], valCounts: [4, 4], testCounts: [4, 4],
                                  trainInstances: 6, valInstances: 2, testInstances: 2, samplesPerChunk: 8,

@@ -68,12 +68,14 @@ public enum DatasetWriter {
         let cfgPath = dir + "/config.json"
         let cfgData = try encoder().encode(config)
         if fm.fileExists(atPath: cfgPath) {
-            guard resume else {
+            // Shards of one layout share the folder, so a matching config is fine for shardCount > 1;
+            // finished chunks of *this* shard still need --resume (checked below).
+            guard resume || shardCount > 1 else {
                 throw ISACError.io("\(dir) already contains a dataset (config.json); pass --resume to continue it or choose an empty --out")
             }
             let old = try Data(contentsOf: URL(fileURLWithPath: cfgPath))
             guard old == cfgData else {
-                throw ISACError.io("--resume: \(cfgPath) was written with different settings (preset/solver/seed); use a new --out")
+                throw ISACError.io("\(cfgPath) was written with different settings (preset/solver/seed); use a new --out")
             }
         } else {
             try AtomicFile.write(cfgData, to: cfgPath)
@@ -85,6 +87,9 @@ public enum DatasetWriter {
         var maxIts: Int? = nil
         for c in mine {
             if let rec = try finishedChunk(c, dir: dir) {
+                guard resume else {
+                    throw ISACError.io("\(dir)/chunks/\(chunkName(c)).npy is already finished; pass --resume to keep it and continue")
+                }
                 skipped += 1; progress?.advance(rec.count); continue
             }
             if let lim = limitChunks, written >= lim { break }

@@ -69,7 +69,7 @@ struct ScatterChannel: ParsableCommand {
     @Option(help: "Sensing subcarriers K.") var subcarriers: Int = 16
     @Option(name: .customLong("subcarrier-spacing-hz"), help: "Subcarrier spacing Δf, Hz.") var spacing: Double = 20e6
     @Option(name: .customLong("carrier-hz"), help: "Carrier fc, Hz.") var carrier: Double = 4.9e9
-    @Option(name: .customLong("voxel-pitch"), help: "Voxel pitch, m (default λc/2).") var pitch: Double?
+    @Option(name: .customLong("voxel-pitch"), help: "Voxel pitch, m (default λ/2 at the highest subcarrier).") var pitch: Double?
     @Option(name: .customLong("target-scale"), help: "Scale factor on vehicle dimensions.") var scale: Double = 1
     @Option(name: .customLong("array-height"), help: "Array centre height above ground, m.") var arrayHeight: Double = 1.5
     @Option(name: .customLong("vie-tolerance"), help: "GMRES tolerance (VIE).") var vieTol: Double = 1e-3
@@ -88,7 +88,7 @@ struct ScatterChannel: ParsableCommand {
     func run() throws {
         var cfg = try DatasetConfig.preset("paper", solver: solver == "vie" ? .vie : .born, seed: seed)
         cfg.antennas = antennas; cfg.subcarriers = subcarriers; cfg.subcarrierSpacingHz = spacing; cfg.carrierHz = carrier
-        cfg.voxelPitchM = pitch ?? speedOfLight / carrier / 2; cfg.targetScale = scale; cfg.arrayHeightM = arrayHeight
+        cfg.voxelPitchM = pitch ?? speedOfLight / (carrier + Double(subcarriers - 1) / 2 * spacing) / 2; cfg.targetScale = scale; cfg.arrayHeightM = arrayHeight
         cfg.vieTolerance = vieTol
         try cfg.validate()
         let array = try cfg.array()
