@@ -66,8 +66,7 @@ public struct DatasetConfig: Codable, Sendable, Equatable {
                                  trainInstances: 40, valInstances: 5, testInstances: 5, samplesPerChunk: 16,
                                  vieTolerance: 1e-3, materials: MaterialRanges())
         case "small":
-            var m = MaterialRanges()
-            m.metalSigma = 5...15
+            let m = MaterialRanges()
             return DatasetConfig(preset: name, solver: solver, seed: seed, antennas: 16, subcarriers: 4, carrierHz: 4.9e9,
                                  subcarrierSpacingHz: 20e6, voxelPitchM: pitch(4), targetScale: 0.25, arrayHeightM: 0.5,
                                  rangeMinM: 5, rangeMaxM: 50, azimuthMinDeg: -60, azimuthMaxDeg: 60,

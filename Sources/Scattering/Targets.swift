@@ -7,8 +7,8 @@ import Numerics
 /// conductivity σ ≥ 0 (S/m). Its contrast at frequency f is χ = ε_r − 1 − jσ/(2πf ε0) (eq. 2).
 ///
 /// Metal in a volume integral equation: a perfect conductor has no volume current, so metal is
-/// modelled as a very lossy dielectric (σ of order 10–100 S/m here). At 4.9 GHz the skin depth
-/// δ = 1/√(πfμ0σ) is then ≈ 1–2 mm, far below a voxel, so the voxels behave as a good conductor
+/// modelled as a very lossy dielectric (σ = 2–6 S/m by default, `MaterialRanges.metalSigma`). At 4.9 GHz the skin depth
+/// δ = 1/√(πfμ0σ) is then ≈ 3–5 mm, far below a voxel, so the voxels behave as a good conductor
 /// whose currents crowd into the outer voxel layer; σ is capped because the VIE operator's
 /// conditioning degrades as |χ| grows (|χ| ≈ σ/(ωε0) ≈ 3.7·σ at 4.9 GHz).
 public struct Material: Sendable, Equatable, Codable {

@@ -17,8 +17,8 @@ struct ScatterSphere: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sphere", abstract: "Validate the FFT-VIE against the Mie series for a dielectric sphere.")
     @Option(help: "Size parameter k·a.") var ka: Double = 1.5
-    @Option(name: .customLong("eps-re"), help: "Re ε_r.") var epsRe: Double = 4
-    @Option(name: .customLong("eps-im"), help: "Im ε_r (≤ 0 is lossy, e^{jωt}).") var epsIm: Double = -0.5
+    @Option(name: .customLong("eps-re"), parsing: .unconditional, help: "Re ε_r.") var epsRe: Double = 4
+    @Option(name: .customLong("eps-im"), parsing: .unconditional, help: "Im ε_r (≤ 0 is lossy, e^{jωt}).") var epsIm: Double = -0.5
     @Option(name: .customLong("voxels-per-wavelength"), help: "Voxel density (pitch = λ/N, N ≥ 2).") var vpw: Double = 20
     @Option(help: "GMRES relative-residual tolerance.") var tolerance: Double = 1e-6
     @Option(help: "Angles per principal plane (0…180°).") var angles: Int = 37
@@ -61,8 +61,8 @@ struct ScatterChannel: ParsableCommand {
         commandName: "channel", abstract: "Channel tensor H ∈ C^{N_r×N_t×K} of one target, written as complex64 .npy [N_r, N_t, K].")
     @Option(help: "car | motorbike | sphere | box.") var target: ScatterTargetKind = .car
     @Option(name: .customLong("range-m"), help: "Range of the projected support centre, m.") var rangeM: Double = 20
-    @Option(name: .customLong("azimuth-deg"), help: "Azimuth atan2(y, x) of the projected centre, deg.") var azimuthDeg: Double = 0
-    @Option(name: .customLong("heading-deg"), help: "Target heading about +z, deg.") var headingDeg: Double = 0
+    @Option(name: .customLong("azimuth-deg"), parsing: .unconditional, help: "Azimuth atan2(y, x) of the projected centre, deg.") var azimuthDeg: Double = 0
+    @Option(name: .customLong("heading-deg"), parsing: .unconditional, help: "Target heading about +z, deg.") var headingDeg: Double = 0
     @Option(help: "Seed of the instance shape and materials.") var seed: UInt64 = 1
     @Option(help: "born | vie.") var solver: String = "born"
     @Option(help: "Antennas per ULA (N_t = N_r).") var antennas: Int = 64
