@@ -20,6 +20,25 @@ import Testing
         #expect(throws: ISACError.self) { _ = try LearningBenchmark.run(antennas: 6) }
     }
 
+    @Test func benchmarkModelGradientsMatchFiniteDifferences() throws {
+        // end-to-end composition check (conv–BN(train)–pool–tokens–transformer–head–CE) on a tiny instance
+        let model = try ConvAttentionNet(inputChannels: 2, height: 8, width: 8, channels: (4, 4), modelSize: 8, seed: 3)
+        let x = randomTensor([2, 2, 8, 8], seed: 70)
+        checkGradient(model.position.value) { p in
+            var m = model
+            m.position.value = p
+            return m(x, training: true)
+        }
+        // γ of BN2 feeds ReLU + max-pool directly: a 1e-2 step flips near-zero/near-tied elements
+        // (FD error 4 % at h = 1e-2), so this check uses h = 1e-3
+        checkGradient(model.bn2.gamma, h: 1e-3) { g in
+            var m = model
+            m.bn2.gamma = g
+            return m(x, training: true)
+        }
+        checkGradient(x) { model($0, training: false) }
+    }
+
     /// Full-size measurement, only when LEARNING_BENCH=1 (release build):
     /// `LEARNING_BENCH=1 swift test -c release --filter LearningTests.BenchmarkTests`
     @Test(.enabled(if: ProcessInfo.processInfo.environment["LEARNING_BENCH"] == "1"))
