@@ -1,6 +1,326 @@
 import ArgumentParser
+import Foundation
+import Linalg
+import ISACIO
+import Metrics
+import MultiTargetISAC
 
-// Placeholder group; the owning issue replaces this file with the real subcommands.
+/// `isac multitarget …`: the model-based multi-target OFDM ISAC baseline under antenna impairments
+/// (Mateos-Ramos et al., paper 2; docs/multitarget.md).
 struct MultitargetCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "multitarget", abstract: "Model-based multi-target ISAC under impairments (paper 2).")
+    static let configuration = CommandConfiguration(
+        commandName: "multitarget",
+        abstract: "Model-based multi-target ISAC under impairments (paper 2).",
+        subcommands: [MTEvaluate.self, MTTradeoff.self, MTBench.self])
+}
+
+/// System options shared by the subcommands (defaults = paper Sec. V-A).
+struct MTSystemOptions: ParsableArguments {
+    @Option(name: .customLong("targets-max"), help: "T_max, maximum number of targets (also the OMP cap).")
+    var targetsMax = 5
+    @Option(name: .customLong("antennas"), help: "K, ULA elements.") var antennas = 64
+    @Option(name: .customLong("subcarriers"), help: "S, OFDM subcarriers.") var subcarriers = 256
+    @Option(name: .customLong("n-theta"), help: "N_theta, angle grid points.") var nTheta = 720
+    @Option(name: .customLong("n-tau"), help: "N_tau, delay grid points.") var nTau = 200
+    @Option(name: .customLong("snr-r-db"), help: "Integrated sensing SNR K sigma_r^2/N0, dB.") var snrR = 15.0
+    @Option(name: .customLong("snr-c-db"), help: "Average communication SNR per subcarrier, dB.") var snrC = 20.0
+    @Option(name: .customLong("sector-min"), help: "Target sector lower edge, degrees.") var sectorMin = -40.0
+    @Option(name: .customLong("sector-max"), help: "Target sector upper edge, degrees.") var sectorMax = -20.0
+    @Flag(name: .customLong("random-sector"), help: "Draw the target sector per sample (mean ~ U[-60,60] deg, span ~ U[10,20] deg) instead of --sector-min/max.")
+    var randomSector = false
+    @Option(name: .customLong("comm-min"), help: "Communication sector lower edge, degrees.") var commMin = 30.0
+    @Option(name: .customLong("comm-max"), help: "Communication sector upper edge, degrees.") var commMax = 50.0
+    @Option(name: .customLong("range-min"), help: "R_min, metres.") var rangeMin = 10.0
+    @Option(name: .customLong("range-max"), help: "R_max, metres.") var rangeMax = 190.0
+    @Option(name: .customLong("spacing-std-mm"), help: "sigma_lambda of the element spacings, mm (default lambda/25 = 0.2 mm at 60 GHz).")
+    var spacingStdMM: Double?
+    @Option(name: .customLong("impairment-seed"), help: "Seed of the single hardware realization d.") var impairmentSeed: UInt64 = 1
+    @Option(name: .customLong("pfa"), help: "Target false-alarm probability for threshold calibration.") var pfa = 1e-2
+    @Option(name: .customLong("gospa-cutoff"), help: "GOSPA cut-off gamma, metres (default (R_max-R_min)/2).") var gospaCutoff: Double?
+    @Option(name: .customLong("gospa-mu"), help: "GOSPA mu.") var gospaMu = 2.0
+    @Option(name: .customLong("gospa-p"), help: "GOSPA order p.") var gospaP = 2.0
+
+    func config() throws -> MultiTargetConfig {
+        var c = MultiTargetConfig()
+        try Check.nonNegative(targetsMax, "--targets-max")
+        try Check.inRange(nTheta, 2, 1_000_000, "--n-theta")
+        try Check.inRange(nTau, 2, 1_000_000, "--n-tau")
+        c.maxTargets = targetsMax; c.antennas = antennas; c.subcarriers = subcarriers
+        c.angleGridSize = nTheta; c.delayGridSize = nTau
+        c.sensingSNRdB = snrR; c.commSNRdB = snrC
+        if randomSector {
+            c.targetSector = .random(meanLowRad: radians(-60), meanHighRad: radians(60), spanLowRad: radians(10), spanHighRad: radians(20))
+        } else {
+            c.targetSector = .fixed(try AngularSector(lowerDeg: sectorMin, upperDeg: sectorMax, name: "--sector-min/--sector-max"))
+        }
+        c.commSector = try AngularSector(lowerDeg: commMin, upperDeg: commMax, name: "--comm-min/--comm-max")
+        c.rangeMinMeters = rangeMin; c.rangeMaxMeters = rangeMax
+        if let s = spacingStdMM { c.spacingStdMeters = s * 1e-3 }
+        try c.validate()
+        return c
+    }
+
+    func gospa() throws -> GOSPA {
+        try GOSPA(cutoff: gospaCutoff ?? (rangeMax - rangeMin) / 2, mu: gospaMu, order: gospaP)
+    }
+
+    func validateCommon() throws {
+        _ = try config(); _ = try gospa()
+        try Check.inOpenRange(pfa, 0, 1, "--pfa")
+    }
+}
+
+func parseImpairments(_ s: String) throws -> [ImpairmentMode] {
+    let parts = s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    let modes = parts.compactMap { ImpairmentMode(rawValue: $0) }
+    guard !parts.isEmpty, modes.count == parts.count else {
+        throw ISACError.invalidParameter(name: "--impairments", value: s, valid: "must be none, unknown, known or a comma-separated list of them")
+    }
+    return modes
+}
+
+private func metricsDict(_ m: OperatingPointMetrics, mode: ImpairmentMode) -> [String: Any] {
+    [
+        "impairments": mode.rawValue, "eta": m.eta, "phi_deg": degrees(m.phi),
+        "threshold": m.threshold, "threshold_over_KSN0": m.normalizedThreshold,
+        "p_md": m.detection.missedDetectionProbability, "p_fa": m.detection.falseAlarmProbability,
+        "gospa_m": m.meanGOSPA, "ser": m.ser.rate,
+        "angle_rmse_deg": m.angleErrorDeg.rmse, "range_rmse_m": m.rangeErrorMeters.rmse,
+        "single_target_samples": m.angleErrorDeg.count, "samples": m.detection.samples,
+    ]
+}
+
+struct MTEvaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "One operating point (eta, phi): calibrate the OMP threshold to --pfa, then p_md, p_fa, GOSPA, SER on fresh samples.")
+    @OptionGroup var system: MTSystemOptions
+    @Option(name: .customLong("eta"), help: "ISAC trade-off eta in [0, 1] (1 = all power to sensing).") var eta = 0.5
+    @Option(name: .customLong("phi"), help: "Inter-beam phase phi, degrees.") var phiDeg = 0.0
+    @Option(name: .customLong("impairments"), help: "none | unknown | known (comma list allowed).") var impairments = "unknown"
+    @Option(name: .customLong("samples"), help: "Evaluation samples.") var samples = 400
+    @Option(name: .customLong("calibration-samples"), help: "Samples for threshold calibration (default: --samples).") var calSamples: Int?
+    @Option(name: .customLong("seed"), help: "Scenario seed.") var seed: UInt64 = 7
+    @Flag(name: .customLong("json"), help: "Print one JSON object on stdout.") var json = false
+    @Flag(name: .customLong("quiet"), help: "No progress on stderr.") var quiet = false
+
+    func validate() throws {
+        try system.validateCommon()
+        try Check.inRange(eta, 0, 1, "--eta")
+        try Check.finite(phiDeg, "--phi")
+        try Check.positive(samples, "--samples")
+        if let c = calSamples { try Check.positive(c, "--calibration-samples") }
+        _ = try parseImpairments(impairments)
+    }
+
+    func run() throws {
+        let cfg = try system.config()
+        let modes = try parseImpairments(impairments)
+        let gospa = try system.gospa()
+        let cal = calSamples ?? samples
+        var results: [[String: Any]] = []
+        for mode in modes {
+            let sys = try BaselineSystem(config: cfg, mode: mode, impairmentSeed: system.impairmentSeed)
+            let pl = ProgressLine("evaluate \(mode.rawValue)", total: samples + cal, enabled: !quiet)
+            let t0 = Date()
+            let m = try sys.evaluate(eta: eta, phi: radians(phiDeg), samples: samples, calibrationSamples: cal, seed: seed,
+                                     targetPfa: system.pfa, gospa: gospa, progress: { pl.advance($0) })
+            pl.finish()
+            var d = metricsDict(m, mode: mode)
+            let el = Date().timeIntervalSince(t0)
+            d["run_time_s"] = el
+            d["samples_per_s"] = Double(samples + cal) / el
+            results.append(d)
+        }
+        if json {
+            let obj: [String: Any] = modes.count == 1 ? results[0].merging(["target_pfa": system.pfa, "seed": Int(seed)]) { a, _ in a }
+                : ["results": results, "target_pfa": system.pfa, "seed": Int(seed)]
+            print(try JSONOutput.string(obj))
+        } else {
+            print("eta=\(eta) phi=\(phiDeg)deg  target p_fa=\(system.pfa)  samples=\(samples) (+\(cal) calibration)")
+            print(String(format: "%-9@ %8@ %8@ %9@ %8@ %9@", "impair" as NSString, "p_md" as NSString, "p_fa" as NSString,
+                         "GOSPA[m]" as NSString, "SER" as NSString, "time[s]" as NSString))
+            for r in results {
+                print(String(format: "%-9@ %8.4f %8.4f %9.3f %8.4f %9.2f", (r["impairments"] as! String) as NSString,
+                             r["p_md"] as! Double, r["p_fa"] as! Double, r["gospa_m"] as! Double, r["ser"] as! Double,
+                             r["run_time_s"] as! Double))
+            }
+        }
+    }
+}
+
+struct MTTradeoff: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tradeoff",
+        abstract: "Sweep eta in [0, 1] (and phi) at a calibrated p_fa: CSV + SVG of p_md, GOSPA, SER (and single-target RMSE) vs eta (paper Figs. 5, 9).")
+    @OptionGroup var system: MTSystemOptions
+    @Option(name: .customLong("impairments"), help: "none | unknown | known, or a comma list (one curve each).") var impairments = "unknown,known"
+    @Option(name: .customLong("etas"), help: "Number of eta values uniformly in [0, 1].") var etas = 8
+    @Option(name: .customLong("phases"), help: "Number of phi values uniformly in [0, 2pi) (1 = phi 0, as the paper's Fig. 9).") var phases = 1
+    @Option(name: .customLong("samples"), help: "Evaluation samples per point.") var samples = 150
+    @Option(name: .customLong("calibration-samples"), help: "Calibration samples per point (default: --samples).") var calSamples: Int?
+    @Option(name: .customLong("seed"), help: "Scenario seed.") var seed: UInt64 = 7
+    @Option(name: .customLong("out"), help: "Output folder.") var out: String
+    @Flag(name: .customLong("json"), help: "Print one JSON summary object on stdout.") var json = false
+    @Flag(name: .customLong("quiet"), help: "No progress on stderr.") var quiet = false
+
+    func validate() throws {
+        try system.validateCommon()
+        try Check.inRange(etas, 2, 1000, "--etas")
+        try Check.inRange(phases, 1, 64, "--phases")
+        try Check.positive(samples, "--samples")
+        if let c = calSamples { try Check.positive(c, "--calibration-samples") }
+        _ = try parseImpairments(impairments)
+        guard !out.isEmpty else { throw ISACError.invalidParameter(name: "--out", value: "\"\"", valid: "must be a folder path") }
+    }
+
+    func run() throws {
+        let cfg = try system.config()
+        let modes = try parseImpairments(impairments)
+        let gospa = try system.gospa()
+        let cal = calSamples ?? samples
+        let etaGrid = (0..<etas).map { Double($0) / Double(etas - 1) }
+        let phiGrid = (0..<phases).map { 2 * Double.pi * Double($0) / Double(phases) }
+        var csv = CSVTable(header: ["impairments", "eta", "phi_deg", "threshold_over_KSN0", "p_md", "p_fa", "gospa_m", "ser",
+                                    "angle_rmse_deg", "range_rmse_m", "samples"])
+        var rows: [(ImpairmentMode, OperatingPointMetrics)] = []
+        let pl = ProgressLine("tradeoff", total: modes.count * etaGrid.count * phiGrid.count * (samples + cal), enabled: !quiet)
+        let t0 = Date()
+        for mode in modes {
+            let sys = try BaselineSystem(config: cfg, mode: mode, impairmentSeed: system.impairmentSeed)
+            for phi in phiGrid {
+                for eta in etaGrid {
+                    let m = try sys.evaluate(eta: eta, phi: phi, samples: samples, calibrationSamples: cal, seed: seed,
+                                             targetPfa: system.pfa, gospa: gospa, progress: { pl.advance($0) })
+                    rows.append((mode, m))
+                    csv.append(strings: [mode.rawValue] + [eta, degrees(phi), m.normalizedThreshold,
+                                                           m.detection.missedDetectionProbability, m.detection.falseAlarmProbability,
+                                                           m.meanGOSPA, m.ser.rate, m.angleErrorDeg.rmse, m.rangeErrorMeters.rmse,
+                                                           Double(m.detection.samples)].map(CSVTable.format))
+                }
+            }
+        }
+        pl.finish()
+        let dir = URL(fileURLWithPath: out)
+        try csv.write(to: dir.appendingPathComponent("tradeoff.csv").path)
+        // Figures: one curve per (impairment mode, phi).
+        func fig(_ name: String, _ title: String, _ y: String, yLog: Bool, xOf: (OperatingPointMetrics) -> Double = { $0.eta },
+                 xLabel: String = "eta (fraction of power to sensing)", _ val: (OperatingPointMetrics) -> Double) throws {
+            var f = Figure(title: title, xLabel: xLabel, yLabel: y, yLog: yLog)
+            for mode in modes {
+                for phi in phiGrid {
+                    let pts = rows.filter { $0.0 == mode && $0.1.phi == phi }.map { (xOf($0.1), val($0.1)) }
+                        .filter { $0.1.isFinite && (!yLog || $0.1 > 0) }
+                    if pts.isEmpty { continue }
+                    let lab = phiGrid.count > 1 ? "\(mode.rawValue), phi=\(Int(degrees(phi).rounded()))°" : "\(mode.rawValue) impairments"
+                    f.line(x: pts.map(\.0), y: pts.map(\.1), label: lab, dashed: mode == .known, markers: true)
+                }
+            }
+            try f.write(to: dir.appendingPathComponent(name).path)
+        }
+        let pfaTxt = "p_fa = \(system.pfa)"
+        try fig("pmd_vs_eta.svg", "Misdetection vs eta (\(pfaTxt), T_max = \(cfg.maxTargets))", "p_md", yLog: true) { $0.detection.missedDetectionProbability }
+        try fig("gospa_vs_eta.svg", "GOSPA vs eta (\(pfaTxt))", "mean GOSPA [m]", yLog: false) { $0.meanGOSPA }
+        try fig("ser_vs_eta.svg", "SER vs eta", "SER", yLog: true) { $0.ser.rate }
+        try fig("tradeoff_pmd_vs_ser.svg", "ISAC trade-off (\(pfaTxt))", "p_md", yLog: true, xOf: { $0.ser.rate }, xLabel: "SER") { $0.detection.missedDetectionProbability }
+        try fig("tradeoff_gospa_vs_ser.svg", "ISAC trade-off (\(pfaTxt))", "mean GOSPA [m]", yLog: false, xOf: { $0.ser.rate }, xLabel: "SER") { $0.meanGOSPA }
+        if cfg.maxTargets == 1 {
+            try fig("angle_rmse_vs_eta.svg", "Single-target angle RMSE", "angle RMSE [deg]", yLog: true) { $0.angleErrorDeg.rmse }
+            try fig("range_rmse_vs_eta.svg", "Single-target range RMSE", "range RMSE [m]", yLog: true) { $0.rangeErrorMeters.rmse }
+        }
+        let el = Date().timeIntervalSince(t0)
+        if json {
+            print(try JSONOutput.string(["out": out, "points": rows.map { metricsDict($0.1, mode: $0.0) }, "run_time_s": el,
+                                         "target_pfa": system.pfa, "seed": Int(seed)]))
+        } else {
+            print(String(format: "%-8@ %5@ %6@ %8@ %8@ %9@ %8@", "impair" as NSString, "eta" as NSString, "phi" as NSString,
+                         "p_md" as NSString, "p_fa" as NSString, "GOSPA[m]" as NSString, "SER" as NSString))
+            for (mode, m) in rows {
+                print(String(format: "%-8@ %5.3f %6.1f %8.4f %8.4f %9.3f %8.4f", mode.rawValue as NSString, m.eta, degrees(m.phi),
+                             m.detection.missedDetectionProbability, m.detection.falseAlarmProbability, m.meanGOSPA, m.ser.rate))
+            }
+            print("wrote \(out)/tradeoff.csv and SVG figures (\(String(format: "%.1f", el)) s)")
+        }
+    }
+}
+
+struct MTBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Samples/s of the full baseline evaluation (scenario + LS beam + OMP with T_max, paper grid sizes); optionally writes the OMP inputs for bench/multitarget/numpy_omp.py.")
+    @OptionGroup var system: MTSystemOptions
+    @Option(name: .customLong("samples"), help: "Samples to time.") var samples = 200
+    @Option(name: .customLong("seed"), help: "Scenario seed.") var seed: UInt64 = 7
+    @Option(name: .customLong("eta"), help: "ISAC trade-off eta.") var eta = 0.5
+    @Option(name: .customLong("write-inputs"), help: "Folder for raw OMP inputs/outputs of the first --export samples (for the NumPy comparison).")
+    var writeInputs: String?
+    @Option(name: .customLong("export"), help: "How many samples to export with --write-inputs.") var export = 50
+    @Flag(name: .customLong("json"), help: "Print one JSON object on stdout.") var json = false
+
+    func validate() throws {
+        try system.validateCommon()
+        try Check.positive(samples, "--samples")
+        try Check.inRange(eta, 0, 1, "--eta")
+        try Check.positive(export, "--export")
+    }
+
+    func run() throws {
+        let cfg = try system.config()
+        let sys = try BaselineSystem(config: cfg, mode: .unknown, impairmentSeed: system.impairmentSeed)
+        _ = try sys.runBatch(count: 4, firstIndex: 1 << 40, seed: seed, eta: eta, phi: 0)   // warm-up
+        var t0 = Date()
+        let outs = try sys.runBatch(count: samples, seed: seed, eta: eta, phi: 0)
+        let full = Double(samples) / Date().timeIntervalSince(t0)
+        // Receiver only (OMP on prepared observations), single thread, to compare with NumPy 1:1.
+        let n = min(export, samples)
+        var obs: [(SceneDraw, SceneObservation)] = []
+        for i in 0..<n {
+            var rng = RandomSource(seed: seed, stream: UInt64(i))
+            let d = sys.generator.draw(rng: &rng)
+            let f = try Beamformer.isac(sensing: try sys.sensingPrecoder(for: d.sector), communication: sys.commPrecoder,
+                                        eta: eta, phi: 0, power: cfg.power)
+            obs.append((d, try sys.generator.observe(d, precoder: f)))
+        }
+        guard case let .fixed(sector) = cfg.targetSector else {
+            throw ISACError.invalidParameter(name: "--random-sector", value: "set", valid: "bench uses the fixed test sector")
+        }
+        let dict = try sys.ompDictionary(for: sector)
+        useSingleThreadedBLAS()
+        t0 = Date()
+        var res: [OMPResult] = []
+        for (_, o) in obs { res.append(try OMP.run(observation: o.sensing, dictionary: dict, threshold: 0, maxIterations: cfg.maxTargets)) }
+        let ompRate = Double(n) / Date().timeIntervalSince(t0)
+        for (i, r) in res.enumerated() where r.angleIndices != outs[i].estimatedAnglesRad.map({ dict.anglesRad.firstIndex(of: $0)! }) {
+            throw ISACError.io("bench: sample \(i) OMP path differs between batch and single-thread runs")
+        }
+        if let dir = writeInputs {
+            func raw(_ xs: [CDouble]) -> Data {
+                var d = Data(capacity: xs.count * 16)
+                for x in xs { withUnsafeBytes(of: x.real.bitPattern.littleEndian) { d.append(contentsOf: $0) }
+                              withUnsafeBytes(of: x.imaginary.bitPattern.littleEndian) { d.append(contentsOf: $0) } }
+                return d
+            }
+            let base = URL(fileURLWithPath: dir)
+            // Column-major K×S per sample == C-order [S, K]; NumPy transposes.
+            try AtomicFile.write(raw(obs.flatMap { $0.1.sensing.data }), to: base.appendingPathComponent("observations.c128").path)
+            try AtomicFile.write(raw(dict.angleAtoms.data), to: base.appendingPathComponent("angle_atoms.c128").path)
+            try AtomicFile.write(raw(dict.delayAtoms.data), to: base.appendingPathComponent("delay_atoms.c128").path)
+            let meta: [String: Any] = [
+                "samples": n, "K": cfg.antennas, "S": cfg.subcarriers, "n_theta": dict.anglesRad.count, "n_tau": dict.delaysSeconds.count,
+                "t_max": cfg.maxTargets, "layout": "complex128 little-endian, column-major per matrix (Fortran order)",
+                "swift_angle_indices": res.map { $0.angleIndices }, "swift_delay_indices": res.map { $0.delayIndices },
+                "swift_peaks": res.map { $0.peaks }, "swift_omp_samples_per_s_1thread": ompRate,
+            ]
+            try AtomicFile.write(try JSONOutput.string(meta, pretty: true), to: base.appendingPathComponent("meta.json").path)
+        }
+        let obj: [String: Any] = ["full_pipeline_samples_per_s": full, "omp_only_samples_per_s_1thread": ompRate,
+                                  "samples": samples, "omp_samples": n, "threads": ProcessInfo.processInfo.activeProcessorCount,
+                                  "K": cfg.antennas, "S": cfg.subcarriers, "n_theta": cfg.angleGridSize, "n_tau": cfg.delayGridSize,
+                                  "t_max": cfg.maxTargets]
+        if json { print(try JSONOutput.string(obj)) } else {
+            print(String(format: "full baseline evaluation: %.1f samples/s (%d threads)", full, ProcessInfo.processInfo.activeProcessorCount))
+            print(String(format: "OMP receiver only, 1 thread: %.1f samples/s (K=%d S=%d Ntheta=%d Ntau=%d Tmax=%d)",
+                         ompRate, cfg.antennas, cfg.subcarriers, cfg.angleGridSize, cfg.delayGridSize, cfg.maxTargets))
+        }
+    }
 }
