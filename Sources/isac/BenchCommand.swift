@@ -1,6 +1,118 @@
 import ArgumentParser
+import Arrays
+import Foundation
+import ISACIO
+import Linalg
+import Numerics
 
-// Placeholder group; the owning issue replaces this file with the real subcommands.
+/// `isac bench`: performance benchmarks (build with `-c release`).
 struct BenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmarks (release build).")
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Benchmarks (release build).",
+        subcommands: [BenchFoundation.self])
+}
+
+/// `isac bench foundation`: zgemm, zheevd and a near-field steering-dictionary build, next to the
+/// measured dgemm peak of this machine.
+struct BenchFoundation: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "foundation",
+        abstract: "Time complex GEMM, Hermitian eig and a near-field steering-dictionary build (GFLOP/s vs dgemm peak).")
+
+    @Option(help: "Repetitions per case (best time is reported, >= 1).") var repeats: Int = 3
+    @Option(name: .customLong("atoms"), help: "Atoms of the steering dictionary (N = 127 antennas), >= 1.") var atoms: Int = 61_440
+    @Flag(help: "Small sizes only (smoke run).") var quick = false
+    @Flag(help: "Print one JSON object on stdout.") var json = false
+
+    func validate() throws {
+        try Check.positive(repeats, "--repeats")
+        try Check.positive(atoms, "--atoms")
+    }
+
+    /// Best wall time of `repeats` runs of `body`, seconds.
+    private func best(_ body: () throws -> Void) rethrows -> Double {
+        var t = Double.infinity
+        for _ in 0..<repeats {
+            let s = DispatchTime.now().uptimeNanoseconds
+            try body()
+            t = Swift.min(t, Double(DispatchTime.now().uptimeNanoseconds - s) * 1e-9)
+        }
+        return t
+    }
+
+    func run() throws {
+        try validate()
+        var rows: [[String: Any]] = []
+        func record(_ op: String, _ size: String, _ seconds: Double, _ flops: Double) {
+            rows.append(["op": op, "size": size, "seconds": seconds, "gflops": flops / seconds / 1e9])
+            if !json { FileHandle.standardError.write(Data(String(format: "%-22@ %-16@ %9.4f s  %8.2f GFLOP/s\n", op as NSString, size as NSString, seconds, flops / seconds / 1e9).utf8)) }
+        }
+        var rng = RandomSource(seed: 1)
+
+        // Machine peak reference: dgemm at a large size (2 m n k flops).
+        let np = quick ? 512 : 2048
+        let da = Matrix<Double>(rows: np, cols: np) { _, _ in rng.gaussian() }
+        let db = Matrix<Double>(rows: np, cols: np) { _, _ in rng.gaussian() }
+        var dc = Matrix<Double>(rows: np, cols: np)
+        let tPeak = best { Matrix.gemm(.none, da, .none, db, into: &dc) }
+        record("dgemm (peak ref)", "\(np)", tPeak, 2 * pow(Double(np), 3))
+        let peak = 2 * pow(Double(np), 3) / tPeak / 1e9
+
+        // zgemm: 8 m n k real flops.
+        for n in quick ? [128, 256] : [512, 1024, 2048] {
+            let a = rng.complexGaussianMatrix(rows: n, cols: n), b = rng.complexGaussianMatrix(rows: n, cols: n)
+            var c = Matrix<CDouble>(rows: n, cols: n)
+            let t = best { Matrix.gemm(.none, a, .none, b, into: &c) }
+            record("zgemm", "\(n)", t, 8 * pow(Double(n), 3))
+        }
+
+        // zheevd with eigenvectors (nominal flop count: see heevdFlops).
+        for n in quick ? [64, 128] : [256, 512] {
+            let b = rng.complexGaussianMatrix(rows: n, cols: n)
+            let a = Matrix.matmul(b, b, transB: .conjugateTranspose)
+            let t = try best { _ = try a.hermitianEigen() }
+            record("zheevd (vectors)", "\(n)", t, BenchFoundation.heevdFlops(n))
+        }
+
+        // Near-field steering dictionary: N = 127 antennas (d = λ/2 at 28 GHz), atoms on a
+        // range × angle grid; per element one sqrt, one sincos: counted as 20 flops/entry (nominal).
+        let lambda = speedOfLight / 28e9
+        let g = try ArrayGeometry.ula(count: 127, spacingMeters: lambda / 2)
+        let k = Steering.wavenumber(frequencyHz: 28e9)
+        let nAtoms = quick ? 2048 : atoms
+        let nAngles = 512, nRanges = (nAtoms + nAngles - 1) / nAngles
+        var dict = Matrix<CDouble>(rows: 127, cols: nAngles * nRanges)
+        let t = best {
+            for ir in 0..<nRanges {
+                let r = 2.0 + 84.0 * Double(ir) / Double(Swift.max(nRanges - 1, 1))
+                for ia in 0..<nAngles {
+                    let th = Double.pi * (Double(ia) + 0.5) / Double(nAngles)
+                    dict.setColumn(ir * nAngles + ia, Steering.nearField(g, point: Steering.point(rangeMeters: r, angleFromAxisRad: th), wavenumber: k))
+                }
+            }
+        }
+        record("near-field dictionary", "127x\(dict.cols)", t, 20 * 127 * Double(dict.cols))
+
+        let lscpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("model name") }
+            .map { String($0.split(separator: ":", maxSplits: 1).last ?? "").trimmingCharacters(in: .whitespaces) } ?? "unknown"
+        if json {
+            print(try JSONOutput.string(["machine": lscpu, "cores": ProcessInfo.processInfo.activeProcessorCount,
+                                         "dgemm_peak_gflops": peak, "results": rows] as [String: Any]))
+        } else {
+            print("machine: \(lscpu), \(ProcessInfo.processInfo.activeProcessorCount) cores; dgemm peak \(String(format: "%.2f", peak)) GFLOP/s")
+            print("op                     size              seconds    GFLOP/s  % of dgemm peak")
+            for r in rows {
+                let gf = r["gflops"] as! Double
+                print(String(format: "%-22@ %-16@ %9.4f  %9.2f  %6.1f%%", (r["op"] as! String) as NSString,
+                             (r["size"] as! String) as NSString, r["seconds"] as! Double, gf, 100 * gf / peak))
+            }
+        }
+    }
+
+    /// Nominal real-flop count of a complex Hermitian eigendecomposition with eigenvectors:
+    /// tridiagonal reduction 16/3·n³ plus back-transformation 8·n³ (LAWN 41 complex counts; the
+    /// divide-and-conquer stage is data dependent and not counted). The same count is used in the
+    /// NumPy script so the two GFLOP/s columns are comparable.
+    static func heevdFlops(_ n: Int) -> Double { (16.0 / 3.0 + 8.0) * pow(Double(n), 3) }
 }
