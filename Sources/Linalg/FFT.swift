@@ -27,11 +27,15 @@ public final class FFTPlan: @unchecked Sendable {
         count = shape.reduce(1, *)
         let n = shape.map { Int32($0) }
         // Plan on scratch buffers with FFTW_ESTIMATE so planning never touches user data.
-        let a = fftw_alloc_complex(count)!, b = fftw_alloc_complex(count)!
-        defer { fftw_free(UnsafeMutableRawPointer(a)); fftw_free(UnsafeMutableRawPointer(b)) }
+        let a = fftw_alloc_complex(count)!
+        defer { fftw_free(UnsafeMutableRawPointer(a)) }
         fftwPlannerLock.lock(); defer { fftwPlannerLock.unlock() }
-        forwardPlan = fftw_plan_dft(Int32(n.count), n, a, b, FFTW_FORWARD, FFTW_ESTIMATE)!
-        backwardPlan = fftw_plan_dft(Int32(n.count), n, a, b, FFTW_BACKWARD, FFTW_ESTIMATE)!
+        // In-place plans (in == out): `execute` runs in place, and FFTW requires the in-place-ness
+        // of the execution arrays to match the planning arrays. FFTW_UNALIGNED lets any Swift array
+        // buffer be used regardless of its SIMD alignment.
+        let flags = FFTW_ESTIMATE | FFTW_UNALIGNED
+        forwardPlan = fftw_plan_dft(Int32(n.count), n, a, a, FFTW_FORWARD, flags)!
+        backwardPlan = fftw_plan_dft(Int32(n.count), n, a, a, FFTW_BACKWARD, flags)!
     }
 
     deinit {
@@ -53,21 +57,9 @@ public final class FFTPlan: @unchecked Sendable {
 
     private func execute(_ plan: fftw_plan, _ x: inout [Complex<Double>]) {
         precondition(x.count == count, "FFTPlan: array has \(x.count) elements, plan expects \(count)")
-        // FFTW's new-array execute requires the same alignment as the planning buffers (16 bytes,
-        // which Swift arrays of Complex<Double> satisfy on x86-64); copy through an aligned buffer otherwise.
         x.withUnsafeMutableBufferPointer { p in
-            let raw = UnsafeMutableRawPointer(p.baseAddress!)
-            if Int(bitPattern: raw) % 16 == 0 {
-                let c = OpaquePointer(raw)
-                fftw_execute_dft(plan, c, c)
-            } else {
-                let tmp = fftw_alloc_complex(count)!
-                let tmpRaw = UnsafeMutableRawPointer(tmp)
-                defer { fftw_free(tmpRaw) }
-                memcpy(tmpRaw, raw, count * 16)
-                fftw_execute_dft(plan, tmp, tmp)
-                memcpy(raw, tmpRaw, count * 16)
-            }
+            let c = OpaquePointer(UnsafeMutableRawPointer(p.baseAddress!))
+            fftw_execute_dft(plan, c, c)
         }
     }
 }

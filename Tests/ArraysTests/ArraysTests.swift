@@ -12,7 +12,10 @@ private var lambda: Double { speedOfLight / fc }
     #expect(g.positions == [Point3(0, -0.75, 0), Point3(0, -0.25, 0), Point3(0, 0.25, 0), Point3(0, 0.75, 0)])
     #expect(abs(g.apertureMeters - 1.5) < 1e-15)
     let sp = try ArrayGeometry.ula(spacingsMeters: [1, 2], axis: .x)
-    #expect(sp.positions.map(\.x) == [-1, 0, 2])
+    // Positions 0, 1, 3 centred on their mean 4/3.
+    let xs: [Double] = sp.positions.map { $0.x }
+    let expectedX: [Double] = [-4.0 / 3, -1.0 / 3, 5.0 / 3]
+    for i in 0..<3 { #expect(abs(xs[i] - expectedX[i]) < 1e-15) }
     let (tx, rx) = try ArrayGeometry.cross(txCount: 3, rxCount: 5, spacingMeters: 0.1)
     #expect(tx.positions.allSatisfy { $0.x == 0 && $0.z == 0 } && rx.positions.allSatisfy { $0.x == 0 && $0.y == 0 })
     #expect(rx.count == 5)
@@ -23,8 +26,8 @@ private var lambda: Double { speedOfLight / fc }
     let g = try ArrayGeometry.ula(count: 127, spacingMeters: lambda / 2)
     // Element-to-element extent is (N−1)d; the paper's D = 0.68 m is the full aperture N·d.
     #expect(abs(g.apertureMeters - 126 * lambda / 2) < 1e-12)
-    let paperD = 127 * lambda / 2
-    #expect(abs(paperD - 0.68) < 0.001)
+    #expect(abs(127 * lambda / 2 - 0.68) < 0.001)
+    let paperD = 0.68
     #expect(abs(2 * paperD * paperD / lambda - 86.4) < 0.05)
     #expect(abs(g.rayleighDistanceMeters(wavelengthMeters: lambda) - 2 * pow(126 * lambda / 2, 2) / lambda) < 1e-9)
 }

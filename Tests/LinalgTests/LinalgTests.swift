@@ -173,7 +173,7 @@ private func naiveDFT(_ x: [CDouble], shape: [Int], sign: Double) -> [CDouble] {
 }
 
 @Test func fftMatchesNaiveDFT() throws {
-    for shape in [[16], [7], [4, 6], [3, 4, 5]] {
+    for shape in [[16], [7], [64], [100], [4, 6], [16, 12], [3, 4, 5], [8, 8, 8]] {
         let n = shape.reduce(1, *)
         var rng = RandomSource(seed: UInt64(n))
         let x = rng.complexGaussianVector(n)
