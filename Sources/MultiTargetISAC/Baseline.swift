@@ -73,7 +73,8 @@ public struct BaselineSystem: Sendable {
         let lam = config.wavelengthMeters
         let nominal = ArrayImpairment.nominal(antennas: config.antennas, wavelengthMeters: lam)
         var rng = RandomSource(seed: impairmentSeed, stream: 0)
-        let perturbed = ArrayImpairment.random(antennas: config.antennas, wavelengthMeters: lam, stdMeters: config.spacingStdMeters, rng: &rng)
+        let perturbed = ArrayImpairment.random(antennas: config.antennas, wavelengthMeters: lam, stdMeters: config.spacingStdMeters,
+                                                    model: config.spacingModel, rng: &rng)
         switch mode {
         case .none: trueArray = nominal; assumedArray = nominal
         case .unknown: trueArray = perturbed; assumedArray = nominal

@@ -83,6 +83,8 @@ public struct MultiTargetConfig: Sendable, Equatable {
     public var rangeMaxMeters = 190.0
     /// σ_λ, standard deviation of the element spacings d_k ~ N(λ/2, σ_λ²), metres. Default λ/25.
     public var spacingStdMeters: Double
+    /// How d maps to element positions (see `ArrayImpairment.SpacingModel`).
+    public var spacingModel: ArrayImpairment.SpacingModel = .cumulative
     /// N0, receiver noise power per entry (sensing and communication). Only ratios matter.
     public var noisePower = 1.0
     /// OMP angle dictionary: sector-limited (paper baseline, Fig. 7 discussion) or the full [−90°, 90°] grid.

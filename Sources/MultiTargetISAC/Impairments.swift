@@ -11,8 +11,20 @@ import Numerics
 /// the *positions* (an `ArrayGeometry`), so a learned d (issue 6) only changes positions and every
 /// steering matrix follows. With d_k = λ/2 this is the nominal a(θ).
 public struct ArrayImpairment: Sendable, Equatable {
-    /// d ∈ ℝ^K, per-element spacing parameters, metres.
+    /// How the spacing parameters d map to element positions.
+    public enum SpacingModel: String, Sendable, CaseIterable {
+        /// x_k = (k − (K−1)/2)·d_k: the literal formula of the paper's Example 1. With σ = λ/25 the edge
+        /// elements move by ~1.3λ and neighbours cross, which makes even the genie (known-d) LS beamformer
+        /// ill-conditioned; kept as an option.
+        case perElement = "per-element"
+        /// Consecutive spacings x_{k+1} − x_k = d_k (k < K−1), centred (`ArrayGeometry.ula(spacingsMeters:)`):
+        /// "elements spaced as d ~ N(λ/2, σ²)" (paper Sec. V-A). Default.
+        case cumulative
+    }
+    /// d ∈ ℝ^K, per-element spacing parameters, metres (the cumulative model uses the first K−1).
     public var spacingsMeters: [Double]
+    /// Interpretation of d.
+    public var model: SpacingModel = .cumulative
     /// λ, metres.
     public var wavelengthMeters: Double
 
@@ -22,17 +34,20 @@ public struct ArrayImpairment: Sendable, Equatable {
     }
 
     /// Random draw d_k ~ N(λ/2, σ²) i.i.d. (paper Sec. V-A, σ = λ/25); one draw = one hardware realization.
-    public static func random(antennas: Int, wavelengthMeters: Double, stdMeters: Double, rng: inout RandomSource) -> ArrayImpairment {
+    public static func random(antennas: Int, wavelengthMeters: Double, stdMeters: Double, model: SpacingModel = .cumulative,
+                              rng: inout RandomSource) -> ArrayImpairment {
         ArrayImpairment(spacingsMeters: (0..<antennas).map { _ in rng.gaussian(mean: wavelengthMeters / 2, std: stdMeters) },
-                        wavelengthMeters: wavelengthMeters)
+                        wavelengthMeters: wavelengthMeters, model: model)
     }
 
-    public init(spacingsMeters: [Double], wavelengthMeters: Double) {
-        self.spacingsMeters = spacingsMeters; self.wavelengthMeters = wavelengthMeters
+    public init(spacingsMeters: [Double], wavelengthMeters: Double, model: SpacingModel = .cumulative) {
+        self.spacingsMeters = spacingsMeters; self.wavelengthMeters = wavelengthMeters; self.model = model
     }
 
-    /// Element positions x_k = (k − (K−1)/2)·d_k along the x axis (metres).
+    /// Element positions along the x axis (metres), per `model`.
     public var geometry: ArrayGeometry {
+        if model == .cumulative, spacingsMeters.count >= 1,
+           let g = try? ArrayGeometry.ula(spacingsMeters: Array(spacingsMeters.dropLast()), axis: .x) { return g }
         let c = Double(spacingsMeters.count - 1) / 2
         return ArrayGeometry(positions: spacingsMeters.enumerated().map { Point3((Double($0.offset) - c) * $0.element, 0, 0) })
     }

@@ -34,6 +34,8 @@ struct MTSystemOptions: ParsableArguments {
     @Option(name: .customLong("range-max"), help: "R_max, metres.") var rangeMax = 190.0
     @Option(name: .customLong("spacing-std-mm"), help: "sigma_lambda of the element spacings, mm (default lambda/25 = 0.2 mm at 60 GHz).")
     var spacingStdMM: Double?
+    @Option(name: .customLong("spacing-model"), help: "cumulative (spacings x_{k+1}-x_k = d_k, default) | per-element (x_k = (k-(K-1)/2) d_k, paper Example 1 literally).")
+    var spacingModel = "cumulative"
     @Option(name: .customLong("impairment-seed"), help: "Seed of the single hardware realization d.") var impairmentSeed: UInt64 = 1
     @Option(name: .customLong("pfa"), help: "Target false-alarm probability for threshold calibration.") var pfa = 1e-2
     @Option(name: .customLong("gospa-cutoff"), help: "GOSPA cut-off gamma, metres (default (R_max-R_min)/2).") var gospaCutoff: Double?
@@ -56,6 +58,10 @@ struct MTSystemOptions: ParsableArguments {
         c.commSector = try AngularSector(lowerDeg: commMin, upperDeg: commMax, name: "--comm-min/--comm-max")
         c.rangeMinMeters = rangeMin; c.rangeMaxMeters = rangeMax
         if let s = spacingStdMM { c.spacingStdMeters = s * 1e-3 }
+        guard let sm = ArrayImpairment.SpacingModel(rawValue: spacingModel) else {
+            throw ISACError.invalidParameter(name: "--spacing-model", value: spacingModel, valid: "must be cumulative or per-element")
+        }
+        c.spacingModel = sm
         try c.validate()
         return c
     }
