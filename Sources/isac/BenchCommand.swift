@@ -45,7 +45,7 @@ struct BenchFoundation: ParsableCommand {
         var rows: [[String: Any]] = []
         func record(_ op: String, _ size: String, _ seconds: Double, _ flops: Double) {
             rows.append(["op": op, "size": size, "seconds": seconds, "gflops": flops / seconds / 1e9])
-            if !json { FileHandle.standardError.write(Data(String(format: "%-22@ %-16@ %9.4f s  %8.2f GFLOP/s\n", op as NSString, size as NSString, seconds, flops / seconds / 1e9).utf8)) }
+            if !json { FileHandle.standardError.write(Data((pad(op, 22) + " " + pad(size, 16) + String(format: " %9.4f s  %8.2f GFLOP/s\n", seconds, flops / seconds / 1e9)).utf8)) }
         }
         var rng = RandomSource(seed: 1)
 
@@ -104,11 +104,13 @@ struct BenchFoundation: ParsableCommand {
             print("op                     size              seconds    GFLOP/s  % of dgemm peak")
             for r in rows {
                 let gf = r["gflops"] as! Double
-                print(String(format: "%-22@ %-16@ %9.4f  %9.2f  %6.1f%%", (r["op"] as! String) as NSString,
-                             (r["size"] as! String) as NSString, r["seconds"] as! Double, gf, 100 * gf / peak))
+                print(pad(r["op"] as! String, 22) + " " + pad(r["size"] as! String, 16)
+                      + String(format: " %9.4f  %9.2f  %6.1f%%", r["seconds"] as! Double, gf, 100 * gf / peak))
             }
         }
     }
+
+    private func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
 
     /// Nominal real-flop count of a complex Hermitian eigendecomposition with eigenvectors:
     /// tridiagonal reduction 16/3·n³ plus back-transformation 8·n³ (LAWN 41 complex counts; the
