@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 import Linalg
+import Numerics
 import Arrays
 import Metrics
 @testable import MultiTargetISAC
