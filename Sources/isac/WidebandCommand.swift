@@ -1,6 +1,228 @@
 import ArgumentParser
+import Foundation
+import ISACIO
+import Linalg
+import Numerics
+import WidebandSensing
+import Arrays
 
-// Placeholder group; the owning issue replaces this file with the real subcommands.
+/// `isac wideband`: wideband near-field sensing (paper 1): Fresnel coherence, region boundaries,
+/// dictionaries, localization (CS / NB-NF MUSIC / WB-FF MUSIC), figures and benchmarks.
 struct WidebandCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "wideband", abstract: "Wideband near-field sensing (paper 1).")
+    static let configuration = CommandConfiguration(
+        commandName: "wideband", abstract: "Wideband near-field sensing (paper 1).",
+        subcommands: [WBCoherenceThreshold.self, WBBoundary.self, WBDictionary.self, WBLocalize.self,
+                      WBFigure.self, WBBench.self])
+}
+
+/// System options shared by the subcommands (defaults: the paper's scenario).
+struct WBSystemOptions: ParsableArguments {
+    @Option(help: "Number of antennas N (default 127; exclusive with --aperture-m).") var antennas: Int?
+    @Option(name: .customLong("aperture-m"), help: "Aperture D = N·d in metres; N = round(D/d), d = λc/2.") var apertureM: Double?
+    @Option(name: .customLong("bandwidth-mhz"), help: "Bandwidth B, MHz.") var bandwidthMHz: Double = 122.88
+    @Option(help: "Subcarriers M.") var subcarriers: Int = 256
+    @Option(name: .customLong("carrier-ghz"), help: "Carrier f_c, GHz.") var carrierGHz: Double = 28
+
+    func validate() throws {
+        if antennas != nil && apertureM != nil {
+            throw ISACError.invalidParameter(name: "--aperture-m", value: "\(apertureM!)", valid: "give either --antennas or --aperture-m, not both")
+        }
+        if let a = antennas { try Check.inRange(a, 2, 100_000, "--antennas") }
+        if let d = apertureM { try Check.positive(d, "--aperture-m") }
+        try Check.positive(bandwidthMHz, "--bandwidth-mhz")
+        try Check.inRange(subcarriers, 1, 1_000_000, "--subcarriers")
+        try Check.positive(carrierGHz, "--carrier-ghz")
+    }
+
+    func system() throws -> WidebandSystem {
+        try validate()
+        let fc = carrierGHz * 1e9
+        var n = antennas ?? 127
+        if let d = apertureM {
+            n = Int((d / (speedOfLight / fc / 2)).rounded())
+            guard n >= 2 else { throw ISACError.invalidParameter(name: "--aperture-m", value: "\(d)", valid: "must span at least 2 half-wavelength elements (≥ \(speedOfLight / fc) m)") }
+        }
+        return try WidebandSystem(antennas: n, carrierHz: fc, bandwidthHz: bandwidthMHz * 1e6, subcarriers: subcarriers)
+    }
+}
+
+struct WBCoherenceThreshold: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coherence-threshold", abstract: "ζ_Δ: first ζ with |F(ζ)| = Δ (paper eq. 25).")
+    @Option(help: "Coherence threshold Δ ∈ (0, 1).") var delta: Double = 0.1
+    @Flag(help: "Print one JSON object.") var json = false
+    func validate() throws { try Check.inOpenRange(delta, 0, 1, "--delta") }
+    func run() throws {
+        let z = try FresnelCoherence.threshold(delta: delta)
+        let g = FresnelCoherence.ringScale(system: .paper, zeta: z)
+        if json {
+            print(try JSONOutput.string(["zeta": z, "delta": delta, "ring_scale_m_paper_system": g] as [String: Any]))
+        } else {
+            print(String(format: "Δ = %.4g   ζ_Δ = %.5f   |F(ζ_Δ)| = %.5f   G_Δ = %.4f m (N=127, 28 GHz)", delta, z, FresnelCoherence.magnitude(z), g))
+        }
+    }
+}
+
+enum WBRegime: String, ExpressibleByArgument, CaseIterable {
+    case nbnf = "nb-nf", wbff = "wb-ff"
+}
+
+struct WBBoundary: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "boundary", abstract: "r_NB-NF (eq. 35) or r_WB-FF (eq. 49) for a correlation threshold ρ.")
+    @Option(help: "nb-nf | wb-ff.") var regime: WBRegime
+    @Option(help: "Correlation threshold ρ ∈ (0, 1).") var rho: Double = 0.9
+    @Option(name: .customLong("angle-deg"), help: "Target angle from the array axis, degrees, in [60, 120].") var angleDeg: Double = 60
+    @OptionGroup var sys: WBSystemOptions
+    @Flag(help: "Print one JSON object.") var json = false
+    func validate() throws {
+        try Check.inOpenRange(rho, 0, 1, "--rho")
+        try FieldOfView.check(angleRad: angleDeg * Double.pi / 180)
+    }
+    func run() throws {
+        let s = try sys.system()
+        let th = angleDeg * Double.pi / 180
+        let r = regime == .nbnf
+            ? try RegionBoundary.narrowbandNearField(system: s, rho: rho, angleRad: th)
+            : try RegionBoundary.widebandFarField(system: s, rho: rho, angleRad: th)
+        if json {
+            print(try JSONOutput.string(["distance_m": r, "regime": regime.rawValue, "rho": rho, "angle_deg": angleDeg,
+                                         "antennas": s.antennas, "aperture_m": s.apertureMeters, "bandwidth_mhz": s.bandwidthHz / 1e6,
+                                         "subcarriers": s.subcarriers, "carrier_ghz": s.carrierHz / 1e9,
+                                         "rayleigh_m": s.rayleighDistanceMeters] as [String: Any]))
+        } else {
+            print(String(format: "r_%@ = %.4f m   (ρ=%.3g, θ=%.1f°, N=%d, D=%.3f m, B=%.4g MHz, M=%d, fc=%.4g GHz; Rayleigh %.2f m)",
+                         regime == .nbnf ? "NB-NF" : "WB-FF", r, rho, angleDeg, s.antennas, s.apertureMeters, s.bandwidthHz / 1e6,
+                         s.subcarriers, s.carrierHz / 1e9, s.rayleighDistanceMeters))
+        }
+    }
+}
+
+extension GridKind: ExpressibleByArgument {}
+extension LocalizationMethod: ExpressibleByArgument {}
+
+struct WBDictionary: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dictionary", abstract: "Atom count and exact maximum mutual coherence of a WB-NF dictionary grid.")
+    @Option(help: "Fresnel coherence threshold Δ ∈ (0, 1).") var delta: Double = 0.1
+    @Option(help: "hybrid | uniform | polar.") var grid: GridKind = .hybrid
+    @Option(name: .customLong("r-min"), help: "Inner range limit, m.") var rMin: Double = 0.5
+    @Option(name: .customLong("r-max"), help: "Outer range limit, m (default: Rayleigh distance).") var rMax: Double?
+    @Option(name: .customLong("step-m"), help: "Distance step ε of the uniform grid, m.") var stepM: Double = 0.5
+    @Flag(help: "Also build the dictionary matrix and report its build time and size.") var build = false
+    @OptionGroup var sys: WBSystemOptions
+    @Flag(help: "Print one JSON object.") var json = false
+    func validate() throws { try Check.inOpenRange(delta, 0, 1, "--delta") }
+    func run() throws {
+        let s = try sys.system()
+        let g = try AngleDistanceGrid.make(grid, system: s, options: GridOptions(delta: delta, minRangeMeters: rMin, maxRangeMeters: rMax, uniformStepMeters: stepM))
+        let t0 = Date()
+        let mc = DictionaryCoherence.maximum(grid: g, system: s)
+        let tc = Date().timeIntervalSince(t0)
+        var out: [String: Any] = ["atoms": g.count, "max_coherence": mc.value, "grid": grid.rawValue, "delta": delta,
+                                  "angles": g.alphas.count, "zeta": g.zeta, "ring_scale_m": g.ringScaleMeters,
+                                  "r_min_m": g.minRangeMeters, "r_max_m": g.maxRangeMeters, "rows": s.snapshotLength,
+                                  "coherence_pairs_evaluated": mc.evaluated, "coherence_seconds": tc,
+                                  "max_pair": [["range_m": g.points[mc.pair.0].rangeMeters, "angle_deg": g.points[mc.pair.0].target.angleDeg],
+                                               ["range_m": g.points[mc.pair.1].rangeMeters, "angle_deg": g.points[mc.pair.1].target.angleDeg]]]
+        if build {
+            let t1 = Date()
+            let b = g.dictionary(system: s)
+            out["build_seconds"] = Date().timeIntervalSince(t1)
+            out["dictionary_bytes"] = b.data.count * MemoryLayout<CDouble>.stride
+        }
+        if json { print(try JSONOutput.string(out)) } else {
+            print(String(format: "%@ grid, Δ=%.3g: %d atoms (%d angles × ~%.1f rings), rows N·M = %d", grid.rawValue, delta, g.count,
+                         g.alphas.count, Double(g.count) / Double(max(1, g.alphas.count)), s.snapshotLength))
+            print(String(format: "max mutual coherence μ(B) = %.4f  (%d pairs, %.2f s)", mc.value, mc.evaluated, tc))
+            if let bs = out["build_seconds"] as? Double { print(String(format: "dictionary build %.2f s, %.1f MiB", bs, Double(out["dictionary_bytes"] as! Int) / 1048576)) }
+        }
+    }
+}
+
+struct WBLocalize: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "localize", abstract: "Localize P random near-field targets with cs | nbnf-music | wbff-music.")
+    @Option(help: "cs | nbnf-music | wbff-music.") var method: LocalizationMethod = .cs
+    @Option(help: "Number of targets P.") var targets: Int = 3
+    @Option(name: .customLong("snr-db"), help: "Per-antenna, per-subcarrier SNR, dB.") var snrDb: Double = 0
+    @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: "OFDM pilot symbols K.") var snapshots: Int = 8
+    @Option(name: .customLong("target-r-min"), help: "Targets: minimum range, m.") var tMin: Double = 1
+    @Option(name: .customLong("target-r-max"), help: "Targets: maximum range, m.") var tMax: Double = 40
+    @Option(help: "Fresnel threshold Δ of the CS dictionary.") var delta: Double = 0.1
+    @Option(name: .customLong("scan-range-step"), help: "MUSIC scan range step, m.") var rStep: Double = 0.1
+    @Option(name: .customLong("scan-angle-step"), help: "MUSIC scan angle step, degrees.") var aStep: Double = 0.1
+    @OptionGroup var sys: WBSystemOptions
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        try Check.positive(targets, "--targets")
+        try Check.finite(snrDb, "--snr-db")
+        try Check.positive(snapshots, "--snapshots")
+        try Check.positive(tMin, "--target-r-min")
+        guard tMax.isFinite, tMax > tMin else { throw ISACError.invalidParameter(name: "--target-r-max", value: "\(tMax)", valid: "must exceed --target-r-min") }
+        try Check.inOpenRange(delta, 0, 1, "--delta")
+        try Check.positive(rStep, "--scan-range-step"); try Check.positive(aStep, "--scan-angle-step")
+    }
+
+    func run() throws {
+        let s = try sys.system()
+        guard targets < s.antennas else {
+            throw ISACError.invalidParameter(name: "--targets", value: "\(targets)", valid: "must be fewer than the number of antennas (\(s.antennas))")
+        }
+        var rng = RandomSource(seed: seed, stream: 0)
+        let truth = WidebandExperiments.randomTargets(count: targets, rMin: tMin, rMax: tMax, rng: &rng)
+        let obs = try s.simulate(targets: truth, snapshots: snapshots, snrDb: snrDb, rng: &rng)
+        let t0 = Date()
+        let est: [PolarTarget]
+        var extra: [String: Any] = [:]
+        switch method {
+        case .cs:
+            let g = try AngleDistanceGrid.make(.hybrid, system: s, options: GridOptions(delta: delta))
+            let b = g.dictionary(system: s)
+            let r = try Localizer.compressedSensing(observation: obs.data, grid: g, dictionary: b, targets: targets)
+            est = r.estimates
+            extra["atoms"] = g.count
+        case .nbnfMusic, .wbffMusic:
+            let grid = try ScanGrid.uniform(rMin: 0.5, rMax: tMax * 1.1, rangeCount: Int(((tMax * 1.1 - 0.5) / rStep).rounded()) + 1,
+                                            angleCount: Int((60 / aStep).rounded()) + 1)
+            let spec = method == .nbnfMusic
+                ? try Localizer.narrowbandNearFieldSpectrum(system: s, observation: obs.data, targets: targets, grid: grid)
+                : try Localizer.widebandFarFieldSpectrum(system: s, observation: obs.data, targets: targets, grid: grid)
+            est = spec.peaks(targets)
+            extra["scan_points"] = grid.rangesMeters.count * grid.anglesRad.count
+        }
+        let sec = Date().timeIntervalSince(t0)
+        let matched = LocalizationError.match(truth: truth, estimates: est)
+        let nmse = LocalizationError.nmse(truth: truth, estimates: est)
+        func obj(_ t: PolarTarget?) -> Any { t.map { ["range_m": $0.rangeMeters, "angle_deg": $0.angleDeg] as [String: Any] } ?? NSNull() }
+        if json {
+            var out: [String: Any] = ["method": method.rawValue, "targets": targets, "snr_db": snrDb, "seed": Int(seed),
+                                      "snapshots": snapshots, "truth": truth.map { obj($0) }, "estimated": matched.map { obj($0) },
+                                      "nmse": nmse, "nmse_db": 10 * Foundation.log10(nmse), "seconds": sec]
+            out.merge(extra) { a, _ in a }
+            print(try JSONOutput.string(out))
+        } else {
+            print("target   true r (m)  true θ (°)   est r (m)   est θ (°)")
+            for (i, (t, e)) in zip(truth, matched).enumerated() {
+                print(String(format: "%6d   %10.3f  %10.3f  %10.3f  %10.3f", i, t.rangeMeters, t.angleDeg, e?.rangeMeters ?? .nan, e?.angleDeg ?? .nan))
+            }
+            print(String(format: "%@: NMSE %.2f dB, %.2f s", method.rawValue, 10 * Foundation.log10(nmse), sec))
+        }
+    }
+}
+
+struct WBFigure: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "figure", abstract: "Reproduce a paper figure (fig2…fig8) as CSV + SVG.")
+    @Argument(help: "fig2 | fig3 | fig4 | fig5 | fig6 | fig7 | fig8.") var name: String
+    @Option(help: "Output folder.") var out: String
+    @Option(help: "Monte-Carlo trials (fig8).") var trials: Int = 3
+    func run() throws { throw ISACError.invalidParameter(name: "name", value: name, valid: "not implemented yet") }
+}
+
+struct WBBench: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmark the paper-size steps.")
+    @Flag(help: "Print one JSON object.") var json = false
+    func run() throws { throw ISACError.invalidParameter(name: "bench", value: "", valid: "not implemented yet") }
 }
