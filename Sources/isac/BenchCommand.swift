@@ -2,6 +2,7 @@ import ArgumentParser
 import Arrays
 import Foundation
 import ISACIO
+import Learning
 import Linalg
 import Numerics
 
@@ -9,7 +10,7 @@ import Numerics
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks (release build).",
-        subcommands: [BenchFoundation.self])
+        subcommands: [BenchFoundation.self, BenchLearning.self])
 }
 
 /// `isac bench foundation`: zgemm, zheevd and a near-field steering-dictionary build, next to the
@@ -117,4 +118,51 @@ struct BenchFoundation: ParsableCommand {
     /// divide-and-conquer stage is data dependent and not counted). The same count is used in the
     /// NumPy script so the two GFLOP/s columns are comparable.
     static func heevdFlops(_ n: Int) -> Double { (16.0 / 3.0 + 8.0) * pow(Double(n), 3) }
+}
+
+/// `isac bench learning`: training-step throughput (forward + backward + AdamW) of the conv +
+/// attention benchmark network at the extended-target paper's input size; the PyTorch twin is
+/// `bench/learning/torch_bench.py` (same model, batch and parameter count).
+struct BenchLearning: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "learning",
+        abstract: "Training-step throughput of the conv + attention benchmark network (compare with bench/learning/torch_bench.py).")
+
+    @Option(help: "Batch size, >= 1.") var batch: Int = 16
+    @Option(help: "Antennas per ULA N_r = N_t (multiple of 4).") var antennas: Int = 64
+    @Option(help: "Subcarriers K (input channels 2K), >= 1.") var subcarriers: Int = 16
+    @Option(name: .customLong("model-size"), help: "Token width D (divisible by 4 heads).") var modelSize: Int = 64
+    @Option(help: "Timed steps, >= 1.") var steps: Int = 10
+    @Option(help: "Untimed warm-up steps, >= 0.") var warmup: Int = 2
+    @Option(help: "Seed of weights and data.") var seed: UInt64 = 42
+    @Flag(help: "Print one JSON object on stdout.") var json = false
+
+    func validate() throws {
+        try Check.positive(batch, "--batch")
+        try Check.positive(subcarriers, "--subcarriers")
+        try Check.positive(steps, "--steps")
+        try Check.nonNegative(warmup, "--warmup")
+        guard antennas >= 4, antennas % 4 == 0 else {
+            throw ISACError.invalidParameter(name: "--antennas", value: "\(antennas)", valid: "must be a multiple of 4, at least 4")
+        }
+        guard modelSize >= 4, modelSize % 4 == 0 else {
+            throw ISACError.invalidParameter(name: "--model-size", value: "\(modelSize)", valid: "must be a multiple of 4 (4 heads), at least 4")
+        }
+    }
+
+    func run() throws {
+        let progress = ProgressLine("bench learning", total: steps + warmup, enabled: true)
+        let r = try LearningBenchmark.run(batch: batch, antennas: antennas, subcarriers: subcarriers, modelSize: modelSize,
+                                          steps: steps, warmup: warmup, seed: seed, progress: { _, _ in progress.advance() })
+        progress.finish()
+        if json {
+            print(try JSONOutput.string(r))
+        } else {
+            print("model: \(r["model"] as? String ?? "")")
+            print(String(format: "batch %d, input %@, %d parameters", batch, "\(r["input_shape"] ?? "")", r["parameters"] as? Int ?? 0))
+            print(String(format: "step median %.1f ms, mean %.1f ms, %.2f samples/s (%d timed steps)",
+                         r["step_ms_median"] as? Double ?? .nan, r["step_ms_mean"] as? Double ?? .nan,
+                         r["samples_per_s"] as? Double ?? .nan, steps))
+        }
+    }
 }
