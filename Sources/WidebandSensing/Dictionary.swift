@@ -108,6 +108,28 @@ public struct AngleDistanceGrid: Sendable {
     /// Number of atoms Q_θ·Q_r.
     public var count: Int { points.count }
 
+    /// Ring ranges (m) on angular ray `angleIndex`, outermost first.
+    public func rings(angleIndex ai: Int) -> [Double] {
+        points.filter { $0.angleIndex == ai }.map(\.rangeMeters)
+    }
+
+    /// Index of the grid angle nearest to θ (nearest in α = cos θ).
+    public func nearestAngleIndex(angleRad th: Double) -> Int {
+        let a = Double.cos(th)
+        return alphas.indices.min { abs(alphas[$0] - a) < abs(alphas[$1] - a) } ?? 0
+    }
+
+    /// How many grid cells separate an estimate from the truth: |Δ angle index| and |Δ ring index|,
+    /// both measured on the truth's ray (the estimate's ring is snapped to the nearest ring of that
+    /// ray, so rays with different Fresnel rings compare consistently). (0, 0) = the nearest atom;
+    /// "within one grid cell" = both ≤ 1.
+    public func cellOffset(truth: PolarTarget, estimate: PolarTarget) -> (angle: Int, ring: Int) {
+        let at = nearestAngleIndex(angleRad: truth.angleRad), ae = nearestAngleIndex(angleRad: estimate.angleRad)
+        let rt = rings(angleIndex: at)
+        func nearest(_ r: Double) -> Int { rt.indices.min { abs(rt[$0] - r) < abs(rt[$1] - r) } ?? 0 }
+        return (abs(at - ae), abs(nearest(truth.rangeMeters) - nearest(estimate.rangeMeters)))
+    }
+
     /// The unit-norm dictionary B ([N·M × Q], Algorithm 1 step 3): column q is the exact WB-NF
     /// steering vector (eq. 1 distances) of `points[q]` divided by √(NM).
     /// Built column by column in parallel (DispatchQueue.concurrentPerform); memory 16·N·M·Q bytes.
