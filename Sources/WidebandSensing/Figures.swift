@@ -17,6 +17,8 @@ public struct WidebandFigureOptions: Sendable {
     public var snrDb: Double = 0
     /// Range interval of the random targets of fig3, m (inside the radiative near field).
     public var targetRangeMeters: ClosedRange<Double> = 1...40
+    /// SOMP band-exclusion radius in grid cells for the CS method (0 = plain SOMP).
+    public var exclusionCells: Int = 1
     /// Print progress lines on stderr.
     public var progress: Bool = true
     public init() {}
@@ -34,6 +36,7 @@ public enum WidebandFigures {
             throw ISACError.invalidParameter(name: "name", value: name, valid: "one of \(names.joined(separator: ", ")), all")
         }
         if let t = o.trials { try Check.inRange(t, 1, 100_000, "--trials") }
+        try Check.inRange(o.exclusionCells, 0, 1000, "--exclusion-cells")
         try Check.inRange(o.snapshots, 1, 10_000, "--snapshots")
         try Check.finite(o.snrDb, "--snr-db")
         do {
@@ -95,8 +98,11 @@ public enum WidebandFigures {
         let trials = o.trials ?? 20
         let grid = try AngleDistanceGrid.make(.hybrid, system: s)
         let b = grid.dictionary(system: s)
-        var trialCSV = CSVTable(header: ["trial", "success", "nmse_db", "max_angle_cells", "max_ring_cells"])
-        var successes = 0
+        // The configured SOMP variant and, for comparison, plain SOMP (exclusion 0) on the same data.
+        let variants = o.exclusionCells == 0 ? [0] : [o.exclusionCells, 0]
+        var trialCSV = CSVTable(header: ["trial"] + variants.flatMap { v in
+            ["success_excl\(v)", "nmse_db_excl\(v)", "max_angle_cells_excl\(v)", "max_ring_cells_excl\(v)"] })
+        var successes = [Int](repeating: 0, count: variants.count)
         var first: (truth: [PolarTarget], res: LocalizationResult)? = nil
         let prog = ProgressLine("fig3 SOMP trials", total: trials, enabled: o.progress)
         for t in 0..<trials {
@@ -104,19 +110,23 @@ public enum WidebandFigures {
             let truth = WidebandExperiments.randomTargets(count: 3, rMin: o.targetRangeMeters.lowerBound,
                                                           rMax: o.targetRangeMeters.upperBound, rng: &rng)
             let obs = try s.simulate(targets: truth, snapshots: o.snapshots, snrDb: o.snrDb, rng: &rng)
-            let res = try Localizer.compressedSensing(observation: obs.data, grid: grid, dictionary: b, targets: 3)
-            let m = LocalizationError.match(truth: truth, estimates: res.estimates)
-            var ma = 0, mr = 0, ok = true
-            for (tr, e) in zip(truth, m) {
-                guard let e else { ok = false; ma = 999; mr = 999; continue }
-                let c = grid.cellOffset(truth: tr, estimate: e)
-                ma = max(ma, c.angle); mr = max(mr, c.ring)
+            var row = [Double(t)]
+            for (vi, v) in variants.enumerated() {
+                let res = try Localizer.compressedSensing(observation: obs.data, grid: grid, dictionary: b, targets: 3, exclusionCells: v, system: s)
+                let m = LocalizationError.match(truth: truth, estimates: res.estimates)
+                var ma = 0, mr = 0, ok = true
+                for (tr, e) in zip(truth, m) {
+                    guard let e else { ok = false; ma = 999; mr = 999; continue }
+                    let c = grid.cellOffset(truth: tr, estimate: e)
+                    ma = max(ma, c.angle); mr = max(mr, c.ring)
+                }
+                ok = ok && ma <= 1 && mr <= 1
+                if ok { successes[vi] += 1 }
+                row += [ok ? 1 : 0, 10 * Foundation.log10(LocalizationError.nmse(truth: truth, estimates: res.estimates)),
+                        Double(ma), Double(mr)]
+                if t == 0 && vi == 0 { first = (truth, res) }
             }
-            ok = ok && ma <= 1 && mr <= 1
-            if ok { successes += 1 }
-            trialCSV.append([Double(t), ok ? 1 : 0, 10 * Foundation.log10(LocalizationError.nmse(truth: truth, estimates: res.estimates)),
-                             Double(ma), Double(mr)])
-            if t == 0 { first = (truth, res) }
+            trialCSV.append(row)
             prog.advance()
         }
         prog.finish()
@@ -155,8 +165,9 @@ public enum WidebandFigures {
         try trialCSV.write(to: base + "_trials.csv")
         try Figure.writePanels([figA, figB], columns: 2, to: base + ".svg")
         return ["figure": "fig3", "files": [base + "a.csv", base + "b.csv", base + "_trials.csv", base + ".svg"],
-                "atoms": grid.count, "trials": trials, "successes": successes,
-                "success_rate": Double(successes) / Double(trials),
+                "atoms": grid.count, "trials": trials, "exclusion_cells": o.exclusionCells, "successes": successes[0],
+                "success_rate": Double(successes[0]) / Double(trials),
+                "successes_plain_somp": successes.last!, "success_rate_plain_somp": Double(successes.last!) / Double(trials),
                 "target_range_m": [o.targetRangeMeters.lowerBound, o.targetRangeMeters.upperBound]]
     }
 
@@ -330,7 +341,7 @@ public enum WidebandFigures {
                 let y = try s.simulate(targets: truth, snapshots: o.snapshots, snrDb: o.snrDb, rng: &rng).data
                 for (mi, m) in methods.enumerated() {
                     let est: [PolarTarget] = m == .cs
-                        ? try Localizer.compressedSensing(observation: y, grid: grid, dictionary: b, targets: 1).estimates
+                        ? try Localizer.compressedSensing(observation: y, grid: grid, dictionary: b, targets: 1, exclusionCells: o.exclusionCells, system: s).estimates
                         : try Localizer.musicEstimate(method: m, system: s, observation: y, targets: 1, coarse: coarse)
                     acc[mi] += LocalizationError.nmse(truth: truth, estimates: est)
                 }

@@ -80,6 +80,19 @@ private func smallSystem(antennas: Int = 31, subcarriers: Int = 16) throws -> Wi
     #expect(abs(RegionBoundary.g1(system: s, rangeMeters: r, angleRad: Double.pi / 3) - 0.9) < 1e-5)
 }
 
+@Test func widebandFarFieldBoundaryMatchesPaperValues() throws {
+    // Sec. V-C (θ = 60°, B = 122.88 MHz, M = 256): D = 1.8 m needs 168.3 m at ρ₁ = 0.95 and 95.1 m at
+    // ρ₁ = 0.85; Sec. V-D: r_WB-FF = 17.302 m for the paper array at ρ₁ = 0.9. D = 1.8 m ↔ N = 336 (D = N·d).
+    let th = Double.pi / 3
+    let big = try WidebandSystem(antennas: 336)
+    #expect(relErr(big.apertureMeters, 1.8) < 0.001)
+    #expect(relErr(try RegionBoundary.widebandFarField(system: big, rho: 0.95, angleRad: th), 168.3) < 0.02)
+    #expect(relErr(try RegionBoundary.widebandFarField(system: big, rho: 0.85, angleRad: th), 95.1) < 0.02)
+    #expect(relErr(try RegionBoundary.widebandFarField(system: .paper, rho: 0.9, angleRad: th), 17.302) < 0.05)
+    // Sec. V-D: r_NB-NF = 0.53 m at B = 122.88 MHz, ρ₀ = 0.9.
+    #expect(relErr(try RegionBoundary.narrowbandNearField(system: .paper, rho: 0.9, angleRad: th), 0.53) < 0.06)
+}
+
 // MARK: - Fresnel coherence invariants
 
 @Test func fresnelMagnitudeLimits() {
@@ -189,6 +202,38 @@ private func smallSystem(antennas: Int = 31, subcarriers: Int = 16) throws -> Wi
             #expect(abs(gap - min(dr, fresnelGap)) < 1e-9)
         }
         #expect(rings.last! >= 0.5)
+    }
+}
+
+@Test func closedFormGramColumnMatchesDictionaryAndKeepsSOMPSupport() throws {
+    let s = try smallSystem(antennas: 31, subcarriers: 24)
+    let grid = try AngleDistanceGrid.make(.hybrid, system: s, options: GridOptions(minRangeMeters: 0.3))
+    let b = grid.dictionary(system: s)
+    let dist = grid.points.map { s.elementDistances(rangeMeters: $0.rangeMeters, angleRad: $0.angleRad) }
+    for q in [0, grid.count / 3, grid.count - 1] {
+        let explicit = b.apply(b.column(q), .conjugateTranspose)
+        let closed = DictionaryCoherence.gramColumn(system: s, distances: dist, column: q)
+        #expect(zip(explicit, closed).map { ($0 - $1).length }.max()! < 1e-10)
+    }
+    // SOMP with the closed-form Gram columns picks the same atoms as with Gram columns from B.
+    var rng = RandomSource(seed: 31, stream: 0)
+    let truth = [PolarTarget(rangeMeters: 2.2, angleRad: 1.3), PolarTarget(rangeMeters: 6.1, angleRad: 1.9)]
+    let y = try s.simulate(targets: truth, snapshots: 4, snrDb: 0, rng: &rng).data
+    let a = try Localizer.compressedSensing(observation: y, grid: grid, dictionary: b, targets: 2, exclusionCells: 0)
+    let c = try Localizer.compressedSensing(observation: y, grid: grid, dictionary: b, targets: 2, exclusionCells: 0, system: s)
+    #expect(a.support == c.support)
+}
+
+@Test func bandExclusionBarsNeighbours() throws {
+    let grid = try AngleDistanceGrid.make(.hybrid, system: .paper)
+    let q = grid.points.firstIndex { $0.angleIndex == 30 && abs($0.rangeMeters - 20) < 1.3 }!
+    let nb = grid.neighbours(of: q, cells: 1)
+    #expect(nb.contains(q))
+    // Interior Δr-spaced ring on an interior ray: 3 angles × 3 rings.
+    #expect(nb.count == 9)
+    for j in nb {
+        let c = grid.cellOffset(truth: grid.points[q].target, estimate: grid.points[j].target)
+        #expect(c.angle <= 1 && c.ring <= 1)
     }
 }
 
@@ -342,7 +387,7 @@ private func smallSystem(antennas: Int = 31, subcarriers: Int = 16) throws -> Wi
         var rng = RandomSource(seed: 2026, stream: UInt64(t))
         let truth = WidebandExperiments.randomTargets(count: 3, rMin: 2, rMax: 40, rng: &rng)
         let obs = try s.simulate(targets: truth, snapshots: 8, snrDb: 0, rng: &rng)
-        let res = try Localizer.compressedSensing(observation: obs.data, grid: grid, dictionary: b, targets: 3)
+        let res = try Localizer.compressedSensing(observation: obs.data, grid: grid, dictionary: b, targets: 3, system: s)
         #expect(res.estimates.count == 3)
         let matched = LocalizationError.match(truth: truth, estimates: res.estimates)
         let good = zip(truth, matched).allSatisfy { tr, e in
