@@ -33,8 +33,16 @@ public enum SOMP {
     ///   - observations: Y, [L × K] (K snapshots / measurement vectors).
     ///   - sparsity: number of atoms to select, 1 ≤ sparsity ≤ min(L, Q).
     /// - Returns: support (column indices of B), coefficients [sparsity × K], residual norm.
+    ///   - exclude: optional band exclusion (Fannjiang & Liao 2012, "band-excluded OMP"): after atom
+    ///     q is picked, the atoms `exclude(q)` can no longer be picked. For a highly coherent
+    ///     dictionary (neighbouring grid points of a continuous parameter) this stops SOMP from
+    ///     spending later picks on the residual of an off-grid source. nil = plain SOMP.
+    ///   - gramColumn: optional closed form of Bᴴ b_q ([Q], entry j = b_jᴴ b_q) for structured
+    ///     dictionaries; saves one pass over B per iteration (a GEMV over the whole dictionary).
+    ///     nil = computed from B.
     public static func recover<T: BLASScalar>(dictionary b: Matrix<T>, observations y: Matrix<T>,
-                                             sparsity: Int) throws -> SOMPResult<T> {
+                                             sparsity: Int, exclude: ((Int) -> [Int])? = nil,
+                                             gramColumn: ((Int) -> [T])? = nil) throws -> SOMPResult<T> {
         guard b.rows == y.rows else {
             throw ISACError.shapeMismatch("SOMP: dictionary has \(b.rows) rows, observations \(y.rows)")
         }
@@ -51,6 +59,7 @@ public enum SOMP {
         var support: [Int] = []
         var x = Matrix<T>(rows: 0, cols: k)
         var chosen = [Bool](repeating: false, count: q)
+        var excluded = [Bool](repeating: false, count: q)
         for _ in 0..<sparsity {
             // Current correlation Bᴴ R = C − (Bᴴ B_S) X.
             var corr = corr0
@@ -59,15 +68,23 @@ public enum SOMP {
             }
             var best = -1
             var bestE = -T.RealPart.infinity
-            for j in 0..<q where !chosen[j] {
+            for j in 0..<q where !chosen[j] && !excluded[j] {
                 var e = T.RealPart(0)
                 for kk in 0..<k { e += corr.data[j + kk * q].absSquared }
                 if e > bestE { bestE = e; best = j }
             }
+            guard best >= 0 else {
+                throw ISACError.invalidParameter(name: "sparsity (number of targets)", value: "\(sparsity)",
+                                                 valid: "band exclusion left no atom to pick after \(support.count) picks")
+            }
             chosen[best] = true
+            if let exclude { for j in exclude(best) where j >= 0 && j < q { excluded[j] = true } }
             support.append(best)
             // Append Bᴴ b_best to the Gram block.
-            let g = b.apply(b.column(best), .conjugateTranspose)
+            let g = gramColumn?(best) ?? b.apply(b.column(best), .conjugateTranspose)
+            guard g.count == q else {
+                throw ISACError.shapeMismatch("SOMP: gramColumn returned \(g.count) values, expected \(q)")
+            }
             var ng = Matrix<T>(rows: q, cols: gram.cols + 1)
             ng.data.replaceSubrange(0..<gram.data.count, with: gram.data)
             ng.data.replaceSubrange(gram.data.count..<ng.data.count, with: g)

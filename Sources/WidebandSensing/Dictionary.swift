@@ -108,6 +108,43 @@ public struct AngleDistanceGrid: Sendable {
     /// Number of atoms Q_θ·Q_r.
     public var count: Int { points.count }
 
+    /// Atoms within `cells` grid steps of atom `q`: angle index within ±cells and range within
+    /// ±cells × the larger ring gap next to q on its ray (+1 % slack), q included.
+    public func neighbours(of q: Int, cells: Int) -> [Int] {
+        let p = points[q]
+        let rs = rings(angleIndex: p.angleIndex)
+        let i = rs.firstIndex(of: p.rangeMeters) ?? 0
+        var gap = 0.0
+        if i > 0 { gap = Swift.max(gap, rs[i - 1] - rs[i]) }
+        if i + 1 < rs.count { gap = Swift.max(gap, rs[i] - rs[i + 1]) }
+        let dr = Double(cells) * gap * 1.01
+        return points.indices.filter {
+            abs(points[$0].angleIndex - p.angleIndex) <= cells && abs(points[$0].rangeMeters - p.rangeMeters) <= dr
+        }
+    }
+
+    /// Ring ranges (m) on angular ray `angleIndex`, outermost first.
+    public func rings(angleIndex ai: Int) -> [Double] {
+        points.filter { $0.angleIndex == ai }.map(\.rangeMeters)
+    }
+
+    /// Index of the grid angle nearest to θ (nearest in α = cos θ).
+    public func nearestAngleIndex(angleRad th: Double) -> Int {
+        let a = Double.cos(th)
+        return alphas.indices.min { abs(alphas[$0] - a) < abs(alphas[$1] - a) } ?? 0
+    }
+
+    /// How many grid cells separate an estimate from the truth: |Δ angle index| and |Δ ring index|,
+    /// both measured on the truth's ray (the estimate's ring is snapped to the nearest ring of that
+    /// ray, so rays with different Fresnel rings compare consistently). (0, 0) = the nearest atom;
+    /// "within one grid cell" = both ≤ 1.
+    public func cellOffset(truth: PolarTarget, estimate: PolarTarget) -> (angle: Int, ring: Int) {
+        let at = nearestAngleIndex(angleRad: truth.angleRad), ae = nearestAngleIndex(angleRad: estimate.angleRad)
+        let rt = rings(angleIndex: at)
+        func nearest(_ r: Double) -> Int { rt.indices.min { abs(rt[$0] - r) < abs(rt[$1] - r) } ?? 0 }
+        return (abs(at - ae), abs(nearest(truth.rangeMeters) - nearest(estimate.rangeMeters)))
+    }
+
     /// The unit-norm dictionary B ([N·M × Q], Algorithm 1 step 3): column q is the exact WB-NF
     /// steering vector (eq. 1 distances) of `points[q]` divided by √(NM).
     /// Built column by column in parallel (DispatchQueue.concurrentPerform); memory 16·N·M·Q bytes.
@@ -170,6 +207,28 @@ public enum DictionaryCoherence {
             re += mag * Double.cos(ph); im += mag * Double.sin(ph)
         }
         return (re * re + im * im).squareRoot() / (Double(a.count) * m)
+    }
+
+    /// Complex Gram column of unit-norm WB-NF atoms: entry j = b_jᴴ b_q
+    /// = (1/NM) Σ_n e^{j k_0 Δ_n} e^{j(M−1)Δk Δ_n/2} sin(MΔkΔ_n/2)/sin(ΔkΔ_n/2), Δ_n = r_{j,n} − r_{q,n}.
+    /// - Parameters: distances [Q][N] element distances of every atom (eq. 1); column q.
+    /// - Returns: [Q].
+    public static func gramColumn(system s: WidebandSystem, distances: [[Double]], column q: Int) -> [CDouble] {
+        let k0 = s.carrierWavenumber, dk = s.wavenumberStep, m = Double(s.subcarriers)
+        let bq = distances[q]
+        let norm = 1 / (Double(bq.count) * m)
+        return distances.map { a in
+            var re = 0.0, im = 0.0
+            for n in 0..<a.count {
+                let d = a[n] - bq[n]
+                let half = dk * d / 2
+                let den = Double.sin(half)
+                let mag: Double = abs(den) < 1e-12 ? m : Double.sin(m * half) / den
+                let ph = k0 * d + (m - 1) * half
+                re += mag * Double.cos(ph); im += mag * Double.sin(ph)
+            }
+            return CDouble(re * norm, im * norm)
+        }
     }
 
     /// Exact global maximum coherence μ(B) = max_{i≠j} |a_iᴴ a_j| of a grid.

@@ -185,16 +185,21 @@ extension WidebandSystem {
     /// (|β_p| = 1, unit-modulus QPSK pilots s_{k,p}); the noise is CN(0, σ²) with σ² = 10^{−SNR/10}.
     /// β_p phases and pilots are uniform random — the pilots differ per target so the K snapshots
     /// decorrelate the sources (a rank-P signal subspace for MUSIC).
-    /// - Parameters: targets (P ≥ 1, ranges > 0); snapshots K ≥ 1; snrDb finite; rng.
+    /// - Parameters: targets (1 ≤ P < N, ranges > 0, angles in the 60°–120° field of view); snapshots K ≥ 1; snrDb finite; rng.
     /// - Returns: observation with data [N·M × K].
     public func simulate(targets: [PolarTarget], snapshots: Int, snrDb: Double,
                          rng: inout RandomSource) throws -> WidebandObservation {
         try Check.positive(targets.count, "--targets")
+        guard targets.count < antennas else {
+            throw ISACError.invalidParameter(name: "--targets", value: "\(targets.count)",
+                                             valid: "must be fewer than the number of antennas (\(antennas))")
+        }
         try Check.positive(snapshots, "--snapshots")
         try Check.finite(snrDb, "--snr-db")
         for t in targets {
             try Check.positive(t.rangeMeters, "target range (m)")
-            try Check.inRange(t.angleRad, 0, Double.pi, "target angle (rad)")
+            // The dictionaries and scans cover the field of view only; a target outside it is a setup error.
+            try FieldOfView.check(angleRad: t.angleRad, name: "target angle (deg)")
         }
         let l = snapshotLength, k = snapshots
         let sigma2 = Foundation.pow(10, -snrDb / 10)

@@ -151,6 +151,7 @@ struct WBLocalize: ParsableCommand {
     @Option(name: .customLong("target-r-min"), help: "Targets: minimum range, m.") var tMin: Double = 1
     @Option(name: .customLong("target-r-max"), help: "Targets: maximum range, m.") var tMax: Double = 40
     @Option(help: "Fresnel threshold Δ of the CS dictionary.") var delta: Double = 0.1
+    @Option(name: .customLong("exclusion-cells"), help: "CS: SOMP band-exclusion radius in grid cells (0 = plain SOMP).") var exclusionCells: Int = 1
     @Option(name: .customLong("scan-range-step"), help: "MUSIC scan range step, m.") var rStep: Double = 0.1
     @Option(name: .customLong("scan-angle-step"), help: "MUSIC scan angle step, degrees.") var aStep: Double = 0.1
     @OptionGroup var sys: WBSystemOptions
@@ -164,6 +165,7 @@ struct WBLocalize: ParsableCommand {
         guard tMax.isFinite, tMax > tMin else { throw ISACError.invalidParameter(name: "--target-r-max", value: "\(tMax)", valid: "must exceed --target-r-min") }
         try Check.inOpenRange(delta, 0, 1, "--delta")
         try Check.positive(rStep, "--scan-range-step"); try Check.positive(aStep, "--scan-angle-step")
+        try Check.inRange(exclusionCells, 0, 1000, "--exclusion-cells")
     }
 
     func run() throws {
@@ -181,7 +183,7 @@ struct WBLocalize: ParsableCommand {
         case .cs:
             let g = try AngleDistanceGrid.make(.hybrid, system: s, options: GridOptions(delta: delta))
             let b = g.dictionary(system: s)
-            let r = try Localizer.compressedSensing(observation: obs.data, grid: g, dictionary: b, targets: targets)
+            let r = try Localizer.compressedSensing(observation: obs.data, grid: g, dictionary: b, targets: targets, exclusionCells: exclusionCells, system: s)
             est = r.estimates
             extra["atoms"] = g.count
         case .nbnfMusic, .wbffMusic:
@@ -214,15 +216,103 @@ struct WBLocalize: ParsableCommand {
 }
 
 struct WBFigure: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "figure", abstract: "Reproduce a paper figure (fig2…fig8) as CSV + SVG.")
-    @Argument(help: "fig2 | fig3 | fig4 | fig5 | fig6 | fig7 | fig8.") var name: String
-    @Option(help: "Output folder.") var out: String
-    @Option(help: "Monte-Carlo trials (fig8).") var trials: Int = 3
-    func run() throws { throw ISACError.invalidParameter(name: "name", value: name, valid: "not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "figure",
+        abstract: "Reproduce a paper figure (fig2…fig8, or all) as CSV + SVG (+ PNG if rsvg-convert is installed).",
+        discussion: """
+        fig2 |F(ζ)| · fig3 SOMP sparse recovery + localization (+ success rate over --trials, default 20) ·
+        fig4 r_NB-NF vs bandwidth · fig5 NB-NF MUSIC spectrum and cuts · fig6 r_WB-FF vs aperture ·
+        fig7 WB-FF MUSIC spectrum and cuts · fig8 NMSE vs distance (--trials per distance, default 3).
+        Paper scenario: N = 127, f_c = 28 GHz, B = 122.88 MHz, M = 256, SNR 0 dB.
+        """)
+    @Argument(help: "fig2 | fig3 | fig4 | fig5 | fig6 | fig7 | fig8 | all.") var name: String
+    @Option(help: "Output folder (created if missing).") var out: String
+    @Option(help: "Monte-Carlo trials: fig3 success-rate trials (default 20), fig8 trials per distance (default 3).") var trials: Int?
+    @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: "OFDM pilot symbols K per observation.") var snapshots: Int = 8
+    @Option(name: .customLong("snr-db"), help: "Per-antenna, per-subcarrier SNR, dB.") var snrDb: Double = 0
+    @Option(name: .customLong("exclusion-cells"), help: "CS: SOMP band-exclusion radius in grid cells (0 = plain SOMP).") var exclusionCells: Int = 1
+    @Flag(help: "No progress lines on stderr.") var quiet = false
+    @Flag(help: "Print one JSON object (summary of every figure written).") var json = false
+
+    func validate() throws {
+        guard name == "all" || WidebandFigures.names.contains(name) else {
+            throw ISACError.invalidParameter(name: "name", value: name, valid: "one of \(WidebandFigures.names.joined(separator: ", ")), all")
+        }
+        if let t = trials { try Check.inRange(t, 1, 100_000, "--trials") }
+        try Check.inRange(exclusionCells, 0, 1000, "--exclusion-cells")
+        try Check.inRange(snapshots, 1, 10_000, "--snapshots")
+        try Check.finite(snrDb, "--snr-db")
+    }
+
+    func run() throws {
+        var o = WidebandFigureOptions()
+        o.trials = trials; o.seed = seed; o.snapshots = snapshots; o.snrDb = snrDb; o.progress = !quiet
+        o.exclusionCells = exclusionCells
+        let names = name == "all" ? WidebandFigures.names : [name]
+        var summary: [String: Any] = [:]
+        for n in names {
+            let t0 = Date()
+            var r = try WidebandFigures.make(n, outDir: out, options: o)
+            let sec = Date().timeIntervalSince(t0)
+            r["seconds"] = sec
+            summary[n] = r
+            if !json {
+                let files = (r["files"] as? [String] ?? []).map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")
+                print(String(format: "%@  %6.1f s  %@", n, sec, files))
+                if let sr = r["success_rate"] as? Double, let k = r["successes"] as? Int, let tr = r["trials"] as? Int {
+                    print(String(format: "      SOMP (exclusion %d) within one grid cell: %d/%d trials (%.1f %%), %d atoms", exclusionCells, k, tr, 100 * sr, r["atoms"] as? Int ?? 0))
+                    if exclusionCells > 0, let kp = r["successes_plain_somp"] as? Int {
+                        print(String(format: "      plain SOMP (exclusion 0) on the same trials: %d/%d (%.1f %%)", kp, tr, 100 * Double(kp) / Double(tr)))
+                    }
+                }
+            }
+        }
+        if json { print(try JSONOutput.string(["out": out, "figures": summary] as [String: Any])) }
+    }
 }
 
 struct WBBench: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmark the paper-size steps.")
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time dictionary build, SOMP, NB-NF MUSIC and WB-FF MUSIC at paper size (N·M = 32,512).",
+        discussion: """
+        Inputs: paper system, P = 3 targets, K = 8, SNR 0 dB, hybrid Δ = 0.1 dictionary, MUSIC scan 0.5–40 m × 60–120°
+        (0.1 m × 0.1°). Reports best/median wall time over --repeats, an analytic working-set size per step and the
+        process peak RSS (getrusage) after each step; run one --step per process for a per-step peak.
+        --export DIR writes the inputs for bench/wideband/numpy_wideband.py.
+        """)
+    @Option(help: "Only this step: dictionary | somp | nbnf-music | wbff-music (default: all).") var step: String?
+    @Option(help: "Repeats per step (best and median reported).") var repeats: Int = 3
+    @Option(help: "Write the benchmark inputs (.npy + system.json) to this folder for the NumPy script.") var export: String?
+    @Flag(help: "No progress line on stderr.") var quiet = false
     @Flag(help: "Print one JSON object.") var json = false
-    func run() throws { throw ISACError.invalidParameter(name: "bench", value: "", valid: "not implemented yet") }
+
+    func validate() throws {
+        if let st = step, !WidebandBench.steps.contains(st) {
+            throw ISACError.invalidParameter(name: "--step", value: st, valid: "one of \(WidebandBench.steps.joined(separator: ", "))")
+        }
+        try Check.inRange(repeats, 1, 100, "--repeats")
+    }
+
+    func run() throws {
+        let (steps, info) = try WidebandBench.run(only: step, repeats: repeats, exportDir: export, progress: !quiet)
+        if json {
+            let arr: [[String: Any]] = steps.map {
+                ["step": $0.name, "best_s": $0.best, "median_s": $0.median, "seconds": $0.seconds,
+                 "cpu_seconds": $0.cpuSeconds, "best_cpu_s": $0.cpuSeconds.min() ?? Double.nan,
+                 "working_set_bytes": $0.workingSetBytes, "peak_rss_bytes": $0.peakRSSBytes, "result": $0.result]
+            }
+            print(try JSONOutput.string(["implementation": "swift", "steps": arr, "inputs": info] as [String: Any]))
+        } else {
+            print(String(format: "paper size: N·M = %d rows, %d atoms, scan %d points, %d repeats",
+                         info["rows_nm"] as? Int ?? 0, info["atoms"] as? Int ?? 0, info["scan_points"] as? Int ?? 0, repeats))
+            print("step          best wall (s)  median wall (s)  best CPU (s)  working set (MiB)  peak RSS (MiB)")
+            for st in steps {
+                let name = st.name.padding(toLength: 12, withPad: " ", startingAt: 0)
+                print(name + String(format: "  %13.3f  %15.3f  %12.3f  %17.1f  %14.1f", st.best, st.median, st.cpuSeconds.min() ?? .nan,
+                                    Double(st.workingSetBytes) / 1048576, Double(st.peakRSSBytes) / 1048576))
+            }
+        }
+    }
 }

@@ -1,0 +1,168 @@
+import Foundation
+import Linalg
+import ISACIO
+import Estimation
+import Numerics
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Paper-size benchmark of the four heavy steps (`isac wideband bench`), with the inputs exported
+/// for the NumPy counterpart (bench/wideband/numpy_wideband.py), which runs the same steps on them.
+///
+/// Inputs (deterministic): the paper system (N = 127, M = 256, NM = 32,512), P = 3 targets at
+/// (3 m, 75°), (8 m, 100°), (20 m, 110°), K = 8 pilots, SNR 0 dB, seed 7; the hybrid Δ = 0.1 grid;
+/// a MUSIC scan grid of 0.5–40 m × 60–120° in 0.1 m × 0.1° steps (396 × 601 = 237,996 points).
+public enum WidebandBench {
+    public static let steps = ["dictionary", "somp", "nbnf-music", "wbff-music"]
+
+    public static let targets = [PolarTarget(rangeMeters: 3, angleRad: 75 * Double.pi / 180),
+                                 PolarTarget(rangeMeters: 8, angleRad: 100 * Double.pi / 180),
+                                 PolarTarget(rangeMeters: 20, angleRad: 110 * Double.pi / 180)]
+
+    /// The benchmark's MUSIC scan grid.
+    public static func scanGrid() throws -> ScanGrid {
+        try ScanGrid.uniform(rMin: 0.5, rMax: 40, rangeCount: 396, angleCount: 601)
+    }
+
+    /// Peak resident set size of this process so far, bytes (getrusage ru_maxrss; Linux reports KiB).
+    public static func peakRSSBytes() -> Int {
+        var ru = rusage()
+        #if os(Linux)
+        getrusage(RUSAGE_SELF.rawValue, &ru)
+        return Int(ru.ru_maxrss) * 1024
+        #else
+        getrusage(RUSAGE_SELF, &ru)
+        return Int(ru.ru_maxrss)                        // macOS reports bytes
+        #endif
+    }
+
+    /// CPU time (user + system, all threads) of this process so far, seconds.
+    public static func cpuSeconds() -> Double {
+        var ru = rusage()
+        #if os(Linux)
+        getrusage(RUSAGE_SELF.rawValue, &ru)
+        #else
+        getrusage(RUSAGE_SELF, &ru)
+        #endif
+        func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
+        return s(ru.ru_utime) + s(ru.ru_stime)
+    }
+
+    /// One timed step.
+    public struct Step {
+        public var name: String
+        /// Wall-clock seconds of each repeat.
+        public var seconds: [Double]
+        /// CPU seconds (user + system, all threads) of each repeat: robust to a shared, loaded machine.
+        public var cpuSeconds: [Double] = []
+        /// Working set of the step's own arrays (inputs + outputs + temporaries), bytes (analytic).
+        public var workingSetBytes: Int
+        /// Process peak RSS after the step, bytes.
+        public var peakRSSBytes: Int
+        /// A check value to compare with NumPy (support, or the peak positions).
+        public var result: [String: Any]
+        public var best: Double { seconds.min() ?? .nan }
+        public var median: Double { let s = seconds.sorted(); return s.isEmpty ? .nan : s[s.count / 2] }
+    }
+
+    /// Runs `only` (nil = all four steps in order), each `repeats` times.
+    /// SOMP needs the dictionary, so selecting `somp` also builds it (untimed).
+    /// - Parameters: exportDir: when set, writes Y.npy, grid_range_m.npy, grid_alpha.npy,
+    ///   scan_range_m.npy, scan_angle_rad.npy and system.json there for the NumPy script.
+    public static func run(only: String? = nil, repeats: Int = 3, exportDir: String? = nil,
+                           progress: Bool = true) throws -> (steps: [Step], info: [String: Any]) {
+        if let only, !steps.contains(only) {
+            throw ISACError.invalidParameter(name: "--step", value: only, valid: "one of \(steps.joined(separator: ", "))")
+        }
+        try Check.inRange(repeats, 1, 100, "--repeats")
+        let s = WidebandSystem.paper
+        let p = targets.count, k = 8
+        var rng = RandomSource(seed: 7, stream: 0)
+        let y = try s.simulate(targets: targets, snapshots: k, snrDb: 0, rng: &rng).data
+        let grid = try AngleDistanceGrid.make(.hybrid, system: s)
+        let scan = try scanGrid()
+        let l = s.snapshotLength, q = grid.count, c16 = MemoryLayout<CDouble>.stride
+        let nScan = scan.rangesMeters.count * scan.anglesRad.count
+        if let dir = exportDir {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            func path(_ f: String) -> String { (dir as NSString).appendingPathComponent(f) }
+            try NPY.write(try NPYArray(matrix: y), to: path("Y.npy"))
+            try NPY.write(NPYArray(float64: grid.points.map(\.rangeMeters), shape: [q]), to: path("grid_range_m.npy"))
+            try NPY.write(NPYArray(float64: grid.points.map(\.alpha), shape: [q]), to: path("grid_alpha.npy"))
+            try NPY.write(NPYArray(float64: scan.rangesMeters, shape: [scan.rangesMeters.count]), to: path("scan_range_m.npy"))
+            try NPY.write(NPYArray(float64: scan.anglesRad, shape: [scan.anglesRad.count]), to: path("scan_angle_rad.npy"))
+            let sys: [String: Any] = ["antennas": s.antennas, "carrier_hz": s.carrierHz, "bandwidth_hz": s.bandwidthHz,
+                                      "subcarriers": s.subcarriers, "spacing_m": s.spacingMeters, "targets": p, "snapshots": k]
+            try AtomicFile.write(try JSONOutput.string(sys), to: path("system.json"))
+        }
+        let selected = only.map { [$0] } ?? steps
+        var out: [Step] = []
+        var dict: Matrix<CDouble>? = nil
+        let prog = ProgressLine("wideband bench steps×repeats", total: selected.count * repeats, enabled: progress)
+        var lastCPU: [Double] = []
+        func timed(_ body: () throws -> [String: Any]) rethrows -> ([Double], [String: Any]) {
+            var secs: [Double] = [], res: [String: Any] = [:]
+            lastCPU = []
+            for _ in 0..<repeats {
+                let c0 = cpuSeconds()
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                res = try body()
+                secs.append(Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9)
+                lastCPU.append(cpuSeconds() - c0)
+                prog.advance()
+            }
+            return (secs, res)
+        }
+        for name in selected {
+            defer { out[out.count - 1].cpuSeconds = lastCPU }
+            switch name {
+            case "dictionary":
+                let (secs, res) = timed { () -> [String: Any] in
+                    dict = nil                               // release the previous repeat's 1.2 GB first
+                    let b = grid.dictionary(system: s)
+                    dict = b
+                    return ["atoms": b.cols, "rows": b.rows]
+                }
+                out.append(Step(name: name, seconds: secs, workingSetBytes: l * q * c16, peakRSSBytes: peakRSSBytes(), result: res))
+            case "somp":
+                let b = dict ?? grid.dictionary(system: s)
+                dict = b
+                // Plain SOMP (no band exclusion), Gram columns from the closed-form subcarrier sum.
+                let (secs, res) = try timed { () -> [String: Any] in
+                    let r = try Localizer.compressedSensing(observation: y, grid: grid, dictionary: b, targets: p,
+                                                            exclusionCells: 0, system: s)
+                    return ["support": r.support, "estimates": r.estimates.map { ["range_m": $0.rangeMeters, "angle_deg": $0.angleDeg] }]
+                }
+                // B (input) + BᴴY and its updated copy [Q × K] + Bᴴ B_S [Q × P] + one atom copy per pick.
+                out.append(Step(name: name, seconds: secs, workingSetBytes: (l * q + 2 * q * k + q * p + l * (p + 1)) * c16,
+                                peakRSSBytes: peakRSSBytes(), result: res))
+            case "nbnf-music":
+                let (secs, res) = try timed { () -> [String: Any] in
+                    let sp = try Localizer.narrowbandNearFieldSpectrum(system: s, observation: y, targets: p, grid: scan)
+                    return ["peaks": sp.peaks(p).map { ["range_m": $0.rangeMeters, "angle_deg": $0.angleDeg] }]
+                }
+                // Y reshape copy + N×N covariance + per-angle steering/projection blocks + the spectrum.
+                let n = s.antennas
+                out.append(Step(name: name, seconds: secs,
+                                workingSetBytes: l * k * c16 + n * n * c16 * 2 + 2 * (n + p) * scan.rangesMeters.count * c16 + nScan * 8,
+                                peakRSSBytes: peakRSSBytes(), result: res))
+            default:
+                let (secs, res) = try timed { () -> [String: Any] in
+                    let sp = try Localizer.widebandFarFieldSpectrum(system: s, observation: y, targets: p, grid: scan)
+                    return ["peaks": sp.peaks(p).map { ["range_m": $0.rangeMeters, "angle_deg": $0.angleDeg] }]
+                }
+                // SVD copy of Y + U [NM × K] + U_s + W [(P·Q_θ) × M] + F [M × Q_r] + projections + spectrum.
+                let nt = scan.anglesRad.count, nr = scan.rangesMeters.count, m = s.subcarriers
+                out.append(Step(name: name, seconds: secs,
+                                workingSetBytes: (2 * l * k + l * p + p * nt * m + m * nr + p * nt * nr) * c16 + nScan * 8,
+                                peakRSSBytes: peakRSSBytes(), result: res))
+            }
+        }
+        prog.finish()
+        let info: [String: Any] = ["antennas": s.antennas, "subcarriers": s.subcarriers, "rows_nm": l, "atoms": q,
+                                   "targets": p, "snapshots": k, "scan_points": nScan,
+                                   "scan": "0.5-40 m x 60-120 deg, 396 x 601", "repeats": repeats]
+        return (out, info)
+    }
+}
