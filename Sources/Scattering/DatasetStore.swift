@@ -36,6 +36,29 @@ public struct DatasetManifest: Codable, Sendable, Equatable {
     public static let formatName = "isackit-extended-target/1"
 }
 
+/// Up-front check that an output folder exists (it is created if needed) and accepts new files, so a
+/// long computation never ends in a failed write.
+public enum OutputFolder {
+    /// Creates `dir` if needed and writes + removes a probe file in it. Throws
+    /// `ISACError.invalidParameter(name: flag, …)` naming the folder when either step fails (this also
+    /// covers paths below a regular file, which even root cannot create).
+    public static func ensureWritable(_ dir: String, flag: String) throws {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+            throw ISACError.invalidParameter(name: flag, value: dir, valid: "must be a folder that can be created and written (\(error.localizedDescription))")
+        }
+        guard fm.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+            throw ISACError.invalidParameter(name: flag, value: dir, valid: "must be a folder (a file of that name exists)")
+        }
+        let probe = dir + "/.isac-write-probe-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        guard fm.createFile(atPath: probe, contents: Data()) else {
+            throw ISACError.invalidParameter(name: flag, value: dir, valid: "must be a writable folder (permission denied or read-only file system)")
+        }
+        try? fm.removeItem(atPath: probe)
+    }
+}
+
 /// Writes datasets: `generate` (optionally one shard of a layout, optionally resuming) and `merge`.
 public enum DatasetWriter {
     static func encoder() -> JSONEncoder {
@@ -65,6 +88,9 @@ public enum DatasetWriter {
         try Check.inRange(shardIndex, 0, shardCount - 1, "--shard (index)")
         let start = Date()
         let fm = FileManager.default
+        // Fail before any sample is computed if --out cannot hold the dataset.
+        try OutputFolder.ensureWritable(dir, flag: "--out")
+        try OutputFolder.ensureWritable(dir + "/chunks", flag: "--out")
         let cfgPath = dir + "/config.json"
         let cfgData = try encoder().encode(config)
         if fm.fileExists(atPath: cfgPath) {
@@ -80,7 +106,6 @@ public enum DatasetWriter {
         } else {
             try AtomicFile.write(cfgData, to: cfgPath)
         }
-        try? fm.createDirectory(atPath: dir + "/chunks", withIntermediateDirectories: true)
         let array = try config.array()
         let mine = (0..<config.chunkCount).filter { $0 % shardCount == shardIndex }
         var written = 0, skipped = 0, samples = 0

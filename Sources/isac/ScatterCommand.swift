@@ -108,6 +108,8 @@ struct ScatterChannel: ParsableCommand {
                 ? try VoxelTarget.sphere(center: c, radius: 0.25 * scale, pitch: cfg.voxelPitchM, material: m)
                 : try VoxelTarget.box(center: c, size: scale * Point3(0.6, 0.3, 0.3), pitch: cfg.voxelPitchM, material: m)
         }
+        // Check --out before a solve that can take minutes.
+        try OutputFolder.ensureWritable(URL(fileURLWithPath: out).deletingLastPathComponent().path, flag: "--out")
         let t0 = Date()
         let (H, its) = try ExtendedTargetGenerator.solve(t, array: array, config: cfg)
         let sec = Date().timeIntervalSince(t0)
@@ -131,37 +133,68 @@ struct ScatterChannel: ParsableCommand {
 
 struct ScatterBench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Born samples/s and VIE time per subcarrier vs voxel count.")
-    @Option(help: "Born timing repetitions.") var repeats: Int = 3
-    @Option(name: .customLong("vie-edges"), help: "Cube edges (voxels) for the VIE scaling runs.") var vieEdges: [Int] = [8, 12, 16, 24]
+        commandName: "bench",
+        abstract: "Born samples/s (small and paper arrays) and FFT-VIE time per subcarrier vs voxel count.",
+        discussion: """
+        Born: one fixed car instance (dataset seed 1, instance of sample 0) at 20 m, azimuth 11.5°, heading 28.6°,
+        on the `small` (16×16×4, vehicles ×0.25) and `paper` (64×64×16, full size) geometries; the time is the
+        median over the repeats after one warm-up (small only; a paper sample is long enough).
+        VIE: an ε_r = 4 − 0.5j cube at 10 voxels/λ (fc = 4.9 GHz) of edge e voxels, 3 m in front of a
+        `--vie-tx`-element cross array, one subcarrier: operator setup (kernel FFTs), one matvec
+        (6 FFTs of the 2e-per-axis circulant, N = 8e³), and the full solve of all Tx right-hand sides.
+        `--export DIR` writes the Born inputs and results to DIR/born_{small,paper}.npz for
+        bench/scattering/numpy_born.py.
+        """)
+    @Option(help: "Born timing repetitions for the small array.") var repeats: Int = 5
+    @Option(name: .customLong("paper-repeats"), help: "Born timing repetitions for the paper array (≈ 10–40 s each).") var paperRepeats: Int = 2
+    @Flag(name: .customLong("skip-paper"), help: "Skip the paper-size Born run.") var skipPaper = false
+    @Option(name: .customLong("vie-edges"), help: "Cube edges (voxels) for the VIE scaling runs.") var vieEdges: [Int] = [8, 12, 16, 24, 32]
+    @Option(name: .customLong("vie-tx"), help: "Tx (= Rx) elements for the VIE per-subcarrier solve.") var vieTx: Int = 8
     @Option(name: .customLong("export"), help: "Folder for the NumPy comparison inputs/outputs (bench/scattering/numpy_born.py).") var export: String?
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
         try Check.inRange(repeats, 1, 100, "--repeats")
+        try Check.inRange(paperRepeats, 1, 100, "--paper-repeats")
+        try Check.inRange(vieTx, 1, 256, "--vie-tx")
         for e in vieEdges { try Check.inRange(e, 2, 64, "--vie-edges") }
     }
 
+    /// Process CPU time (user + system, all threads), s: robust to other load on a shared machine.
+    private func cpuSeconds() -> Double {
+        var u = rusage(); getrusage(RUSAGE_SELF.rawValue, &u)
+        return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6
+    }
+
+    private func median(_ x: [Double]) -> Double {
+        let s = x.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
     func run() throws {
-        var out: [String: Any] = [:]
-        // Born: a fixed metallic-dielectric car instance at 20 m (default paper geometry).
+        if let dir = export { try OutputFolder.ensureWritable(dir, flag: "--export") }
+        var out: [String: Any] = ["threads": ProcessInfo.processInfo.activeProcessorCount]
         var born: [[String: Any]] = []
-        for (name, n, k) in [("small", 16, 4), ("paper", 64, 16)] {
-            var cfg = try DatasetConfig.preset(name, solver: .born, seed: 1)
-            cfg.antennas = n; cfg.subcarriers = k
+        if !json { print("Born (eq. 14)  array    voxels   s/sample   samples/s") }
+        for (name, n, k) in [("small", 16, 4), ("paper", 64, 16)] where !(skipPaper && name == "paper") {
+            let cfg = try DatasetConfig.preset(name, solver: .born, seed: 1)
             let arr = try cfg.array()
             let (_, cls, inst) = cfg.slot(0)
             var rng = RandomSource(seed: 1, stream: 0)
             let t = try ExtendedTargetGenerator.place(ExtendedTargetGenerator.instance(cls, index: inst, config: cfg), rangeM: 20,
                                                       azimuthRad: 0.2, headingRad: 0.5, materials: try cfg.materials.draw(&rng), config: cfg)
-            _ = try BornSolver.channel(target: t, array: arr)  // warm-up
-            let t0 = Date()
-            for _ in 0..<repeats { _ = try BornSolver.channel(target: t, array: arr) }
-            let s = Date().timeIntervalSince(t0) / Double(repeats)
-            born.append(["preset": name, "antennas": n, "subcarriers": k, "voxels": t.occupiedCount, "secondsPerSample": s, "samplesPerSecond": 1 / s])
-            if !json { print(String(format: "Born %-5@ N=%d K=%-2d voxels=%6d  %.4f s/sample  %.2f samples/s", name, n, k, t.occupiedCount, s, 1 / s)) }
-            if let dir = export {
-                let H = try BornSolver.channel(target: t, array: arr)
+            if name == "small" { _ = try BornSolver.channel(target: t, array: arr) }  // warm-up
+            var times: [Double] = [], cpu: [Double] = []
+            var H: ChannelTensor? = nil
+            for _ in 0..<(name == "small" ? repeats : paperRepeats) {
+                let t0 = Date(), c0 = cpuSeconds()
+                H = try BornSolver.channel(target: t, array: arr)
+                times.append(Date().timeIntervalSince(t0)); cpu.append(cpuSeconds() - c0)
+            }
+            let s = median(times), c = median(cpu)
+            born.append(["preset": name, "antennas": n, "subcarriers": k, "voxels": t.occupiedCount, "secondsPerSample": s,
+                         "samplesPerSecond": 1 / s, "cpuSecondsPerSample": c, "allSeconds": times])
+            if !json { print(String(format: "               %-5@ %2d×%2d×%-2d %6d  %9.4f  %10.3f  (CPU %.3f s/sample)", name, n, n, k, t.occupiedCount, s, 1 / s, c)) }
+            if let dir = export, let H {
                 let occ = t.occupiedIndices
                 try NPZ.write([
                     "points": NPYArray(float64: occ.flatMap { i -> [Double] in let c = t.center(i); return [c.x, c.y, c.z] }, shape: [occ.count, 3]),
@@ -178,33 +211,36 @@ struct ScatterBench: ParsableCommand {
             }
         }
         out["born"] = born
-        // VIE: cube of ε_r = 4 − 0.5j at 10 voxels/λ, single subcarrier, one right-hand side per matvec.
+        // VIE scaling: dielectric cube at 10 voxels/λ, one subcarrier, all Tx right-hand sides.
         var vie: [[String: Any]] = []
+        if !json { print("VIE cube  N_s     N=8e³    setup s  matvec CPU s  matvec/(N log2 N) ns  GMRES it  s/subcarrier  CPU/(it·Tx)/(N log2 N) ns") }
+        let arr = try SensingArray.cross(antennas: vieTx, carrierHz: 4.9e9, subcarriers: 1)
+        let k = Fields.wavenumber(frequencyHz: 4.9e9), h = speedOfLight / 4.9e9 / 10
+        let m = try Material(name: "dielectric", relativePermittivity: CDouble(4, -0.5), conductivity: 0)
         for e in vieEdges {
-            let lam = 1.0, k = 2 * Double.pi
-            let m = try Material(name: "d", relativePermittivity: CDouble(4, -0.5), conductivity: 0)
-            let h = lam / 10
-            let t = try VoxelTarget.box(center: Point3(0, 0, 0), size: Point3(repeating: Double(e) * h), pitch: h, material: m)
+            let t = try VoxelTarget.box(center: Point3(3, 0, 0), size: Point3(repeating: Double(e) * h), pitch: h, material: m)
             let t0 = Date()
-            let op = try VIEOperator(target: t, wavenumber: k, contrast: t.contrastGrid(frequencyHz: speedOfLight))
+            let op = try VIEOperator(target: t, wavenumber: k, contrast: t.contrastGrid(frequencyHz: 4.9e9))
             let setup = Date().timeIntervalSince(t0)
             var rng = RandomSource(seed: 5, stream: UInt64(e))
             let x = rng.complexGaussianVector(op.dimension)
-            let t1 = Date()
             let mv = 5
-            for _ in 0..<mv { _ = op.apply(x) }
-            let perMatvec = Date().timeIntervalSince(t1) / Double(mv)
-            // One full solve of a plane-wave right-hand side: time per subcarrier per Tx.
-            var b = [CDouble](repeating: .zero, count: op.dimension)
-            for (n, idx) in op.occupied.enumerated() { let z = t.center(idx).z; b[3 * n] = CDouble(Double.cos(k * z), -Double.sin(k * z)) }
-            let t2 = Date()
-            let r = GMRES.solve(op.apply, b: b, tolerance: 1e-3, restart: 40, maxIterations: 2000)
-            let solve = Date().timeIntervalSince(t2)
-            let N = Double(8 * e * e * e)
-            vie.append(["edge": e, "voxels": op.occupied.count, "fftSize": 8 * e * e * e, "setupSeconds": setup, "matvecSeconds": perMatvec,
-                        "matvecPerNlogN_ns": perMatvec / (N * Foundation.log2(N)) * 1e9, "gmresIterations": r.iterations, "solveSecondsPerRHS": solve])
-            if !json { print(String(format: "VIE edge %2d  N_s=%6d  FFT %7d  setup %.3f s  matvec %.4f s  (%.2f ns/(N log2 N))  GMRES %d it  %.3f s/RHS",
-                                    e, op.occupied.count, 8 * e * e * e, setup, perMatvec, perMatvec / (N * Foundation.log2(N)) * 1e9, r.iterations, solve)) }
+            // The matvec is single-threaded, so its process CPU time is its own time even on a loaded machine.
+            var mt: [Double] = [], mw: [Double] = []
+            for _ in 0..<mv { let t1 = Date(), c1 = cpuSeconds(); _ = op.apply(x); mt.append(cpuSeconds() - c1); mw.append(Date().timeIntervalSince(t1)) }
+            let perMatvec = median(mt)
+            let c0 = cpuSeconds()
+            let (_, st) = try VIESolver.channel(target: t, array: arr, tolerance: 1e-3, warmStart: false)
+            let solveCPU = cpuSeconds() - c0
+            let N = Double(8 * e * e * e), nlogn = N * Foundation.log2(N)
+            let perIt = solveCPU / (st[0].meanIterations * Double(vieTx))
+            vie.append(["edge": e, "voxels": op.occupied.count, "fftSize": 8 * e * e * e, "setupSeconds": setup, "matvecCPUSeconds": perMatvec, "matvecWallSeconds": median(mw),
+                        "matvecPerNlogN_ns": perMatvec / nlogn * 1e9, "gmresMeanIterations": st[0].meanIterations,
+                        "gmresMaxIterations": st[0].maxIterations, "maxRelativeResidual": st[0].maxRelativeResidual, "tx": vieTx,
+                        "secondsPerSubcarrier": st[0].seconds, "cpuSecondsPerSubcarrier": solveCPU, "cpuSecondsPerIterationPerTxPerNlogN_ns": perIt / nlogn * 1e9])
+            if !json { print(String(format: "VIE %4d  %6d  %7d  %8.3f  %8.4f  %20.2f  %8.1f  %12.2f  %24.2f",
+                                    e, op.occupied.count, 8 * e * e * e, setup, perMatvec, perMatvec / nlogn * 1e9,
+                                    st[0].meanIterations, st[0].seconds, perIt / nlogn * 1e9)) }
         }
         out["vie"] = vie
         if json { print(try JSONOutput.string(out)) }

@@ -113,29 +113,7 @@ private func files(_ dir: String) throws -> [String: Data] {
     #expect(throws: ISACError.self) { try DatasetWriter.generate(config: other, to: ref, resume: true) }
 }
 
-@Test func badInputsGiveClearErrors() throws {
-    // VIE pitch above λ/2.
-    var c = try tinyConfig(); c.solver = .vie; c.voxelPitchM = 0.04
-    #expect(throws: ISACError.self) { try c.validate() }
-    let arr = try SensingArray.cross(antennas: 4, subcarriers: 1)
-    let m = try Material(name: "m", relativePermittivity: CDouble(2, 0), conductivity: 0)
-    let coarse = try VoxelTarget.box(center: Point3(3, 0, 0), size: Point3(0.2, 0.2, 0.2), pitch: 0.05, material: m)
-    #expect(throws: ISACError.self) { try VIESolver.channel(target: coarse, array: arr) }
-    // Target overlapping the array.
-    let overlap = try VoxelTarget.box(center: Point3(0.01, 0, 0), size: Point3(0.1, 0.1, 0.1), pitch: 0.02, material: m)
-    #expect(throws: ISACError.self) { try BornSolver.channel(target: overlap, array: arr) }
-    // Negative conductivity.
-    #expect(throws: ISACError.self) { try Material(name: "metal", relativePermittivity: CDouble(1, 0), conductivity: -5) }
-    // Unwritable output folder: no files are left behind looking complete.
-    let ro = tempDir("ro")
-    try FileManager.default.createDirectory(atPath: ro, withIntermediateDirectories: true)
-    defer { chmod(ro, 0o755); try? FileManager.default.removeItem(atPath: ro) }
-    chmod(ro, 0o555)
-    if access(ro, W_OK) != 0 {  // (root ignores permissions; skip the check then)
-        #expect(throws: ISACError.self) { try DatasetWriter.generate(config: try tinyConfig(), to: ro + "/ds") }
-        #expect(!FileManager.default.fileExists(atPath: ro + "/ds/manifest.json"))
-    }
-}
+// Bad-input cases (one test each) are in BadInputTests.swift.
 
 @Test func vehiclesHaveDistinctInstancesAndMaterials() throws {
     let c = try tinyConfig()

@@ -133,3 +133,74 @@ private func smallBox(eps: CDouble, sigma: Double = 0, pitch: Double = 0.012) th
     let l = try MieSphere(sizeParameter: 2, relativePermittivity: CDouble(2.5, 0))
     #expect(abs(l.extinctionEfficiency - l.scatteringEfficiency) < 1e-10)
 }
+
+@Test func vieChannelIsReciprocal() throws {
+    // Swapping the Tx and Rx arrays (both ẑ-polarized) must transpose H_k: the point-matched operator
+    // χ(I − Tχ)⁻¹ is complex-symmetric because T_mn = k0²ΔV G(r_m − r_n) is. This checks the FFT
+    // operator, the GMRES solve and the B/A assembly against each other at a contrast where Born fails.
+    let arr = try smallArray(4, k: 2)
+    let swapped = try SensingArray(tx: arr.rx, rx: arr.tx, frequenciesHz: arr.frequenciesHz)
+    let t = try smallBox(eps: CDouble(5, -1), sigma: 0.3, pitch: 0.012)
+    let (h, _) = try VIESolver.channel(target: t, array: arr, tolerance: 1e-9)
+    let (g, _) = try VIESolver.channel(target: t, array: swapped, tolerance: 1e-9)
+    let born = try BornSolver.channel(target: t, array: arr)
+    var num = 0.0, bornDiff = 0.0
+    for k in 0..<h.subcarriers { for r in 0..<h.rx { for tx in 0..<h.tx {
+        num += (h[r, tx, k] - g[tx, r, k]).lengthSquared
+        bornDiff += (h[r, tx, k] - born[r, tx, k]).lengthSquared
+    } } }
+    #expect(num.squareRoot() < 1e-7 * h.norm)
+    #expect(bornDiff.squareRoot() > 0.05 * h.norm)  // multiple scattering matters here
+}
+
+@Test func vieWarmStartGivesTheColdStartSolution() throws {
+    // The warm start only changes the initial guess: both solutions agree to the GMRES tolerance.
+    let arr = try smallArray(4, k: 3)
+    let t = try smallBox(eps: CDouble(4, -0.5), sigma: 0.5, pitch: 0.012)
+    let (warm, _) = try VIESolver.channel(target: t, array: arr, tolerance: 1e-8, warmStart: true)
+    let (cold, _) = try VIESolver.channel(target: t, array: arr, tolerance: 1e-8, warmStart: false)
+    var num = 0.0
+    for i in warm.data.indices { num += (warm.data[i] - cold.data[i]).lengthSquared }
+    #expect(num.squareRoot() < 1e-6 * cold.norm)
+}
+
+@Test func rhsBasisIsOrthonormalAndRepresentsEveryColumn() throws {
+    // Exact rank-3 matrix of 10 columns (+ one zero column): the pivoted Gram–Schmidt basis has rank 3,
+    // is orthonormal, and reproduces every column to the requested tolerance.
+    var rng = RandomSource(seed: 21, stream: 0)
+    let u = rng.complexGaussianMatrix(rows: 50, cols: 3), v = rng.complexGaussianMatrix(rows: 3, cols: 11)
+    var a = Matrix<CDouble>.matmul(u, v)
+    for i in 0..<50 { a[i, 10] = .zero }
+    let bs = RHSBasis(columns: a, tolerance: 1e-9)
+    #expect(bs.rank == 3)
+    for i in 0..<bs.rank { for j in 0..<bs.rank {
+        var d = CDouble.zero
+        for e in 0..<50 { d += bs.q[i][e].conjugate * bs.q[j][e] }
+        #expect((d - CDouble(i == j ? 1 : 0, 0)).length < 1e-12)
+    } }
+    for t in 0..<11 {
+        var num = 0.0, den = 0.0
+        for e in 0..<50 {
+            var s = CDouble.zero
+            for i in 0..<bs.rank { s += bs.q[i][e] * bs.c[t][i] }
+            num += (a[e, t] - s).lengthSquared; den += a[e, t].lengthSquared
+        }
+        #expect(num.squareRoot() <= 1e-9 * den.squareRoot() + 1e-14)
+    }
+}
+
+@Test func vieCompressedRightHandSidesMatchPerTxSolves() throws {
+    // A small lossy box 4 m from a 16-element array: the Tx incident fields on it span only a few
+    // dimensions, so the compressed solve needs fewer than N_t GMRES solves and still agrees with the
+    // per-Tx solves, with every Tx's true residual within the tolerance.
+    let arr = try SensingArray.cross(antennas: 16, carrierHz: 4.9e9, subcarriers: 2, subcarrierSpacingHz: 50e6)
+    let m = try Material(name: "m", relativePermittivity: CDouble(4, -0.5), conductivity: 0.3)
+    let t = try VoxelTarget.box(center: Point3(4, 0.5, -0.2), size: Point3(0.06, 0.05, 0.04), pitch: 0.012, material: m)
+    let (hc, sc) = try VIESolver.channel(target: t, array: arr, tolerance: 1e-6)
+    let (hd, sd) = try VIESolver.channel(target: t, array: arr, tolerance: 1e-6, compressRHS: false)
+    #expect(sc.allSatisfy { $0.solves < 16 && $0.maxRelativeResidual <= 1e-6 })
+    #expect(sd.allSatisfy { $0.solves == 16 && $0.maxRelativeResidual <= 1.5e-6 })
+    var num = 0.0
+    for i in hc.data.indices { num += (hc.data[i] - hd.data[i]).lengthSquared }
+    #expect(num.squareRoot() < 1e-5 * hd.norm)
+}
