@@ -85,4 +85,23 @@ struct InputTests {
         #expect(throws: ISACError.self) { try ExperimentData(directory: dir) }
         #expect(throws: ISACError.self) { try ExperimentData(directory: dir + "/does-not-exist") }
     }
+
+    @Test("trivial reference: training mean range, circular-mean azimuth (across ±π), class prior")
+    func trivialReference() throws {
+        // Azimuths ±(π − 0.1) straddle the seam: the circular mean is π, the arithmetic mean would be 0.
+        let labels = [JointLabel(classIndex: 0, rangeMeters: 10, azimuthRad: Double.pi - 0.1),
+                      JointLabel(classIndex: 1, rangeMeters: 20, azimuthRad: -Double.pi + 0.1),
+                      JointLabel(classIndex: 1, rangeMeters: 45, azimuthRad: Double.pi - 0.1),
+                      JointLabel(classIndex: 1, rangeMeters: 5, azimuthRad: -Double.pi + 0.1)]
+        let set = SampleSet(inputs: Array(repeating: [0, 0], count: 4), labels: labels, receiveCount: 1, transmitCount: 1, toneCount: 1)
+        let p = trivialPredictions(train: set, count: 3)
+        #expect(p.count == 3)
+        #expect(p[0].classProbabilities! == [0.25, 0.75])
+        #expect(abs(p[0].location!.rangeMeters - 20) < 1e-12)
+        #expect(abs(abs(p[0].location!.azimuthRad) - Double.pi) < 1e-9)
+        let m = try JointMetricSummary.evaluate(Array(p.prefix(1)) + [p[1], p[2], p[2]], labels)
+        #expect(abs(m.accuracy! - 0.75) < 1e-12)
+        #expect(abs(m.rangeMAEMeters! - (10 + 0 + 25 + 15) / 4.0) < 1e-9)
+        #expect(abs(m.azimuthMAEDeg! - 0.1 * 180 / Double.pi) < 1e-6)
+    }
 }
