@@ -193,6 +193,19 @@ public struct RunResult: Codable, Sendable {
     public var seconds: Double
     public var checkpoint: String
 
+    /// NaN (absent location of a classification-only run) is stored as the string "nan"; the decoder must
+    /// use the same strategy, otherwise such cache entries never load and the run is retrained each time.
+    public static var encoder: JSONEncoder {
+        let e = JSONEncoder()
+        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return e
+    }
+    public static var decoder: JSONDecoder {
+        let d = JSONDecoder()
+        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return d
+    }
+
     public var predictions: [JointPrediction] {
         (0..<ranges.count).map { i in
             JointPrediction(classProbabilities: probabilities.isEmpty ? nil : probabilities[i],
@@ -219,7 +232,7 @@ public final class ExperimentRunner: @unchecked Sendable {
     public func run(_ method: Method, seed: UInt64, ks: Int, trainFraction: Double = 1) throws -> RunResult {
         let key = "\(method.rawValue)_s\(seed)_ks\(ks)_f\(Int((trainFraction * 100).rounded()))"
         let jsonPath = "\(directory)/runs/\(key).json"
-        if let d = FileManager.default.contents(atPath: jsonPath), let r = try? JSONDecoder().decode(RunResult.self, from: d) {
+        if let d = FileManager.default.contents(atPath: jsonPath), let r = try? RunResult.decoder.decode(RunResult.self, from: d) {
             return r
         }
         let t0 = Date()
@@ -253,8 +266,7 @@ public final class ExperimentRunner: @unchecked Sendable {
                           ranges: preds.map { $0.location?.rangeMeters ?? .nan },
                           azimuths: preds.map { $0.location?.azimuthRad ?? .nan },
                           seconds: Date().timeIntervalSince(t0), checkpoint: ckpt)
-        let enc = JSONEncoder(); enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        try AtomicFile.write(try enc.encode(r), to: jsonPath)
+        try AtomicFile.write(try RunResult.encoder.encode(r), to: jsonPath)
         return r
     }
 

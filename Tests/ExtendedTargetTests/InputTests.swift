@@ -104,4 +104,14 @@ struct InputTests {
         #expect(abs(m.rangeMAEMeters! - (10 + 0 + 25 + 15) / 4.0) < 1e-9)
         #expect(abs(m.azimuthMAEDeg! - 0.1 * 180 / Double.pi) < 1e-6)
     }
+
+    @Test("run cache: a classification-only result (NaN locations) round-trips, so it is not retrained")
+    func runCacheRoundTrip() throws {
+        let r = RunResult(method: "single-cls", seed: 42, ks: 8, trainFraction: 1, metrics: ["acc_pct": 80],
+                          probabilities: [[0.3, 0.7]], ranges: [.nan], azimuths: [.nan], seconds: 1, checkpoint: "x.npz")
+        let back = try RunResult.decoder.decode(RunResult.self, from: try RunResult.encoder.encode(r))
+        #expect(back.ranges.count == 1 && back.ranges[0].isNaN && back.azimuths[0].isNaN)
+        #expect(back.probabilities == r.probabilities && back.metrics == r.metrics)
+        #expect(back.predictions[0].location == nil && back.predictions[0].predictedClass == 1)
+    }
 }
