@@ -61,6 +61,8 @@ public struct ExperimentSuite {
         for (n, pr) in try classicalPredictions(d, tones: Array(0..<fullK), nr: d.test.receiveCount, nt: d.test.transmitCount) {
             rows.append((n, nil, try JointMetricSummary.evaluate(pr, d.test.labels)))
         }
+        rows.append(("Trivial (training-split mean / class prior)", nil,
+                     try JointMetricSummary.evaluate(trivialPredictions(train: d.train, count: d.test.count), d.test.labels)))
         for m in Method.table2 { rows.append((m.title, try runs(m), nil)) }
         return rows
     }

@@ -84,6 +84,8 @@ public struct ExperimentPreset: Sendable {
     public var ksValues: [Int]
     public var trainFractions: [Double]
     public var sweepMethods: [Method]
+    /// Input preprocessing of every learned model (see `SampleSet.batch`).
+    public var normalization: InputPreprocessing.Normalization = .perSample
 
     public static func named(_ name: String) throws -> ExperimentPreset {
         switch name {
@@ -92,12 +94,16 @@ public struct ExperimentPreset: Sendable {
                                     epochs: 200, batchSize: 32, learningRate: 2e-4, seeds: [42, 43, 44],
                                     ksValues: [1, 2, 4, 8, 16], trainFractions: [0.25, 0.5, 0.75, 1.0], sweepMethods: Method.sweep)
         case "small":
+            // Sized so that learning is measurable on 2 CPU cores: 600/100/100 Born samples at N = 16, K = 8
+            // (≈ 0.4 s per sample), 20/5/5 instances per class so that test instances are unseen shapes.
             var d = try DatasetConfig.preset("small", solver: .born, seed: 42)
-            d.subcarriers = 16
-            d.trainCounts = [48, 48]; d.valCounts = [12, 12]; d.testCounts = [12, 12]
-            d.trainInstances = 6; d.valInstances = 2; d.testInstances = 2
-            return ExperimentPreset(name: name, dataset: d, size: .small, epochs: 12, batchSize: 16, learningRate: 1e-3,
-                                    seeds: [42, 43, 44], ksValues: [1, 2, 4, 8, 16], trainFractions: [0.25, 0.5, 1.0],
+            d.subcarriers = 8
+            d.voxelPitchM = 299_792_458.0 / (d.carrierHz + 3.5 * d.subcarrierSpacingHz) / 2   // λ/2 at the highest tone
+            d.trainCounts = [300, 300]; d.valCounts = [50, 50]; d.testCounts = [50, 50]
+            d.trainInstances = 20; d.valInstances = 5; d.testInstances = 5
+            d.samplesPerChunk = 25
+            return ExperimentPreset(name: name, dataset: d, size: .small, epochs: 16, batchSize: 16, learningRate: 2e-3,
+                                    seeds: [42, 43, 44], ksValues: [1, 2, 4, 8], trainFractions: [0.25, 0.5, 1.0],
                                     sweepMethods: [.sharedMTLPCGrad, .proposedCTA, .proposedFull])
         default:
             throw ISACError.invalidParameter(name: "--preset", value: name, valid: "must be small or paper")
@@ -161,10 +167,15 @@ public struct ExperimentData: Sendable {
         }
     }
 
-    public func modelConfig(_ method: Method, size: NetworkSize) throws -> ModelConfig {
-        try ModelConfig(architecture: method.architecture, crossTaskAttention: method.crossTaskAttention, size: size,
-                        classes: 2, receiveCount: train.receiveCount, transmitCount: train.transmitCount,
-                        toneCount: train.toneCount, rangeMinMeters: rangeMinMeters, rangeMaxMeters: rangeMaxMeters)
+    /// Model layout for `method` on this dataset; `normalization` selects the input preprocessing, whose
+    /// amplitude-channel statistics come from the training split.
+    public func modelConfig(_ method: Method, size: NetworkSize,
+                            normalization: InputPreprocessing.Normalization = .perSample) throws -> ModelConfig {
+        let la = train.logAmplitudeStatistics
+        return try ModelConfig(architecture: method.architecture, crossTaskAttention: method.crossTaskAttention, size: size,
+                               classes: 2, receiveCount: train.receiveCount, transmitCount: train.transmitCount,
+                               toneCount: train.toneCount, rangeMinMeters: rangeMinMeters, rangeMaxMeters: rangeMaxMeters,
+                               input: InputPreprocessing(normalization: normalization, logAmplitudeMean: la.mean, logAmplitudeStd: la.std))
     }
 }
 
@@ -181,6 +192,19 @@ public struct RunResult: Codable, Sendable {
     public var azimuths: [Double]
     public var seconds: Double
     public var checkpoint: String
+
+    /// NaN (absent location of a classification-only run) is stored as the string "nan"; the decoder must
+    /// use the same strategy, otherwise such cache entries never load and the run is retrained each time.
+    public static var encoder: JSONEncoder {
+        let e = JSONEncoder()
+        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return e
+    }
+    public static var decoder: JSONDecoder {
+        let d = JSONDecoder()
+        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return d
+    }
 
     public var predictions: [JointPrediction] {
         (0..<ranges.count).map { i in
@@ -208,7 +232,7 @@ public final class ExperimentRunner: @unchecked Sendable {
     public func run(_ method: Method, seed: UInt64, ks: Int, trainFraction: Double = 1) throws -> RunResult {
         let key = "\(method.rawValue)_s\(seed)_ks\(ks)_f\(Int((trainFraction * 100).rounded()))"
         let jsonPath = "\(directory)/runs/\(key).json"
-        if let d = FileManager.default.contents(atPath: jsonPath), let r = try? JSONDecoder().decode(RunResult.self, from: d) {
+        if let d = FileManager.default.contents(atPath: jsonPath), let r = try? RunResult.decoder.decode(RunResult.self, from: d) {
             return r
         }
         let t0 = Date()
@@ -225,7 +249,7 @@ public final class ExperimentRunner: @unchecked Sendable {
             }
             tr = tr.subset(keep.sorted())
         }
-        let cfg = try data.modelConfig(method, size: preset.size)
+        let cfg = try data.modelConfig(method, size: preset.size, normalization: preset.normalization)
         var tc = TrainingConfig()
         tc.epochs = epochsOverride ?? preset.epochs; tc.batchSize = preset.batchSize; tc.learningRate = preset.learningRate
         tc.objective = method.objective; tc.weights = method.weights; tc.pcgrad = method.pcgrad
@@ -242,13 +266,12 @@ public final class ExperimentRunner: @unchecked Sendable {
                           ranges: preds.map { $0.location?.rangeMeters ?? .nan },
                           azimuths: preds.map { $0.location?.azimuthRad ?? .nan },
                           seconds: Date().timeIntervalSince(t0), checkpoint: ckpt)
-        let enc = JSONEncoder(); enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        try AtomicFile.write(try enc.encode(r), to: jsonPath)
+        try AtomicFile.write(try RunResult.encoder.encode(r), to: jsonPath)
         return r
     }
 
     public func load(_ r: RunResult, method: Method) throws -> JointNetwork {
-        var m = try JointNetwork(config: try data.modelConfig(method, size: preset.size), seed: r.seed)
+        var m = try JointNetwork(config: try data.modelConfig(method, size: preset.size, normalization: preset.normalization), seed: r.seed)
         try loadModel(&m, from: r.checkpoint)
         return m
     }
@@ -269,6 +292,18 @@ public func saveModel(_ m: JointNetwork, to path: String) throws {
 public func loadModel(_ m: inout JointNetwork, from path: String) throws {
     let stats = batchNormStatistics(m)
     try Checkpoint.load(into: &m, from: path, statistics: stats)
+}
+
+/// The input-agnostic reference: every test sample gets the training-split class frequencies and the
+/// training-split mean range and circular-mean azimuth. A learned model that has not learned an
+/// input-dependent mapping cannot do better than this (up to the train/test label shift).
+public func trivialPredictions(train: SampleSet, count: Int, classes: Int = 2) -> [JointPrediction] {
+    let n = Double(Swift.max(train.count, 1))
+    let p = (0..<classes).map { c in Double(train.labels.filter { $0.classIndex == c }.count) / n }
+    let r = train.labels.reduce(0.0) { $0 + $1.rangeMeters } / n
+    let th = Foundation.atan2(train.labels.reduce(0.0) { $0 + Foundation.sin($1.azimuthRad) },
+                              train.labels.reduce(0.0) { $0 + Foundation.cos($1.azimuthRad) })
+    return Array(repeating: JointPrediction(classProbabilities: p, location: LocationEstimate(rangeMeters: r, azimuthRad: th)), count: count)
 }
 
 /// Classical references on the test split at all K tones: (name, predictions).

@@ -3,6 +3,30 @@ import Foundation
 import Learning
 import Linalg
 
+/// Input preprocessing of a channel tensor H_s (see `SampleSet.batch`); part of `ModelConfig`, so a
+/// saved model is always fed the way it was trained.
+public struct InputPreprocessing: Codable, Sendable, Equatable {
+    public enum Normalization: String, Codable, Sendable, CaseIterable {
+        /// Inputs as stored (the dataset loader divides by one training-split RMS); 2 channels (Re, Im).
+        case global
+        /// Each sample at unit RMS plus a standardized log-amplitude channel; 3 channels.
+        case perSample = "per-sample"
+    }
+    public var normalization: Normalization
+    /// Rotate each sample by the conjugate phase of its strongest entry on the first selected tone.
+    public var phaseReference: Bool
+    /// Standardization (μ, σ) of ln ρ for the amplitude channel (training-split statistics).
+    public var logAmplitudeMean: Float, logAmplitudeStd: Float
+    public var channels: Int { normalization == .perSample ? 3 : 2 }
+
+    public init(normalization: Normalization = .perSample, phaseReference: Bool? = nil,
+                logAmplitudeMean: Float = 0, logAmplitudeStd: Float = 1) {
+        self.normalization = normalization
+        self.phaseReference = phaseReference ?? (normalization == .perSample)
+        self.logAmplitudeMean = logAmplitudeMean; self.logAmplitudeStd = logAmplitudeStd
+    }
+}
+
 /// Which joint-learning architecture a `JointNetwork` instantiates (Table II rows).
 public enum Architecture: String, Codable, Sendable, CaseIterable {
     /// Proposed: semantic + geometric branches, optional cross-task attention (eqs. 28–33).
@@ -64,10 +88,13 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var rangeMidMeters: Double, rangeHalfMeters: Double
     /// Initial value of the learnable CTA / cross-stitch mixing coefficients ("initialised small").
     public var mixInit: Float
+    /// How channel tensors become network inputs (normalization, phase reference, amplitude channel).
+    public var input: InputPreprocessing
 
     public init(architecture: Architecture, crossTaskAttention: Bool = true, size: NetworkSize, classes: Int = 2,
                 receiveCount: Int, transmitCount: Int, toneCount: Int, rangeMinMeters: Double = 5,
-                rangeMaxMeters: Double = 50, mixInit: Float = 0.1) throws {
+                rangeMaxMeters: Double = 50, mixInit: Float = 0.1,
+                input: InputPreprocessing = InputPreprocessing()) throws {
         try Check.positive(classes, "classes"); try Check.positive(toneCount, "tones")
         let pool = 4 * size.tokenGrid
         for (n, v) in [("receive antennas", receiveCount), ("transmit antennas", transmitCount)] {
@@ -83,6 +110,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         self.toneCount = toneCount
         rangeMidMeters = (rangeMinMeters + rangeMaxMeters) / 2; rangeHalfMeters = (rangeMaxMeters - rangeMinMeters) / 2
         self.mixInit = mixInit
+        self.input = input
     }
 
     /// Columns of the packed network output [N, C + 7]: logits (C), z_r, s_r, a_sin, a_cos, s_θ, u_1, u_2.
@@ -108,8 +136,8 @@ public struct BranchEncoder: Layer {
     public var block2: TransformerEncoderBlock
     @noDerivative public var grid: Int
 
-    public init(size s: NetworkSize, toneCount: Int, rng: inout RandomSource) throws {
-        conv1 = Conv2D(inChannels: 2, outChannels: s.channels[0], kernel: 3, padding: 1, rng: &rng)
+    public init(size s: NetworkSize, toneCount: Int, inputChannels: Int = 2, rng: inout RandomSource) throws {
+        conv1 = Conv2D(inChannels: inputChannels, outChannels: s.channels[0], kernel: 3, padding: 1, rng: &rng)
         conv2 = Conv2D(inChannels: s.channels[0], outChannels: s.channels[1], kernel: 3, padding: 1, rng: &rng)
         conv3 = Conv2D(inChannels: s.channels[1], outChannels: s.channels[2], kernel: 3, padding: 1, rng: &rng)
         bn1 = BatchNorm2D(channels: s.channels[0]); bn2 = BatchNorm2D(channels: s.channels[1]); bn3 = BatchNorm2D(channels: s.channels[2])
@@ -245,8 +273,8 @@ public struct JointNetwork: Layer {
 
     public init(config c: ModelConfig, seed: UInt64) throws {
         var rng = RandomSource(seed: seed, stream: 0)
-        semantic = try BranchEncoder(size: c.size, toneCount: c.toneCount, rng: &rng)
-        geometric = try BranchEncoder(size: c.size, toneCount: c.toneCount, rng: &rng)
+        semantic = try BranchEncoder(size: c.size, toneCount: c.toneCount, inputChannels: c.input.channels, rng: &rng)
+        geometric = try BranchEncoder(size: c.size, toneCount: c.toneCount, inputChannels: c.input.channels, rng: &rng)
         cta = try CrossTaskAttention(modelSize: c.size.modelSize, mixInit: c.mixInit, rng: &rng)
         let a = 1 - c.mixInit, b = c.mixInit
         stitch = Tensor(shape: [12], scalars: [a, b, b, a, a, b, b, a, a, b, b, a])

@@ -72,7 +72,7 @@ extension JointNetwork {
         var i = 0
         while i < samples.count {
             let idx = Array(i..<Swift.min(i + batchSize, samples.count))
-            let y = self(samples.batch(idx, tones: tones), samples: idx.count, toneIndices: tones, training: false)
+            let y = self(samples.batch(idx, tones: tones, input: config.input), samples: idx.count, toneIndices: tones, training: false)
             out += decodePredictions(y, config: config)
             i += batchSize
         }
@@ -114,7 +114,7 @@ public func train(_ model: JointNetwork, train trainSet: SampleSet, validation: 
         for b in 0..<stepsPerEpoch {
             let idx = Array(order[(b * tc.batchSize)..<Swift.min((b + 1) * tc.batchSize, order.count)])
             let gains = idx.map { _ in Float(rng.uniform(Double(1 - tc.amplitudeJitter), Double(1 + tc.amplitudeJitter))) }
-            let x = trainSet.batch(idx, tones: tc.tones, gains: gains)
+            let x = trainSet.batch(idx, tones: tc.tones, gains: gains, input: cfg.input)
             let t = BatchTargets(samples: trainSet, indices: idx, tones: tc.tones, config: cfg)
             let n = idx.count, tones = tc.tones, C = cfg.classes
             opt.learningRate = Swift.max(schedule.learningRate(at: step), 1e-12)

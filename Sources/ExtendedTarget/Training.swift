@@ -73,18 +73,66 @@ public struct SampleSet: Sendable {
                   receiveCount: receiveCount, transmitCount: transmitCount, toneCount: toneCount)
     }
 
-    /// Network input [B·Ks, 2, Nr, Nt] for samples `idx` and tones `tones`, each sample scaled by `gains[b]`.
-    public func batch(_ idx: [Int], tones: [Int], gains: [Float]? = nil) -> Tensor {
-        let img = 2 * receiveCount * transmitCount
-        var out = [Float](repeating: 0, count: idx.count * tones.count * img)
+    /// Network input [B·Ks, C_in, Nr, Nt] for samples `idx` and tones `tones` (C_in = `input.channels`),
+    /// each sample first scaled by `gains[b]` (training-time amplitude jitter).
+    ///
+    /// With `input.normalization == .perSample` every sample is divided by its own RMS over the selected
+    /// tones, ρ = (Σ|H_k[r,t]|² / (K_s Nr Nt))^{1/2}, and a third, constant channel carries the
+    /// standardized log-amplitude (ln ρ − μ)/σ (μ, σ from the training split). The received power falls
+    /// as ~1/r⁴ over 5–50 m (four decades), so a single global scale leaves far targets as near-zero
+    /// images; per-sample normalization puts every image at unit RMS while the amplitude channel keeps
+    /// the coarse range/RCS cue. With `input.phaseReference` the whole sample is rotated by e^{−jφ₀},
+    /// φ₀ the phase of the strongest entry of the first selected tone, which removes the carrier phase
+    /// 4πr/λ (random on the scale of the range interval) and keeps every relative phase (across
+    /// antennas: angle and curvature; across tones: delay).
+    public func batch(_ idx: [Int], tones: [Int], gains: [Float]? = nil, input p: InputPreprocessing = InputPreprocessing(normalization: .global)) -> Tensor {
+        let px = receiveCount * transmitCount, img = 2 * px, ch = p.channels, outImg = ch * px
+        var out = [Float](repeating: 0, count: idx.count * tones.count * outImg)
         for (b, i) in idx.enumerated() {
             let g = gains?[b] ?? 1
+            let v = inputs[i]
+            var rot: (c: Float, s: Float) = (1, 0)
+            if p.phaseReference, let k0 = tones.first {
+                var best: Float = -1, bq = 0
+                for q in 0..<px {
+                    let re = v[k0 * img + q], im = v[k0 * img + px + q], m = re * re + im * im
+                    if m > best { best = m; bq = q }
+                }
+                let re = v[k0 * img + bq], im = v[k0 * img + px + bq], mag = (re * re + im * im).squareRoot()
+                if mag > 0 { rot = (re / mag, -im / mag) }
+            }
+            var factor = g, amp: Float = 0
+            if p.normalization == .perSample {
+                var ss = 0.0
+                for m in tones { for q in 0..<img { let x = Double(v[m * img + q]); ss += x * x } }
+                let rho = Float((ss / Double(tones.count * px)).squareRoot())
+                factor = rho > 0 ? 1 / rho : 1
+                amp = rho > 0 ? (Foundation.log(rho * g) - p.logAmplitudeMean) / p.logAmplitudeStd : 0
+            }
             for (j, m) in tones.enumerated() {
-                let dst = (b * tones.count + j) * img, src = m * img
-                for q in 0..<img { out[dst + q] = inputs[i][src + q] * g }
+                let dst = (b * tones.count + j) * outImg, src = m * img
+                for q in 0..<px {
+                    let re = v[src + q], im = v[src + px + q]
+                    out[dst + q] = (re * rot.c - im * rot.s) * factor
+                    out[dst + px + q] = (re * rot.s + im * rot.c) * factor
+                }
+                if ch == 3 { for q in 0..<px { out[dst + img + q] = amp } }
             }
         }
-        return Tensor(shape: [idx.count * tones.count, 2, receiveCount, transmitCount], scalars: out)
+        return Tensor(shape: [idx.count * tones.count, ch, receiveCount, transmitCount], scalars: out)
+    }
+
+    /// Mean and std of ln ρ over the set (ρ the per-sample RMS over all tones, see `batch`): the
+    /// standardization of the amplitude channel, computed on the training split.
+    public var logAmplitudeStatistics: (mean: Float, std: Float) {
+        let l = inputs.map { v -> Double in
+            let ss = v.reduce(0.0) { $0 + Double($1) * Double($1) }
+            return Foundation.log(Swift.max((ss / Double(v.count / 2)).squareRoot(), 1e-30))
+        }
+        guard !l.isEmpty else { return (0, 1) }
+        let m = l.reduce(0, +) / Double(l.count)
+        let sd = (l.reduce(0.0) { $0 + ($1 - m) * ($1 - m) } / Double(l.count)).squareRoot()
+        return (Float(m), Float(sd > 1e-6 ? sd : 1))
     }
 
     /// Peak coordinate u* of eq. (46) on the selected tones, normalized to [0, 1]² as (row/(Nr−1), col/(Nt−1)).

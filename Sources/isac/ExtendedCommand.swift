@@ -40,6 +40,7 @@ struct ExtendedTrain: ParsableCommand {
     @Option(help: "AdamW learning rate.") var lr: Float = 2e-4
     @Option(help: "Seed.") var seed: UInt64 = 42
     @Option(help: "Network size: small | paper.") var size: String = "small"
+    @Option(name: .customLong("input-norm"), help: "Input normalization: per-sample (unit RMS + log-amplitude channel + phase reference) | global (one training-split RMS).") var inputNorm: String = "per-sample"
     @Option(help: "Output folder for model.npz + model.json.") var out: String
     @Flag(help: "No per-epoch lines on stderr.") var quiet = false
     @Flag(help: "Print one JSON object.") var json = false
@@ -49,13 +50,21 @@ struct ExtendedTrain: ParsableCommand {
         try Check.positive(epochs, "--epochs"); try Check.positive(batchSize, "--batch-size"); try Check.positive(lr, "--lr")
         guard ["small", "paper"].contains(size) else { throw ISACError.invalidParameter(name: "--size", value: size, valid: "small or paper") }
         if let k = ks { try Check.positive(k, "--ks") }
+        _ = try normalization()
+    }
+
+    func normalization() throws -> InputPreprocessing.Normalization {
+        guard let n = InputPreprocessing.Normalization(rawValue: inputNorm) else {
+            throw ISACError.invalidParameter(name: "--input-norm", value: inputNorm, valid: "per-sample or global")
+        }
+        return n
     }
 
     func run() throws {
         let m = try parseMethod(method)
         let d = try ExperimentData(directory: data)
         let tones = try selectedToneIndices(ks: ks ?? d.train.toneCount, available: d.train.toneCount)
-        let cfg = try d.modelConfig(m, size: size == "paper" ? .paper : .small)
+        let cfg = try d.modelConfig(m, size: size == "paper" ? .paper : .small, normalization: try normalization())
         var tc = TrainingConfig()
         tc.epochs = epochs; tc.batchSize = batchSize; tc.learningRate = lr; tc.seed = seed; tc.tones = tones
         tc.objective = m.objective; tc.weights = m.weights; tc.pcgrad = m.pcgrad
