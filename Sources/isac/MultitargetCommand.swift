@@ -100,6 +100,58 @@ func metricsDict(_ m: OperatingPointMetrics, label: String) -> [String: Any] {
     ]
 }
 
+
+/// One curve/row of an experiment: a baseline mode, the differentiable-OMP receiver with a fixed assumed array,
+/// or a learned checkpoint.
+struct MTMethod {
+    var label: String
+    var dashed: Bool
+    var evaluate: (_ eta: Double, _ phi: Double, _ samples: Int, _ cal: Int, _ seed: UInt64, _ progress: @escaping @Sendable (Int) -> Void) throws -> OperatingPointMetrics
+}
+
+/// Builds the methods of `--impairments` (with `--receiver omp|domp`) and `--checkpoint` (comma list).
+func buildMethods(system: MTSystemOptions, config cfg: MultiTargetConfig, gospa: GOSPA, impairments: String, receiver: String,
+                  checkpoints: String?, temperature: Double, windowScale: Double) throws -> [MTMethod] {
+    var out: [MTMethod] = []
+    let pfa = system.pfa
+    if !impairments.isEmpty {
+        for mode in try parseImpairments(impairments) {
+            switch receiver {
+            case "omp":
+                let sys = try BaselineSystem(config: cfg, mode: mode, impairmentSeed: system.impairmentSeed)
+                out.append(MTMethod(label: mode.rawValue, dashed: mode == .known) { e, p, n, c, sd, pr in
+                    try sys.evaluate(eta: e, phi: p, samples: n, calibrationSamples: c, seed: sd, targetPfa: pfa, gospa: gospa, progress: pr)
+                })
+            case "domp":
+                let truth = ArrayImpairment.realization(config: cfg, seed: system.impairmentSeed)
+                let nominal = ArrayImpairment.nominal(antennas: cfg.antennas, wavelengthMeters: cfg.wavelengthMeters)
+                let phys = mode == .none ? nominal : truth
+                let assumed = mode == .known ? truth : nominal
+                let sys = try LearnedISACSystem(config: cfg, trueArray: phys, model: .impairment(assumed),
+                                                settings: DifferentiableOMPSettings(temperature: temperature, windowScale: windowScale))
+                out.append(MTMethod(label: "domp-\(mode.rawValue)", dashed: mode == .known) { e, p, n, c, sd, pr in
+                    try sys.evaluate(eta: e, phi: p, samples: n, calibrationSamples: c, seed: sd, targetPfa: pfa, gospa: gospa, progress: pr)
+                })
+            default:
+                throw ISACError.invalidParameter(name: "--receiver", value: receiver, valid: "must be omp or domp")
+            }
+        }
+    }
+    for path in (checkpoints ?? "").split(separator: ",").map(String.init) where !path.isEmpty {
+        let ck = try LearnedCheckpoint.read(from: path)
+        try ck.checkCompatible(config: cfg, impairmentSeed: system.impairmentSeed)
+        let truth = ArrayImpairment.realization(config: cfg, seed: system.impairmentSeed)
+        let sys = try LearnedISACSystem(config: cfg, trueArray: truth, model: ck.model, settings: ck.domp)
+        out.append(MTMethod(label: "\(ck.model.methodName)-learning", dashed: false) { e, p, n, c, sd, pr in
+            try sys.evaluate(eta: e, phi: p, samples: n, calibrationSamples: c, seed: sd, targetPfa: pfa, gospa: gospa, progress: pr)
+        })
+    }
+    guard !out.isEmpty else {
+        throw ISACError.invalidParameter(name: "--impairments/--checkpoint", value: "none given", valid: "give at least one baseline mode or checkpoint")
+    }
+    return out
+}
+
 struct MTEvaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
@@ -110,6 +162,9 @@ struct MTEvaluate: ParsableCommand {
     @Option(name: .customLong("impairments"), help: "none | unknown | known (comma list allowed; empty with --checkpoint = learned model only).") var impairments = "unknown"
     @Option(name: .customLong("checkpoint"), help: "Also evaluate a learned model (.npz from `isac multitarget train`) with the differentiable-OMP receiver.")
     var checkpoint: String?
+    @Option(name: .customLong("receiver"), help: "Receiver for the --impairments rows: omp (baseline, Algorithm 1) | domp (differentiable OMP, Sec. IV-B).") var receiver = "omp"
+    @Option(name: .customLong("temperature"), help: "Softmax temperature for --receiver domp.") var temperature = 0.1
+    @Option(name: .customLong("window-scale"), help: "Window (resolution cells) for --receiver domp.") var windowScale = 1.0
     @Option(name: .customLong("samples"), help: "Evaluation samples.") var samples = 400
     @Option(name: .customLong("calibration-samples"), help: "Samples for threshold calibration (default: --samples).") var calSamples: Int?
     @Option(name: .customLong("seed"), help: "Scenario seed.") var seed: UInt64 = 7
@@ -123,6 +178,8 @@ struct MTEvaluate: ParsableCommand {
         try Check.positive(samples, "--samples")
         if let c = calSamples { try Check.positive(c, "--calibration-samples") }
         if !(checkpoint != nil && impairments.isEmpty) { _ = try parseImpairments(impairments) }
+        guard ["omp", "domp"].contains(receiver) else { throw ISACError.invalidParameter(name: "--receiver", value: receiver, valid: "must be omp or domp") }
+        try DifferentiableOMPSettings(temperature: temperature, windowScale: windowScale).validate()
     }
 
     func run() throws {
@@ -150,14 +207,14 @@ struct MTEvaluate: ParsableCommand {
             d["samples_per_s"] = Double(samples + cal) / el
             results.append(d)
         }
-        for mode in modes {
-            let sys = try BaselineSystem(config: cfg, mode: mode, impairmentSeed: system.impairmentSeed)
-            let pl = ProgressLine("evaluate \(mode.rawValue)", total: samples + cal, enabled: !quiet)
+        let methods = modes.isEmpty ? [] : try buildMethods(system: system, config: cfg, gospa: gospa, impairments: impairments,
+                                                            receiver: receiver, checkpoints: nil, temperature: temperature, windowScale: windowScale)
+        for meth in methods {
+            let pl = ProgressLine("evaluate \(meth.label)", total: samples + cal, enabled: !quiet)
             let t0 = Date()
-            let m = try sys.evaluate(eta: eta, phi: radians(phiDeg), samples: samples, calibrationSamples: cal, seed: seed,
-                                     targetPfa: system.pfa, gospa: gospa, progress: { pl.advance($0) })
+            let m = try meth.evaluate(eta, radians(phiDeg), samples, cal, seed, { pl.advance($0) })
             pl.finish()
-            var d = metricsDict(m, mode: mode)
+            var d = metricsDict(m, label: meth.label)
             let el = Date().timeIntervalSince(t0)
             d["run_time_s"] = el
             d["samples_per_s"] = Double(samples + cal) / el
@@ -169,10 +226,10 @@ struct MTEvaluate: ParsableCommand {
             print(try JSONOutput.string(obj))
         } else {
             print("eta=\(eta) phi=\(phiDeg)deg  target p_fa=\(system.pfa)  samples=\(samples) (+\(cal) calibration)")
-            print(String(format: "%-9@ %8@ %8@ %9@ %8@ %9@", "impair" as NSString, "p_md" as NSString, "p_fa" as NSString,
+            print(String(format: "%-20@ %8@ %8@ %9@ %8@ %9@", "method" as NSString, "p_md" as NSString, "p_fa" as NSString,
                          "GOSPA[m]" as NSString, "SER" as NSString, "time[s]" as NSString))
             for r in results {
-                print(String(format: "%-9@ %8.4f %8.4f %9.3f %8.4f %9.2f", (r["impairments"] as! String) as NSString,
+                print(String(format: "%-20@ %8.4f %8.4f %9.3f %8.4f %9.2f", (r["impairments"] as! String) as NSString,
                              r["p_md"] as! Double, r["p_fa"] as! Double, r["gospa_m"] as! Double, r["ser"] as! Double,
                              r["run_time_s"] as! Double))
             }
@@ -185,7 +242,11 @@ struct MTTradeoff: ParsableCommand {
         commandName: "tradeoff",
         abstract: "Sweep eta in [0, 1] (and phi) at a calibrated p_fa: CSV + SVG of p_md, GOSPA, SER (and single-target RMSE) vs eta (paper Figs. 5, 9).")
     @OptionGroup var system: MTSystemOptions
-    @Option(name: .customLong("impairments"), help: "none | unknown | known, or a comma list (one curve each).") var impairments = "unknown,known"
+    @Option(name: .customLong("impairments"), help: "none | unknown | known, or a comma list (one curve each; may be empty with --checkpoint).") var impairments = "unknown,known"
+    @Option(name: .customLong("receiver"), help: "Receiver for the --impairments curves: omp (baseline, Algorithm 1) | domp (differentiable OMP, Sec. IV-B).") var receiver = "omp"
+    @Option(name: .customLong("checkpoint"), help: "Learned models (.npz from `isac multitarget train`, comma list): one curve each.") var checkpoint: String?
+    @Option(name: .customLong("temperature"), help: "Softmax temperature for --receiver domp.") var temperature = 0.1
+    @Option(name: .customLong("window-scale"), help: "Window (resolution cells) for --receiver domp.") var windowScale = 1.0
     @Option(name: .customLong("etas"), help: "Number of eta values uniformly in [0, 1].") var etas = 8
     @Option(name: .customLong("phases"), help: "Number of phi values uniformly in [0, 2pi) (1 = phi 0, as the paper's Fig. 9).") var phases = 1
     @Option(name: .customLong("samples"), help: "Evaluation samples per point.") var samples = 150
@@ -201,33 +262,33 @@ struct MTTradeoff: ParsableCommand {
         try Check.inRange(phases, 1, 64, "--phases")
         try Check.positive(samples, "--samples")
         if let c = calSamples { try Check.positive(c, "--calibration-samples") }
-        _ = try parseImpairments(impairments)
+        if !impairments.isEmpty { _ = try parseImpairments(impairments) }
+        guard ["omp", "domp"].contains(receiver) else { throw ISACError.invalidParameter(name: "--receiver", value: receiver, valid: "must be omp or domp") }
         guard !out.isEmpty else { throw ISACError.invalidParameter(name: "--out", value: "\"\"", valid: "must be a folder path") }
     }
 
     func run() throws {
         let cfg = try system.config()
-        let modes = try parseImpairments(impairments)
         let gospa = try system.gospa()
+        let methods = try buildMethods(system: system, config: cfg, gospa: gospa, impairments: impairments, receiver: receiver,
+                                       checkpoints: checkpoint, temperature: temperature, windowScale: windowScale)
         let cal = calSamples ?? samples
         let etaGrid = (0..<etas).map { Double($0) / Double(etas - 1) }
         let phiGrid = (0..<phases).map { 2 * Double.pi * Double($0) / Double(phases) }
-        var csv = CSVTable(header: ["impairments", "eta", "phi_deg", "threshold_over_KSN0", "p_md", "p_fa", "gospa_m", "ser",
+        var csv = CSVTable(header: ["method", "eta", "phi_deg", "threshold_over_KSN0", "p_md", "p_fa", "gospa_m", "ser",
                                     "angle_rmse_deg", "range_rmse_m", "samples"])
-        var rows: [(ImpairmentMode, OperatingPointMetrics)] = []
-        let pl = ProgressLine("tradeoff", total: modes.count * etaGrid.count * phiGrid.count * (samples + cal), enabled: !quiet)
+        var rows: [(String, OperatingPointMetrics)] = []
+        let pl = ProgressLine("tradeoff", total: methods.count * etaGrid.count * phiGrid.count * (samples + cal), enabled: !quiet)
         let t0 = Date()
-        for mode in modes {
-            let sys = try BaselineSystem(config: cfg, mode: mode, impairmentSeed: system.impairmentSeed)
+        for meth in methods {
             for phi in phiGrid {
                 for eta in etaGrid {
-                    let m = try sys.evaluate(eta: eta, phi: phi, samples: samples, calibrationSamples: cal, seed: seed,
-                                             targetPfa: system.pfa, gospa: gospa, progress: { pl.advance($0) })
-                    rows.append((mode, m))
-                    csv.append(strings: [mode.rawValue] + [eta, degrees(phi), m.normalizedThreshold,
-                                                           m.detection.missedDetectionProbability, m.detection.falseAlarmProbability,
-                                                           m.meanGOSPA, m.ser.rate, m.angleErrorDeg.rmse, m.rangeErrorMeters.rmse,
-                                                           Double(m.detection.samples)].map(CSVTable.format))
+                    let m = try meth.evaluate(eta, phi, samples, cal, seed, { pl.advance($0) })
+                    rows.append((meth.label, m))
+                    csv.append(strings: [meth.label] + [eta, degrees(phi), m.normalizedThreshold,
+                                                        m.detection.missedDetectionProbability, m.detection.falseAlarmProbability,
+                                                        m.meanGOSPA, m.ser.rate, m.angleErrorDeg.rmse, m.rangeErrorMeters.rmse,
+                                                        Double(m.detection.samples)].map(CSVTable.format))
                 }
             }
         }
@@ -238,13 +299,13 @@ struct MTTradeoff: ParsableCommand {
         func fig(_ name: String, _ title: String, _ y: String, yLog: Bool, xOf: (OperatingPointMetrics) -> Double = { $0.eta },
                  xLabel: String = "eta (fraction of power to sensing)", _ val: (OperatingPointMetrics) -> Double) throws {
             var f = Figure(title: title, xLabel: xLabel, yLabel: y, yLog: yLog)
-            for mode in modes {
+            for meth in methods {
                 for phi in phiGrid {
-                    let pts = rows.filter { $0.0 == mode && $0.1.phi == phi }.map { (xOf($0.1), val($0.1)) }
+                    let pts = rows.filter { $0.0 == meth.label && $0.1.phi == phi }.map { (xOf($0.1), val($0.1)) }
                         .filter { $0.1.isFinite && (!yLog || $0.1 > 0) }
                     if pts.isEmpty { continue }
-                    let lab = phiGrid.count > 1 ? "\(mode.rawValue), phi=\(Int(degrees(phi).rounded()))°" : "\(mode.rawValue) impairments"
-                    f.line(x: pts.map(\.0), y: pts.map(\.1), label: lab, dashed: mode == .known, markers: true)
+                    let lab = phiGrid.count > 1 ? "\(meth.label), phi=\(Int(degrees(phi).rounded()))°" : meth.label
+                    f.line(x: pts.map(\.0), y: pts.map(\.1), label: lab, dashed: meth.dashed, markers: true)
                 }
             }
             try f.write(to: dir.appendingPathComponent(name).path)
@@ -261,13 +322,13 @@ struct MTTradeoff: ParsableCommand {
         }
         let el = Date().timeIntervalSince(t0)
         if json {
-            print(try JSONOutput.string(["out": out, "points": rows.map { metricsDict($0.1, mode: $0.0) }, "run_time_s": el,
+            print(try JSONOutput.string(["out": out, "points": rows.map { metricsDict($0.1, label: $0.0) }, "run_time_s": el,
                                          "target_pfa": system.pfa, "seed": Int(seed)]))
         } else {
             print(String(format: "%-8@ %5@ %6@ %8@ %8@ %9@ %8@", "impair" as NSString, "eta" as NSString, "phi" as NSString,
                          "p_md" as NSString, "p_fa" as NSString, "GOSPA[m]" as NSString, "SER" as NSString))
-            for (mode, m) in rows {
-                print(String(format: "%-8@ %5.3f %6.1f %8.4f %8.4f %9.3f %8.4f", mode.rawValue as NSString, m.eta, degrees(m.phi),
+            for (label, m) in rows {
+                print(String(format: "%-8@ %5.3f %6.1f %8.4f %8.4f %9.3f %8.4f", label as NSString, m.eta, degrees(m.phi),
                              m.detection.missedDetectionProbability, m.detection.falseAlarmProbability, m.meanGOSPA, m.ser.rate))
             }
             print("wrote \(out)/tradeoff.csv and SVG figures (\(String(format: "%.1f", el)) s)")
