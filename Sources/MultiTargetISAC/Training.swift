@@ -115,6 +115,24 @@ public enum ISACTrainer {
         return (model, log)
     }
 
+    /// Element-position error x̂ − x (both centred) split into its linear-in-k part (an apparent aperture scaling,
+    /// the only part that moves the angle-map peak to first order) and the rest: RMS of each, metres.
+    public static func positionErrorParts(_ a: ArrayImpairment, _ truth: ArrayImpairment) -> (linearRMS: Double, residualRMS: Double) {
+        let e = zip(a.geometry.positions, truth.geometry.positions).map { $0.x - $1.x }
+        let c = Double(e.count - 1) / 2
+        let num = e.enumerated().reduce(0) { $0 + (Double($1.offset) - c) * $1.element }
+        let den = e.indices.reduce(0) { $0 + (Double($1) - c) * (Double($1) - c) }
+        let slope = den > 0 ? num / den : 0
+        let mean = e.reduce(0, +) / Double(max(e.count, 1))
+        var lin = 0.0, res = 0.0
+        for (k, v) in e.enumerated() {
+            let l = slope * (Double(k) - c)
+            lin += l * l; res += (v - mean - l) * (v - mean - l)
+        }
+        let n = Double(max(e.count, 1))
+        return ((lin / n).squareRoot(), (res / n).squareRoot())
+    }
+
     /// ‖d̂ − d‖₂ over the effective spacings, metres.
     public static func spacingError(_ a: ArrayImpairment, _ truth: ArrayImpairment) -> Double {
         zip(a.effectiveSpacings, truth.effectiveSpacings).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()

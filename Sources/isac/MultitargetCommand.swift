@@ -201,7 +201,12 @@ struct MTEvaluate: ParsableCommand {
             var d = metricsDict(m, label: "\(ck.model.methodName)-learning")
             d["checkpoint"] = path
             d["parameters"] = ck.model.parameterCount
-            if case let .impairment(a) = ck.model { d["spacing_error_mm"] = ISACTrainer.spacingError(a, truth) * 1e3 }
+            if case let .impairment(a) = ck.model {
+                d["spacing_error_mm"] = ISACTrainer.spacingError(a, truth) * 1e3
+                let pe = ISACTrainer.positionErrorParts(a, truth)
+                d["position_error_linear_rms_mm"] = pe.linearRMS * 1e3
+                d["position_error_nonlinear_rms_mm"] = pe.residualRMS * 1e3
+            }
             let el = Date().timeIntervalSince(t0)
             d["run_time_s"] = el
             d["samples_per_s"] = Double(samples + cal) / el
@@ -472,9 +477,9 @@ struct MTTrain: ParsableCommand {
         let nominal = ArrayImpairment.nominal(antennas: cfg.antennas, wavelengthMeters: cfg.wavelengthMeters)
         var ts = TrainingSettings()
         let paper = preset == "paper"
-        ts.steps = steps ?? (paper ? 25_000 : 150)
-        ts.batchSize = batch ?? (paper ? 1500 : 24)
-        ts.learningRate = lr ?? (method == "impairment" ? (paper ? 1e-7 : 4e-6) : 5e-3)
+        ts.steps = steps ?? (paper ? 25_000 : 400)
+        ts.batchSize = batch ?? (paper ? 1500 : 32)
+        ts.learningRate = lr ?? (method == "impairment" ? (paper ? 1e-7 : 1e-5) : 5e-3)
         ts.etaLow = etaMin; ts.etaHigh = etaMax; ts.seed = seed
         let domp = DifferentiableOMPSettings(temperature: temperature, windowScale: windowScale)
         let initial: LearnedSteering
@@ -499,7 +504,7 @@ struct MTTrain: ParsableCommand {
         var meta = LearnedCheckpoint.systemKey(config: cfg, impairmentSeed: system.impairmentSeed)
         meta["steps"] = "\(ts.steps)"; meta["batch"] = "\(ts.batchSize)"; meta["lr"] = "\(ts.learningRate)"
         meta["seed"] = "\(seed)"; meta["train_sector"] = trainSector; meta["preset"] = preset
-        let ckPath = dir.appendingPathComponent("model.npz").path
+        let ckPath = out.hasSuffix("/") ? out + "model.npz" : out + "/model.npz"
         try LearnedCheckpoint(model: model, domp: domp, meta: meta).write(to: ckPath)
         var csv = CSVTable(header: ["step", "loss_m", "learning_rate", "spacing_error_mm"])
         for r in log { csv.append([Double(r.step), r.loss, r.learningRate, (r.spacingErrorMeters ?? .nan) * 1e3]) }
@@ -518,6 +523,9 @@ struct MTTrain: ParsableCommand {
             let before = ISACTrainer.spacingError(nominal, truth), after = ISACTrainer.spacingError(a, truth)
             result["spacing_error_before_mm"] = before * 1e3
             result["spacing_error_after_mm"] = after * 1e3
+            let pb = ISACTrainer.positionErrorParts(nominal, truth), pa = ISACTrainer.positionErrorParts(a, truth)
+            result["position_error_linear_rms_mm"] = ["before": pb.linearRMS * 1e3, "after": pa.linearRMS * 1e3]
+            result["position_error_nonlinear_rms_mm"] = ["before": pb.residualRMS * 1e3, "after": pa.residualRMS * 1e3]
             var g = Figure(title: "Impairment learning: ||d_hat - d||", xLabel: "step", yLabel: "spacing error [mm]")
             g.line(x: xs, y: log.map { ($0.spacingErrorMeters ?? .nan) * 1e3 }, label: "||d_hat - d||_2")
             try g.write(to: dir.appendingPathComponent("spacing_error.svg").path)
@@ -543,6 +551,10 @@ struct MTTrain: ParsableCommand {
             print("\(method) learning: \(model.parameterCount) parameters, \(ts.steps) steps x B=\(ts.batchSize), \(String(format: "%.0f", trainTime)) s")
             if let b = result["spacing_error_before_mm"] as? Double, let a = result["spacing_error_after_mm"] as? Double {
                 print(String(format: "||d_hat - d||: %.4f mm (nominal) -> %.4f mm (learned)", b, a))
+                if let l = result["position_error_linear_rms_mm"] as? [String: Double], let r = result["position_error_nonlinear_rms_mm"] as? [String: Double] {
+                    print(String(format: "position error RMS: linear part %.4f -> %.4f mm, rest %.4f -> %.4f mm",
+                                 l["before"]!, l["after"]!, r["before"]!, r["after"]!))
+                }
             }
             if !tests.isEmpty {
                 print(String(format: "%-22@ %8@ %8@ %9@ %8@", "system" as NSString, "p_md" as NSString, "p_fa" as NSString, "GOSPA[m]" as NSString, "SER" as NSString))
