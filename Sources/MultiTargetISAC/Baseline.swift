@@ -145,6 +145,13 @@ public struct BaselineSystem: Sendable {
     /// Metrics of `outcomes` at threshold δ.
     public func metrics(_ outcomes: [SampleOutcome], threshold: Double, eta: Double, phi: Double,
                         gospa: GOSPA) throws -> OperatingPointMetrics {
+        try Self.aggregate(outcomes, config: config, threshold: threshold, eta: eta, phi: phi, gospa: gospa)
+    }
+
+    /// Metrics of `outcomes` at threshold δ for any receiver that produces `SampleOutcome`s
+    /// (baseline OMP, differentiable OMP, learned systems).
+    public static func aggregate(_ outcomes: [SampleOutcome], config: MultiTargetConfig, threshold: Double, eta: Double,
+                                 phi: Double, gospa: GOSPA) throws -> OperatingPointMetrics {
         var det = try DetectionCounts(maxTargets: config.maxTargets)
         var ser = SymbolErrorCounts()
         var ang = ErrorAccumulator(), rng = ErrorAccumulator()
