@@ -75,6 +75,7 @@ struct ScatterChannel: ParsableCommand {
     @Option(name: .customLong("vie-tolerance"), help: "GMRES tolerance (VIE).") var vieTol: Double = 1e-3
     @Option(name: .customLong("gmres-restart"), help: "GMRES restart length (VIE).") var restart: Int = 40
     @Option(name: .customLong("max-iterations"), help: "GMRES iteration limit per right-hand side (VIE).") var maxIterations: Int = 2000
+    @Option(name: .customLong("metal-sigma"), help: "Fix the metal conductivity σ (S/m) instead of drawing it from 2…6 S/m.") var metalSigma: Double?
     @Flag(name: .customLong("no-jacobi"), help: "Disable the diagonal (Jacobi) preconditioner of the VIE.") var noJacobi = false
     @Option(help: "Output .npy path.") var out: String
     @Flag(help: "Print one JSON object.") var json = false
@@ -93,6 +94,10 @@ struct ScatterChannel: ParsableCommand {
         cfg.antennas = antennas; cfg.subcarriers = subcarriers; cfg.subcarrierSpacingHz = spacing; cfg.carrierHz = carrier
         cfg.voxelPitchM = pitch ?? speedOfLight / (carrier + Double(subcarriers - 1) / 2 * spacing) / 2; cfg.targetScale = scale; cfg.arrayHeightM = arrayHeight
         cfg.vieTolerance = vieTol
+        if let m = metalSigma {
+            guard m.isFinite, m >= 0 else { throw ISACError.invalidParameter(name: "--metal-sigma", value: "\(m)", valid: "must be finite and ≥ 0 S/m") }
+            cfg.materials.metalSigma = m...m
+        }
         try cfg.validate()
         let array = try cfg.array()
         var rng = RandomSource(seed: seed, stream: 0)
