@@ -75,7 +75,7 @@ struct ScatterChannel: ParsableCommand {
     @Option(name: .customLong("vie-tolerance"), help: "GMRES tolerance (VIE).") var vieTol: Double = 1e-3
     @Option(name: .customLong("gmres-restart"), help: "GMRES restart length (VIE).") var restart: Int = 40
     @Option(name: .customLong("max-iterations"), help: "GMRES iteration limit per right-hand side (VIE).") var maxIterations: Int = 2000
-    @Option(name: .customLong("metal-sigma"), help: "Fix the metal conductivity σ (S/m) instead of drawing it from 2…6 S/m.") var metalSigma: Double?
+    @Option(name: .customLong("metal-sigma"), parsing: .unconditional, help: "Fix the metal conductivity σ (S/m) instead of drawing it from 2…6 S/m.") var metalSigma: Double?
     @Flag(name: .customLong("no-jacobi"), help: "Disable the diagonal (Jacobi) preconditioner of the VIE.") var noJacobi = false
     @Option(help: "Output .npy path.") var out: String
     @Flag(help: "Print one JSON object.") var json = false
@@ -87,6 +87,9 @@ struct ScatterChannel: ParsableCommand {
         try Check.inRange(antennas, 1, 1024, "--antennas"); try Check.inRange(subcarriers, 1, 4096, "--subcarriers")
         if let p = pitch { try Check.positive(p, "--voxel-pitch") }
         try Check.positive(scale, "--target-scale")
+        if let m = metalSigma, !(m.isFinite && m >= 0) {
+            throw ISACError.invalidParameter(name: "--metal-sigma", value: "\(m)", valid: "must be finite and ≥ 0 S/m (negative conductivity is not passive)")
+        }
     }
 
     func run() throws {
@@ -95,7 +98,6 @@ struct ScatterChannel: ParsableCommand {
         cfg.voxelPitchM = pitch ?? speedOfLight / (carrier + Double(subcarriers - 1) / 2 * spacing) / 2; cfg.targetScale = scale; cfg.arrayHeightM = arrayHeight
         cfg.vieTolerance = vieTol
         if let m = metalSigma {
-            guard m.isFinite, m >= 0 else { throw ISACError.invalidParameter(name: "--metal-sigma", value: "\(m)", valid: "must be finite and ≥ 0 S/m") }
             cfg.materials.metalSigma = m...m
         }
         try cfg.validate()
