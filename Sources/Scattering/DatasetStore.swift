@@ -46,7 +46,7 @@ public enum OutputFolder {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-            throw ISACError.invalidParameter(name: flag, value: dir, valid: "must be a folder that can be created and written (\(error.localizedDescription))")
+            throw ISACError.invalidParameter(name: flag, value: dir, valid: "must be a folder that can be created and written (a parent is a file, or permission is denied)")
         }
         guard fm.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
             throw ISACError.invalidParameter(name: flag, value: dir, valid: "must be a folder (a file of that name exists)")

@@ -13,8 +13,8 @@ import Numerics
 /// of the ∇∇g part, whose −δ/(3k0²) depolarization gives the −1/3; this is the standard
 /// equivalent-sphere treatment, which reproduces the Clausius–Mossotti static limit E = 3/(ε_r+2) E_inc).
 /// Because T_mn depends only on the index offset, Σ_n T_mn x_n is a 3-D Toeplitz convolution, applied
-/// by zero-padding each axis to 2n (Toeplitz → circulant embedding) and FFTW (`FFT3`): 3 forward + 3 inverse
-/// FFTs of size 8·n_x n_y n_z per product, O(N log N). Unknowns are the 3 field components at the
+/// by zero-padding each axis to P ≥ 2n − 1 (Toeplitz → circulant embedding; P = the next 7-smooth size)
+/// and FFTW (`FFT3`): 3 forward + 3 inverse FFTs of size P_x P_y P_z ≈ 8 n_x n_y n_z per product, O(N log N). Unknowns are the 3 field components at the
 /// occupied voxels only (3 N_s), ordered 3n + c.
 public final class VIEOperator: @unchecked Sendable {
     public let target: VoxelTarget
@@ -24,7 +24,7 @@ public final class VIEOperator: @unchecked Sendable {
     public let occupied: [Int]
     let plan: FFT3
     let padded: (Int, Int, Int)
-    /// FFTs of the 6 independent kernel components xx, yy, zz, xy, xz, yz, each of size 8 n_x n_y n_z.
+    /// FFTs of the 6 independent kernel components xx, yy, zz, xy, xz, yz, each of size P_x P_y P_z.
     let kernelHat: [[CDouble]]
     /// Padded-grid linear index of each occupied voxel.
     let paddedIndex: [Int]
@@ -41,7 +41,9 @@ public final class VIEOperator: @unchecked Sendable {
         occupied = target.occupiedIndices
         chi = occupied.map { contrast[$0] }
         let (nx, ny, nz) = target.dims
-        let (px, py, pz) = (2 * nx, 2 * ny, 2 * nz)
+        // Circulant embedding needs ≥ 2n − 1 points per axis; rounding up to a 2·3·5·7-smooth size keeps
+        // FFTW on its fast codelets (2n itself can hold a large prime factor, e.g. 74 = 2·37).
+        let (px, py, pz) = (VIEOperator.fftSize(2 * nx - 1), VIEOperator.fftSize(2 * ny - 1), VIEOperator.fftSize(2 * nz - 1))
         padded = (px, py, pz)
         plan = try FFT3(shape: [pz, py, px])
         paddedIndex = occupied.map { idx in
@@ -56,9 +58,9 @@ public final class VIEOperator: @unchecked Sendable {
         let count = px * py * pz
         var comps = [[CDouble]](repeating: [CDouble](repeating: .zero, count: count), count: 6)
         let scale = k * k * dv
-        func wrap(_ o: Int, _ n: Int) -> Int { o >= 0 ? o : o + 2 * n }
+        func wrap(_ o: Int, _ p: Int) -> Int { o >= 0 ? o : o + p }
         for dl in -(nz - 1)...(nz - 1) { for dj in -(ny - 1)...(ny - 1) { for di in -(nx - 1)...(nx - 1) {
-            let idx = wrap(di, nx) + px * (wrap(dj, ny) + py * wrap(dl, nz))
+            let idx = wrap(di, px) + px * (wrap(dj, py) + py * wrap(dl, pz))
             if di == 0 && dj == 0 && dl == 0 {
                 for c in 0..<3 { comps[c][idx] = selfTerm }
                 continue
@@ -75,6 +77,20 @@ public final class VIEOperator: @unchecked Sendable {
         for c in 0..<6 { plan.forward(&comps[c]) }
         kernelHat = comps
     }
+
+    /// Smallest 7-smooth integer (2^a 3^b 5^c 7^d) ≥ n: an FFT length FFTW handles with its fast codelets.
+    static func fftSize(_ n: Int) -> Int {
+        var m = max(n, 1)
+        while true {
+            var r = m
+            for f in [2, 3, 5, 7] { while r % f == 0 { r /= f } }
+            if r == 1 { return m }
+            m += 1
+        }
+    }
+
+    /// Points of the padded (circulant) FFT grid, P_x P_y P_z.
+    public var fftPoints: Int { plan.count }
 
     /// Number of unknowns 3 N_s.
     public var dimension: Int { 3 * occupied.count }
@@ -283,6 +299,7 @@ struct RHSBasis {
 ///   the r basis solutions (GMRES to tol/(2√r)) are recombined, so each Tx's residual stays ≤ tol:
 ///   ‖a_t − (I − Tχ)A_t‖ ≤ (tol/2)‖a_t‖ + (tol/(2√r))‖c_t‖₁ ≤ tol‖a_t‖. The true per-Tx residual is
 ///   computed afterwards and reported. Without compression each Tx is solved directly.
+/// - `jacobi`: right diagonal preconditioning by (1 − T_self χ_n)⁻¹ (see the solve below).
 /// - Solves run in parallel over right-hand sides; each is sequential, so results do not depend on the
 ///   thread count.
 /// - Warm start across subcarriers: A_{k+1} ≈ A_k · (k_{k+1}/k_k)² e^{−j(k_{k+1}−k_k)|r_n − r_t|}
@@ -291,7 +308,7 @@ struct RHSBasis {
 public enum VIESolver {
     public static func channel(target: VoxelTarget, array: SensingArray, tolerance: Double = 1e-3,
                                restart: Int = 40, maxIterations: Int = 2000, warmStart: Bool = true,
-                               compressRHS: Bool = true)
+                               compressRHS: Bool = true, jacobi: Bool = true)
         throws -> (channel: ChannelTensor, stats: [VIEStats])
     {
         try Check.inOpenRange(tolerance, 0, 1, "vie-tolerance")
@@ -364,9 +381,26 @@ public enum VIESolver {
             }
             let results = ParallelResults<KrylovResult>(count: rhs.count)
             let rhsSnap = rhs, x0Snap = x0, tolSnap = tol
+            // Right Jacobi preconditioning: solve (I − Tχ)D⁻¹ y = b, x = D⁻¹y with D = diag(1 − T_self χ_n)
+            // (the Clausius–Mossotti factor (ε_r + 2)/3 for small voxels). For lossy-metal voxels |χ| ≈ 7–22
+            // the unscaled system has a diagonal spread of that size and restarted GMRES stalls; right
+            // preconditioning leaves the residual b − A x unchanged, so tolerances keep their meaning.
+            let dinv: [CDouble] = jacobi ? op.chi.flatMap { c -> [CDouble] in
+                let d = CDouble(1, 0) / (CDouble(1, 0) - op.selfTerm * c); return [d, d, d] } : []
             DispatchQueue.concurrentPerform(iterations: rhs.count) { i in
-                results.set(i, GMRES.solve(op.apply, b: rhsSnap[i], initialGuess: x0Snap[i], tolerance: tolSnap,
-                                           restart: restart, maxIterations: maxIterations))
+                var r: KrylovResult
+                if jacobi {
+                    let apply: ([CDouble]) -> [CDouble] = { y in
+                        var x = y; for e in x.indices { x[e] *= dinv[e] }; return op.apply(x)
+                    }
+                    let y0 = x0Snap[i].map { x in (0..<x.count).map { x[$0] / dinv[$0] } }
+                    r = GMRES.solve(apply, b: rhsSnap[i], initialGuess: y0, tolerance: tolSnap, restart: restart, maxIterations: maxIterations)
+                    for e in r.solution.indices { r.solution[e] *= dinv[e] }
+                } else {
+                    r = GMRES.solve(op.apply, b: rhsSnap[i], initialGuess: x0Snap[i], tolerance: tolSnap,
+                                    restart: restart, maxIterations: maxIterations)
+                }
+                results.set(i, r)
             }
             let res = results.values()
             if let bad = res.firstIndex(where: { !$0.converged }) {

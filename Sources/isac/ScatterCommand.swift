@@ -73,6 +73,10 @@ struct ScatterChannel: ParsableCommand {
     @Option(name: .customLong("target-scale"), help: "Scale factor on vehicle dimensions.") var scale: Double = 1
     @Option(name: .customLong("array-height"), help: "Array centre height above ground, m.") var arrayHeight: Double = 1.5
     @Option(name: .customLong("vie-tolerance"), help: "GMRES tolerance (VIE).") var vieTol: Double = 1e-3
+    @Option(name: .customLong("gmres-restart"), help: "GMRES restart length (VIE).") var restart: Int = 40
+    @Option(name: .customLong("max-iterations"), help: "GMRES iteration limit per right-hand side (VIE).") var maxIterations: Int = 2000
+    @Option(name: .customLong("metal-sigma"), parsing: .unconditional, help: "Fix the metal conductivity σ (S/m) instead of drawing it from 2…6 S/m.") var metalSigma: Double?
+    @Flag(name: .customLong("no-jacobi"), help: "Disable the diagonal (Jacobi) preconditioner of the VIE.") var noJacobi = false
     @Option(help: "Output .npy path.") var out: String
     @Flag(help: "Print one JSON object.") var json = false
 
@@ -83,6 +87,9 @@ struct ScatterChannel: ParsableCommand {
         try Check.inRange(antennas, 1, 1024, "--antennas"); try Check.inRange(subcarriers, 1, 4096, "--subcarriers")
         if let p = pitch { try Check.positive(p, "--voxel-pitch") }
         try Check.positive(scale, "--target-scale")
+        if let m = metalSigma, !(m.isFinite && m >= 0) {
+            throw ISACError.invalidParameter(name: "--metal-sigma", value: "\(m)", valid: "must be finite and ≥ 0 S/m (negative conductivity is not passive)")
+        }
     }
 
     func run() throws {
@@ -90,6 +97,9 @@ struct ScatterChannel: ParsableCommand {
         cfg.antennas = antennas; cfg.subcarriers = subcarriers; cfg.subcarrierSpacingHz = spacing; cfg.carrierHz = carrier
         cfg.voxelPitchM = pitch ?? speedOfLight / (carrier + Double(subcarriers - 1) / 2 * spacing) / 2; cfg.targetScale = scale; cfg.arrayHeightM = arrayHeight
         cfg.vieTolerance = vieTol
+        if let m = metalSigma {
+            cfg.materials.metalSigma = m...m
+        }
         try cfg.validate()
         let array = try cfg.array()
         var rng = RandomSource(seed: seed, stream: 0)
@@ -111,7 +121,15 @@ struct ScatterChannel: ParsableCommand {
         // Check --out before a solve that can take minutes.
         try OutputFolder.ensureWritable(URL(fileURLWithPath: out).deletingLastPathComponent().path, flag: "--out")
         let t0 = Date()
-        let (H, its) = try ExtendedTargetGenerator.solve(t, array: array, config: cfg)
+        let H: ChannelTensor, its: Int?
+        var vieStats: [VIEStats] = []
+        if cfg.solver == .vie {
+            (H, vieStats) = try VIESolver.channel(target: t, array: array, tolerance: cfg.vieTolerance, restart: restart,
+                                                  maxIterations: maxIterations, jacobi: !noJacobi)
+            its = vieStats.map { $0.maxIterations }.max()
+        } else {
+            H = try BornSolver.channel(target: t, array: array); its = nil
+        }
         let sec = Date().timeIntervalSince(t0)
         try NPY.write(NPYArray(complex64: H.data.map { CFloat(Float($0.real), Float($0.imaginary)) }, shape: [H.rx, H.tx, H.subcarriers]), to: out)
         let c = t.supportCenter
@@ -122,11 +140,20 @@ struct ScatterChannel: ParsableCommand {
                                     "headingDeg": headingDeg, "center": [c.x, c.y, c.z], "frobeniusNorm": H.norm, "seconds": sec,
                                     "frequenciesHz": array.frequenciesHz]
             if let i = its { o["gmresMaxIterations"] = i }
+            if !vieStats.isEmpty {
+                o["vie"] = vieStats.map { ["frequencyHz": $0.frequencyHz, "solves": $0.solves, "meanIterations": $0.meanIterations,
+                                           "maxIterations": $0.maxIterations, "maxRelativeResidual": $0.maxRelativeResidual,
+                                           "seconds": $0.seconds] as [String: Any] }
+            }
             print(try JSONOutput.string(o))
         } else {
             print(String(format: "%@ (%@): %d voxels at %.4f m, centre range %.3f m azimuth %.2f°", target.rawValue, solver, t.occupiedCount, t.pitch, r, th))
             print(String(format: "H: %d×%d×%d complex64 → %@  ‖H‖_F = %.4g  (%.2f s%@)", H.rx, H.tx, H.subcarriers, out, H.norm, sec,
                          its.map { ", GMRES ≤ \($0) it" } ?? ""))
+            for v in vieStats {
+                print(String(format: "  VIE %.4f GHz: %d solves (of %d Tx), GMRES mean %.1f / max %d it, max residual %.1e, %.2f s",
+                             v.frequencyHz / 1e9, v.solves, H.tx, v.meanIterations, v.maxIterations, v.maxRelativeResidual, v.seconds))
+            }
         }
     }
 }
@@ -141,7 +168,8 @@ struct ScatterBench: ParsableCommand {
         median over the repeats after one warm-up (small only; a paper sample is long enough).
         VIE: an ε_r = 4 − 0.5j cube at 10 voxels/λ (fc = 4.9 GHz) of edge e voxels, 3 m in front of a
         `--vie-tx`-element cross array, one subcarrier: operator setup (kernel FFTs), one matvec
-        (6 FFTs of the 2e-per-axis circulant, N = 8e³), and the full solve of all Tx right-hand sides.
+        (6 FFTs of the circulant grid, P = next 7-smooth ≥ 2e − 1 per axis, N = P³), and the full solve of all
+        Tx right-hand sides (compressed basis, tolerance 1e-3, no warm start).
         `--export DIR` writes the Born inputs and results to DIR/born_{small,paper}.npz for
         bench/scattering/numpy_born.py.
         """)
@@ -213,12 +241,13 @@ struct ScatterBench: ParsableCommand {
         out["born"] = born
         // VIE scaling: dielectric cube at 10 voxels/λ, one subcarrier, all Tx right-hand sides.
         var vie: [[String: Any]] = []
-        if !json { print("VIE cube  N_s     N=8e³    setup s  matvec CPU s  matvec/(N log2 N) ns  GMRES it  s/subcarrier  CPU/(it·Tx)/(N log2 N) ns") }
+        if !json { print("VIE cube  N_s     N=P³     setup s  matvec CPU s  matvec/(N log2 N) ns  GMRES it  s/subcarrier  CPU/(it·Tx)/(N log2 N) ns") }
         let arr = try SensingArray.cross(antennas: vieTx, carrierHz: 4.9e9, subcarriers: 1)
         let k = Fields.wavenumber(frequencyHz: 4.9e9), h = speedOfLight / 4.9e9 / 10
         let m = try Material(name: "dielectric", relativePermittivity: CDouble(4, -0.5), conductivity: 0)
         for e in vieEdges {
-            let t = try VoxelTarget.box(center: Point3(3, 0, 0), size: Point3(repeating: Double(e) * h), pitch: h, material: m)
+            // (e − ½)h so that rounding gives exactly e voxels per axis.
+            let t = try VoxelTarget.box(center: Point3(3, 0, 0), size: Point3(repeating: (Double(e) - 0.5) * h), pitch: h, material: m)
             let t0 = Date()
             let op = try VIEOperator(target: t, wavenumber: k, contrast: t.contrastGrid(frequencyHz: 4.9e9))
             let setup = Date().timeIntervalSince(t0)
@@ -232,14 +261,14 @@ struct ScatterBench: ParsableCommand {
             let c0 = cpuSeconds()
             let (_, st) = try VIESolver.channel(target: t, array: arr, tolerance: 1e-3, warmStart: false)
             let solveCPU = cpuSeconds() - c0
-            let N = Double(8 * e * e * e), nlogn = N * Foundation.log2(N)
+            let N = Double(op.fftPoints), nlogn = N * Foundation.log2(N)
             let perIt = solveCPU / (st[0].meanIterations * Double(vieTx))
-            vie.append(["edge": e, "voxels": op.occupied.count, "fftSize": 8 * e * e * e, "setupSeconds": setup, "matvecCPUSeconds": perMatvec, "matvecWallSeconds": median(mw),
+            vie.append(["edge": e, "voxels": op.occupied.count, "fftSize": op.fftPoints, "setupSeconds": setup, "matvecCPUSeconds": perMatvec, "matvecWallSeconds": median(mw),
                         "matvecPerNlogN_ns": perMatvec / nlogn * 1e9, "gmresMeanIterations": st[0].meanIterations,
                         "gmresMaxIterations": st[0].maxIterations, "maxRelativeResidual": st[0].maxRelativeResidual, "tx": vieTx,
                         "secondsPerSubcarrier": st[0].seconds, "cpuSecondsPerSubcarrier": solveCPU, "cpuSecondsPerIterationPerTxPerNlogN_ns": perIt / nlogn * 1e9])
             if !json { print(String(format: "VIE %4d  %6d  %7d  %8.3f  %8.4f  %20.2f  %8.1f  %12.2f  %24.2f",
-                                    e, op.occupied.count, 8 * e * e * e, setup, perMatvec, perMatvec / nlogn * 1e9,
+                                    e, op.occupied.count, op.fftPoints, setup, perMatvec, perMatvec / nlogn * 1e9,
                                     st[0].meanIterations, st[0].seconds, perIt / nlogn * 1e9)) }
         }
         out["vie"] = vie
