@@ -370,6 +370,40 @@ private func smallSystem(antennas: Int = 31, subcarriers: Int = 16) throws -> Wi
     }
 }
 
+@Test func musicRefinementImprovesOnTheCoarsePeak() throws {
+    let s = try WidebandSystem(antennas: 33, subcarriers: 64)
+    var rng = RandomSource(seed: 24, stream: 0)
+    let truth = [PolarTarget(rangeMeters: 41.37, angleRad: 97.3 * Double.pi / 180)]
+    let y = try s.simulate(targets: truth, snapshots: 4, snrDb: 10, rng: &rng).data
+    let coarse = try ScanGrid.uniform(rMin: 30, rMax: 50, rangeCount: 11, angleCount: 31)   // 2 m × 2° steps
+    let c = try Localizer.musicEstimate(method: .wbffMusic, system: s, observation: y, targets: 1, coarse: coarse, refine: 0)[0]
+    let f = try Localizer.musicEstimate(method: .wbffMusic, system: s, observation: y, targets: 1, coarse: coarse, refine: 10)[0]
+    // Coarse peak within one coarse cell; the refined one within one fine cell (0.2 m, 0.2°).
+    #expect(abs(c.rangeMeters - 41.37) <= 2 && abs(c.angleDeg - 97.3) <= 2)
+    #expect(abs(f.rangeMeters - 41.37) <= 0.2 + 1e-9 && abs(f.angleDeg - 97.3) <= 0.2 + 1e-9)
+    #expect(throws: ISACError.self) {
+        try Localizer.musicEstimate(method: .cs, system: s, observation: y, targets: 1, coarse: coarse)
+    }
+}
+
+@Test func fig2WritesConsistentCSVAndSVG() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wb-fig2-\(ProcessInfo.processInfo.processIdentifier)").path
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var o = WidebandFigureOptions()
+    o.progress = false
+    let out = try WidebandFigures.make("fig2", outDir: dir, options: o)
+    let th = out["thresholds"] as! [String: Double]
+    #expect(abs(th["zeta_0.1"]! - (try FresnelCoherence.threshold(delta: 0.1))) < 1e-12)
+    let text = try String(contentsOfFile: dir + "/fig2.csv", encoding: .utf8)
+    let rows = text.split(separator: "\n").dropFirst().map { $0.split(separator: ",").map { Double($0)! } }
+    #expect(rows.count == 600)
+    for r in rows.prefix(50) { #expect(abs(r[1] - FresnelCoherence.magnitude(r[0])) < 1e-9 * max(1, r[1])) }
+    #expect(FileManager.default.fileExists(atPath: dir + "/fig2.svg"))
+    expectInvalid("name") { try WidebandFigures.make("fig9", outDir: dir, options: o) }
+    o.trials = 0
+    expectInvalid("--trials") { try WidebandFigures.make("fig2", outDir: dir, options: o) }
+}
+
 // MARK: - SOMP localization
 
 @Test func sompLocalizesThreeNearFieldTargetsWithinOneCell() throws {
