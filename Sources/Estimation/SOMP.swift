@@ -22,8 +22,10 @@ public struct SOMPResult<T: BLASScalar>: Sendable {
 /// residual R = Y − B_S X_S, then refits X_S = argmin ‖Y − B_S X‖_F by least squares.
 ///
 /// Cost: the full correlation C = Bᴴ Y ([Q × K], one GEMM) is formed once. Afterwards
-/// Bᴴ R = C − (Bᴴ B_S) X_S, and Bᴴ B_S grows by one GEMV per iteration, so each iteration costs
-/// O(L Q) instead of O(L Q K) (L = rows of B).
+/// Bᴴ R = C − (Bᴴ B_S) X_S, Bᴴ B_S grows by one GEMV per iteration (or a caller-supplied closed
+/// form), and the per-iteration refit solves the t × t normal equations (B_Sᴴ B_S) X = C_S, so each
+/// iteration costs O(L Q) (O(Q K) with a closed-form Gram) instead of O(L Q K) (L = rows of B).
+/// The returned coefficients come from one final QR least-squares fit on the support.
 public enum SOMP {
     /// Runs SOMP for `sparsity` iterations.
     ///
@@ -89,8 +91,15 @@ public enum SOMP {
             ng.data.replaceSubrange(0..<gram.data.count, with: gram.data)
             ng.data.replaceSubrange(gram.data.count..<ng.data.count, with: g)
             gram = ng
-            x = try b.columns(support).leastSquares(y)
+            // LS refit from the normal equations (B_Sᴴ B_S) X = B_Sᴴ Y: both blocks are rows of the
+            // Gram block and of C, so the refit is O(t²K) instead of a QR of the L × t atoms.
+            let t = support.count
+            let gs = Matrix<T>(rows: t, cols: t) { i, j in gram.data[support[i] + j * q] }
+            let cs = Matrix<T>(rows: t, cols: k) { i, kk in corr0.data[support[i] + kk * q] }
+            x = try gs.solve(cs)
         }
+        // Final coefficients by QR least squares on the chosen atoms (accurate even for coherent atoms).
+        x = try b.columns(support).leastSquares(y)
         let bs = b.columns(support)
         var resid = y
         Matrix.gemm(.none, bs, .none, x, alpha: T.zero - T.one, beta: T.one, into: &resid)

@@ -15,8 +15,9 @@ public struct WidebandFigureOptions: Sendable {
     public var snapshots: Int = 8
     /// Per-antenna, per-subcarrier SNR, dB (paper: 0 dB).
     public var snrDb: Double = 0
-    /// Range interval of the random targets of fig3, m (inside the radiative near field).
-    public var targetRangeMeters: ClosedRange<Double> = 1...40
+    /// Range interval of the random targets of fig3, m. nil → the radiative near field of the
+    /// system, [0.62√(D³/λ_c), 2D²/λ_c] = [3.36, 86.35] m for the paper array.
+    public var targetRangeMeters: ClosedRange<Double>? = nil
     /// SOMP band-exclusion radius in grid cells for the CS method (0 = plain SOMP).
     public var exclusionCells: Int = 1
     /// Print progress lines on stderr.
@@ -96,6 +97,7 @@ public enum WidebandFigures {
     /// (success = every target recovered within one grid cell, `AngleDistanceGrid.cellOffset`).
     static func fig3(_ base: String, _ s: WidebandSystem, _ o: WidebandFigureOptions) throws -> [String: Any] {
         let trials = o.trials ?? 20
+        let tr = o.targetRangeMeters ?? s.radiativeNearFieldInnerMeters...s.rayleighDistanceMeters
         let grid = try AngleDistanceGrid.make(.hybrid, system: s)
         let b = grid.dictionary(system: s)
         // The configured SOMP variant and, for comparison, plain SOMP (exclusion 0) on the same data.
@@ -103,22 +105,25 @@ public enum WidebandFigures {
         var trialCSV = CSVTable(header: ["trial"] + variants.flatMap { v in
             ["success_excl\(v)", "nmse_db_excl\(v)", "max_angle_cells_excl\(v)", "max_ring_cells_excl\(v)"] })
         var successes = [Int](repeating: 0, count: variants.count)
+        var targetCSV = CSVTable(header: ["trial", "exclusion_cells", "target", "true_range_m", "true_angle_deg",
+                                          "est_range_m", "est_angle_deg", "angle_cells", "ring_cells"])
         var first: (truth: [PolarTarget], res: LocalizationResult)? = nil
         let prog = ProgressLine("fig3 SOMP trials", total: trials, enabled: o.progress)
         for t in 0..<trials {
             var rng = RandomSource(seed: o.seed, stream: UInt64(t))
-            let truth = WidebandExperiments.randomTargets(count: 3, rMin: o.targetRangeMeters.lowerBound,
-                                                          rMax: o.targetRangeMeters.upperBound, rng: &rng)
+            let truth = WidebandExperiments.randomTargets(count: 3, rMin: tr.lowerBound, rMax: tr.upperBound, rng: &rng)
             let obs = try s.simulate(targets: truth, snapshots: o.snapshots, snrDb: o.snrDb, rng: &rng)
             var row = [Double(t)]
             for (vi, v) in variants.enumerated() {
                 let res = try Localizer.compressedSensing(observation: obs.data, grid: grid, dictionary: b, targets: 3, exclusionCells: v, system: s)
                 let m = LocalizationError.match(truth: truth, estimates: res.estimates)
                 var ma = 0, mr = 0, ok = true
-                for (tr, e) in zip(truth, m) {
+                for (ti, (tt, e)) in zip(truth, m).enumerated() {
                     guard let e else { ok = false; ma = 999; mr = 999; continue }
-                    let c = grid.cellOffset(truth: tr, estimate: e)
+                    let c = grid.cellOffset(truth: tt, estimate: e)
                     ma = max(ma, c.angle); mr = max(mr, c.ring)
+                    targetCSV.append([Double(t), Double(v), Double(ti), tt.rangeMeters, tt.angleDeg, e.rangeMeters, e.angleDeg,
+                                      Double(c.angle), Double(c.ring)])
                 }
                 ok = ok && ma <= 1 && mr <= 1
                 if ok { successes[vi] += 1 }
@@ -151,7 +156,7 @@ public enum WidebandFigures {
         }
         var figB = Figure(title: "Fig. 3(b): NF localization (P = 3, SNR \(Int(o.snrDb)) dB)", xLabel: "x (broadside) [m]",
                           yLabel: "z (array axis) [m]")
-        let rMax = o.targetRangeMeters.upperBound
+        let rMax = tr.upperBound
         for deg in [60.0, 120.0] {
             let c = PolarTarget(rangeMeters: rMax, angleRad: deg / degPerRad).cartesian
             figB.line(x: [0, c.x], y: [0, c.z], label: deg == 60 ? "field of view" : nil, dashed: true, color: "#7f7f7f")
@@ -159,16 +164,18 @@ public enum WidebandFigures {
         figB.scatter(x: truth.map { $0.cartesian.x }, y: truth.map { $0.cartesian.z }, label: "true", marker: .circle, color: "#1f77b4")
         figB.scatter(x: res.estimates.map { $0.cartesian.x }, y: res.estimates.map { $0.cartesian.z }, label: "estimated",
                      marker: .triangle, color: "#d62728")
-        figB.legend = .bottomRight
+        figB.legend = .topLeft
+        figB.xRange = 0...(rMax * 1.05)
         try csvA.write(to: base + "a.csv")
         try csvB.write(to: base + "b.csv")
         try trialCSV.write(to: base + "_trials.csv")
+        try targetCSV.write(to: base + "_targets.csv")
         try Figure.writePanels([figA, figB], columns: 2, to: base + ".svg")
-        return ["figure": "fig3", "files": [base + "a.csv", base + "b.csv", base + "_trials.csv", base + ".svg"],
+        return ["figure": "fig3", "files": [base + "a.csv", base + "b.csv", base + "_trials.csv", base + "_targets.csv", base + ".svg"],
                 "atoms": grid.count, "trials": trials, "exclusion_cells": o.exclusionCells, "successes": successes[0],
                 "success_rate": Double(successes[0]) / Double(trials),
                 "successes_plain_somp": successes.last!, "success_rate_plain_somp": Double(successes.last!) / Double(trials),
-                "target_range_m": [o.targetRangeMeters.lowerBound, o.targetRangeMeters.upperBound]]
+                "target_range_m": [tr.lowerBound, tr.upperBound]]
     }
 
     // MARK: Fig. 4 — r_NB-NF vs bandwidth
@@ -219,33 +226,42 @@ public enum WidebandFigures {
         let nr = Int(((rRange.upperBound - rRange.lowerBound) / rStep).rounded()) + 1
         let grid = try ScanGrid.uniform(rMin: rRange.lowerBound, rMax: rRange.upperBound, rangeCount: nr, angleCount: 301)
         let spec = try spectrum(grid)
-        let mx = spec.values.flatMap { $0 }.max() ?? 1
+        // Cuts through each true target on finer 1-D grids; everything is in dB relative to the largest
+        // value of the map and the cuts together (the finer cuts can sample a peak more closely).
+        let angles = (0...1200).map { (60 + 0.05 * Double($0)) / degPerRad }
+        let ranges = (0...1000).map { rRange.lowerBound + (rRange.upperBound - rRange.lowerBound) * Double($0) / 1000 }
+        var angleCuts: [[Double]] = [], rangeCuts: [[Double]] = []
+        for t in targets {
+            angleCuts.append(try spectrum(ScanGrid(rangesMeters: [t.rangeMeters], anglesRad: angles)).values.map { $0[0] })
+            rangeCuts.append(try spectrum(ScanGrid(rangesMeters: ranges, anglesRad: [t.angleRad])).values[0])
+        }
+        let mx = (spec.values + angleCuts + rangeCuts).flatMap { $0 }.max() ?? 1
         func db(_ v: Double) -> Double { 10 * Foundation.log10(Swift.max(v / mx, 1e-30)) }
         var csv = CSVTable(header: ["range_m", "angle_deg", "spectrum_db"])
         let rs = grid.rangesMeters, ts = grid.anglesRad.map { $0 * degPerRad }
         let heat = spec.values.map { $0.map(db) }
         for (i, t) in ts.enumerated() { for (j, r) in rs.enumerated() { csv.append([r, t, heat[i][j]]) } }
+        // Colour scale from the map's floor (at most 40 dB down): MUSIC with a mismatched model has a small
+        // peak-to-floor ratio (WB-FF: 1/(1 − g₂²)), which a fixed 40 dB scale would wash out.
+        let floorDb = Swift.max(heat.flatMap { $0 }.min() ?? -40, -40)
         var figA = Figure(title: "\(title) (a) spectrum", xLabel: "range r [m]", yLabel: "angle θ [°]")
-        figA.heatmap(x: rs, y: ts, values: heat, colorbarLabel: "spectrum [dB]", range: -40...0)
+        figA.heatmap(x: rs, y: ts, values: heat, colorbarLabel: "spectrum [dB]", range: floorDb...0)
         figA.scatter(x: targets.map(\.rangeMeters), y: targets.map(\.angleDeg), label: "true", marker: .cross, color: "#ffffff")
-        // Cuts through each true target, on finer 1-D grids.
         var figC = Figure(title: "\(title) (c) angle cuts at the true ranges", xLabel: "angle θ [°]", yLabel: "spectrum [dB]")
         var figD = Figure(title: "\(title) (d) range cuts at the true angles", xLabel: "range r [m]", yLabel: "spectrum [dB]")
         var cutCSV = CSVTable(header: ["target", "cut", "coordinate", "spectrum_db"])
         var peaksOut: [[String: Double]] = []
         for (p, t) in targets.enumerated() {
-            let angles = (0...1200).map { (60 + 0.05 * Double($0)) / degPerRad }
-            let ac = try spectrum(ScanGrid(rangesMeters: [t.rangeMeters], anglesRad: angles)).values.map { db($0[0]) }
-            let ranges = (0...1000).map { rRange.lowerBound + (rRange.upperBound - rRange.lowerBound) * Double($0) / 1000 }
-            let rc = try spectrum(ScanGrid(rangesMeters: ranges, anglesRad: [t.angleRad])).values[0].map(db)
+            let ac = angleCuts[p].map(db), rc = rangeCuts[p].map(db)
             figC.line(x: angles.map { $0 * degPerRad }, y: ac, label: String(format: "target %d (r = %.1f m)", p + 1, t.rangeMeters))
             figD.line(x: ranges, y: rc, label: String(format: "target %d (θ = %.1f°)", p + 1, t.angleDeg))
             for (a, v) in zip(angles, ac) { cutCSV.append(strings: ["\(p + 1)", "angle_deg", CSVTable.format(a * degPerRad), CSVTable.format(v)]) }
             for (r, v) in zip(ranges, rc) { cutCSV.append(strings: ["\(p + 1)", "range_m", CSVTable.format(r), CSVTable.format(v)]) }
             peaksOut.append(["true_range_m": t.rangeMeters, "true_angle_deg": t.angleDeg,
-                             "peak_db_at_truth": rc[ranges.indices.min { abs(ranges[$0] - t.rangeMeters) < abs(ranges[$1] - t.rangeMeters) }!]])
+                             "peak_db_on_range_cut": rc.max() ?? .nan, "floor_db": floorDb])
         }
-        figC.yRange = -50...5; figD.yRange = -50...5
+        figC.yRange = (floorDb - 1)...1; figD.yRange = (floorDb - 1)...1
+        figC.xRange = 60...120
         let est = spec.peaks(targets.count)
         try csv.write(to: base + "_spectrum.csv")
         try cutCSV.write(to: base + "_cuts.csv")

@@ -53,6 +53,12 @@ public struct WidebandSystem: Sendable, Equatable {
     public var apertureMeters: Double { Double(antennas) * spacingMeters }
     /// Rayleigh distance 2D²/λ_c, m (upper edge of the radiative near field).
     public var rayleighDistanceMeters: Double { 2 * apertureMeters * apertureMeters / wavelengthMeters }
+    /// Inner edge of the radiative near field (Fresnel region), 0.62·√(D³/λ_c), m (3.36 m for the paper
+    /// array). Together with the Rayleigh distance it bounds the "radiative NF region" of the paper's
+    /// random targets (Sec. V-A).
+    public var radiativeNearFieldInnerMeters: Double {
+        0.62 * (apertureMeters * apertureMeters * apertureMeters / wavelengthMeters).squareRoot()
+    }
     /// Subcarrier spacing Δf = B/M, Hz.
     public var subcarrierSpacingHz: Double { bandwidthHz / Double(subcarriers) }
     /// Delay-domain range resolution Δr = c/B, m (first null of the frequency coherence, eq. 17).
