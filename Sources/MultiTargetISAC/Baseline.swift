@@ -69,6 +69,8 @@ public struct BaselineSystem: Sendable {
     ///   - impairmentSeed: seed of the single hardware realization d (stream 0 of that seed).
     public init(config: MultiTargetConfig, mode: ImpairmentMode, impairmentSeed: UInt64) throws {
         try config.validate()
+        // Same BLAS threading for the precomputed beams whatever ran before (bitwise-reproducible results).
+        useSingleThreadedBLAS()
         self.config = config; self.mode = mode
         let lam = config.wavelengthMeters
         let nominal = ArrayImpairment.nominal(antennas: config.antennas, wavelengthMeters: lam)

@@ -76,6 +76,10 @@ public struct LearnedISACSystem: Sendable {
     public init(config: MultiTargetConfig, trueArray: ArrayImpairment, model: LearnedSteering,
                 settings: DifferentiableOMPSettings) throws {
         try config.validate(); try settings.validate()
+        // Multi-threaded OpenBLAS partitions the Gram GEMM differently from the single-threaded one, which changes
+        // the last bits of (A*Aᵀ)⁻¹; fixing the thread count here makes results independent of what ran before
+        // (a checkpoint evaluated in a fresh process reproduces the training run's test metrics bit for bit).
+        useSingleThreadedBLAS()
         self.config = config; self.trueArray = trueArray; self.model = model; self.settings = settings
         generator = try ScenarioGenerator(config: config, trueArray: trueArray)
         let grid = ULASteering.uniformGrid(-Double.pi / 2, Double.pi / 2, count: config.angleGridSize)

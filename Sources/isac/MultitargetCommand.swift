@@ -387,6 +387,18 @@ struct MTBench: ParsableCommand {
         var res: [OMPResult] = []
         for (_, o) in obs { res.append(try OMP.run(observation: o.sensing, dictionary: dict, threshold: 0, maxIterations: cfg.maxTargets)) }
         let ompRate = Double(n) / Date().timeIntervalSince(t0)
+        // Differentiable OMP (forward, T_max iterations) on the same observations and dictionary, nominal
+        // steering for the off-grid atoms (the assumed array of the unknown-impairment baseline).
+        let domp = DifferentiableOMPSettings()
+        let ag = sys.assumedArray.geometry, lam = sys.assumedArray.wavelengthMeters
+        t0 = Date()
+        var dres: [DOMPResult] = []
+        for (_, o) in obs {
+            dres.append(try DifferentiableOMP.run(observation: o.sensing, dictionary: dict, iterations: cfg.maxTargets, settings: domp,
+                                                  subcarrierSpacingHz: cfg.subcarrierSpacingHz,
+                                                  offGridAtom: { ULASteering.vector(ag, angleRad: $0, wavelengthMeters: lam) }, recordTape: false))
+        }
+        let dompRate = Double(n) / Date().timeIntervalSince(t0)
         for (i, r) in res.enumerated() where r.angleIndices != outs[i].estimatedAnglesRad.map({ dict.anglesRad.firstIndex(of: $0)! }) {
             throw ISACError.io("bench: sample \(i) OMP path differs between batch and single-thread runs")
         }
@@ -407,10 +419,16 @@ struct MTBench: ParsableCommand {
                 "t_max": cfg.maxTargets, "layout": "complex128 little-endian, column-major per matrix (Fortran order)",
                 "swift_angle_indices": res.map { $0.angleIndices }, "swift_delay_indices": res.map { $0.delayIndices },
                 "swift_peaks": res.map { $0.peaks }, "swift_omp_samples_per_s_1thread": ompRate,
+                "domp_angles_rad": dres.map { $0.anglesRad }, "domp_delays_s": dres.map { $0.delaysSeconds },
+                "domp_peaks": dres.map { $0.peaks }, "swift_domp_samples_per_s_1thread": dompRate,
+                "domp_temperature": domp.temperature, "domp_window_scale": domp.windowScale,
+                "grid_angles_rad": dict.anglesRad, "grid_delays_s": dict.delaysSeconds,
+                "element_positions_m": ag.positions.map { $0.x }, "wavelength_m": lam, "subcarrier_spacing_hz": cfg.subcarrierSpacingHz,
             ]
             try AtomicFile.write(try JSONOutput.string(meta, pretty: true), to: base.appendingPathComponent("meta.json").path)
         }
         let obj: [String: Any] = ["full_pipeline_samples_per_s": full, "omp_only_samples_per_s_1thread": ompRate,
+                                  "domp_only_samples_per_s_1thread": dompRate,
                                   "samples": samples, "omp_samples": n, "threads": ProcessInfo.processInfo.activeProcessorCount,
                                   "K": cfg.antennas, "S": cfg.subcarriers, "n_theta": cfg.angleGridSize, "n_tau": cfg.delayGridSize,
                                   "t_max": cfg.maxTargets]
