@@ -14,7 +14,7 @@ import Numerics
 /// equivalent-sphere treatment, which reproduces the Clausius–Mossotti static limit E = 3/(ε_r+2) E_inc).
 /// Because T_mn depends only on the index offset, Σ_n T_mn x_n is a 3-D Toeplitz convolution, applied
 /// by zero-padding each axis to P ≥ 2n − 1 (Toeplitz → circulant embedding; P = the next 7-smooth size)
-/// and FFTW (`FFT3`): 3 forward + 3 inverse FFTs of size P_x P_y P_z ≈ 8 n_x n_y n_z per product, O(N log N). Unknowns are the 3 field components at the
+/// and FFTW (`Linalg.FFTPlan`, in place, FFTW_UNALIGNED): 3 forward + 3 inverse FFTs of size P_x P_y P_z ≈ 8 n_x n_y n_z per product, O(N log N). Unknowns are the 3 field components at the
 /// occupied voxels only (3 N_s), ordered 3n + c.
 public final class VIEOperator: @unchecked Sendable {
     public let target: VoxelTarget
@@ -22,7 +22,7 @@ public final class VIEOperator: @unchecked Sendable {
     /// χ at the occupied voxels, length N_s.
     public let chi: [CDouble]
     public let occupied: [Int]
-    let plan: FFT3
+    let plan: FFTPlan
     let padded: (Int, Int, Int)
     /// FFTs of the 6 independent kernel components xx, yy, zz, xy, xz, yz, each of size P_x P_y P_z.
     let kernelHat: [[CDouble]]
@@ -45,7 +45,7 @@ public final class VIEOperator: @unchecked Sendable {
         // FFTW on its fast codelets (2n itself can hold a large prime factor, e.g. 74 = 2·37).
         let (px, py, pz) = (VIEOperator.fftSize(2 * nx - 1), VIEOperator.fftSize(2 * ny - 1), VIEOperator.fftSize(2 * nz - 1))
         padded = (px, py, pz)
-        plan = try FFT3(shape: [pz, py, px])
+        plan = try FFTPlan(shape: [pz, py, px])
         paddedIndex = occupied.map { idx in
             let i = idx % nx, j = (idx / nx) % ny, l = idx / (nx * ny)
             return i + px * (j + py * l)
