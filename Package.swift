@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "WidebandSensing",
                 dependencies: ["Linalg", "Arrays", "Estimation", "ISACIO", numerics]),
         .target(name: "MultiTargetISAC",
-                dependencies: ["Linalg", "Arrays", "Waveforms", "Estimation", "Metrics", "ISACIO", numerics]),
+                dependencies: ["Linalg", "Arrays", "Waveforms", "Estimation", "Metrics", "ISACIO", "Learning", numerics]),
         .target(name: "ExtendedTarget",
                 dependencies: ["Linalg", "Arrays", "Waveforms", "Scattering", "Estimation", "Metrics",
                                "Learning", "ISACIO", numerics]),
@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "ScatteringTests", dependencies: ["Scattering", "Arrays", "Linalg", numerics]),
         .testTarget(name: "LearningTests", dependencies: ["Learning", "Linalg", numerics]),
         .testTarget(name: "WidebandSensingTests", dependencies: ["WidebandSensing", "Estimation", "Arrays", "Linalg", numerics]),
-        .testTarget(name: "MultiTargetISACTests", dependencies: ["MultiTargetISAC", "Estimation", "Metrics", "Arrays", "Waveforms", "Linalg", numerics]),
+        .testTarget(name: "MultiTargetISACTests", dependencies: ["MultiTargetISAC", "Estimation", "Metrics", "Arrays", "Waveforms", "Linalg", "Learning", numerics]),
         .testTarget(name: "ExtendedTargetTests", dependencies: ["ExtendedTarget", "Learning", "Scattering", "Linalg", numerics]),
         .testTarget(name: "isacTests", dependencies: ["isac", "Waveforms", "Linalg"]),
     ]

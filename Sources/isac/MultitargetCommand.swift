@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Linalg
 import ISACIO
+import Learning
 import Metrics
 import MultiTargetISAC
 
@@ -445,9 +446,9 @@ struct MTBench: ParsableCommand {
 struct MTTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train impairment learning (K spacings) or dictionary learning (K x N_theta) end to end with the GOSPA loss (eq. 18); saves DIR/model.npz, training.csv, SVGs, and evaluates vs the baseline at --pfa.")
+        abstract: "Train impairment learning (K spacings), dictionary learning (K x N_theta) or the NNBL baseline (App. A) end to end with the GOSPA loss (eq. 18); saves DIR/model.npz, training.csv, SVGs, and evaluates vs the baseline at --pfa.")
     @OptionGroup var system: MTSystemOptions
-    @Option(name: .customLong("method"), help: "impairment | dictionary.") var method = "impairment"
+    @Option(name: .customLong("method"), help: "impairment | dictionary | nnbl.") var method = "impairment"
     @Option(name: .customLong("preset"), help: "small (minutes on 2 cores) | paper (B = 1500, 25k steps: a big machine).") var preset = "small"
     @Option(name: .customLong("out"), help: "Output folder.") var out: String
     @Option(name: .customLong("seed"), help: "Training seed (scenes use streams 2^40 + step*B + b).") var seed: UInt64 = 1
@@ -463,14 +464,24 @@ struct MTTrain: ParsableCommand {
     @Option(name: .customLong("eta"), help: "Test eta.") var eta = 0.5
     @Option(name: .customLong("test-samples"), help: "Test samples (and as many calibration samples); 0 skips the test.") var testSamples = 600
     @Option(name: .customLong("test-seed"), help: "Test scenario seed (same meaning as evaluate --seed).") var testSeed: UInt64 = 7
+    @Option(name: .customLong("complexity"), help: "nnbl only: full (paper App. A-B) | limited (the paper's limited-complexity variant).") var complexity = "full"
+    @Option(name: .customLong("map-angles"), help: "nnbl only: N_theta of the angle-delay map fed to the CNNs (default: small 64, paper 320).") var mapAngles: Int?
+    @Option(name: .customLong("map-delays"), help: "nnbl only: N_tau of the angle-delay map (default: small 64, paper 128).") var mapDelays: Int?
+    @Option(name: .customLong("detection-steps"), help: "nnbl only: steps of training step 2 (detection, eq. 19); --steps sets step 1 (eq. 18).") var detectionSteps: Int?
+    @Option(name: .customLong("detection-lr"), help: "nnbl only: Adam learning rate of step 2.") var detectionLR: Double?
     @Flag(name: .customLong("json"), help: "Print one JSON object on stdout.") var json = false
     @Flag(name: .customLong("quiet"), help: "No progress on stderr.") var quiet = false
 
     func validate() throws {
         try system.validateCommon()
-        guard ["impairment", "dictionary"].contains(method) else {
-            throw ISACError.invalidParameter(name: "--method", value: method, valid: "must be impairment or dictionary (nnbl is not implemented)")
+        guard ["impairment", "dictionary", "nnbl"].contains(method) else {
+            throw ISACError.invalidParameter(name: "--method", value: method, valid: "must be impairment, dictionary or nnbl")
         }
+        _ = try NNBLComplexity(parsing: complexity)
+        if let m = mapAngles { try Check.positive(m, "--map-angles") }
+        if let m = mapDelays { try Check.positive(m, "--map-delays") }
+        if let d = detectionSteps { try Check.nonNegative(d, "--detection-steps") }
+        if let l = detectionLR { try Check.positive(l, "--detection-lr") }
         guard ["small", "paper"].contains(preset) else { throw ISACError.invalidParameter(name: "--preset", value: preset, valid: "must be small or paper") }
         guard ["random", "test"].contains(trainSector) else { throw ISACError.invalidParameter(name: "--train-sector", value: trainSector, valid: "must be random or test") }
         guard !out.isEmpty else { throw ISACError.invalidParameter(name: "--out", value: "\"\"", valid: "must be a folder path") }
@@ -485,6 +496,7 @@ struct MTTrain: ParsableCommand {
     }
 
     func run() throws {
+        if method == "nnbl" { try runNNBL(); return }
         let cfg = try system.config()
         let gospa = try system.gospa()
         var trainCfg = cfg
@@ -582,6 +594,105 @@ struct MTTrain: ParsableCommand {
                 }
             }
             print("wrote \(out)/model.npz, training.csv, loss.svg, summary.json")
+        }
+    }
+}
+
+extension MTTrain {
+    /// `--method nnbl`: two-step NNBL training (paper eqs. 18–19, App. A), checkpoint, and a test at --pfa next to
+    /// the baseline with unknown impairments on the same scenes. The small preset shrinks the CNN input map
+    /// (64 × 64 instead of 320 × 128), the batch and the step counts so it runs in minutes on 2 cores.
+    func runNNBL() throws {
+        let cfg = try system.config()
+        let gospa = try system.gospa()
+        let paper = preset == "paper"
+        let cx = try NNBLComplexity(parsing: complexity)
+        let arch = try NNBLArchitecture.paper(cx, antennas: cfg.antennas, maxTargets: cfg.maxTargets,
+                                              mapAngles: mapAngles ?? (paper ? 320 : 64), mapDelays: mapDelays ?? (paper ? 128 : 64))
+        var trainCfg = cfg
+        if trainSector == "random" {
+            trainCfg.targetSector = .random(meanLowRad: radians(-60), meanHighRad: radians(60), spanLowRad: radians(10), spanHighRad: radians(20))
+        }
+        let truth = ArrayImpairment.realization(config: cfg, seed: system.impairmentSeed)
+        var ts = NNBLTrainingSettings()
+        ts.positionSteps = steps ?? (paper ? 100_000 : 300)
+        ts.detectionSteps = detectionSteps ?? (paper ? 100_000 : 200)
+        ts.batchSize = batch ?? (paper ? 3000 : 32)
+        ts.positionLearningRate = lr ?? (paper ? 1e-2 : 1e-3)
+        ts.detectionLearningRate = detectionLR ?? 1e-3
+        ts.plateauPatience = paper ? 10_000 : 100
+        ts.etaLow = etaMin; ts.etaHigh = etaMax; ts.seed = seed
+        ts.gospaCutoffMeters = gospa.cutoff
+        try ts.validate()
+        let trainSys = try NNBLSystem(config: trainCfg, trueArray: truth, architecture: arch)
+        let initial = try NNBLModel(arch, seed: seed)
+        let dir = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let total = ts.positionSteps + ts.detectionSteps
+        let pl = ProgressLine("train nnbl", total: total, enabled: !quiet)
+        let t0 = Date()
+        let quietFlag = quiet
+        let (model, log) = try NNBLTrainer.train(system: trainSys, model: initial, settings: ts) { r in
+            pl.advance()
+            if !quietFlag && r.step % 50 == 0 {
+                FileHandle.standardError.write("\nstep \(r.phase).\(r.step) loss \(String(format: "%.3f", r.loss))\n".data(using: .utf8)!)
+            }
+        }
+        pl.finish()
+        let trainTime = Date().timeIntervalSince(t0)
+        let ckPath = out.hasSuffix("/") ? out + "model.npz" : out + "/model.npz"
+        try model.save(to: ckPath)
+        var csv = CSVTable(header: ["phase", "step", "loss", "learning_rate"])
+        for r in log { csv.append([Double(r.phase), Double(r.step), r.loss, r.learningRate]) }
+        try csv.write(to: dir.appendingPathComponent("training.csv").path)
+        for phase in 1...2 {
+            let rs = log.filter { $0.phase == phase }
+            guard !rs.isEmpty else { continue }
+            let xs = rs.map { Double($0.step) }, ls = rs.map(\.loss)
+            let ma = ls.indices.map { i in let lo = max(0, i - 9); return ls[lo...i].reduce(0, +) / Double(i - lo + 1) }
+            var f = Figure(title: phase == 1 ? "NNBL step 1: position loss (eq. 18)" : "NNBL step 2: detection loss (eq. 19)",
+                           xLabel: "step", yLabel: phase == 1 ? "batch GOSPA loss [m]" : "batch clipped-BCE loss")
+            f.line(x: xs, y: ls, label: "batch loss"); f.line(x: xs, y: ma, label: "moving average (10)")
+            try f.write(to: dir.appendingPathComponent(phase == 1 ? "loss_position.svg" : "loss_detection.svg").path)
+        }
+        let p1 = log.filter { $0.phase == 1 }.suffix(10).map(\.loss), p2 = log.filter { $0.phase == 2 }.suffix(10).map(\.loss)
+        var result: [String: Any] = [
+            "method": "nnbl", "complexity": cx.rawValue, "preset": preset, "position_steps": ts.positionSteps,
+            "detection_steps": ts.detectionSteps, "batch": ts.batchSize, "position_lr": ts.positionLearningRate,
+            "detection_lr": ts.detectionLearningRate, "map": [arch.mapAngles, arch.mapDelays], "train_time_s": trainTime,
+            "parameters": model.parameterCount,
+            "parameters_by_network": ["precoder": arch.precoderParameterCount, "detection": arch.receiverParameterCount(priorInputs: 4),
+                                      "angle": arch.receiverParameterCount(priorInputs: 2), "range": arch.receiverParameterCount(priorInputs: 2)],
+            "checkpoint": ckPath, "seed": Int(seed), "train_sector": trainSector,
+            "final_position_loss_avg10_m": p1.isEmpty ? Double.nan : p1.reduce(0, +) / Double(p1.count),
+            "final_detection_loss_avg10": p2.isEmpty ? Double.nan : p2.reduce(0, +) / Double(p2.count),
+        ]
+        var tests: [[String: Any]] = []
+        if testSamples > 0 {
+            let pt = ProgressLine("test", total: 4 * testSamples, enabled: !quiet)
+            let base = try BaselineSystem(config: cfg, mode: .unknown, impairmentSeed: system.impairmentSeed)
+            let mb = try base.evaluate(eta: eta, phi: 0, samples: testSamples, calibrationSamples: testSamples, seed: testSeed,
+                                       targetPfa: system.pfa, gospa: gospa, progress: { pt.advance($0) })
+            tests.append(metricsDict(mb, label: "unknown"))
+            let testSys = try NNBLSystem(config: cfg, trueArray: truth, architecture: arch)
+            let mn = try testSys.evaluate(model: model, eta: eta, phi: 0, samples: testSamples, calibrationSamples: testSamples,
+                                          seed: testSeed, targetPfa: system.pfa, gospa: gospa, progress: { pt.advance($0) })
+            pt.finish()
+            tests.append(metricsDict(mn, label: "nnbl-\(cx.rawValue)"))
+            result["test"] = tests
+        }
+        result["total_time_s"] = Date().timeIntervalSince(t0)
+        try AtomicFile.write(try JSONOutput.string(result, pretty: true), to: dir.appendingPathComponent("summary.json").path)
+        if json { print(try JSONOutput.string(result)) } else {
+            print("NNBL (\(cx.rawValue)): \(model.parameterCount) parameters, map \(arch.mapAngles)x\(arch.mapDelays), steps \(ts.positionSteps)+\(ts.detectionSteps) x B=\(ts.batchSize), \(String(format: "%.0f", trainTime)) s")
+            if !tests.isEmpty {
+                print(String(format: "%-22@ %8@ %8@ %9@ %8@", "system" as NSString, "p_md" as NSString, "p_fa" as NSString, "GOSPA[m]" as NSString, "SER" as NSString))
+                for r in tests {
+                    print(String(format: "%-22@ %8.4f %8.4f %9.3f %8.4f", (r["impairments"] as! String) as NSString, r["p_md"] as! Double,
+                                 r["p_fa"] as! Double, r["gospa_m"] as! Double, r["ser"] as! Double))
+                }
+            }
+            print("wrote \(out)/model.npz, training.csv, loss_position.svg, loss_detection.svg, summary.json")
         }
     }
 }
