@@ -139,6 +139,10 @@ func buildMethods(system: MTSystemOptions, config cfg: MultiTargetConfig, gospa:
         }
     }
     for path in (checkpoints ?? "").split(separator: ",").map(String.init) where !path.isEmpty {
+        if try NNBLCheckpoint.kind(at: path) == "nnbl" {
+            out.append(try nnblMethod(path: path, system: system, config: cfg, gospa: gospa).method)
+            continue
+        }
         let ck = try LearnedCheckpoint.read(from: path)
         try ck.checkCompatible(config: cfg, impairmentSeed: system.impairmentSeed)
         let truth = ArrayImpairment.realization(config: cfg, seed: system.impairmentSeed)
@@ -153,6 +157,18 @@ func buildMethods(system: MTSystemOptions, config cfg: MultiTargetConfig, gospa:
     return out
 }
 
+/// An NNBL checkpoint (kind from its `meta_json`) as an evaluation method: same protocol as the others (threshold
+/// calibrated to --pfa on calibration draws, then fresh test draws of the same seed/scenes).
+func nnblMethod(path: String, system: MTSystemOptions, config cfg: MultiTargetConfig, gospa: GOSPA) throws -> (method: MTMethod, checkpoint: NNBLCheckpoint) {
+    let ck = try NNBLCheckpoint.read(from: path)
+    let sys = try ck.system(config: cfg, impairmentSeed: system.impairmentSeed)
+    let model = ck.model, pfa = system.pfa
+    let m = MTMethod(label: ck.label, dashed: false) { e, p, n, c, sd, pr in
+        try sys.evaluate(model: model, eta: e, phi: p, samples: n, calibrationSamples: c, seed: sd, targetPfa: pfa, gospa: gospa, progress: pr)
+    }
+    return (m, ck)
+}
+
 struct MTEvaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
@@ -161,7 +177,7 @@ struct MTEvaluate: ParsableCommand {
     @Option(name: .customLong("eta"), help: "ISAC trade-off eta in [0, 1] (1 = all power to sensing).") var eta = 0.5
     @Option(name: .customLong("phi"), help: "Inter-beam phase phi, degrees.") var phiDeg = 0.0
     @Option(name: .customLong("impairments"), help: "none | unknown | known (comma list allowed; empty with --checkpoint = learned model only).") var impairments = "unknown"
-    @Option(name: .customLong("checkpoint"), help: "Also evaluate a learned model (.npz from `isac multitarget train`) with the differentiable-OMP receiver.")
+    @Option(name: .customLong("checkpoint"), help: "Also evaluate a learned model (.npz from `isac multitarget train`): impairment/dictionary with the differentiable-OMP receiver, nnbl with its CNNs (kind read from the checkpoint).")
     var checkpoint: String?
     @Option(name: .customLong("receiver"), help: "Receiver for the --impairments rows: omp (baseline, Algorithm 1) | domp (differentiable OMP, Sec. IV-B).") var receiver = "omp"
     @Option(name: .customLong("temperature"), help: "Softmax temperature for --receiver domp.") var temperature = 0.1
@@ -189,7 +205,20 @@ struct MTEvaluate: ParsableCommand {
         let gospa = try system.gospa()
         let cal = calSamples ?? samples
         var results: [[String: Any]] = []
-        if let path = checkpoint {
+        if let path = checkpoint, try NNBLCheckpoint.kind(at: path) == "nnbl" {
+            let (meth, ck) = try nnblMethod(path: path, system: system, config: cfg, gospa: gospa)
+            let pl = ProgressLine("evaluate \(meth.label)", total: samples + cal, enabled: !quiet)
+            let t0 = Date()
+            let m = try meth.evaluate(eta, radians(phiDeg), samples, cal, seed, { pl.advance($0) })
+            pl.finish()
+            var d = metricsDict(m, label: meth.label)
+            d["checkpoint"] = path
+            d["parameters"] = ck.model.parameterCount
+            let el = Date().timeIntervalSince(t0)
+            d["run_time_s"] = el
+            d["samples_per_s"] = Double(samples + cal) / el
+            results.append(d)
+        } else if let path = checkpoint {
             let ck = try LearnedCheckpoint.read(from: path)
             try ck.checkCompatible(config: cfg, impairmentSeed: system.impairmentSeed)
             let truth = ArrayImpairment.realization(config: cfg, seed: system.impairmentSeed)
@@ -641,7 +670,9 @@ extension MTTrain {
         pl.finish()
         let trainTime = Date().timeIntervalSince(t0)
         let ckPath = out.hasSuffix("/") ? out + "model.npz" : out + "/model.npz"
-        try model.save(to: ckPath)
+        var ckMeta = NNBLCheckpoint.systemKey(config: cfg, impairmentSeed: system.impairmentSeed)
+        ckMeta["complexity"] = cx.rawValue
+        try NNBLCheckpoint.write(model: model, meta: ckMeta, to: ckPath)
         var csv = CSVTable(header: ["phase", "step", "loss", "learning_rate"])
         for r in log { csv.append([Double(r.phase), Double(r.step), r.loss, r.learningRate]) }
         try csv.write(to: dir.appendingPathComponent("training.csv").path)

@@ -3,6 +3,7 @@ import Foundation
 import Linalg
 import Numerics
 import Learning
+import Metrics
 @testable import MultiTargetISAC
 
 /// K = 8, S = 32, T_max = 2, wide subcarrier spacing so the 180 m window spans several range cells.
@@ -137,4 +138,51 @@ func nnblParameterCountMatchesClosedForm(_ complexity: NNBLComplexity) throws {
     #expect(throws: ISACError.self) {
         _ = try NNBLSystem(config: cfg, trueArray: ArrayImpairment.realization(config: cfg, seed: 1), architecture: wrongK)
     }
+}
+
+/// The CLI path of `evaluate/tradeoff --checkpoint` for NNBL: `NNBLCheckpoint.write` → `kind(at:)` → `read` →
+/// `system(config:impairmentSeed:)` → `evaluate` reproduces the in-memory model's metrics bit for bit, and a
+/// mismatched system is refused.
+@Test func nnblCheckpointEvaluatesLikeInMemoryModel() throws {
+    let cfg = tinyNNBLConfig()
+    let seed: UInt64 = 5
+    let truth = ArrayImpairment.realization(config: cfg, seed: seed)
+    let a = try tinyArchitecture(cfg)
+    let sys = try NNBLSystem(config: cfg, trueArray: truth, architecture: a)
+    var s = NNBLTrainingSettings()
+    s.positionSteps = 6; s.detectionSteps = 4; s.batchSize = 8; s.seed = 2
+    let (model, _) = try NNBLTrainer.train(system: sys, model: try NNBLModel(a, seed: 1), settings: s)
+
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nnblck-\(UInt64.random(in: 0..<1 << 60))")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let path = dir.appendingPathComponent("model.npz").path
+    try NNBLCheckpoint.write(model: model, meta: NNBLCheckpoint.systemKey(config: cfg, impairmentSeed: seed), to: path)
+    #expect(try NNBLCheckpoint.kind(at: path) == "nnbl")
+    let ck = try NNBLCheckpoint.read(from: path)
+    #expect(ck.model.architecture == a)
+    #expect(ck.label == "nnbl")
+
+    let gospa = try GOSPA(cutoff: 90, mu: 2, order: 2)
+    func run(_ s: NNBLSystem, _ m: NNBLModel) throws -> OperatingPointMetrics {
+        try s.evaluate(model: m, eta: 0.7, phi: 0, samples: 24, calibrationSamples: 24, seed: 9, targetPfa: 0.1, gospa: gospa)
+    }
+    let direct = try run(sys, model)
+    let viaCK = try run(try ck.system(config: cfg, impairmentSeed: seed), ck.model)
+    #expect(direct.threshold == viaCK.threshold)
+    #expect(direct.meanGOSPA == viaCK.meanGOSPA)
+    #expect(direct.detection.missedDetectionProbability == viaCK.detection.missedDetectionProbability)
+    #expect(direct.detection.falseAlarmProbability == viaCK.detection.falseAlarmProbability)
+    #expect(direct.ser.rate == viaCK.ser.rate)
+    #expect(direct.detection.samples == 24)
+
+    // Another impairment seed or T_max is a different system: refused instead of silently evaluated.
+    #expect(throws: ISACError.self) { _ = try ck.system(config: cfg, impairmentSeed: seed + 1) }
+    var other = cfg; other.maxTargets = 3
+    #expect(throws: ISACError.self) { _ = try ck.system(config: other, impairmentSeed: seed) }
+    // An impairment checkpoint is told apart by the same metadata.
+    let ipath = dir.appendingPathComponent("imp.npz").path
+    try LearnedCheckpoint(model: .impairment(truth), domp: DifferentiableOMPSettings(), meta: [:]).write(to: ipath)
+    #expect(try NNBLCheckpoint.kind(at: ipath) == "impairment")
+    #expect(throws: ISACError.self) { _ = try NNBLCheckpoint.read(from: ipath) }
 }
