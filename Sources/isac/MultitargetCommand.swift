@@ -279,7 +279,7 @@ struct MTTradeoff: ParsableCommand {
     @OptionGroup var system: MTSystemOptions
     @Option(name: .customLong("impairments"), help: "none | unknown | known, or a comma list (one curve each; may be empty with --checkpoint).") var impairments = "unknown,known"
     @Option(name: .customLong("receiver"), help: "Receiver for the --impairments curves: omp (baseline, Algorithm 1) | domp (differentiable OMP, Sec. IV-B).") var receiver = "omp"
-    @Option(name: .customLong("checkpoint"), help: "Learned models (.npz from `isac multitarget train`, comma list): one curve each.") var checkpoint: String?
+    @Option(name: .customLong("checkpoint"), help: "Learned models (.npz from `isac multitarget train`: impairment, dictionary or nnbl, kind read from the file; comma list): one curve each.") var checkpoint: String?
     @Option(name: .customLong("temperature"), help: "Softmax temperature for --receiver domp.") var temperature = 0.1
     @Option(name: .customLong("window-scale"), help: "Window (resolution cells) for --receiver domp.") var windowScale = 1.0
     @Option(name: .customLong("etas"), help: "Number of eta values uniformly in [0, 1].") var etas = 8
