@@ -131,17 +131,9 @@ public struct BaselineSystem: Sendable {
         try Check.inRange(eta, 0, 1, "--eta")
         try Check.finite(phi, "--phi")
         useSingleThreadedBLAS()
-        let box = OutcomeBox(count)
-        let chunk = 8
-        let chunks = (count + chunk - 1) / chunk
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            for i in (c * chunk)..<min(count, (c + 1) * chunk) {
-                let r = Result { try runSample(index: firstIndex + UInt64(i), seed: seed, eta: eta, phi: phi) }
-                box.set(i, r)
-            }
-            progress?(min(count, (c + 1) * chunk) - c * chunk)
+        return try parallelOutcomes(count: count, firstIndex: firstIndex, progress: progress) {
+            try runSample(index: $0, seed: seed, eta: eta, phi: phi)
         }
-        return try box.values.map { try $0!.get() }
     }
 
     /// Metrics of `outcomes` at threshold δ.
@@ -178,11 +170,23 @@ public struct BaselineSystem: Sendable {
     /// `samples` fresh draws (streams 0..<samples) at the same (η, φ).
     public func evaluate(eta: Double, phi: Double, samples: Int, calibrationSamples: Int, seed: UInt64,
                          targetPfa: Double, gospa: GOSPA, progress: (@Sendable (Int) -> Void)? = nil) throws -> OperatingPointMetrics {
+        try Self.calibratedEvaluation(config: config, samples: samples, calibrationSamples: calibrationSamples, targetPfa: targetPfa,
+                                      eta: eta, phi: phi, gospa: gospa) { n, first in
+            try runBatch(count: n, firstIndex: first, seed: seed, eta: eta, phi: phi, progress: progress)
+        }
+    }
+
+    /// The evaluation protocol shared by every receiver: δ calibrated to `targetPfa` on `calibrationSamples`
+    /// draws (streams 2³² + i), then metrics on `samples` fresh draws (streams 0..<samples).
+    /// `run(count, firstIndex)` produces the outcomes of samples `firstIndex ..< firstIndex + count`.
+    public static func calibratedEvaluation(config: MultiTargetConfig, samples: Int, calibrationSamples: Int, targetPfa: Double,
+                                            eta: Double, phi: Double, gospa: GOSPA,
+                                            run: (Int, UInt64) throws -> [SampleOutcome]) throws -> OperatingPointMetrics {
         try Check.inOpenRange(targetPfa, 0, 1, "--pfa")
-        let cal = try runBatch(count: calibrationSamples, firstIndex: 1 << 32, seed: seed, eta: eta, phi: phi, progress: progress)
+        let cal = try run(calibrationSamples, 1 << 32)
         let delta = try ThresholdCalibration.calibrate(cal.map(\.trace), maxTargets: config.maxTargets, targetPfa: targetPfa)
-        let ev = try runBatch(count: samples, firstIndex: 0, seed: seed, eta: eta, phi: phi, progress: progress)
-        return try metrics(ev, threshold: delta, eta: eta, phi: phi, gospa: gospa)
+        let ev = try run(samples, 0)
+        return try aggregate(ev, config: config, threshold: delta, eta: eta, phi: phi, gospa: gospa)
     }
 }
 
@@ -193,10 +197,17 @@ private func dictionary(for sector: AngularSector, assumed: ArrayImpairment, con
                                   delayCount: c.delayGridSize, subcarriers: c.subcarriers, spacingHz: c.subcarrierSpacingHz)
 }
 
-/// Lock-protected result slots for `concurrentPerform`.
-private final class OutcomeBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var values: [Result<SampleOutcome, Error>?]
-    init(_ n: Int) { values = Array(repeating: nil, count: n) }
-    func set(_ i: Int, _ r: Result<SampleOutcome, Error>) { lock.lock(); values[i] = r; lock.unlock() }
+/// Samples `firstIndex ..< firstIndex + count` through `sample` (called with the sample index) in parallel
+/// chunks of 8; the result order is the index order whatever the scheduling, so runs are deterministic.
+func parallelOutcomes(count: Int, firstIndex: UInt64, progress: (@Sendable (Int) -> Void)?,
+                      _ sample: @Sendable (UInt64) throws -> SampleOutcome) throws -> [SampleOutcome] {
+    let box = ResultBox<SampleOutcome>(count)
+    let chunk = 8
+    DispatchQueue.concurrentPerform(iterations: (count + chunk - 1) / chunk) { c in
+        for i in (c * chunk)..<min(count, (c + 1) * chunk) {
+            box.set(i, Result { try sample(firstIndex + UInt64(i)) })
+        }
+        progress?(min(count, (c + 1) * chunk) - c * chunk)
+    }
+    return try box.values.map { try $0!.get() }
 }

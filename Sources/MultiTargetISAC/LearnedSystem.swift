@@ -205,25 +205,18 @@ public struct LearnedISACSystem: Sendable {
         try Check.inRange(eta, 0, 1, "--eta")
         try Check.finite(phi, "--phi")
         useSingleThreadedBLAS()
-        let box = ResultBox<SampleOutcome>(count)
-        let chunk = 8
-        DispatchQueue.concurrentPerform(iterations: (count + chunk - 1) / chunk) { c in
-            for i in (c * chunk)..<min(count, (c + 1) * chunk) {
-                box.set(i, Result { try runSample(index: firstIndex + UInt64(i), seed: seed, eta: eta, phi: phi) })
-            }
-            progress?(min(count, (c + 1) * chunk) - c * chunk)
+        return try parallelOutcomes(count: count, firstIndex: firstIndex, progress: progress) {
+            try runSample(index: $0, seed: seed, eta: eta, phi: phi)
         }
-        return try box.values.map { try $0!.get() }
     }
 
     /// Same protocol as `BaselineSystem.evaluate`: δ calibrated to `targetPfa` on streams 2³²…, metrics on 0..<samples.
     public func evaluate(eta: Double, phi: Double, samples: Int, calibrationSamples: Int, seed: UInt64,
                          targetPfa: Double, gospa: GOSPA, progress: (@Sendable (Int) -> Void)? = nil) throws -> OperatingPointMetrics {
-        try Check.inOpenRange(targetPfa, 0, 1, "--pfa")
-        let cal = try runBatch(count: calibrationSamples, firstIndex: 1 << 32, seed: seed, eta: eta, phi: phi, progress: progress)
-        let delta = try ThresholdCalibration.calibrate(cal.map(\.trace), maxTargets: config.maxTargets, targetPfa: targetPfa)
-        let ev = try runBatch(count: samples, firstIndex: 0, seed: seed, eta: eta, phi: phi, progress: progress)
-        return try BaselineSystem.aggregate(ev, config: config, threshold: delta, eta: eta, phi: phi, gospa: gospa)
+        try BaselineSystem.calibratedEvaluation(config: config, samples: samples, calibrationSamples: calibrationSamples,
+                                                targetPfa: targetPfa, eta: eta, phi: phi, gospa: gospa) { n, first in
+            try runBatch(count: n, firstIndex: first, seed: seed, eta: eta, phi: phi, progress: progress)
+        }
     }
 
     // MARK: - Loss and gradient

@@ -430,10 +430,9 @@ extension NNBLSystem {
     /// fresh draws (streams 0..<samples) — the protocol of `BaselineSystem.evaluate`.
     public func evaluate(model: NNBLModel, eta: Double, phi: Double, samples: Int, calibrationSamples: Int, seed: UInt64,
                          targetPfa: Double, gospa: GOSPA, progress: ((Int) -> Void)? = nil) throws -> OperatingPointMetrics {
-        try Check.inOpenRange(targetPfa, 0, 1, "--pfa")
-        let cal = try runBatch(model: model, count: calibrationSamples, firstIndex: 1 << 32, seed: seed, eta: eta, phi: phi, progress: progress)
-        let delta = try ThresholdCalibration.calibrate(cal.map(\.trace), maxTargets: config.maxTargets, targetPfa: targetPfa)
-        let ev = try runBatch(model: model, count: samples, firstIndex: 0, seed: seed, eta: eta, phi: phi, progress: progress)
-        return try BaselineSystem.aggregate(ev, config: config, threshold: delta, eta: eta, phi: phi, gospa: gospa)
+        try BaselineSystem.calibratedEvaluation(config: config, samples: samples, calibrationSamples: calibrationSamples,
+                                                targetPfa: targetPfa, eta: eta, phi: phi, gospa: gospa) { n, first in
+            try runBatch(model: model, count: n, firstIndex: first, seed: seed, eta: eta, phi: phi, progress: progress)
+        }
     }
 }

@@ -615,13 +615,7 @@ struct MTTrain: ParsableCommand {
                                  l["before"]!, l["after"]!, r["before"]!, r["after"]!))
                 }
             }
-            if !tests.isEmpty {
-                print(String(format: "%-22@ %8@ %8@ %9@ %8@", "system" as NSString, "p_md" as NSString, "p_fa" as NSString, "GOSPA[m]" as NSString, "SER" as NSString))
-                for r in tests {
-                    print(String(format: "%-22@ %8.4f %8.4f %9.3f %8.4f", (r["impairments"] as! String) as NSString, r["p_md"] as! Double,
-                                 r["p_fa"] as! Double, r["gospa_m"] as! Double, r["ser"] as! Double))
-                }
-            }
+            printTestTable(tests)
             print("wrote \(out)/model.npz, training.csv, loss.svg, summary.json")
         }
     }
@@ -716,14 +710,18 @@ extension MTTrain {
         try AtomicFile.write(try JSONOutput.string(result, pretty: true), to: dir.appendingPathComponent("summary.json").path)
         if json { print(try JSONOutput.string(result)) } else {
             print("NNBL (\(cx.rawValue)): \(model.parameterCount) parameters, map \(arch.mapAngles)x\(arch.mapDelays), steps \(ts.positionSteps)+\(ts.detectionSteps) x B=\(ts.batchSize), \(String(format: "%.0f", trainTime)) s")
-            if !tests.isEmpty {
-                print(String(format: "%-22@ %8@ %8@ %9@ %8@", "system" as NSString, "p_md" as NSString, "p_fa" as NSString, "GOSPA[m]" as NSString, "SER" as NSString))
-                for r in tests {
-                    print(String(format: "%-22@ %8.4f %8.4f %9.3f %8.4f", (r["impairments"] as! String) as NSString, r["p_md"] as! Double,
-                                 r["p_fa"] as! Double, r["gospa_m"] as! Double, r["ser"] as! Double))
-                }
-            }
+            printTestTable(tests)
             print("wrote \(out)/model.npz, training.csv, loss_position.svg, loss_detection.svg, summary.json")
         }
+    }
+}
+
+/// The short test-metrics table `train` prints after training (one row per system).
+private func printTestTable(_ tests: [[String: Any]]) {
+    guard !tests.isEmpty else { return }
+    print(String(format: "%-22@ %8@ %8@ %9@ %8@", "system" as NSString, "p_md" as NSString, "p_fa" as NSString, "GOSPA[m]" as NSString, "SER" as NSString))
+    for r in tests {
+        print(String(format: "%-22@ %8.4f %8.4f %9.3f %8.4f", (r["impairments"] as! String) as NSString, r["p_md"] as! Double,
+                     r["p_fa"] as! Double, r["gospa_m"] as! Double, r["ser"] as! Double))
     }
 }
