@@ -24,6 +24,16 @@ public enum LearnedSteering: Sendable {
     }
 }
 
+/// Position loss of the end-to-end training (per scene, T differentiable-OMP iterations, |P̂| = |P| = T).
+public enum PositionLoss: String, Sendable, CaseIterable {
+    /// Eq. (18): (Σ min(‖p − p̂‖, γ)^p)^{1/p} over the GOSPA-optimal assignment, metres (multi-target training).
+    case gospa
+    /// Σ ‖p − p̂‖² over the assignment minimising it, no cut-off, m² — the paper's single-target (T_max = 1)
+    /// training loss (Sec. V-C, "to compare with [46]"); with T = 1 it is the squared eq.-(18) distance
+    /// without the cut-off γ.
+    case mse
+}
+
 /// Conjugate gradients of a batch loss w.r.t. the shared steering matrix and the communication LS solution,
 /// convention dL = Re Σ conj(ḡ) dz.
 struct SteeringGradient {
@@ -68,13 +78,17 @@ public struct LearnedISACSystem: Sendable {
     let delayAtoms: Matrix<CDouble>
     let delaysSeconds: [Double]
     private let cachedReceiver: (sector: AngularSector, dictionary: OMPDictionary, first: Int)?
+    /// Receiver angle columns when they differ from the transmitter's A, [K × N_θ] (evaluation-only ablations,
+    /// `ReceiverColumns`); nil = shared with the LS beamformer, as in the paper and in training.
+    public let receiverSteering: Matrix<CDouble>?
 
     /// - Parameters:
     ///   - config: system parameters (the target-sector prior decides which scenes `runSample` draws).
     ///   - trueArray: the physical array (the hardware realization).
     ///   - model: current learnable parameters.
+    ///   - receiverSteering: receiver columns [K × N_θ] if not the transmitter's A (evaluation only; default nil).
     public init(config: MultiTargetConfig, trueArray: ArrayImpairment, model: LearnedSteering,
-                settings: DifferentiableOMPSettings) throws {
+                settings: DifferentiableOMPSettings, receiverSteering: Matrix<CDouble>? = nil) throws {
         try config.validate(); try settings.validate()
         // Multi-threaded OpenBLAS partitions the Gram GEMM differently from the single-threaded one, which changes
         // the last bits of (A*Aᵀ)⁻¹; fixing the thread count here makes results independent of what ran before
@@ -99,6 +113,13 @@ public struct LearnedISACSystem: Sendable {
             steering = m
         }
         guard steering.isFinite else { throw ISACError.nonFinite(name: "learned steering dictionary") }
+        if let r = receiverSteering {
+            guard r.rows == steering.rows, r.cols == steering.cols, r.isFinite else {
+                throw ISACError.invalidParameter(name: "receiverSteering", value: "\(r.rows)x\(r.cols)",
+                                                 valid: "must be finite and K x N_theta = \(steering.rows)x\(steering.cols)")
+            }
+        }
+        self.receiverSteering = receiverSteering
         guard grid.count >= config.antennas else {
             throw ISACError.invalidParameter(name: "--n-theta", value: "\(grid.count)", valid: "must be >= the number of antennas (\(config.antennas)) for the LS beamformer")
         }
@@ -116,7 +137,7 @@ public struct LearnedISACSystem: Sendable {
         guard nc > 0 else { throw ISACError.nonFinite(name: "LS comm beamformer (zero solution)") }
         commPrecoder = xc.map { $0 / CDouble(nc, 0) }
         if case let .fixed(sec) = config.targetSector {
-            let (d, f) = try Self.receiverDictionary(steering: steering, grid: grid, sector: sec, config: config,
+            let (d, f) = try Self.receiverDictionary(steering: receiverSteering ?? steering, grid: grid, sector: sec, config: config,
                                                      settings: settings, delayAtoms: delayAtoms, delays: tau)
             cachedReceiver = (sec, d, f)
         } else { cachedReceiver = nil }
@@ -154,7 +175,7 @@ public struct LearnedISACSystem: Sendable {
 
     func receiver(for sector: AngularSector) throws -> (OMPDictionary, Int) {
         if let c = cachedReceiver, c.sector == sector { return (c.dictionary, c.first) }
-        return try Self.receiverDictionary(steering: steering, grid: beamGridRad, sector: sector, config: config, settings: settings,
+        return try Self.receiverDictionary(steering: receiverSteering ?? steering, grid: beamGridRad, sector: sector, config: config, settings: settings,
                                            delayAtoms: delayAtoms, delays: delaysSeconds)
     }
 
@@ -225,8 +246,11 @@ public struct LearnedISACSystem: Sendable {
     /// assignment held fixed) and its gradient accumulated into `acc` (∂L/∂A through the receiver map and
     /// the sensing LS beamformer; ∂L/∂f_c for the batch-level comm LS backward). Returns the loss (metres).
     func accumulateGradient(draw d: SceneDraw, eta: Double, phi: Double, gospa: GOSPA, scale: Double,
-                            into acc: inout SteeringGradient) throws -> Double {
+                            loss lossKind: PositionLoss = .gospa, into acc: inout SteeringGradient) throws -> Double {
         let k = config.antennas, s = config.subcarriers
+        guard receiverSteering == nil else {
+            throw ISACError.invalidParameter(name: "receiverSteering", value: "set", valid: "gradients need the shared A (nil)")
+        }
         let (fr, xr) = try sensingPrecoder(for: d.sector)
         let sq = CDouble(eta.squareRoot(), 0)
         let cph = CDouble(Double.cos(phi), Double.sin(phi)) * CDouble((1 - eta).squareRoot(), 0)
@@ -246,18 +270,29 @@ public struct LearnedISACSystem: Sendable {
             return Position2(r * Double.cos(th), r * Double.sin(th))
         }
         let truth = d.positions
-        let g = gospa.evaluate(truth: truth, estimate: est)
-        // L = (Σ min(‖p − p̂‖, γ)^p)^{1/p}; pairs beyond the cut-off contribute no gradient.
-        let p = gospa.order
-        let loss = Foundation.pow(g.assignedCost, 1 / p)
-        guard loss > 0 else { return 0 }
         var gradPos = [Position2](repeating: .zero, count: t)
-        for (i, j) in g.pairs {
-            let diff = est[j] - truth[i]
-            let dist = (diff * diff).sum().squareRoot()
-            guard dist < gospa.cutoff, dist > 0 else { continue }
-            // ∂L/∂p̂ = L^{1−p} dist^{p−2} (p̂ − p)
-            gradPos[j] = diff * (Foundation.pow(loss, 1 - p) * Foundation.pow(dist, p - 2) * scale)
+        let loss: Double
+        switch lossKind {
+        case .gospa:
+            let g = gospa.evaluate(truth: truth, estimate: est)
+            // L = (Σ min(‖p − p̂‖, γ)^p)^{1/p}; pairs beyond the cut-off contribute no gradient.
+            let p = gospa.order
+            loss = Foundation.pow(g.assignedCost, 1 / p)
+            guard loss > 0 else { return 0 }
+            for (i, j) in g.pairs {
+                let diff = est[j] - truth[i]
+                let dist = (diff * diff).sum().squareRoot()
+                guard dist < gospa.cutoff, dist > 0 else { continue }
+                // ∂L/∂p̂ = L^{1−p} dist^{p−2} (p̂ − p)
+                gradPos[j] = diff * (Foundation.pow(loss, 1 - p) * Foundation.pow(dist, p - 2) * scale)
+            }
+        case .mse:
+            // L = Σ ‖p_i − p̂_π(i)‖² with π optimal for the squared distances (no cut-off; T = 1: one pair).
+            let cost = truth.map { a in est.map { b in let e = b - a; return (e * e).sum() } }
+            let (asg, c) = try Hungarian.solve(cost)
+            loss = c
+            guard loss > 0 else { return 0 }
+            for (i, j) in asg.enumerated() { gradPos[j] = (est[j] - truth[i]) * (2 * scale) }   // ∂L/∂p̂ = 2(p̂ − p)
         }
         // True-array steering of the targets and their delay vectors (the physics, not learned).
         let tg = trueArray.geometry
@@ -350,7 +385,7 @@ public struct LearnedISACSystem: Sendable {
     }
 
     /// Mean loss and gradient of a batch; `batch` are the scenes with their η. Parallel over scenes.
-    func batchGradient(_ batch: [(SceneDraw, Double)], phi: Double, gospa: GOSPA) throws -> SteeringGradient {
+    func batchGradient(_ batch: [(SceneDraw, Double)], phi: Double, gospa: GOSPA, loss lossKind: PositionLoss = .gospa) throws -> SteeringGradient {
         let k = config.antennas, n = beamGridRad.count
         let workers = max(1, min(batch.count, ProcessInfo.processInfo.activeProcessorCount))
         let scale = 1 / Double(batch.count)
@@ -361,7 +396,7 @@ public struct LearnedISACSystem: Sendable {
                 var acc = SteeringGradient(antennas: k, gridCount: n)
                 var i = wkr
                 while i < batch.count {
-                    acc.loss += try accumulateGradient(draw: batch[i].0, eta: batch[i].1, phi: phi, gospa: gospa, scale: scale, into: &acc)
+                    acc.loss += try accumulateGradient(draw: batch[i].0, eta: batch[i].1, phi: phi, gospa: gospa, scale: scale, loss: lossKind, into: &acc)
                     acc.samples += 1
                     i += workers
                 }
@@ -440,4 +475,42 @@ final class ResultBox<T>: @unchecked Sendable {
     private(set) var values: [Result<T, Error>?]
     init(_ n: Int) { values = Array(repeating: nil, count: n) }
     func set(_ i: Int, _ r: Result<T, Error>) { lock.lock(); values[i] = r; lock.unlock() }
+}
+
+/// Receiver-column ablations of a learned dictionary (docs/multitarget.md, "Why dictionary learning wins on the
+/// unseen sector"). The map 𝓛_ij = |a_iᴴ R φ_j*|² scales with ‖a_i‖², so columns whose norms drift from √K
+/// re-weight the detection statistic by angle against the single calibrated threshold δ.
+public enum ReceiverColumns: String, Sendable, CaseIterable {
+    /// The learned columns as trained (the paper's shared A).
+    case learned
+    /// Learned columns rescaled to ‖a_n‖ = √K (directions kept, per-angle weighting removed).
+    case unitNorm = "unit-norm"
+    /// Nominal λ/2 steering columns (no learned receiver at all).
+    case nominal
+    /// Nominal columns rescaled to the learned norms ‖a_n‖ (only the per-angle weighting is learned).
+    case nominalLearnedNorms = "nominal-learned-norms"
+
+    /// - Parameters: learned, nominal: [K × N_θ] on the same beam grid.
+    /// - Returns: [K × N_θ] receiver columns.
+    public func columns(learned: Matrix<CDouble>, nominal: Matrix<CDouble>) throws -> Matrix<CDouble> {
+        guard learned.rows == nominal.rows, learned.cols == nominal.cols else {
+            throw ISACError.shapeMismatch("ReceiverColumns: learned \(learned.rows)x\(learned.cols) vs nominal \(nominal.rows)x\(nominal.cols)")
+        }
+        let k = learned.rows
+        func norm(_ m: Matrix<CDouble>, _ c: Int) -> Double {
+            var acc = 0.0
+            for q in 0..<k { acc += m[q, c].lengthSquared }
+            return acc.squareRoot()
+        }
+        var out = self == .learned || self == .unitNorm ? learned : nominal
+        guard self != .learned && self != .nominal else { return out }
+        let target = Double(k).squareRoot()
+        for c in 0..<learned.cols {
+            let nl = norm(learned, c), nn = norm(out, c)
+            guard nl > 0, nn > 0 else { throw ISACError.nonFinite(name: "zero dictionary column \(c)") }
+            let g = self == .unitNorm ? target / nl : nl / nn
+            for q in 0..<k { out[q, c] = out[q, c] * CDouble(g, 0) }
+        }
+        return out
+    }
 }

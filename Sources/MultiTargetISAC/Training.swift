@@ -38,6 +38,8 @@ public struct TrainingSettings: Sendable {
     /// on the targets to produce a gradient, so the default is [0.5, 1]). φ = 0.
     public var etaLow = 0.5
     public var etaHigh = 1.0
+    /// Position loss: eq. (18) (`gospa`, default) or the single-target MSE of Sec. V-C (`mse`, `--loss mse`).
+    public var loss: PositionLoss = .gospa
     /// Training scenes: `RandomSource(seed: seed, stream: 2⁴⁰ + step·B + b)` (disjoint from evaluation streams).
     public var seed: UInt64 = 1
     public init() {}
@@ -60,7 +62,7 @@ public struct TrainingSettings: Sendable {
 /// One logged training step.
 public struct TrainingRecord: Sendable {
     public var step: Int
-    /// Mean eq.-18 loss over the batch, metres.
+    /// Mean loss over the batch: metres (eq. 18) or m² (MSE).
     public var loss: Double
     public var learningRate: Double
     /// ‖d̂ − d‖₂ over the effective spacings (impairment learning), metres; nil for dictionary learning.
@@ -93,7 +95,7 @@ public enum ISACTrainer {
                 let eta = rng.uniform(settings.etaLow, settings.etaHigh)
                 batch.append((generator.draw(rng: &rng), eta))
             }
-            let g = try sys.batchGradient(batch, phi: 0, gospa: gospa)
+            let g = try sys.batchGradient(batch, phi: 0, gospa: gospa, loss: settings.loss)
             let pg = sys.parameterGradient(g.steering)
             guard pg.allSatisfy(\.isFinite) else { throw ISACError.nonFinite(name: "training gradient at step \(step)") }
             let lr = settings.learningRate(at: step)

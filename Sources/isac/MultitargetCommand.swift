@@ -98,6 +98,7 @@ func metricsDict(_ m: OperatingPointMetrics, label: String) -> [String: Any] {
         "gospa_m": m.meanGOSPA, "ser": m.ser.rate,
         "angle_rmse_deg": m.angleErrorDeg.rmse, "range_rmse_m": m.rangeErrorMeters.rmse,
         "single_target_samples": m.angleErrorDeg.count, "samples": m.detection.samples,
+        "gross_errors": m.grossErrorCount, "angle_rmse_fine_deg": m.angleErrorFineDeg.rmse, "range_rmse_fine_m": m.rangeErrorFineMeters.rmse,
     ]
 }
 
@@ -182,6 +183,10 @@ struct MTEvaluate: ParsableCommand {
     @Option(name: .customLong("receiver"), help: "Receiver for the --impairments rows: omp (baseline, Algorithm 1) | domp (differentiable OMP, Sec. IV-B).") var receiver = "omp"
     @Option(name: .customLong("temperature"), help: "Softmax temperature for --receiver domp.") var temperature = 0.1
     @Option(name: .customLong("window-scale"), help: "Window (resolution cells) for --receiver domp.") var windowScale = 1.0
+    @Option(name: .customLong("rx-columns"), help: "Dictionary checkpoints, ablation: receiver columns learned (as trained) | unit-norm (learned, rescaled to sqrt(K)) | nominal | nominal-learned-norms (nominal, rescaled to the learned norms).")
+    var rxColumns = "learned"
+    @Option(name: .customLong("tx-columns"), help: "Dictionary checkpoints, ablation: LS beamformer columns learned (as trained) | nominal.")
+    var txColumns = "learned"
     @Option(name: .customLong("samples"), help: "Evaluation samples.") var samples = 400
     @Option(name: .customLong("calibration-samples"), help: "Samples for threshold calibration (default: --samples).") var calSamples: Int?
     @Option(name: .customLong("seed"), help: "Scenario seed.") var seed: UInt64 = 7
@@ -197,6 +202,12 @@ struct MTEvaluate: ParsableCommand {
         if !(checkpoint != nil && impairments.isEmpty) { _ = try parseImpairments(impairments) }
         guard ["omp", "domp"].contains(receiver) else { throw ISACError.invalidParameter(name: "--receiver", value: receiver, valid: "must be omp or domp") }
         try DifferentiableOMPSettings(temperature: temperature, windowScale: windowScale).validate()
+        guard ReceiverColumns(rawValue: rxColumns) != nil else {
+            throw ISACError.invalidParameter(name: "--rx-columns", value: rxColumns, valid: "must be learned, unit-norm, nominal or nominal-learned-norms")
+        }
+        guard ["learned", "nominal"].contains(txColumns) else {
+            throw ISACError.invalidParameter(name: "--tx-columns", value: txColumns, valid: "must be learned or nominal")
+        }
     }
 
     func run() throws {
@@ -222,14 +233,28 @@ struct MTEvaluate: ParsableCommand {
             let ck = try LearnedCheckpoint.read(from: path)
             try ck.checkCompatible(config: cfg, impairmentSeed: system.impairmentSeed)
             let truth = ArrayImpairment.realization(config: cfg, seed: system.impairmentSeed)
-            let sys = try LearnedISACSystem(config: cfg, trueArray: truth, model: ck.model, settings: ck.domp)
-            let pl = ProgressLine("evaluate \(ck.model.methodName)-learning", total: samples + cal, enabled: !quiet)
+            var model = ck.model, rxSteering: Matrix<CDouble>? = nil, label = "\(ck.model.methodName)-learning"
+            if rxColumns != "learned" || txColumns != "learned" {
+                guard case let .dictionary(learned) = ck.model else {
+                    throw ISACError.invalidParameter(name: "--rx-columns/--tx-columns", value: "\(rxColumns)/\(txColumns)",
+                                                     valid: "apply to dictionary checkpoints only")
+                }
+                let nominalArray = ArrayImpairment.nominal(antennas: cfg.antennas, wavelengthMeters: cfg.wavelengthMeters)
+                let nominal = ULASteering.matrix(nominalArray.geometry, anglesRad: ULASteering.uniformGrid(-Double.pi / 2, Double.pi / 2, count: cfg.angleGridSize),
+                                                 wavelengthMeters: cfg.wavelengthMeters)
+                rxSteering = try ReceiverColumns(rawValue: rxColumns)!.columns(learned: learned, nominal: nominal)
+                if txColumns == "nominal" { model = .dictionary(nominal) }
+                label += " (tx \(txColumns), rx \(rxColumns))"
+            }
+            let sys = try LearnedISACSystem(config: cfg, trueArray: truth, model: model, settings: ck.domp, receiverSteering: rxSteering)
+            let pl = ProgressLine("evaluate \(label)", total: samples + cal, enabled: !quiet)
             let t0 = Date()
             let m = try sys.evaluate(eta: eta, phi: radians(phiDeg), samples: samples, calibrationSamples: cal, seed: seed,
                                      targetPfa: system.pfa, gospa: gospa, progress: { pl.advance($0) })
             pl.finish()
-            var d = metricsDict(m, label: "\(ck.model.methodName)-learning")
+            var d = metricsDict(m, label: label)
             d["checkpoint"] = path
+            if case .dictionary = ck.model { d["tx_columns"] = txColumns; d["rx_columns"] = rxColumns }
             d["parameters"] = ck.model.parameterCount
             if case let .impairment(a) = ck.model {
                 d["spacing_error_mm"] = ISACTrainer.spacingError(a, truth) * 1e3
@@ -311,7 +336,8 @@ struct MTTradeoff: ParsableCommand {
         let etaGrid = (0..<etas).map { Double($0) / Double(etas - 1) }
         let phiGrid = (0..<phases).map { 2 * Double.pi * Double($0) / Double(phases) }
         var csv = CSVTable(header: ["method", "eta", "phi_deg", "threshold_over_KSN0", "p_md", "p_fa", "gospa_m", "ser",
-                                    "angle_rmse_deg", "range_rmse_m", "samples"])
+                                    "angle_rmse_deg", "range_rmse_m", "samples", "single_target_samples", "gross_errors",
+                                    "angle_rmse_fine_deg", "range_rmse_fine_m"])
         var rows: [(String, OperatingPointMetrics)] = []
         let pl = ProgressLine("tradeoff", total: methods.count * etaGrid.count * phiGrid.count * (samples + cal), enabled: !quiet)
         let t0 = Date()
@@ -323,7 +349,8 @@ struct MTTradeoff: ParsableCommand {
                     csv.append(strings: [meth.label] + [eta, degrees(phi), m.normalizedThreshold,
                                                         m.detection.missedDetectionProbability, m.detection.falseAlarmProbability,
                                                         m.meanGOSPA, m.ser.rate, m.angleErrorDeg.rmse, m.rangeErrorMeters.rmse,
-                                                        Double(m.detection.samples)].map(CSVTable.format))
+                                                        Double(m.detection.samples), Double(m.angleErrorDeg.count), Double(m.grossErrorCount),
+                                                        m.angleErrorFineDeg.rmse, m.rangeErrorFineMeters.rmse].map(CSVTable.format))
                 }
             }
         }
@@ -331,13 +358,13 @@ struct MTTradeoff: ParsableCommand {
         let dir = URL(fileURLWithPath: out)
         try csv.write(to: dir.appendingPathComponent("tradeoff.csv").path)
         // Figures: one curve per (impairment mode, phi).
-        func fig(_ name: String, _ title: String, _ y: String, yLog: Bool, xOf: (OperatingPointMetrics) -> Double = { $0.eta },
+        func fig(_ name: String, _ title: String, _ y: String, yLog: Bool, xLog: Bool = false, xOf: (OperatingPointMetrics) -> Double = { $0.eta },
                  xLabel: String = "eta (fraction of power to sensing)", _ val: (OperatingPointMetrics) -> Double) throws {
-            var f = Figure(title: title, xLabel: xLabel, yLabel: y, yLog: yLog)
+            var f = Figure(title: title, xLabel: xLabel, yLabel: y, xLog: xLog, yLog: yLog)
             for meth in methods {
                 for phi in phiGrid {
                     let pts = rows.filter { $0.0 == meth.label && $0.1.phi == phi }.map { (xOf($0.1), val($0.1)) }
-                        .filter { $0.1.isFinite && (!yLog || $0.1 > 0) }
+                        .filter { $0.1.isFinite && (!yLog || $0.1 > 0) && (!xLog || $0.0 > 0) }
                     if pts.isEmpty { continue }
                     let lab = phiGrid.count > 1 ? "\(meth.label), phi=\(Int(degrees(phi).rounded()))°" : meth.label
                     f.line(x: pts.map(\.0), y: pts.map(\.1), label: lab, dashed: meth.dashed, markers: true)
@@ -354,6 +381,11 @@ struct MTTradeoff: ParsableCommand {
         if cfg.maxTargets == 1 {
             try fig("angle_rmse_vs_eta.svg", "Single-target angle RMSE", "angle RMSE [deg]", yLog: true) { $0.angleErrorDeg.rmse }
             try fig("range_rmse_vs_eta.svg", "Single-target range RMSE", "range RMSE [m]", yLog: true) { $0.rangeErrorMeters.rmse }
+            // The paper's Fig. 5/6 panels: each sensing metric against SER (the ISAC trade-off).
+            try fig("tradeoff_angle_rmse_vs_ser.svg", "Single-target ISAC trade-off", "angle RMSE [deg]", yLog: true, xLog: true,
+                    xOf: { $0.ser.rate }, xLabel: "SER") { $0.angleErrorDeg.rmse }
+            try fig("tradeoff_range_rmse_vs_ser.svg", "Single-target ISAC trade-off", "range RMSE [m]", yLog: true, xLog: true,
+                    xOf: { $0.ser.rate }, xLabel: "SER") { $0.rangeErrorMeters.rmse }
         }
         let el = Date().timeIntervalSince(t0)
         if json {
@@ -493,6 +525,8 @@ struct MTTrain: ParsableCommand {
     @Option(name: .customLong("eta"), help: "Test eta.") var eta = 0.5
     @Option(name: .customLong("test-samples"), help: "Test samples (and as many calibration samples); 0 skips the test.") var testSamples = 600
     @Option(name: .customLong("test-seed"), help: "Test scenario seed (same meaning as evaluate --seed).") var testSeed: UInt64 = 7
+    @Option(name: .customLong("loss"), help: "impairment/dictionary: auto (mse if --targets-max 1, as the paper's single-target Figs. 5-6; else gospa) | gospa (eq. 18) | mse (sum of squared position errors, no cut-off).")
+    var loss = "auto"
     @Option(name: .customLong("complexity"), help: "nnbl only: full (paper App. A-B) | limited (the paper's limited-complexity variant).") var complexity = "full"
     @Option(name: .customLong("map-angles"), help: "nnbl only: N_theta of the angle-delay map fed to the CNNs (default: small 64, paper 320).") var mapAngles: Int?
     @Option(name: .customLong("map-delays"), help: "nnbl only: N_tau of the angle-delay map (default: small 64, paper 128).") var mapDelays: Int?
@@ -511,6 +545,12 @@ struct MTTrain: ParsableCommand {
         if let m = mapDelays { try Check.positive(m, "--map-delays") }
         if let d = detectionSteps { try Check.nonNegative(d, "--detection-steps") }
         if let l = detectionLR { try Check.positive(l, "--detection-lr") }
+        guard loss == "auto" || PositionLoss(rawValue: loss) != nil else {
+            throw ISACError.invalidParameter(name: "--loss", value: loss, valid: "must be auto, gospa or mse")
+        }
+        if method == "nnbl" && loss != "auto" {
+            throw ISACError.invalidParameter(name: "--loss", value: loss, valid: "applies to impairment/dictionary only (nnbl trains with eqs. 18-19)")
+        }
         guard ["small", "paper"].contains(preset) else { throw ISACError.invalidParameter(name: "--preset", value: preset, valid: "must be small or paper") }
         guard ["random", "test"].contains(trainSector) else { throw ISACError.invalidParameter(name: "--train-sector", value: trainSector, valid: "must be random or test") }
         guard !out.isEmpty else { throw ISACError.invalidParameter(name: "--out", value: "\"\"", valid: "must be a folder path") }
@@ -540,6 +580,8 @@ struct MTTrain: ParsableCommand {
         ts.batchSize = batch ?? (paper ? 1500 : 32)
         ts.learningRate = lr ?? (method == "impairment" ? (paper ? 1e-7 : 1e-5) : 5e-3)
         ts.etaLow = etaMin; ts.etaHigh = etaMax; ts.seed = seed
+        ts.loss = PositionLoss(rawValue: loss) ?? (cfg.maxTargets == 1 ? .mse : .gospa)
+        let lossUnit = ts.loss == .mse ? "m^2" : "m"
         let domp = DifferentiableOMPSettings(temperature: temperature, windowScale: windowScale)
         let initial: LearnedSteering
         if method == "impairment" { initial = .impairment(nominal) } else {
@@ -555,21 +597,22 @@ struct MTTrain: ParsableCommand {
             pl.advance()
             if !quietFlag && (r.step % 25 == 0 || r.step == ts.steps - 1) {
                 let e = r.spacingErrorMeters.map { String(format: "  |d-d0| %.4f mm", $0 * 1e3) } ?? ""
-                FileHandle.standardError.write("\nstep \(r.step) loss \(String(format: "%.3f", r.loss)) m\(e)\n".data(using: .utf8)!)
+                FileHandle.standardError.write("\nstep \(r.step) loss \(String(format: "%.3f", r.loss)) \(lossUnit)\(e)\n".data(using: .utf8)!)
             }
         }
         pl.finish()
         let trainTime = Date().timeIntervalSince(t0)
         var meta = LearnedCheckpoint.systemKey(config: cfg, impairmentSeed: system.impairmentSeed)
         meta["steps"] = "\(ts.steps)"; meta["batch"] = "\(ts.batchSize)"; meta["lr"] = "\(ts.learningRate)"
-        meta["seed"] = "\(seed)"; meta["train_sector"] = trainSector; meta["preset"] = preset
+        meta["seed"] = "\(seed)"; meta["train_sector"] = trainSector; meta["preset"] = preset; meta["loss"] = ts.loss.rawValue
         let ckPath = out.hasSuffix("/") ? out + "model.npz" : out + "/model.npz"
         try LearnedCheckpoint(model: model, domp: domp, meta: meta).write(to: ckPath)
-        var csv = CSVTable(header: ["step", "loss_m", "learning_rate", "spacing_error_mm"])
+        var csv = CSVTable(header: ["step", ts.loss == .mse ? "loss_m2" : "loss_m", "learning_rate", "spacing_error_mm"])
         for r in log { csv.append([Double(r.step), r.loss, r.learningRate, (r.spacingErrorMeters ?? .nan) * 1e3]) }
         try csv.write(to: dir.appendingPathComponent("training.csv").path)
         // Smoothed loss curve (moving average over 10 steps) and spacing error.
-        var f = Figure(title: "\(method) learning: training loss (eq. 18)", xLabel: "step", yLabel: "batch GOSPA loss [m]")
+        var f = Figure(title: "\(method) learning: training loss (\(ts.loss == .mse ? "MSE, Sec. V-C" : "eq. 18"))", xLabel: "step",
+                       yLabel: ts.loss == .mse ? "batch MSE loss [m^2]" : "batch GOSPA loss [m]")
         let xs = log.map { Double($0.step) }, ls = log.map(\.loss)
         let ma = ls.indices.map { i in let lo = max(0, i - 9); return ls[lo...i].reduce(0, +) / Double(i - lo + 1) }
         f.line(x: xs, y: ls, label: "batch loss"); f.line(x: xs, y: ma, label: "moving average (10)")
@@ -577,7 +620,7 @@ struct MTTrain: ParsableCommand {
         var result: [String: Any] = ["method": method, "preset": preset, "steps": ts.steps, "batch": ts.batchSize,
                                      "learning_rate": ts.learningRate, "train_time_s": trainTime, "parameters": model.parameterCount,
                                      "checkpoint": ckPath, "seed": Int(seed), "train_sector": trainSector,
-                                     "final_loss_avg10_m": ma.last ?? .nan]
+                                     "loss": ts.loss.rawValue, ts.loss == .mse ? "final_loss_avg10_m2" : "final_loss_avg10_m": ma.last ?? .nan]
         if case let .impairment(a) = model {
             let before = ISACTrainer.spacingError(nominal, truth), after = ISACTrainer.spacingError(a, truth)
             result["spacing_error_before_mm"] = before * 1e3

@@ -15,12 +15,12 @@ private func tinyConfig(sector: TargetSectorPrior? = nil) -> MultiTargetConfig {
     return c
 }
 
-private func lossAndGradient(_ sys: LearnedISACSystem, _ batch: [(SceneDraw, Double)]) throws -> (Double, [Double]) {
-    let g = try sys.batchGradient(batch, phi: 0.3, gospa: try GOSPA())
+private func lossAndGradient(_ sys: LearnedISACSystem, _ batch: [(SceneDraw, Double)], loss: PositionLoss = .gospa) throws -> (Double, [Double]) {
+    let g = try sys.batchGradient(batch, phi: 0.3, gospa: try GOSPA(), loss: loss)
     return (g.loss, sys.parameterGradient(g.steering))
 }
 
-@Test func impairmentGradientMatchesFiniteDifferences() throws {
+@Test(arguments: PositionLoss.allCases) func impairmentGradientMatchesFiniteDifferences(lossKind: PositionLoss) throws {
     // Single-target scenes: one differentiable-OMP iteration, so no stop-gradient path is involved and the
     // analytic gradient (receiver map + LS beamformers + normalisations + softmax window) must equal the
     // derivative of the forward loss.
@@ -38,10 +38,10 @@ private func lossAndGradient(_ sys: LearnedISACSystem, _ batch: [(SceneDraw, Dou
     let domp = DifferentiableOMPSettings(temperature: 0.3, windowScale: 1)
     func loss(_ d: [Double]) throws -> Double {
         var a = start; a.spacingsMeters = d
-        return try lossAndGradient(LearnedISACSystem(config: cfg, trueArray: truth, model: .impairment(a), settings: domp), batch).0
+        return try lossAndGradient(LearnedISACSystem(config: cfg, trueArray: truth, model: .impairment(a), settings: domp), batch, loss: lossKind).0
     }
     let sys = try LearnedISACSystem(config: cfg, trueArray: truth, model: .impairment(start), settings: domp)
-    let (l0, g) = try lossAndGradient(sys, batch)
+    let (l0, g) = try lossAndGradient(sys, batch, loss: lossKind)
     #expect(l0 > 0)
     let h = 2e-8   // metres; ≪ σ = 0.2 mm so the arg max and the window stay put
     var fd = [Double](repeating: 0, count: g.count)
@@ -194,4 +194,33 @@ private func lossAndGradient(_ sys: LearnedISACSystem, _ batch: [(SceneDraw, Dou
     #expect(linearTrend(learned) < 0.5 * linearTrend(nominal), "linear trend \(linearTrend(nominal)) → \(linearTrend(learned))")
     let first = log.prefix(10).map(\.loss).reduce(0, +), last = log.suffix(10).map(\.loss).reduce(0, +)
     #expect(last < first)
+}
+
+@Test func singleTargetMSELossIsTheSquaredUncutGOSPADistance() throws {
+    // With T = 1 the MSE loss (paper Sec. V-C) is ‖p − p̂‖², i.e. the eq.-(18) loss squared while ‖p − p̂‖ < γ,
+    // and its gradient is 2L·∂L_gospa (chain rule); beyond γ the GOSPA loss saturates but the MSE does not.
+    let cfg = tinyConfig()
+    let truth = ArrayImpairment.realization(config: cfg, seed: 3)
+    let nominal = ArrayImpairment.nominal(antennas: cfg.antennas, wavelengthMeters: cfg.wavelengthMeters)
+    let gen = try ScenarioGenerator(config: cfg, trueArray: truth)
+    let sys = try LearnedISACSystem(config: cfg, trueArray: truth, model: .impairment(nominal), settings: DifferentiableOMPSettings())
+    var checked = 0
+    for i in 0..<6 {
+        var rng = RandomSource(seed: 31, stream: UInt64(i))
+        let one = [(gen.draw(rng: &rng, targetCount: 1), 0.7)]
+        let big = try GOSPA(cutoff: 1e6)
+        let (lg, gg) = try lossAndGradient(sys, one)                  // γ = 90 m
+        let gBig = try sys.batchGradient(one, phi: 0.3, gospa: big)
+        let (lm, gm) = try lossAndGradient(sys, one, loss: .mse)
+        #expect(abs(lm - gBig.loss * gBig.loss) <= 1e-9 * max(1, lm))
+        if lg < 90, lg > 0 {
+            checked += 1
+            #expect(abs(lm - lg * lg) <= 1e-9 * max(1, lm))
+            let scale = 2 * lg
+            let err = zip(gm, gg).reduce(0) { $0 + ($1.0 - scale * $1.1) * ($1.0 - scale * $1.1) }.squareRoot()
+            let nrm = gm.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            #expect(err <= 1e-9 * max(nrm, 1e-300), "relative \(err / nrm)")
+        }
+    }
+    #expect(checked > 0)
 }
