@@ -69,11 +69,11 @@ struct ScatterChannel: ParsableCommand {
     @Option(help: "Sensing subcarriers K.") var subcarriers: Int = 16
     @Option(name: .customLong("subcarrier-spacing-hz"), help: "Subcarrier spacing Δf, Hz.") var spacing: Double = 20e6
     @Option(name: .customLong("carrier-hz"), help: "Carrier fc, Hz.") var carrier: Double = 4.9e9
-    @Option(name: .customLong("voxel-pitch"), help: "Voxel pitch, m (default λ/2 at the highest subcarrier).") var pitch: Double?
+    @Option(name: .customLong("voxel-pitch"), help: "Voxel pitch, m (default at the highest subcarrier: λ/2 for born, λ/6 for vie, where λ/2 does not converge on vehicles).") var pitch: Double?
     @Option(name: .customLong("target-scale"), help: "Scale factor on vehicle dimensions.") var scale: Double = 1
     @Option(name: .customLong("array-height"), help: "Array centre height above ground, m.") var arrayHeight: Double = 1.5
     @Option(name: .customLong("vie-tolerance"), help: "GMRES tolerance (VIE).") var vieTol: Double = 1e-3
-    @Option(name: .customLong("gmres-restart"), help: "GMRES restart length (VIE).") var restart: Int = 40
+    @Option(name: .customLong("gmres-restart"), help: "GMRES restart length (VIE).") var restart: Int = 100
     @Option(name: .customLong("max-iterations"), help: "GMRES iteration limit per right-hand side (VIE).") var maxIterations: Int = 2000
     @Option(name: .customLong("metal-sigma"), parsing: .unconditional, help: "Fix the metal conductivity σ (S/m) instead of drawing it from 2…6 S/m.") var metalSigma: Double?
     @Flag(name: .customLong("no-jacobi"), help: "Disable the diagonal (Jacobi) preconditioner of the VIE.") var noJacobi = false
@@ -95,7 +95,7 @@ struct ScatterChannel: ParsableCommand {
     func run() throws {
         var cfg = try DatasetConfig.preset("paper", solver: solver == "vie" ? .vie : .born, seed: seed)
         cfg.antennas = antennas; cfg.subcarriers = subcarriers; cfg.subcarrierSpacingHz = spacing; cfg.carrierHz = carrier
-        cfg.voxelPitchM = pitch ?? speedOfLight / (carrier + Double(subcarriers - 1) / 2 * spacing) / 2; cfg.targetScale = scale; cfg.arrayHeightM = arrayHeight
+        cfg.voxelPitchM = pitch ?? speedOfLight / (carrier + Double(subcarriers - 1) / 2 * spacing) / (solver == "vie" ? DatasetConfig.vieVoxelsPerWavelength : 2); cfg.targetScale = scale; cfg.arrayHeightM = arrayHeight
         cfg.vieTolerance = vieTol
         if let m = metalSigma {
             cfg.materials.metalSigma = m...m
