@@ -14,7 +14,8 @@ import Numerics
 /// equivalent-sphere treatment, which reproduces the Clausius–Mossotti static limit E = 3/(ε_r+2) E_inc).
 /// Because T_mn depends only on the index offset, Σ_n T_mn x_n is a 3-D Toeplitz convolution, applied
 /// by zero-padding each axis to P ≥ 2n − 1 (Toeplitz → circulant embedding; P = the next 7-smooth size)
-/// and FFTW (`Linalg.FFTPlan`, in place, FFTW_UNALIGNED): 3 forward + 3 inverse FFTs of size P_x P_y P_z ≈ 8 n_x n_y n_z per product, O(N log N). Unknowns are the 3 field components at the
+/// and FFTW: 3 forward + 3 backward FFTs of size P_x P_y P_z ≈ 8 n_x n_y n_z per product, O(N log N), pruned to the
+/// lines that carry data or results (`Linalg.CornerFFT3`, ≈ 58 % of the 1-D transforms). Unknowns are the 3 field components at the
 /// occupied voxels only (3 N_s), ordered 3n + c.
 public final class VIEOperator: @unchecked Sendable {
     public let target: VoxelTarget
@@ -23,8 +24,11 @@ public final class VIEOperator: @unchecked Sendable {
     public let chi: [CDouble]
     public let occupied: [Int]
     let plan: FFTPlan
+    /// Pruned transforms of the per-product FFTs (data and results live on the n_x n_y n_z corner).
+    let corner: CornerFFT3
     let padded: (Int, Int, Int)
-    /// FFTs of the 6 independent kernel components xx, yy, zz, xy, xz, yz, each of size P_x P_y P_z.
+    /// FFTs of the 6 independent kernel components xx, yy, zz, xy, xz, yz, each of size P_x P_y P_z,
+    /// pre-scaled by 1/(P_x P_y P_z) so that the product needs only unnormalized backward transforms.
     let kernelHat: [[CDouble]]
     /// Padded-grid linear index of each occupied voxel.
     let paddedIndex: [Int]
@@ -46,6 +50,7 @@ public final class VIEOperator: @unchecked Sendable {
         let (px, py, pz) = (VIEOperator.fftSize(2 * nx - 1), VIEOperator.fftSize(2 * ny - 1), VIEOperator.fftSize(2 * nz - 1))
         padded = (px, py, pz)
         plan = try FFTPlan(shape: [pz, py, px])
+        corner = try CornerFFT3(padded: (px, py, pz), corner: (nx, ny, nz))
         paddedIndex = occupied.map { idx in
             let i = idx % nx, j = (idx / nx) % ny, l = idx / (nx * ny)
             return i + px * (j + py * l)
@@ -74,7 +79,11 @@ public final class VIEOperator: @unchecked Sendable {
             comps[4][idx] = s * be * CDouble(u.x * u.z, 0)
             comps[5][idx] = s * be * CDouble(u.y * u.z, 0)
         } } }
-        for c in 0..<6 { plan.forward(&comps[c]) }
+        let inv = CDouble(1 / Double(count), 0)
+        for c in 0..<6 {
+            plan.forward(&comps[c])
+            for i in comps[c].indices { comps[c][i] *= inv }
+        }
         kernelHat = comps
     }
 
@@ -106,22 +115,23 @@ public final class VIEOperator: @unchecked Sendable {
     /// Σ_n T_mn χ_n x_n (the field radiated by the polarization currents), length 3 N_s.
     public func scatteredPart(_ x: [CDouble]) -> [CDouble] {
         let count = plan.count
-        var g = [[CDouble]](repeating: [CDouble](repeating: .zero, count: count), count: 3)
+        var g0 = [CDouble](repeating: .zero, count: count), g1 = g0, g2 = g0
         for (n, p) in paddedIndex.enumerated() {
-            for c in 0..<3 { g[c][p] = chi[n] * x[3 * n + c] }
+            let c = chi[n]
+            g0[p] = c * x[3 * n]; g1[p] = c * x[3 * n + 1]; g2[p] = c * x[3 * n + 2]
         }
-        for c in 0..<3 { plan.forward(&g[c]) }
+        corner.forwardFromCorner(&g0); corner.forwardFromCorner(&g1); corner.forwardFromCorner(&g2)
         let K = kernelHat
-        var out = [[CDouble]](repeating: [CDouble](repeating: .zero, count: count), count: 3)
+        // In place: each frequency's 3-vector is read fully before it is overwritten.
         for i in 0..<count {
-            let a = g[0][i], b = g[1][i], c = g[2][i]
-            out[0][i] = K[0][i] * a + K[3][i] * b + K[4][i] * c
-            out[1][i] = K[3][i] * a + K[1][i] * b + K[5][i] * c
-            out[2][i] = K[4][i] * a + K[5][i] * b + K[2][i] * c
+            let a = g0[i], b = g1[i], c = g2[i]
+            g0[i] = K[0][i] * a + K[3][i] * b + K[4][i] * c
+            g1[i] = K[3][i] * a + K[1][i] * b + K[5][i] * c
+            g2[i] = K[4][i] * a + K[5][i] * b + K[2][i] * c
         }
-        for c in 0..<3 { plan.inverse(&out[c]) }
+        corner.backwardToCorner(&g0); corner.backwardToCorner(&g1); corner.backwardToCorner(&g2)
         var y = [CDouble](repeating: .zero, count: dimension)
-        for (n, p) in paddedIndex.enumerated() { for c in 0..<3 { y[3 * n + c] = out[c][p] } }
+        for (n, p) in paddedIndex.enumerated() { y[3 * n] = g0[p]; y[3 * n + 1] = g1[p]; y[3 * n + 2] = g2[p] }
         return y
     }
 

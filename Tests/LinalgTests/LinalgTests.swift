@@ -251,3 +251,28 @@ private func naiveDFT(_ x: [CDouble], shape: [Int], sign: Double) -> [CDouble] {
     let re = z.reduce(0) { $0 + $1.real * $1.real } / Double(n)
     #expect(abs(re - sigma2 / 2) < 4 * sigma2 / 2 * 2.0.squareRoot() * se)
 }
+
+@Test func cornerFFTMatchesFullFFTOnTheCorner() throws {
+    // Data on the corner of a padded grid: the pruned forward transform must equal the full 3-D FFT everywhere,
+    // and the pruned backward transform must equal the full one on the corner (the rest is never read).
+    for (p, n) in [((8, 6, 10), (3, 2, 5)), ((7, 9, 5), (7, 4, 1)), ((12, 10, 8), (6, 5, 4))] {
+        let count = p.0 * p.1 * p.2
+        var rng = RandomSource(seed: UInt64(count))
+        let noise = rng.complexGaussianVector(count)
+        var x = [Complex<Double>](repeating: .zero, count: count)
+        var inCorner = [Bool](repeating: false, count: count)
+        for l in 0..<n.2 { for j in 0..<n.1 { for i in 0..<n.0 {
+            let idx = i + p.0 * (j + p.1 * l); x[idx] = noise[idx]; inCorner[idx] = true
+        } } }
+        let full = try FFTPlan(shape: [p.2, p.1, p.0])
+        let cf = try CornerFFT3(padded: p, corner: n)
+        var a = x, b = x
+        full.forward(&a); cf.forwardFromCorner(&b)
+        #expect(zip(a, b).allSatisfy { ($0 - $1).length < 1e-10 }, "forward \(p) \(n)")
+        var c = noise, d = noise
+        full.backward(&c); cf.backwardToCorner(&d)
+        #expect((0..<count).allSatisfy { !inCorner[$0] || (c[$0] - d[$0]).length < 1e-10 }, "backward \(p) \(n)")
+    }
+    #expect(throws: ISACError.self) { try CornerFFT3(padded: (4, 4, 4), corner: (5, 1, 1)) }
+    #expect(throws: ISACError.self) { try CornerFFT3(padded: (4, 4, 4), corner: (0, 1, 1)) }
+}
