@@ -527,6 +527,8 @@ struct MTTrain: ParsableCommand {
     @Option(name: .customLong("test-seed"), help: "Test scenario seed (same meaning as evaluate --seed).") var testSeed: UInt64 = 7
     @Option(name: .customLong("loss"), help: "auto (mse if --targets-max 1, as the paper's single-target Figs. 5-6; else gospa) | gospa (eq. 18) | mse (sum of squared position errors, no cut-off; nnbl: step 2 then plain BCE).")
     var loss = "auto"
+    @Option(name: .customLong("range-bias-init"), help: "nnbl, --targets-max 1 only: initial bias b of the range head's output, R = 100 m * ReLU(. + b) (avoids a dead single range unit).")
+    var rangeBiasInit = 1.0
     @Option(name: .customLong("complexity"), help: "nnbl only: full (paper App. A-B) | limited (the paper's limited-complexity variant).") var complexity = "full"
     @Option(name: .customLong("map-angles"), help: "nnbl only: N_theta of the angle-delay map fed to the CNNs (default: small 64, paper 320).") var mapAngles: Int?
     @Option(name: .customLong("map-delays"), help: "nnbl only: N_tau of the angle-delay map (default: small 64, paper 128).") var mapDelays: Int?
@@ -545,6 +547,7 @@ struct MTTrain: ParsableCommand {
         if let m = mapDelays { try Check.positive(m, "--map-delays") }
         if let d = detectionSteps { try Check.nonNegative(d, "--detection-steps") }
         if let l = detectionLR { try Check.positive(l, "--detection-lr") }
+        try Check.finite(rangeBiasInit, "--range-bias-init")
         guard loss == "auto" || PositionLoss(rawValue: loss) != nil else {
             throw ISACError.invalidParameter(name: "--loss", value: loss, valid: "must be auto, gospa or mse")
         }
@@ -690,7 +693,10 @@ extension MTTrain {
         let mse = ts.positionLoss == .mse
         try ts.validate()
         let trainSys = try NNBLSystem(config: trainCfg, trueArray: truth, architecture: arch)
-        let initial = try NNBLModel(arch, seed: seed)
+        var initial = try NNBLModel(arch, seed: seed)
+        // Single target: one range ReLU unit, which can start dead (see setRangeOutputBias); start R̂ near 100 m,
+        // the centre of the default [10, 190] m window. Multi-target (T_max > 1) keeps the plain initialisation.
+        if cfg.maxTargets == 1 { initial.setRangeOutputBias(Float(rangeBiasInit)) }
         let dir = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let total = ts.positionSteps + ts.detectionSteps

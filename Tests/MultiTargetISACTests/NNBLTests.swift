@@ -241,3 +241,21 @@ func nnblParameterCountMatchesClosedForm(_ complexity: NNBLComplexity) throws {
     let clipped = Double(nnblDetectionLoss(logits: Tensor(shape: [1, 1], scalars: [z]), trueCounts: [1], cutoff: 10).scalar)
     #expect(abs(clipped - 10) < 1e-3)
 }
+
+/// `setRangeOutputBias`: a very negative bias kills the single range ReLU (R̂ ≡ 0 for every input, the failure it
+/// guards against), a very positive one makes every R̂ positive; the angle head is untouched.
+@Test func nnblRangeOutputBiasControlsTheRangeReLU() throws {
+    var cfg = tinyNNBLConfig()
+    cfg.maxTargets = 1
+    let a = try tinyArchitecture(cfg)
+    var rng = RandomSource(seed: 9, stream: 0)
+    let map = Tensor(shape: [4, 1, 16, 16], scalars: (0..<(4 * 256)).map { _ in Float(rng.uniform()) })
+    let prior = Tensor(shape: [4, 2], scalars: [0.1, 1.9, 0.1, 1.9, 0.1, 1.9, 0.1, 1.9])
+    var m = try NNBLModel(a, seed: 3)
+    let angles0 = m.angles(map, prior: prior, training: false).scalars
+    m.setRangeOutputBias(-1e4)
+    #expect(m.ranges(map, prior: prior, training: false).scalars.allSatisfy { $0 == 0 })
+    m.setRangeOutputBias(1e4)
+    #expect(m.ranges(map, prior: prior, training: false).scalars.allSatisfy { $0 > 0 })
+    #expect(m.angles(map, prior: prior, training: false).scalars == angles0)
+}
