@@ -131,16 +131,20 @@ func nnblISACBeam(_ fr: Tensor, _ fc: Tensor, sqrtEta: Tensor, sqrtOneMinusEta: 
 /// Simplified GOSPA loss (eq. 18) with |P̂| = |P| = T: the estimate set is the first T output slots,
 /// matched to the truth by the best permutation (T! ≤ 120, found outside AD), d^{(γ)} = min(‖p − p̂‖, γ), p = 2;
 /// averaged over the samples with T > 0. `angles`, `ranges` [B, T_max]; positions p̂ = R̂[cos θ̂, sin θ̂].
+/// `squared`: the single-target MSE of Sec. V-C instead, Σ‖p − p̂‖² (m², no cut-off, no square root) over the
+/// assignment minimising it, averaged over the samples with T > 0 (`cutoffMeters` is then ignored).
 @differentiable(reverse, wrt: (angles, ranges))
-func nnblPositionLoss(angles: Tensor, ranges: Tensor, truth: [[Position2]], cutoffMeters: Float) -> Tensor {
+func nnblPositionLoss(angles: Tensor, ranges: Tensor, truth: [[Position2]], cutoffMeters: Float, squared: Bool = false) -> Tensor {
     let tm = withoutDerivative(at: angles).shape[1]
     let px = ranges * angles.cos(), py = ranges * angles.sin()
     let (idx, tx, ty, sel, nValid) = nnblPositionAssignment(px: withoutDerivative(at: px).scalars, py: withoutDerivative(at: py).scalars,
-                                                          maxTargets: tm, truth: truth, cutoff: Double(cutoffMeters))
+                                                          maxTargets: tm, truth: truth,
+                                                          cutoff: squared ? Double.infinity : Double(cutoffMeters))
     if nValid == 0 { return (angles.sum() + ranges.sum()) * 0 }
     let m = idx.count
     let gx = px.reshaped([-1, 1]).gathering(idx), gy = py.reshaped([-1, 1]).gathering(idx)
     let d2 = (gx - Tensor(shape: [m, 1], scalars: tx)).squared() + (gy - Tensor(shape: [m, 1], scalars: ty)).squared()
+    if squared { return matmul(Tensor(shape: [nValid, m], scalars: sel), d2).mean() }
     let g2 = cutoffMeters * cutoffMeters
     let inside = withoutDerivative(at: d2).scalars.map { $0 < g2 ? Float(1) : 0 }
     let mask = Tensor(shape: [m, 1], scalars: inside)
@@ -224,6 +228,9 @@ public struct NNBLTrainingSettings: Sendable {
     /// γ of eq. (18), metres (paper: 90), and γ_u of eq. (19) (nats; the paper leaves it open).
     public var gospaCutoffMeters = 90.0
     public var detectionCutoff = 10.0
+    /// Step-1 loss: eq. (18) (`gospa`) or, for the single-target case (T_max = 1, Sec. V-C), the MSE
+    /// Σ‖p − p̂‖² (`mse`, m²); with `mse` step 2 uses the plain BCE (no clipping at γ_u), as the paper says.
+    public var positionLoss = PositionLoss.gospa
     public var seed: UInt64 = 1
     public init() {}
 
@@ -336,15 +343,15 @@ public enum NNBLTrainer {
                 let loss: Tensor
                 var grad: NNBLModel.TangentVector
                 if phase == 1 {
-                    let cut = Float(s.gospaCutoffMeters)
+                    let cut = Float(s.gospaCutoffMeters), sq = s.positionLoss == .mse
                     (loss, grad) = valueWithGradient(at: model) { m in
                         let map = NNBLSystem.transmitAndSense(m, x, power: power)
                         return nnblPositionLoss(angles: m.angles(map, prior: x.anglePrior, training: true),
                                                 ranges: m.ranges(map, prior: x.rangePrior, training: true),
-                                                truth: x.truth, cutoffMeters: cut)
+                                                truth: x.truth, cutoffMeters: cut, squared: sq)
                     }
                 } else {
-                    let cut = Float(s.detectionCutoff)
+                    let cut = s.positionLoss == .mse ? Float.greatestFiniteMagnitude : Float(s.detectionCutoff)  // finite: 0 · ∞ would be NaN in the clip mask
                     (loss, grad) = valueWithGradient(at: model) { m in
                         let map = NNBLSystem.transmitAndSense(m, x, power: power)
                         return nnblDetectionLoss(logits: m.detectionLogits(map, prior: x.detectionPrior, training: true),

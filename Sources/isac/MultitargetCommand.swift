@@ -525,8 +525,10 @@ struct MTTrain: ParsableCommand {
     @Option(name: .customLong("eta"), help: "Test eta.") var eta = 0.5
     @Option(name: .customLong("test-samples"), help: "Test samples (and as many calibration samples); 0 skips the test.") var testSamples = 600
     @Option(name: .customLong("test-seed"), help: "Test scenario seed (same meaning as evaluate --seed).") var testSeed: UInt64 = 7
-    @Option(name: .customLong("loss"), help: "impairment/dictionary: auto (mse if --targets-max 1, as the paper's single-target Figs. 5-6; else gospa) | gospa (eq. 18) | mse (sum of squared position errors, no cut-off).")
+    @Option(name: .customLong("loss"), help: "auto (mse if --targets-max 1, as the paper's single-target Figs. 5-6; else gospa) | gospa (eq. 18) | mse (sum of squared position errors, no cut-off; nnbl: step 2 then plain BCE).")
     var loss = "auto"
+    @Option(name: .customLong("range-bias-init"), help: "nnbl, --targets-max 1 only: initial bias b of the range head's output, R = 100 m * ReLU(. + b) (avoids a dead single range unit).")
+    var rangeBiasInit = 1.0
     @Option(name: .customLong("complexity"), help: "nnbl only: full (paper App. A-B) | limited (the paper's limited-complexity variant).") var complexity = "full"
     @Option(name: .customLong("map-angles"), help: "nnbl only: N_theta of the angle-delay map fed to the CNNs (default: small 64, paper 320).") var mapAngles: Int?
     @Option(name: .customLong("map-delays"), help: "nnbl only: N_tau of the angle-delay map (default: small 64, paper 128).") var mapDelays: Int?
@@ -545,11 +547,9 @@ struct MTTrain: ParsableCommand {
         if let m = mapDelays { try Check.positive(m, "--map-delays") }
         if let d = detectionSteps { try Check.nonNegative(d, "--detection-steps") }
         if let l = detectionLR { try Check.positive(l, "--detection-lr") }
+        try Check.finite(rangeBiasInit, "--range-bias-init")
         guard loss == "auto" || PositionLoss(rawValue: loss) != nil else {
             throw ISACError.invalidParameter(name: "--loss", value: loss, valid: "must be auto, gospa or mse")
-        }
-        if method == "nnbl" && loss != "auto" {
-            throw ISACError.invalidParameter(name: "--loss", value: loss, valid: "applies to impairment/dictionary only (nnbl trains with eqs. 18-19)")
         }
         guard ["small", "paper"].contains(preset) else { throw ISACError.invalidParameter(name: "--preset", value: preset, valid: "must be small or paper") }
         guard ["random", "test"].contains(trainSector) else { throw ISACError.invalidParameter(name: "--train-sector", value: trainSector, valid: "must be random or test") }
@@ -689,9 +689,14 @@ extension MTTrain {
         ts.plateauPatience = paper ? 10_000 : 100
         ts.etaLow = etaMin; ts.etaHigh = etaMax; ts.seed = seed
         ts.gospaCutoffMeters = gospa.cutoff
+        ts.positionLoss = PositionLoss(rawValue: loss) ?? (cfg.maxTargets == 1 ? .mse : .gospa)
+        let mse = ts.positionLoss == .mse
         try ts.validate()
         let trainSys = try NNBLSystem(config: trainCfg, trueArray: truth, architecture: arch)
-        let initial = try NNBLModel(arch, seed: seed)
+        var initial = try NNBLModel(arch, seed: seed)
+        // Single target: one range ReLU unit, which can start dead (see setRangeOutputBias); start R̂ near 100 m,
+        // the centre of the default [10, 190] m window. Multi-target (T_max > 1) keeps the plain initialisation.
+        if cfg.maxTargets == 1 { initial.setRangeOutputBias(Float(rangeBiasInit)) }
         let dir = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let total = ts.positionSteps + ts.detectionSteps
@@ -708,7 +713,7 @@ extension MTTrain {
         let trainTime = Date().timeIntervalSince(t0)
         let ckPath = out.hasSuffix("/") ? out + "model.npz" : out + "/model.npz"
         var ckMeta = NNBLCheckpoint.systemKey(config: cfg, impairmentSeed: system.impairmentSeed)
-        ckMeta["complexity"] = cx.rawValue
+        ckMeta["complexity"] = cx.rawValue; ckMeta["loss"] = ts.positionLoss.rawValue
         try NNBLCheckpoint.write(model: model, meta: ckMeta, to: ckPath)
         var csv = CSVTable(header: ["phase", "step", "loss", "learning_rate"])
         for r in log { csv.append([Double(r.phase), Double(r.step), r.loss, r.learningRate]) }
@@ -718,8 +723,10 @@ extension MTTrain {
             guard !rs.isEmpty else { continue }
             let xs = rs.map { Double($0.step) }, ls = rs.map(\.loss)
             let ma = ls.indices.map { i in let lo = max(0, i - 9); return ls[lo...i].reduce(0, +) / Double(i - lo + 1) }
-            var f = Figure(title: phase == 1 ? "NNBL step 1: position loss (eq. 18)" : "NNBL step 2: detection loss (eq. 19)",
-                           xLabel: "step", yLabel: phase == 1 ? "batch GOSPA loss [m]" : "batch clipped-BCE loss")
+            var f = Figure(title: phase == 1 ? (mse ? "NNBL step 1: position loss (MSE, Sec. V-C)" : "NNBL step 1: position loss (eq. 18)")
+                                             : (mse ? "NNBL step 2: detection loss (BCE, Sec. V-C)" : "NNBL step 2: detection loss (eq. 19)"),
+                           xLabel: "step", yLabel: phase == 1 ? (mse ? "batch MSE loss [m^2]" : "batch GOSPA loss [m]")
+                                                              : (mse ? "batch BCE loss" : "batch clipped-BCE loss"))
             f.line(x: xs, y: ls, label: "batch loss"); f.line(x: xs, y: ma, label: "moving average (10)")
             try f.write(to: dir.appendingPathComponent(phase == 1 ? "loss_position.svg" : "loss_detection.svg").path)
         }
@@ -732,7 +739,8 @@ extension MTTrain {
             "parameters_by_network": ["precoder": arch.precoderParameterCount, "detection": arch.receiverParameterCount(priorInputs: 4),
                                       "angle": arch.receiverParameterCount(priorInputs: 2), "range": arch.receiverParameterCount(priorInputs: 2)],
             "checkpoint": ckPath, "seed": Int(seed), "train_sector": trainSector,
-            "final_position_loss_avg10_m": p1.isEmpty ? Double.nan : p1.reduce(0, +) / Double(p1.count),
+            "loss": ts.positionLoss.rawValue,
+            mse ? "final_position_loss_avg10_m2" : "final_position_loss_avg10_m": p1.isEmpty ? Double.nan : p1.reduce(0, +) / Double(p1.count),
             "final_detection_loss_avg10": p2.isEmpty ? Double.nan : p2.reduce(0, +) / Double(p2.count),
         ]
         var tests: [[String: Any]] = []

@@ -186,3 +186,76 @@ func nnblParameterCountMatchesClosedForm(_ complexity: NNBLComplexity) throws {
     #expect(try NNBLCheckpoint.kind(at: ipath) == "impairment")
     #expect(throws: ISACError.self) { _ = try NNBLCheckpoint.read(from: ipath) }
 }
+
+/// Single-target NNBL loss (Sec. V-C): with `squared` the step-1 loss is the plain MSE Σ‖p − p̂‖², averaged over the
+/// samples with T > 0, with no cut-off γ (a 200 m error counts in full); value and gradients against the closed form
+/// ∂/∂R = 2(p̂ − p)·u(θ), ∂/∂θ = 2(p̂ − p)·R u′(θ), u = (cos θ, sin θ).
+@Test func nnblSingleTargetMSELossMatchesClosedForm() throws {
+    let theta: [Float] = [0.3, -0.2, 0.5], range: [Float] = [40, 70, 250]
+    let truth: [[Position2]] = [[Position2(x: 35, y: 15)], [], [Position2(x: 20, y: -30)]]
+    let a = Tensor(shape: [3, 1], scalars: theta), r = Tensor(shape: [3, 1], scalars: range)
+    let (value, ga) = valueWithGradient(at: a) { a in
+        nnblPositionLoss(angles: a, ranges: r, truth: truth, cutoffMeters: 90, squared: true)
+    }
+    let gr = valueWithGradient(at: r) { r in
+        nnblPositionLoss(angles: a, ranges: r, truth: truth, cutoffMeters: 90, squared: true)
+    }.gradient
+    var ref = 0.0, valid = 0.0
+    var refGa = [Double](repeating: 0, count: 3), refGr = refGa
+    for b in 0..<3 { if !truth[b].isEmpty { valid += 1 } }
+    for b in 0..<3 where !truth[b].isEmpty {
+        let t = Double(theta[b]), rr = Double(range[b])
+        let dx = rr * cos(t) - truth[b][0].x, dy = rr * sin(t) - truth[b][0].y
+        ref += (dx * dx + dy * dy) / valid
+        refGr[b] = 2 * (dx * cos(t) + dy * sin(t)) / valid
+        refGa[b] = 2 * (dx * (-rr * sin(t)) + dy * (rr * cos(t))) / valid
+    }
+    #expect(ref > 90 * 90 / valid, "the far sample must exceed the cut-off for the test to bite")
+    #expect(abs(Double(value.scalar) - ref) / ref < 1e-5)
+    for b in 0..<3 {
+        #expect(abs(Double(gr.scalars[b]) - refGr[b]) <= 1e-4 * max(1, abs(refGr[b])))
+        #expect(abs(Double(ga.scalars[b]) - refGa[b]) <= 1e-4 * max(1, abs(refGa[b])))
+    }
+    // The eq.-(18) form of the same batch is capped at γ per sample, so it differs (the flag is honoured).
+    let capped = nnblPositionLoss(angles: a, ranges: r, truth: truth, cutoffMeters: 90)
+    #expect(Double(capped.scalar) < ref.squareRoot())
+}
+
+/// Single-target NNBL training (`positionLoss = .mse`, T_max = 1) runs both steps with finite losses; step 2 is the
+/// plain BCE −u log û − (1 − u) log(1 − û), so a confident miss costs more than the eq.-(19) clip γ_u = 10 nats.
+@Test func nnblSingleTargetTrainingIsFiniteAndStep2IsPlainBCE() throws {
+    var cfg = tinyNNBLConfig()
+    cfg.maxTargets = 1
+    let a = try tinyArchitecture(cfg)
+    let sys = try NNBLSystem(config: cfg, trueArray: ArrayImpairment.realization(config: cfg, seed: 5), architecture: a)
+    var s = NNBLTrainingSettings()
+    s.positionSteps = 3; s.detectionSteps = 3; s.batchSize = 8; s.seed = 2; s.positionLoss = .mse
+    let (_, records) = try NNBLTrainer.train(system: sys, model: try NNBLModel(a, seed: 3), settings: s)
+    #expect(records.count == 6)
+    #expect(records.allSatisfy { $0.loss.isFinite }, "\(records.map(\.loss))")
+    // One present target (u = 1) with logit z = −12: BCE = −log σ(−12) ≈ 12.0 nats > γ_u.
+    let z: Float = -12
+    let bce = Double(nnblDetectionLoss(logits: Tensor(shape: [1, 1], scalars: [z]), trueCounts: [1], cutoff: .greatestFiniteMagnitude).scalar)
+    let ref = -log(1 / (1 + exp(12.0)) + 1e-7)
+    #expect(abs(bce - ref) < 1e-3 * ref)
+    let clipped = Double(nnblDetectionLoss(logits: Tensor(shape: [1, 1], scalars: [z]), trueCounts: [1], cutoff: 10).scalar)
+    #expect(abs(clipped - 10) < 1e-3)
+}
+
+/// `setRangeOutputBias`: a very negative bias kills the single range ReLU (R̂ ≡ 0 for every input, the failure it
+/// guards against), a very positive one makes every R̂ positive; the angle head is untouched.
+@Test func nnblRangeOutputBiasControlsTheRangeReLU() throws {
+    var cfg = tinyNNBLConfig()
+    cfg.maxTargets = 1
+    let a = try tinyArchitecture(cfg)
+    var rng = RandomSource(seed: 9, stream: 0)
+    let map = Tensor(shape: [4, 1, 16, 16], scalars: (0..<(4 * 256)).map { _ in Float(rng.uniform()) })
+    let prior = Tensor(shape: [4, 2], scalars: [0.1, 1.9, 0.1, 1.9, 0.1, 1.9, 0.1, 1.9])
+    var m = try NNBLModel(a, seed: 3)
+    let angles0 = m.angles(map, prior: prior, training: false).scalars
+    m.setRangeOutputBias(-1e4)
+    #expect(m.ranges(map, prior: prior, training: false).scalars.allSatisfy { $0 == 0 })
+    m.setRangeOutputBias(1e4)
+    #expect(m.ranges(map, prior: prior, training: false).scalars.allSatisfy { $0 > 0 })
+    #expect(m.angles(map, prior: prior, training: false).scalars == angles0)
+}
