@@ -39,6 +39,11 @@ struct MTPfaSweep: ParsableCommand {
     func validate() throws {
         _ = try system.config(); _ = try system.gospa()
         _ = try PfaSweep.parse(pfaValues)
+        // The shared system options carry the single-point --pfa of evaluate/tradeoff; here it would be silently
+        // ignored, so anything but its default is refused.
+        guard system.pfa == 1e-2 else {
+            throw ISACError.invalidParameter(name: "--pfa", value: "\(system.pfa)", valid: "not used by pfa-sweep; give the targets with --pfa-values")
+        }
         try Check.inRange(eta, 0, 1, "--eta")
         try Check.finite(phiDeg, "--phi")
         try Check.positive(samples, "--samples")
