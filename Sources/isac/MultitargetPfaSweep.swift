@@ -1,0 +1,197 @@
+import ArgumentParser
+import Foundation
+import Linalg
+import ISACIO
+import Metrics
+import MultiTargetISAC
+
+/// A method of the p_fa sweep: produces the threshold-free outcomes of samples `first ..< first + n`.
+private struct PfaMethod {
+    var label: String
+    var dashed: Bool
+    var run: (_ n: Int, _ first: UInt64, _ progress: @escaping @Sendable (Int) -> Void) throws -> [SampleOutcome]
+}
+
+/// `isac multitarget pfa-sweep`: p_md, fresh p_fa and mean GOSPA against the target false-alarm probability
+/// (paper Sec. V-D, Figs. 7–8) at one operating point (η, φ). One calibration pass and one evaluation pass per
+/// method serve all p_fa values (`PfaSweep.evaluate`); every p_fa is measured on the same test scenes.
+struct MTPfaSweep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pfa-sweep",
+        abstract: "Sweep the target p_fa at one (eta, phi): thresholds calibrated per p_fa from one calibration pass, p_md / fresh p_fa / GOSPA on the same test scenes; CSV + SVG (paper Figs. 7-8).")
+    @OptionGroup var system: MTSystemOptions
+    @Option(name: .customLong("pfa-values"), help: "Target false-alarm probabilities, comma list, each in (0, 1).")
+    var pfaValues = "1e-3,3e-3,1e-2,3e-2,1e-1,3e-1"
+    @Option(name: .customLong("eta"), help: "ISAC trade-off eta in [0, 1] (1 = all power to sensing).") var eta = 0.5
+    @Option(name: .customLong("phi"), help: "Inter-beam phase phi, degrees.") var phiDeg = 0.0
+    @Option(name: .customLong("impairments"), help: "none | unknown | known, or a comma list (one curve each; may be empty with --checkpoint).") var impairments = "unknown,known"
+    @Option(name: .customLong("receiver"), help: "Receiver for the --impairments curves: omp (baseline, Algorithm 1) | domp (differentiable OMP, Sec. IV-B); one value for all curves, or a comma list paired with --impairments (e.g. --impairments known,known --receiver omp,domp).") var receiver = "omp"
+    @Option(name: .customLong("checkpoint"), help: "Learned models (.npz from `isac multitarget train`: impairment, dictionary or nnbl; comma list): one curve each.") var checkpoint: String?
+    @Option(name: .customLong("temperature"), help: "Softmax temperature for --receiver domp.") var temperature = 0.1
+    @Option(name: .customLong("window-scale"), help: "Window (resolution cells) for --receiver domp.") var windowScale = 1.0
+    @Option(name: .customLong("samples"), help: "Evaluation samples (the same scenes for every p_fa).") var samples = 400
+    @Option(name: .customLong("calibration-samples"), help: "Calibration samples (default: --samples); small p_fa needs many (p_fa * T_max * n >> 1).") var calSamples: Int?
+    @Option(name: .customLong("seed"), help: "Scenario seed.") var seed: UInt64 = 7
+    @Option(name: .customLong("out"), help: "Output folder for pfa_sweep.csv and the SVG figures (optional).") var out: String?
+    @Flag(name: .customLong("json"), help: "Print one JSON object on stdout.") var json = false
+    @Flag(name: .customLong("quiet"), help: "No progress on stderr.") var quiet = false
+
+    func validate() throws {
+        _ = try system.config(); _ = try system.gospa()
+        _ = try PfaSweep.parse(pfaValues)
+        // The shared system options carry the single-point --pfa of evaluate/tradeoff; here it would be silently
+        // ignored, so anything but its default is refused.
+        guard system.pfa == 1e-2 else {
+            throw ISACError.invalidParameter(name: "--pfa", value: "\(system.pfa)", valid: "not used by pfa-sweep; give the targets with --pfa-values")
+        }
+        try Check.inRange(eta, 0, 1, "--eta")
+        try Check.finite(phiDeg, "--phi")
+        try Check.positive(samples, "--samples")
+        if let c = calSamples { try Check.positive(c, "--calibration-samples") }
+        if !impairments.isEmpty { _ = try parseImpairments(impairments) }
+        if impairments.isEmpty && (checkpoint ?? "").isEmpty {
+            throw ISACError.invalidParameter(name: "--impairments/--checkpoint", value: "none given", valid: "give at least one baseline mode or checkpoint")
+        }
+        _ = try receivers()
+        try DifferentiableOMPSettings(temperature: temperature, windowScale: windowScale).validate()
+        if let o = out, o.isEmpty { throw ISACError.invalidParameter(name: "--out", value: "\"\"", valid: "must be a folder path") }
+    }
+
+    /// The receiver of each --impairments entry: one value for all, or a list of the same length (paired).
+    private func receivers() throws -> [String] {
+        let modes = impairments.isEmpty ? [] : try parseImpairments(impairments)
+        let rx = receiver.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard rx.allSatisfy({ ["omp", "domp"].contains($0) }), rx.count == 1 || rx.count == modes.count else {
+            throw ISACError.invalidParameter(name: "--receiver", value: receiver,
+                                             valid: "omp or domp, or a comma list of them with one entry per --impairments entry (\(modes.count))")
+        }
+        return rx.count == 1 ? Array(repeating: rx[0], count: modes.count) : rx
+    }
+
+    /// Same methods (and labels) as `evaluate`/`tradeoff`, but exposing the raw outcomes.
+    private func methods(_ cfg: MultiTargetConfig, eta: Double, phi: Double) throws -> [PfaMethod] {
+        var out: [PfaMethod] = []
+        let sd = seed
+        if !impairments.isEmpty {
+            for (mode, rx) in zip(try parseImpairments(impairments), try receivers()) {
+                if rx == "omp" {
+                    let sys = try BaselineSystem(config: cfg, mode: mode, impairmentSeed: system.impairmentSeed)
+                    out.append(PfaMethod(label: mode.rawValue, dashed: mode == .known) { n, f, pr in
+                        try sys.runBatch(count: n, firstIndex: f, seed: sd, eta: eta, phi: phi, progress: pr)
+                    })
+                } else {
+                    let truth = ArrayImpairment.realization(config: cfg, seed: system.impairmentSeed)
+                    let nominal = ArrayImpairment.nominal(antennas: cfg.antennas, wavelengthMeters: cfg.wavelengthMeters)
+                    let phys = mode == .none ? nominal : truth
+                    let assumed = mode == .known ? truth : nominal
+                    let sys = try LearnedISACSystem(config: cfg, trueArray: phys, model: .impairment(assumed),
+                                                    settings: DifferentiableOMPSettings(temperature: temperature, windowScale: windowScale))
+                    out.append(PfaMethod(label: "domp-\(mode.rawValue)", dashed: mode == .known) { n, f, pr in
+                        try sys.runBatch(count: n, firstIndex: f, seed: sd, eta: eta, phi: phi, progress: pr)
+                    })
+                }
+            }
+        }
+        for path in (checkpoint ?? "").split(separator: ",").map(String.init) where !path.isEmpty {
+            if try NNBLCheckpoint.kind(at: path) == "nnbl" {
+                let ck = try NNBLCheckpoint.read(from: path)
+                let sys = try ck.system(config: cfg, impairmentSeed: system.impairmentSeed)
+                let model = ck.model
+                out.append(PfaMethod(label: ck.label, dashed: false) { n, f, pr in
+                    try sys.runBatch(model: model, count: n, firstIndex: f, seed: sd, eta: eta, phi: phi, progress: pr)
+                })
+                continue
+            }
+            let ck = try LearnedCheckpoint.read(from: path)
+            try ck.checkCompatible(config: cfg, impairmentSeed: system.impairmentSeed)
+            let truth = ArrayImpairment.realization(config: cfg, seed: system.impairmentSeed)
+            let sys = try LearnedISACSystem(config: cfg, trueArray: truth, model: ck.model, settings: ck.domp)
+            out.append(PfaMethod(label: "\(ck.model.methodName)-learning", dashed: false) { n, f, pr in
+                try sys.runBatch(count: n, firstIndex: f, seed: sd, eta: eta, phi: phi, progress: pr)
+            })
+        }
+        return out
+    }
+
+    func run() throws {
+        let cfg = try system.config()
+        let gospa = try system.gospa()
+        let pfas = try PfaSweep.parse(pfaValues)
+        let cal = calSamples ?? samples
+        let phi = radians(phiDeg)
+        let meths = try methods(cfg, eta: eta, phi: phi)
+        var rows: [(label: String, target: Double, m: OperatingPointMetrics, time: Double)] = []
+        let pl = ProgressLine("pfa-sweep", total: meths.count * (samples + cal), enabled: !quiet)
+        let t0 = Date()
+        for meth in meths {
+            let t1 = Date()
+            let ms = try PfaSweep.evaluate(config: cfg, samples: samples, calibrationSamples: cal, targetPfas: pfas,
+                                           eta: eta, phi: phi, gospa: gospa) { n, first in
+                try meth.run(n, first, { pl.advance($0) })
+            }
+            let el = Date().timeIntervalSince(t1)
+            for (p, m) in zip(pfas, ms) { rows.append((meth.label, p, m, el)) }
+        }
+        pl.finish()
+        let total = Date().timeIntervalSince(t0)
+
+        if let o = out {
+            let dir = URL(fileURLWithPath: o)
+            var csv = CSVTable(header: ["method", "target_pfa", "threshold_over_KSN0", "p_md", "p_fa", "gospa_m", "ser",
+                                        "samples", "calibration_samples", "eta", "phi_deg"])
+            for r in rows {
+                csv.append(strings: [r.label] + [r.target, r.m.normalizedThreshold, r.m.detection.missedDetectionProbability,
+                                                 r.m.detection.falseAlarmProbability, r.m.meanGOSPA, r.m.ser.rate,
+                                                 Double(samples), Double(cal), eta, phiDeg].map(CSVTable.format))
+            }
+            try csv.write(to: dir.appendingPathComponent("pfa_sweep.csv").path)
+            // x = the measured (fresh-data) p_fa, as the paper plots the achieved false-alarm rate; the
+            // target values are in the CSV. Points with zero p_fa or p_md cannot sit on a log axis and are dropped.
+            func fig(_ name: String, _ title: String, _ y: String, yLog: Bool, _ val: (OperatingPointMetrics) -> Double) throws {
+                var f = Figure(title: title, xLabel: "p_fa (measured on the test scenes)", yLabel: y, xLog: true, yLog: yLog)
+                for meth in meths {
+                    var xs: [Double] = [], ys: [Double] = []
+                    for r in rows where r.label == meth.label {
+                        let x = r.m.detection.falseAlarmProbability, y = val(r.m)
+                        guard x > 0, x.isFinite, y.isFinite, !yLog || y > 0 else { continue }
+                        xs.append(x); ys.append(y)
+                    }
+                    if xs.isEmpty { continue }
+                    let order = xs.indices.sorted { xs[$0] < xs[$1] }
+                    f.line(x: order.map { xs[$0] }, y: order.map { ys[$0] }, label: meth.label, dashed: meth.dashed, markers: true)
+                }
+                try f.write(to: dir.appendingPathComponent(name).path)
+            }
+            let op = "eta = \(eta), phi = \(phiDeg) deg, T_max = \(cfg.maxTargets)"
+            try fig("pmd_vs_pfa.svg", "Misdetection vs false alarm (\(op))", "p_md", yLog: true) { $0.detection.missedDetectionProbability }
+            try fig("gospa_vs_pfa.svg", "GOSPA vs false alarm (\(op))", "mean GOSPA [m]", yLog: false) { $0.meanGOSPA }
+        }
+
+        if json {
+            let pts: [[String: Any]] = rows.map { r in
+                var d = metricsDict(r.m, label: r.label)
+                d["method"] = r.label
+                d["target_pfa"] = r.target
+                d["method_run_time_s"] = r.time
+                return d
+            }
+            var obj: [String: Any] = ["points": pts, "pfa_values": pfas, "eta": eta, "phi_deg": phiDeg, "samples": samples,
+                                      "calibration_samples": cal, "seed": Int(seed), "targets_max": cfg.maxTargets, "run_time_s": total]
+            if let o = out { obj["out"] = o }
+            print(try JSONOutput.string(obj))
+        } else {
+            print("eta=\(eta) phi=\(phiDeg)deg  T_max=\(cfg.maxTargets)  samples=\(samples) (+\(cal) calibration)")
+            func pad(_ t: String, _ w: Int) -> String { t.count >= w ? t : t + String(repeating: " ", count: w - t.count) }
+            let w = max(8, rows.map(\.label.count).max() ?? 0)
+            func lpad(_ t: String, _ w: Int) -> String { t.count >= w ? t : String(repeating: " ", count: w - t.count) + t }
+            print(pad("method", w) + " " + [("target", 9), ("p_md", 8), ("p_fa", 8), ("GOSPA[m]", 9), ("delta/KSN0", 10)]
+                .map { lpad($0.0, $0.1) }.joined(separator: " "))
+            for r in rows {
+                print(pad(r.label, w) + String(format: " %9.2g %8.4f %8.4f %9.3f %10.3f", r.target,
+                             r.m.detection.missedDetectionProbability, r.m.detection.falseAlarmProbability, r.m.meanGOSPA,
+                             r.m.normalizedThreshold))
+            }
+            print(String(format: "%.1f s", total) + (out.map { "; wrote \($0)/pfa_sweep.csv, pmd_vs_pfa.svg, gospa_vs_pfa.svg" } ?? ""))
+        }
+    }
+}
