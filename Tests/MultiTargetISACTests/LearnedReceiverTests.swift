@@ -6,13 +6,8 @@ import Metrics
 import Arrays
 @testable import MultiTargetISAC
 
-/// Small system: K = 16, S = 32, N_θ = 96 beam grid, N_τ = 40.
 private func tinyConfig(sector: TargetSectorPrior? = nil) -> MultiTargetConfig {
-    var c = MultiTargetConfig()
-    c.antennas = 16; c.subcarriers = 32; c.angleGridSize = 96; c.delayGridSize = 40; c.maxTargets = 3
-    c.subcarrierSpacingHz = 1.5e6          // keeps the 180 m range window within a few resolution cells at S = 32
-    if let s = sector { c.targetSector = s }
-    return c
+    smallReceiverSystem(maxTargets: 3, sector: sector)
 }
 
 private func lossAndGradient(_ sys: LearnedISACSystem, _ batch: [(SceneDraw, Double)], loss: PositionLoss = .gospa) throws -> (Double, [Double]) {

@@ -4,13 +4,7 @@ import Linalg
 import Metrics
 @testable import MultiTargetISAC
 
-/// Small system (K = 16, S = 32) so a few hundred samples run in seconds in debug.
-private func tinyConfig() -> MultiTargetConfig {
-    var c = MultiTargetConfig()
-    c.antennas = 16; c.subcarriers = 32; c.angleGridSize = 96; c.delayGridSize = 40; c.maxTargets = 3
-    c.subcarrierSpacingHz = 1.5e6
-    return c
-}
+private func tinyConfig() -> MultiTargetConfig { smallReceiverSystem(maxTargets: 3) }
 
 private let pfas = [3e-3, 1e-2, 3e-2, 0.1, 0.3]
 

@@ -6,12 +6,7 @@ import Metrics
 import Arrays
 @testable import MultiTargetISAC
 
-private func smallConfig() -> MultiTargetConfig {
-    var c = MultiTargetConfig()
-    c.antennas = 16; c.subcarriers = 32; c.angleGridSize = 96; c.delayGridSize = 40; c.maxTargets = 2
-    c.subcarrierSpacingHz = 1.5e6
-    return c
-}
+private func smallConfig() -> MultiTargetConfig { smallReceiverSystem(maxTargets: 2) }
 
 private func columnNorm(_ m: Matrix<CDouble>, _ c: Int) -> Double {
     (0..<m.rows).reduce(0) { $0 + m[$1, c].lengthSquared }.squareRoot()
