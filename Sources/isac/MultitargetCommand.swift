@@ -16,6 +16,13 @@ struct MultitargetCommand: ParsableCommand {
 }
 
 /// System options shared by the subcommands (defaults = paper Sec. V-A).
+/// Differentiable-OMP receiver settings (eq. 16 window, softmax temperature), shared by every command that runs it.
+struct MTDOMPOptions: ParsableArguments {
+    @Option(name: .customLong("temperature"), help: "Differentiable-OMP softmax temperature relative to the peak (--receiver domp and learned models).") var temperature = 0.1
+    @Option(name: .customLong("window-scale"), help: "Differentiable-OMP window, in resolution cells of eq. (16).") var windowScale = 1.0
+    var settings: DifferentiableOMPSettings { DifferentiableOMPSettings(temperature: temperature, windowScale: windowScale) }
+}
+
 struct MTSystemOptions: ParsableArguments {
     @Option(name: .customLong("targets-max"), help: "T_max, maximum number of targets (also the OMP cap).")
     var targetsMax = 5
@@ -181,8 +188,7 @@ struct MTEvaluate: ParsableCommand {
     @Option(name: .customLong("checkpoint"), help: "Also evaluate a learned model (.npz from `isac multitarget train`): impairment/dictionary with the differentiable-OMP receiver, nnbl with its CNNs (kind read from the checkpoint).")
     var checkpoint: String?
     @Option(name: .customLong("receiver"), help: "Receiver for the --impairments rows: omp (baseline, Algorithm 1) | domp (differentiable OMP, Sec. IV-B).") var receiver = "omp"
-    @Option(name: .customLong("temperature"), help: "Softmax temperature for --receiver domp.") var temperature = 0.1
-    @Option(name: .customLong("window-scale"), help: "Window (resolution cells) for --receiver domp.") var windowScale = 1.0
+    @OptionGroup var dompOptions: MTDOMPOptions
     @Option(name: .customLong("rx-columns"), help: "Dictionary checkpoints, ablation: receiver columns learned (as trained) | unit-norm (learned, rescaled to sqrt(K)) | nominal | nominal-learned-norms (nominal, rescaled to the learned norms).")
     var rxColumns = "learned"
     @Option(name: .customLong("tx-columns"), help: "Dictionary checkpoints, ablation: LS beamformer columns learned (as trained) | nominal.")
@@ -201,7 +207,7 @@ struct MTEvaluate: ParsableCommand {
         if let c = calSamples { try Check.positive(c, "--calibration-samples") }
         if !(checkpoint != nil && impairments.isEmpty) { _ = try parseImpairments(impairments) }
         guard ["omp", "domp"].contains(receiver) else { throw ISACError.invalidParameter(name: "--receiver", value: receiver, valid: "must be omp or domp") }
-        try DifferentiableOMPSettings(temperature: temperature, windowScale: windowScale).validate()
+        try dompOptions.settings.validate()
         guard ReceiverColumns(rawValue: rxColumns) != nil else {
             throw ISACError.invalidParameter(name: "--rx-columns", value: rxColumns, valid: "must be learned, unit-norm, nominal or nominal-learned-norms")
         }
@@ -268,7 +274,7 @@ struct MTEvaluate: ParsableCommand {
             results.append(d)
         }
         let methods = modes.isEmpty ? [] : try buildMethods(system: system, config: cfg, gospa: gospa, impairments: impairments,
-                                                            receiver: receiver, checkpoints: nil, temperature: temperature, windowScale: windowScale)
+                                                            receiver: receiver, checkpoints: nil, temperature: dompOptions.temperature, windowScale: dompOptions.windowScale)
         for meth in methods {
             let pl = ProgressLine("evaluate \(meth.label)", total: samples + cal, enabled: !quiet)
             let t0 = Date()
@@ -305,8 +311,7 @@ struct MTTradeoff: ParsableCommand {
     @Option(name: .customLong("impairments"), help: "none | unknown | known, or a comma list (one curve each; may be empty with --checkpoint).") var impairments = "unknown,known"
     @Option(name: .customLong("receiver"), help: "Receiver for the --impairments curves: omp (baseline, Algorithm 1) | domp (differentiable OMP, Sec. IV-B).") var receiver = "omp"
     @Option(name: .customLong("checkpoint"), help: "Learned models (.npz from `isac multitarget train`: impairment, dictionary or nnbl, kind read from the file; comma list): one curve each.") var checkpoint: String?
-    @Option(name: .customLong("temperature"), help: "Softmax temperature for --receiver domp.") var temperature = 0.1
-    @Option(name: .customLong("window-scale"), help: "Window (resolution cells) for --receiver domp.") var windowScale = 1.0
+    @OptionGroup var dompOptions: MTDOMPOptions
     @Option(name: .customLong("etas"), help: "Number of eta values uniformly in [0, 1].") var etas = 8
     @Option(name: .customLong("phases"), help: "Number of phi values uniformly in [0, 2pi) (1 = phi 0, as the paper's Fig. 9).") var phases = 1
     @Option(name: .customLong("samples"), help: "Evaluation samples per point.") var samples = 150
@@ -331,7 +336,7 @@ struct MTTradeoff: ParsableCommand {
         let cfg = try system.config()
         let gospa = try system.gospa()
         let methods = try buildMethods(system: system, config: cfg, gospa: gospa, impairments: impairments, receiver: receiver,
-                                       checkpoints: checkpoint, temperature: temperature, windowScale: windowScale)
+                                       checkpoints: checkpoint, temperature: dompOptions.temperature, windowScale: dompOptions.windowScale)
         let cal = calSamples ?? samples
         let etaGrid = (0..<etas).map { Double($0) / Double(etas - 1) }
         let phiGrid = (0..<phases).map { 2 * Double.pi * Double($0) / Double(phases) }
@@ -516,8 +521,7 @@ struct MTTrain: ParsableCommand {
     @Option(name: .customLong("steps"), help: "Override the preset's training steps.") var steps: Int?
     @Option(name: .customLong("batch"), help: "Override the preset's batch size B.") var batch: Int?
     @Option(name: .customLong("lr"), help: "Override the preset's Adam learning rate (metres for spacings).") var lr: Double?
-    @Option(name: .customLong("temperature"), help: "Differentiable-OMP softmax temperature relative to the peak.") var temperature = 0.1
-    @Option(name: .customLong("window-scale"), help: "Differentiable-OMP window, in resolution cells of eq. (16).") var windowScale = 1.0
+    @OptionGroup var dompOptions: MTDOMPOptions
     @Option(name: .customLong("train-eta-min"), help: "Training eta ~ U[min, max].") var etaMin = 0.5
     @Option(name: .customLong("train-eta-max"), help: "Training eta ~ U[min, max].") var etaMax = 1.0
     @Option(name: .customLong("train-sector"), help: "random (paper: mean ~ U[-60,60] deg, span ~ U[10,20] deg) | test (the --sector-min/max sector).")
@@ -557,7 +561,7 @@ struct MTTrain: ParsableCommand {
         if let s = steps { try Check.positive(s, "--steps") }
         if let b = batch { try Check.positive(b, "--batch") }
         if let l = lr { try Check.positive(l, "--lr") }
-        try DifferentiableOMPSettings(temperature: temperature, windowScale: windowScale).validate()
+        try dompOptions.settings.validate()
         try Check.inRange(etaMin, 0, 1, "--train-eta-min")
         try Check.inRange(etaMax, etaMin, 1, "--train-eta-max")
         try Check.inRange(eta, 0, 1, "--eta")
@@ -582,7 +586,7 @@ struct MTTrain: ParsableCommand {
         ts.etaLow = etaMin; ts.etaHigh = etaMax; ts.seed = seed
         ts.loss = PositionLoss(rawValue: loss) ?? (cfg.maxTargets == 1 ? .mse : .gospa)
         let lossUnit = ts.loss == .mse ? "m^2" : "m"
-        let domp = DifferentiableOMPSettings(temperature: temperature, windowScale: windowScale)
+        let domp = dompOptions.settings
         let initial: LearnedSteering
         if method == "impairment" { initial = .impairment(nominal) } else {
             let grid = ULASteering.uniformGrid(-Double.pi / 2, Double.pi / 2, count: cfg.angleGridSize)

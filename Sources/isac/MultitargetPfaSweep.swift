@@ -27,8 +27,7 @@ struct MTPfaSweep: ParsableCommand {
     @Option(name: .customLong("impairments"), help: "none | unknown | known, or a comma list (one curve each; may be empty with --checkpoint).") var impairments = "unknown,known"
     @Option(name: .customLong("receiver"), help: "Receiver for the --impairments curves: omp (baseline, Algorithm 1) | domp (differentiable OMP, Sec. IV-B); one value for all curves, or a comma list paired with --impairments (e.g. --impairments known,known --receiver omp,domp).") var receiver = "omp"
     @Option(name: .customLong("checkpoint"), help: "Learned models (.npz from `isac multitarget train`: impairment, dictionary or nnbl; comma list): one curve each.") var checkpoint: String?
-    @Option(name: .customLong("temperature"), help: "Softmax temperature for --receiver domp.") var temperature = 0.1
-    @Option(name: .customLong("window-scale"), help: "Window (resolution cells) for --receiver domp.") var windowScale = 1.0
+    @OptionGroup var dompOptions: MTDOMPOptions
     @Option(name: .customLong("samples"), help: "Evaluation samples (the same scenes for every p_fa).") var samples = 400
     @Option(name: .customLong("calibration-samples"), help: "Calibration samples (default: --samples); small p_fa needs many (p_fa * T_max * n >> 1).") var calSamples: Int?
     @Option(name: .customLong("seed"), help: "Scenario seed.") var seed: UInt64 = 7
@@ -53,7 +52,7 @@ struct MTPfaSweep: ParsableCommand {
             throw ISACError.invalidParameter(name: "--impairments/--checkpoint", value: "none given", valid: "give at least one baseline mode or checkpoint")
         }
         _ = try receivers()
-        try DifferentiableOMPSettings(temperature: temperature, windowScale: windowScale).validate()
+        try dompOptions.settings.validate()
         if let o = out, o.isEmpty { throw ISACError.invalidParameter(name: "--out", value: "\"\"", valid: "must be a folder path") }
     }
 
@@ -85,7 +84,7 @@ struct MTPfaSweep: ParsableCommand {
                     let phys = mode == .none ? nominal : truth
                     let assumed = mode == .known ? truth : nominal
                     let sys = try LearnedISACSystem(config: cfg, trueArray: phys, model: .impairment(assumed),
-                                                    settings: DifferentiableOMPSettings(temperature: temperature, windowScale: windowScale))
+                                                    settings: dompOptions.settings)
                     out.append(PfaMethod(label: "domp-\(mode.rawValue)", dashed: mode == .known) { n, f, pr in
                         try sys.runBatch(count: n, firstIndex: f, seed: sd, eta: eta, phi: phi, progress: pr)
                     })

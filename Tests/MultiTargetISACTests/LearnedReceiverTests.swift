@@ -55,9 +55,7 @@ private func lossAndGradient(_ sys: LearnedISACSystem, _ batch: [(SceneDraw, Dou
 @Test func dictionaryGradientMatchesFiniteDifferences() throws {
     let cfg = tinyConfig()
     let truth = ArrayImpairment.realization(config: cfg, seed: 4)
-    let nominal = ArrayImpairment.nominal(antennas: cfg.antennas, wavelengthMeters: cfg.wavelengthMeters)
-    let grid = ULASteering.uniformGrid(-Double.pi / 2, Double.pi / 2, count: cfg.angleGridSize)
-    let a0 = ULASteering.matrix(nominal.geometry, anglesRad: grid, wavelengthMeters: cfg.wavelengthMeters)
+    let a0 = nominalSteeringMatrix(cfg)
     let gen = try ScenarioGenerator(config: cfg, trueArray: truth)
     var batch: [(SceneDraw, Double)] = []
     for i in 0..<3 {

@@ -21,9 +21,7 @@ private func alignment(_ a: Matrix<CDouble>, _ b: Matrix<CDouble>, _ c: Int) -> 
 
 @Test func receiverColumnAblationsKeepDirectionsAndSetNorms() throws {
     let cfg = smallConfig()
-    let grid = ULASteering.uniformGrid(-Double.pi / 2, Double.pi / 2, count: cfg.angleGridSize)
-    let nominalArray = ArrayImpairment.nominal(antennas: cfg.antennas, wavelengthMeters: cfg.wavelengthMeters)
-    let nominal = ULASteering.matrix(nominalArray.geometry, anglesRad: grid, wavelengthMeters: cfg.wavelengthMeters)
+    let nominal = nominalSteeringMatrix(cfg)
     // A "learned" dictionary: nominal plus a random complex perturbation, so norms and directions both differ.
     var learned = nominal
     var rng = RandomSource(seed: 4, stream: 9)
@@ -53,9 +51,7 @@ private func alignment(_ a: Matrix<CDouble>, _ b: Matrix<CDouble>, _ c: Int) -> 
     // and δ is 4×. Passing A itself as the receiver reproduces the shared-A system.
     let cfg = smallConfig()
     let truth = ArrayImpairment.realization(config: cfg, seed: 2)
-    let nominal = ArrayImpairment.nominal(antennas: cfg.antennas, wavelengthMeters: cfg.wavelengthMeters)
-    let grid = ULASteering.uniformGrid(-Double.pi / 2, Double.pi / 2, count: cfg.angleGridSize)
-    let a = ULASteering.matrix(nominal.geometry, anglesRad: grid, wavelengthMeters: cfg.wavelengthMeters)
+    let a = nominalSteeringMatrix(cfg)
     var a2 = a
     for i in a2.data.indices { a2.data[i] = a2.data[i] * CDouble(2, 0) }
     let gospa = try GOSPA()

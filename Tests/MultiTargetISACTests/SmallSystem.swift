@@ -1,3 +1,5 @@
+import Arrays
+import Linalg
 @testable import MultiTargetISAC
 
 /// Small system shared by the receiver tests: K = 16, S = 32, N_θ = 96 beam grid, N_τ = 40, so a few hundred
@@ -8,4 +10,11 @@ func smallReceiverSystem(maxTargets: Int, sector: TargetSectorPrior? = nil) -> M
     c.subcarrierSpacingHz = 1.5e6
     if let s = sector { c.targetSector = s }
     return c
+}
+
+/// Nominal λ/2 steering matrix [K × N_θ] over `cfg`'s uniform [−π/2, π/2] grid (the learned models' start).
+func nominalSteeringMatrix(_ cfg: MultiTargetConfig) -> Matrix<CDouble> {
+    let nominal = ArrayImpairment.nominal(antennas: cfg.antennas, wavelengthMeters: cfg.wavelengthMeters)
+    let grid = ULASteering.uniformGrid(-Double.pi / 2, Double.pi / 2, count: cfg.angleGridSize)
+    return ULASteering.matrix(nominal.geometry, anglesRad: grid, wavelengthMeters: cfg.wavelengthMeters)
 }
