@@ -134,10 +134,7 @@ public struct BaselineSystem: Sendable {
     /// Runs samples `firstIndex ..< firstIndex + count` in parallel (deterministic result order).
     public func runBatch(count: Int, firstIndex: UInt64 = 0, seed: UInt64, eta: Double, phi: Double,
                          progress: (@Sendable (Int) -> Void)? = nil) throws -> [SampleOutcome] {
-        try Check.positive(count, "--samples")
-        try Check.inRange(eta, 0, 1, "--eta")
-        try Check.finite(phi, "--phi")
-        useSingleThreadedBLAS()
+        try prepareBatch(count: count, eta: eta, phi: phi)
         return try parallelOutcomes(count: count, firstIndex: firstIndex, progress: progress) {
             try runSample(index: $0, seed: seed, eta: eta, phi: phi)
         }
@@ -201,10 +198,8 @@ public struct BaselineSystem: Sendable {
                                             eta: Double, phi: Double, gospa: GOSPA,
                                             run: (Int, UInt64) throws -> [SampleOutcome]) throws -> OperatingPointMetrics {
         try Check.inOpenRange(targetPfa, 0, 1, "--pfa")
-        let cal = try run(calibrationSamples, 1 << 32)
-        let delta = try ThresholdCalibration.calibrate(cal.map(\.trace), maxTargets: config.maxTargets, targetPfa: targetPfa)
-        let ev = try run(samples, 0)
-        return try aggregate(ev, config: config, threshold: delta, eta: eta, phi: phi, gospa: gospa)
+        return try PfaSweep.evaluate(config: config, samples: samples, calibrationSamples: calibrationSamples,
+                                     targetPfas: [targetPfa], eta: eta, phi: phi, gospa: gospa, run: run)[0]
     }
 }
 
@@ -213,6 +208,15 @@ private func dictionary(for sector: AngularSector, assumed: ArrayImpairment, con
     return try OMPDictionary.grid(array: assumed, sector: s, angleCount: c.angleGridSize,
                                   rangeMinMeters: c.rangeMinMeters, rangeMaxMeters: c.rangeMaxMeters,
                                   delayCount: c.delayGridSize, subcarriers: c.subcarriers, spacingHz: c.subcarrierSpacingHz)
+}
+
+/// Checks shared by every receiver's batch runner (the CLI flags they come from), and single-threaded BLAS so
+/// that per-sample results do not depend on the thread count.
+func prepareBatch(count: Int, eta: Double, phi: Double) throws {
+    try Check.positive(count, "--samples")
+    try Check.inRange(eta, 0, 1, "--eta")
+    try Check.finite(phi, "--phi")
+    useSingleThreadedBLAS()
 }
 
 /// Samples `firstIndex ..< firstIndex + count` through `sample` (called with the sample index) in parallel

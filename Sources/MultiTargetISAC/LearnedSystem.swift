@@ -222,10 +222,7 @@ public struct LearnedISACSystem: Sendable {
     /// Samples `firstIndex ..< firstIndex + count` in parallel, deterministic order.
     public func runBatch(count: Int, firstIndex: UInt64 = 0, seed: UInt64, eta: Double, phi: Double,
                          progress: (@Sendable (Int) -> Void)? = nil) throws -> [SampleOutcome] {
-        try Check.positive(count, "--samples")
-        try Check.inRange(eta, 0, 1, "--eta")
-        try Check.finite(phi, "--phi")
-        useSingleThreadedBLAS()
+        try prepareBatch(count: count, eta: eta, phi: phi)
         return try parallelOutcomes(count: count, firstIndex: firstIndex, progress: progress) {
             try runSample(index: $0, seed: seed, eta: eta, phi: phi)
         }

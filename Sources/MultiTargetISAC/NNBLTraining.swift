@@ -378,10 +378,7 @@ extension NNBLSystem {
     /// are the first T̂ angle/range slots, matching the training convention of eq. (18).
     public func runBatch(model: NNBLModel, count: Int, firstIndex: UInt64 = 0, seed: UInt64, eta: Double, phi: Double,
                          chunk: Int = 64, progress: ((Int) -> Void)? = nil) throws -> [SampleOutcome] {
-        try Check.positive(count, "--samples")
-        try Check.inRange(eta, 0, 1, "--eta")
-        try Check.finite(phi, "--phi")
-        useSingleThreadedBLAS()
+        try prepareBatch(count: count, eta: eta, phi: phi)
         let k = config.antennas, tm = config.maxTargets
         func precoder(_ lo: Double, _ hi: Double) -> [CDouble] {
             let f = model.precoder(Tensor(shape: [1, 2], scalars: [Float(lo), Float(hi)])).scalars

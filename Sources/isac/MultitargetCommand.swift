@@ -115,35 +115,64 @@ func metricsDict(_ m: OperatingPointMetrics, label: String) -> [String: Any] {
 struct MTMethod {
     var label: String
     var dashed: Bool
-    var evaluate: (_ eta: Double, _ phi: Double, _ samples: Int, _ cal: Int, _ seed: UInt64, _ progress: @escaping @Sendable (Int) -> Void) throws -> OperatingPointMetrics
+    /// Outcomes of samples `first ..< first + n` (scene streams = indices) at (η, φ) and scenario seed.
+    var run: (_ eta: Double, _ phi: Double, _ n: Int, _ first: UInt64, _ seed: UInt64, _ progress: @escaping @Sendable (Int) -> Void) throws -> [SampleOutcome]
+    let config: MultiTargetConfig
+    let gospa: GOSPA
+    let targetPfa: Double
+
+    /// The shared protocol (`BaselineSystem.calibratedEvaluation`): δ calibrated to --pfa, then fresh test draws.
+    func evaluate(_ eta: Double, _ phi: Double, _ samples: Int, _ cal: Int, _ seed: UInt64,
+                  _ progress: @escaping @Sendable (Int) -> Void) throws -> OperatingPointMetrics {
+        try BaselineSystem.calibratedEvaluation(config: config, samples: samples, calibrationSamples: cal, targetPfa: targetPfa,
+                                                eta: eta, phi: phi, gospa: gospa) { n, first in
+            try run(eta, phi, n, first, seed, progress)
+        }
+    }
 }
 
-/// Builds the methods of `--impairments` (with `--receiver omp|domp`) and `--checkpoint` (comma list).
-func buildMethods(system: MTSystemOptions, config cfg: MultiTargetConfig, gospa: GOSPA, impairments: String, receiver: String,
-                  checkpoints: String?, temperature: Double, windowScale: Double) throws -> [MTMethod] {
+/// The receiver of each --impairments entry from `--receiver`: one of omp | domp for all entries or, with
+/// `allowList`, a comma list paired with the entries.
+func parseReceivers(_ receiver: String, entries: Int, allowList: Bool) throws -> [String] {
+    let rx = receiver.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+    guard rx.allSatisfy({ ["omp", "domp"].contains($0) }), rx.count == 1 || (allowList && rx.count == entries) else {
+        throw ISACError.invalidParameter(name: "--receiver", value: receiver, valid: allowList
+            ? "omp or domp, or a comma list of them with one entry per --impairments entry (\(entries))"
+            : "must be omp or domp")
+    }
+    return rx.count == 1 ? Array(repeating: rx[0], count: entries) : rx
+}
+
+/// Builds the methods of `--impairments` (each with its receiver from `receivers`, omp | domp) and
+/// `--checkpoint` (comma list).
+func buildMethods(system: MTSystemOptions, config cfg: MultiTargetConfig, gospa: GOSPA, impairments: String, receivers: [String],
+                  checkpoints: String?, domp: DifferentiableOMPSettings) throws -> [MTMethod] {
     var out: [MTMethod] = []
-    let pfa = system.pfa
-    if !impairments.isEmpty {
-        for mode in try parseImpairments(impairments) {
-            switch receiver {
-            case "omp":
-                let sys = try BaselineSystem(config: cfg, mode: mode, impairmentSeed: system.impairmentSeed)
-                out.append(MTMethod(label: mode.rawValue, dashed: mode == .known) { e, p, n, c, sd, pr in
-                    try sys.evaluate(eta: e, phi: p, samples: n, calibrationSamples: c, seed: sd, targetPfa: pfa, gospa: gospa, progress: pr)
-                })
-            case "domp":
-                let truth = ArrayImpairment.realization(config: cfg, seed: system.impairmentSeed)
-                let nominal = ArrayImpairment.nominal(antennas: cfg.antennas, wavelengthMeters: cfg.wavelengthMeters)
-                let phys = mode == .none ? nominal : truth
-                let assumed = mode == .known ? truth : nominal
-                let sys = try LearnedISACSystem(config: cfg, trueArray: phys, model: .impairment(assumed),
-                                                settings: DifferentiableOMPSettings(temperature: temperature, windowScale: windowScale))
-                out.append(MTMethod(label: "domp-\(mode.rawValue)", dashed: mode == .known) { e, p, n, c, sd, pr in
-                    try sys.evaluate(eta: e, phi: p, samples: n, calibrationSamples: c, seed: sd, targetPfa: pfa, gospa: gospa, progress: pr)
-                })
-            default:
-                throw ISACError.invalidParameter(name: "--receiver", value: receiver, valid: "must be omp or domp")
-            }
+    func method(_ label: String, dashed: Bool, _ run: @escaping (Double, Double, Int, UInt64, UInt64, @escaping @Sendable (Int) -> Void) throws -> [SampleOutcome]) -> MTMethod {
+        MTMethod(label: label, dashed: dashed, run: run, config: cfg, gospa: gospa, targetPfa: system.pfa)
+    }
+    let modes = impairments.isEmpty ? [] : try parseImpairments(impairments)
+    guard receivers.count == modes.count else {
+        throw ISACError.shapeMismatch("\(receivers.count) receivers for \(modes.count) --impairments entries")
+    }
+    for (mode, receiver) in zip(modes, receivers) {
+        switch receiver {
+        case "omp":
+            let sys = try BaselineSystem(config: cfg, mode: mode, impairmentSeed: system.impairmentSeed)
+            out.append(method(mode.rawValue, dashed: mode == .known) { e, p, n, f, sd, pr in
+                try sys.runBatch(count: n, firstIndex: f, seed: sd, eta: e, phi: p, progress: pr)
+            })
+        case "domp":
+            let truth = ArrayImpairment.realization(config: cfg, seed: system.impairmentSeed)
+            let nominal = ArrayImpairment.nominal(antennas: cfg.antennas, wavelengthMeters: cfg.wavelengthMeters)
+            let phys = mode == .none ? nominal : truth
+            let assumed = mode == .known ? truth : nominal
+            let sys = try LearnedISACSystem(config: cfg, trueArray: phys, model: .impairment(assumed), settings: domp)
+            out.append(method("domp-\(mode.rawValue)", dashed: mode == .known) { e, p, n, f, sd, pr in
+                try sys.runBatch(count: n, firstIndex: f, seed: sd, eta: e, phi: p, progress: pr)
+            })
+        default:
+            throw ISACError.invalidParameter(name: "--receiver", value: receiver, valid: "must be omp or domp")
         }
     }
     for path in (checkpoints ?? "").split(separator: ",").map(String.init) where !path.isEmpty {
@@ -155,8 +184,8 @@ func buildMethods(system: MTSystemOptions, config cfg: MultiTargetConfig, gospa:
         try ck.checkCompatible(config: cfg, impairmentSeed: system.impairmentSeed)
         let truth = ArrayImpairment.realization(config: cfg, seed: system.impairmentSeed)
         let sys = try LearnedISACSystem(config: cfg, trueArray: truth, model: ck.model, settings: ck.domp)
-        out.append(MTMethod(label: "\(ck.model.methodName)-learning", dashed: false) { e, p, n, c, sd, pr in
-            try sys.evaluate(eta: e, phi: p, samples: n, calibrationSamples: c, seed: sd, targetPfa: pfa, gospa: gospa, progress: pr)
+        out.append(method("\(ck.model.methodName)-learning", dashed: false) { e, p, n, f, sd, pr in
+            try sys.runBatch(count: n, firstIndex: f, seed: sd, eta: e, phi: p, progress: pr)
         })
     }
     guard !out.isEmpty else {
@@ -170,10 +199,10 @@ func buildMethods(system: MTSystemOptions, config cfg: MultiTargetConfig, gospa:
 func nnblMethod(path: String, system: MTSystemOptions, config cfg: MultiTargetConfig, gospa: GOSPA) throws -> (method: MTMethod, checkpoint: NNBLCheckpoint) {
     let ck = try NNBLCheckpoint.read(from: path)
     let sys = try ck.system(config: cfg, impairmentSeed: system.impairmentSeed)
-    let model = ck.model, pfa = system.pfa
-    let m = MTMethod(label: ck.label, dashed: false) { e, p, n, c, sd, pr in
-        try sys.evaluate(model: model, eta: e, phi: p, samples: n, calibrationSamples: c, seed: sd, targetPfa: pfa, gospa: gospa, progress: pr)
-    }
+    let model = ck.model
+    let m = MTMethod(label: ck.label, dashed: false, run: { e, p, n, f, sd, pr in
+        try sys.runBatch(model: model, count: n, firstIndex: f, seed: sd, eta: e, phi: p, progress: pr)
+    }, config: cfg, gospa: gospa, targetPfa: system.pfa)
     return (m, ck)
 }
 
@@ -206,7 +235,7 @@ struct MTEvaluate: ParsableCommand {
         try Check.positive(samples, "--samples")
         if let c = calSamples { try Check.positive(c, "--calibration-samples") }
         if !(checkpoint != nil && impairments.isEmpty) { _ = try parseImpairments(impairments) }
-        guard ["omp", "domp"].contains(receiver) else { throw ISACError.invalidParameter(name: "--receiver", value: receiver, valid: "must be omp or domp") }
+        _ = try parseReceivers(receiver, entries: 0, allowList: false)
         try dompOptions.settings.validate()
         guard ReceiverColumns(rawValue: rxColumns) != nil else {
             throw ISACError.invalidParameter(name: "--rx-columns", value: rxColumns, valid: "must be learned, unit-norm, nominal or nominal-learned-norms")
@@ -274,7 +303,8 @@ struct MTEvaluate: ParsableCommand {
             results.append(d)
         }
         let methods = modes.isEmpty ? [] : try buildMethods(system: system, config: cfg, gospa: gospa, impairments: impairments,
-                                                            receiver: receiver, checkpoints: nil, temperature: dompOptions.temperature, windowScale: dompOptions.windowScale)
+                                                            receivers: try parseReceivers(receiver, entries: modes.count, allowList: false),
+                                                            checkpoints: nil, domp: dompOptions.settings)
         for meth in methods {
             let pl = ProgressLine("evaluate \(meth.label)", total: samples + cal, enabled: !quiet)
             let t0 = Date()
@@ -328,15 +358,17 @@ struct MTTradeoff: ParsableCommand {
         try Check.positive(samples, "--samples")
         if let c = calSamples { try Check.positive(c, "--calibration-samples") }
         if !impairments.isEmpty { _ = try parseImpairments(impairments) }
-        guard ["omp", "domp"].contains(receiver) else { throw ISACError.invalidParameter(name: "--receiver", value: receiver, valid: "must be omp or domp") }
+        _ = try parseReceivers(receiver, entries: 0, allowList: false)
         guard !out.isEmpty else { throw ISACError.invalidParameter(name: "--out", value: "\"\"", valid: "must be a folder path") }
     }
 
     func run() throws {
         let cfg = try system.config()
         let gospa = try system.gospa()
-        let methods = try buildMethods(system: system, config: cfg, gospa: gospa, impairments: impairments, receiver: receiver,
-                                       checkpoints: checkpoint, temperature: dompOptions.temperature, windowScale: dompOptions.windowScale)
+        let entries = impairments.isEmpty ? 0 : try parseImpairments(impairments).count
+        let methods = try buildMethods(system: system, config: cfg, gospa: gospa, impairments: impairments,
+                                       receivers: try parseReceivers(receiver, entries: entries, allowList: false),
+                                       checkpoints: checkpoint, domp: dompOptions.settings)
         let cal = calSamples ?? samples
         let etaGrid = (0..<etas).map { Double($0) / Double(etas - 1) }
         let phiGrid = (0..<phases).map { 2 * Double.pi * Double($0) / Double(phases) }

@@ -5,13 +5,6 @@ import ISACIO
 import Metrics
 import MultiTargetISAC
 
-/// A method of the p_fa sweep: produces the threshold-free outcomes of samples `first ..< first + n`.
-private struct PfaMethod {
-    var label: String
-    var dashed: Bool
-    var run: (_ n: Int, _ first: UInt64, _ progress: @escaping @Sendable (Int) -> Void) throws -> [SampleOutcome]
-}
-
 /// `isac multitarget pfa-sweep`: p_md, fresh p_fa and mean GOSPA against the target false-alarm probability
 /// (paper Sec. V-D, Figs. 7–8) at one operating point (η, φ). One calibration pass and one evaluation pass per
 /// method serve all p_fa values (`PfaSweep.evaluate`); every p_fa is measured on the same test scenes.
@@ -51,65 +44,9 @@ struct MTPfaSweep: ParsableCommand {
         if impairments.isEmpty && (checkpoint ?? "").isEmpty {
             throw ISACError.invalidParameter(name: "--impairments/--checkpoint", value: "none given", valid: "give at least one baseline mode or checkpoint")
         }
-        _ = try receivers()
+        _ = try parseReceivers(receiver, entries: impairments.isEmpty ? 0 : try parseImpairments(impairments).count, allowList: true)
         try dompOptions.settings.validate()
         if let o = out, o.isEmpty { throw ISACError.invalidParameter(name: "--out", value: "\"\"", valid: "must be a folder path") }
-    }
-
-    /// The receiver of each --impairments entry: one value for all, or a list of the same length (paired).
-    private func receivers() throws -> [String] {
-        let modes = impairments.isEmpty ? [] : try parseImpairments(impairments)
-        let rx = receiver.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        guard rx.allSatisfy({ ["omp", "domp"].contains($0) }), rx.count == 1 || rx.count == modes.count else {
-            throw ISACError.invalidParameter(name: "--receiver", value: receiver,
-                                             valid: "omp or domp, or a comma list of them with one entry per --impairments entry (\(modes.count))")
-        }
-        return rx.count == 1 ? Array(repeating: rx[0], count: modes.count) : rx
-    }
-
-    /// Same methods (and labels) as `evaluate`/`tradeoff`, but exposing the raw outcomes.
-    private func methods(_ cfg: MultiTargetConfig, eta: Double, phi: Double) throws -> [PfaMethod] {
-        var out: [PfaMethod] = []
-        let sd = seed
-        if !impairments.isEmpty {
-            for (mode, rx) in zip(try parseImpairments(impairments), try receivers()) {
-                if rx == "omp" {
-                    let sys = try BaselineSystem(config: cfg, mode: mode, impairmentSeed: system.impairmentSeed)
-                    out.append(PfaMethod(label: mode.rawValue, dashed: mode == .known) { n, f, pr in
-                        try sys.runBatch(count: n, firstIndex: f, seed: sd, eta: eta, phi: phi, progress: pr)
-                    })
-                } else {
-                    let truth = ArrayImpairment.realization(config: cfg, seed: system.impairmentSeed)
-                    let nominal = ArrayImpairment.nominal(antennas: cfg.antennas, wavelengthMeters: cfg.wavelengthMeters)
-                    let phys = mode == .none ? nominal : truth
-                    let assumed = mode == .known ? truth : nominal
-                    let sys = try LearnedISACSystem(config: cfg, trueArray: phys, model: .impairment(assumed),
-                                                    settings: dompOptions.settings)
-                    out.append(PfaMethod(label: "domp-\(mode.rawValue)", dashed: mode == .known) { n, f, pr in
-                        try sys.runBatch(count: n, firstIndex: f, seed: sd, eta: eta, phi: phi, progress: pr)
-                    })
-                }
-            }
-        }
-        for path in (checkpoint ?? "").split(separator: ",").map(String.init) where !path.isEmpty {
-            if try NNBLCheckpoint.kind(at: path) == "nnbl" {
-                let ck = try NNBLCheckpoint.read(from: path)
-                let sys = try ck.system(config: cfg, impairmentSeed: system.impairmentSeed)
-                let model = ck.model
-                out.append(PfaMethod(label: ck.label, dashed: false) { n, f, pr in
-                    try sys.runBatch(model: model, count: n, firstIndex: f, seed: sd, eta: eta, phi: phi, progress: pr)
-                })
-                continue
-            }
-            let ck = try LearnedCheckpoint.read(from: path)
-            try ck.checkCompatible(config: cfg, impairmentSeed: system.impairmentSeed)
-            let truth = ArrayImpairment.realization(config: cfg, seed: system.impairmentSeed)
-            let sys = try LearnedISACSystem(config: cfg, trueArray: truth, model: ck.model, settings: ck.domp)
-            out.append(PfaMethod(label: "\(ck.model.methodName)-learning", dashed: false) { n, f, pr in
-                try sys.runBatch(count: n, firstIndex: f, seed: sd, eta: eta, phi: phi, progress: pr)
-            })
-        }
-        return out
     }
 
     func run() throws {
@@ -118,7 +55,10 @@ struct MTPfaSweep: ParsableCommand {
         let pfas = try PfaSweep.parse(pfaValues)
         let cal = calSamples ?? samples
         let phi = radians(phiDeg)
-        let meths = try methods(cfg, eta: eta, phi: phi)
+        let modes = impairments.isEmpty ? [] : try parseImpairments(impairments)
+        let meths = try buildMethods(system: system, config: cfg, gospa: gospa, impairments: impairments,
+                                     receivers: try parseReceivers(receiver, entries: modes.count, allowList: true),
+                                     checkpoints: checkpoint, domp: dompOptions.settings)
         var rows: [(label: String, target: Double, m: OperatingPointMetrics, time: Double)] = []
         let pl = ProgressLine("pfa-sweep", total: meths.count * (samples + cal), enabled: !quiet)
         let t0 = Date()
@@ -126,7 +66,7 @@ struct MTPfaSweep: ParsableCommand {
             let t1 = Date()
             let ms = try PfaSweep.evaluate(config: cfg, samples: samples, calibrationSamples: cal, targetPfas: pfas,
                                            eta: eta, phi: phi, gospa: gospa) { n, first in
-                try meth.run(n, first, { pl.advance($0) })
+                try meth.run(eta, phi, n, first, seed, { pl.advance($0) })
             }
             let el = Date().timeIntervalSince(t1)
             for (p, m) in zip(pfas, ms) { rows.append((meth.label, p, m, el)) }
