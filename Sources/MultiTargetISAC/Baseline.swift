@@ -57,7 +57,7 @@ public struct OperatingPointMetrics: Sendable {
 ///
 /// The true array drives the physics; the *assumed* array (nominal for `.unknown`, true for
 /// `.known`/`.none`) drives the LS beamformer and the OMP angle dictionary.
-public struct BaselineSystem: Sendable {
+public struct BaselineSystem: SampleRunner {
     public let config: MultiTargetConfig
     public let mode: ImpairmentMode
     public let trueArray: ArrayImpairment
@@ -131,14 +131,6 @@ public struct BaselineSystem: Sendable {
                              symbolErrors: errs, symbols: d.messages.count)
     }
 
-    /// Runs samples `firstIndex ..< firstIndex + count` in parallel (deterministic result order).
-    public func runBatch(count: Int, firstIndex: UInt64 = 0, seed: UInt64, eta: Double, phi: Double,
-                         progress: (@Sendable (Int) -> Void)? = nil) throws -> [SampleOutcome] {
-        try prepareBatch(count: count, eta: eta, phi: phi)
-        return try parallelOutcomes(count: count, firstIndex: firstIndex, progress: progress) {
-            try runSample(index: $0, seed: seed, eta: eta, phi: phi)
-        }
-    }
 
     /// Metrics of `outcomes` at threshold δ.
     public func metrics(_ outcomes: [SampleOutcome], threshold: Double, eta: Double, phi: Double,
@@ -208,6 +200,22 @@ private func dictionary(for sector: AngularSector, assumed: ArrayImpairment, con
     return try OMPDictionary.grid(array: assumed, sector: s, angleCount: c.angleGridSize,
                                   rangeMinMeters: c.rangeMinMeters, rangeMaxMeters: c.rangeMaxMeters,
                                   delayCount: c.delayGridSize, subcarriers: c.subcarriers, spacingHz: c.subcarrierSpacingHz)
+}
+
+/// A receiver whose samples are independent functions of (index, seed, η, φ): scene stream = index.
+public protocol SampleRunner: Sendable {
+    func runSample(index: UInt64, seed: UInt64, eta: Double, phi: Double) throws -> SampleOutcome
+}
+
+extension SampleRunner {
+    /// Runs samples `firstIndex ..< firstIndex + count` in parallel (deterministic result order).
+    public func runBatch(count: Int, firstIndex: UInt64 = 0, seed: UInt64, eta: Double, phi: Double,
+                         progress: (@Sendable (Int) -> Void)? = nil) throws -> [SampleOutcome] {
+        try prepareBatch(count: count, eta: eta, phi: phi)
+        return try parallelOutcomes(count: count, firstIndex: firstIndex, progress: progress) {
+            try runSample(index: $0, seed: seed, eta: eta, phi: phi)
+        }
+    }
 }
 
 /// Checks shared by every receiver's batch runner (the CLI flags they come from), and single-threaded BLAS so

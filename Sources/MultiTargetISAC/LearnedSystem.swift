@@ -60,7 +60,7 @@ struct SteeringGradient {
 /// The LS solution is computed from the normal equations x = (A* Aᵀ)⁻¹ A* b with the inverse Gram matrix
 /// formed once per parameter value (A over the full [−90°, 90°] grid is well conditioned: for the nominal
 /// λ/2 ULA, A* Aᵀ ≈ (N_θ/2)·I-ish); this makes the per-sample beamformer and its gradient two K×K products.
-public struct LearnedISACSystem: Sendable {
+public struct LearnedISACSystem: SampleRunner {
     public let config: MultiTargetConfig
     public let trueArray: ArrayImpairment
     public let generator: ScenarioGenerator
@@ -219,14 +219,6 @@ public struct LearnedISACSystem: Sendable {
                              symbolErrors: errs, symbols: d.messages.count)
     }
 
-    /// Samples `firstIndex ..< firstIndex + count` in parallel, deterministic order.
-    public func runBatch(count: Int, firstIndex: UInt64 = 0, seed: UInt64, eta: Double, phi: Double,
-                         progress: (@Sendable (Int) -> Void)? = nil) throws -> [SampleOutcome] {
-        try prepareBatch(count: count, eta: eta, phi: phi)
-        return try parallelOutcomes(count: count, firstIndex: firstIndex, progress: progress) {
-            try runSample(index: $0, seed: seed, eta: eta, phi: phi)
-        }
-    }
 
     /// Same protocol as `BaselineSystem.evaluate`: δ calibrated to `targetPfa` on streams 2³²…, metrics on 0..<samples.
     public func evaluate(eta: Double, phi: Double, samples: Int, calibrationSamples: Int, seed: UInt64,
