@@ -69,33 +69,34 @@ public struct DatasetConfig: Codable, Sendable, Equatable {
         // Born: pitch λ_min/2 at the highest subcarrier (cheap samples; Born has no convergence issue).
         // VIE: λ_min/6 (see the type's doc comment).
         let perWavelength = solver == .vie ? vieVoxelsPerWavelength : 2
-        func pitch(_ k: Int) -> Double { speedOfLight / (4.9e9 + Double(k - 1) / 2 * 20e6) / perWavelength }
         let vieTol = solver == .vie ? 1e-2 : 1e-3
+        var c: DatasetConfig
         switch name {
         case "paper":
-            return DatasetConfig(preset: name, solver: solver, seed: seed, antennas: 64, subcarriers: 16, carrierHz: 4.9e9,
-                                 subcarrierSpacingHz: 20e6, voxelPitchM: pitch(16), targetScale: 1, arrayHeightM: 1.5,
-                                 rangeMinM: 5, rangeMaxM: 50, azimuthMinDeg: -60, azimuthMaxDeg: 60,
-                                 trainCounts: [1984, 2000], valCounts: [252, 248], testCounts: [240, 252],
-                                 trainInstances: 40, valInstances: 5, testInstances: 5, samplesPerChunk: 16,
-                                 vieTolerance: vieTol, materials: MaterialRanges())
+            c = DatasetConfig(preset: name, solver: solver, seed: seed, antennas: 64, subcarriers: 16, carrierHz: 4.9e9,
+                              subcarrierSpacingHz: 20e6, voxelPitchM: 0, targetScale: 1, arrayHeightM: 1.5,
+                              rangeMinM: 5, rangeMaxM: 50, azimuthMinDeg: -60, azimuthMaxDeg: 60,
+                              trainCounts: [1984, 2000], valCounts: [252, 248], testCounts: [240, 252],
+                              trainInstances: 40, valInstances: 5, testInstances: 5, samplesPerChunk: 16,
+                              vieTolerance: vieTol, materials: MaterialRanges())
         case "small":
-            var c = DatasetConfig(preset: name, solver: solver, seed: seed, antennas: 16, subcarriers: 4, carrierHz: 4.9e9,
-                                  subcarrierSpacingHz: 20e6, voxelPitchM: pitch(4), targetScale: 0.25, arrayHeightM: 0.5,
-                                  rangeMinM: 5, rangeMaxM: 50, azimuthMinDeg: -60, azimuthMaxDeg: 60,
-                                  trainCounts: [24, 24], valCounts: [4, 4], testCounts: [4, 4],
-                                  trainInstances: 6, valInstances: 2, testInstances: 2, samplesPerChunk: 8,
-                                  vieTolerance: vieTol, materials: MaterialRanges())
+            c = DatasetConfig(preset: name, solver: solver, seed: seed, antennas: 16, subcarriers: 4, carrierHz: 4.9e9,
+                              subcarrierSpacingHz: 20e6, voxelPitchM: 0, targetScale: 0.25, arrayHeightM: 0.5,
+                              rangeMinM: 5, rangeMaxM: 50, azimuthMinDeg: -60, azimuthMaxDeg: 60,
+                              trainCounts: [24, 24], valCounts: [4, 4], testCounts: [4, 4],
+                              trainInstances: 6, valInstances: 2, testInstances: 2, samplesPerChunk: 8,
+                              vieTolerance: vieTol, materials: MaterialRanges())
             if solver == .vie {
                 // 9× the voxels per area at λ/6 and ≈ 20 CPU-s per sample: smaller vehicles and fewer samples.
                 c.targetScale = 0.1
                 c.trainCounts = [4, 4]; c.valCounts = [2, 2]; c.testCounts = [2, 2]
                 c.trainInstances = 4; c.samplesPerChunk = 4
             }
-            return c
         default:
             throw ISACError.invalidParameter(name: "--preset", value: name, valid: "must be small or paper")
         }
+        c.voxelPitchM = c.shortestWavelengthM / perWavelength
+        return c
     }
 
     public func validate() throws {
@@ -117,12 +118,15 @@ public struct DatasetConfig: Codable, Sendable, Equatable {
             if c.contains(where: { $0 > 0 }) { try Check.positive(v, n) }
         }
         if solver == .vie {
-            let lam = speedOfLight / (carrierHz + Double(subcarriers - 1) / 2 * subcarrierSpacingHz)
+            let lam = shortestWavelengthM
             guard voxelPitchM <= lam / 2 * (1 + 1e-12) else {
                 throw ISACError.invalidParameter(name: "voxel-pitch", value: "\(voxelPitchM)", valid: String(format: "must be ≤ λ/2 = %.4f m at the highest subcarrier for --solver vie", lam / 2))
             }
         }
     }
+
+    /// Free-space wavelength at the highest subcarrier f_c + (K − 1)Δf/2, m (the voxel pitch is set against it).
+    public var shortestWavelengthM: Double { speedOfLight / (carrierHz + Double(subcarriers - 1) / 2 * subcarrierSpacingHz) }
 
     public var totalSamples: Int { (trainCounts + valCounts + testCounts).reduce(0, +) }
     public var chunkCount: Int { (totalSamples + samplesPerChunk - 1) / samplesPerChunk }

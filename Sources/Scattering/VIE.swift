@@ -26,7 +26,6 @@ public final class VIEOperator: @unchecked Sendable {
     let plan: FFTPlan
     /// Pruned transforms of the per-product FFTs (data and results live on the n_x n_y n_z corner).
     let corner: CornerFFT3
-    let padded: (Int, Int, Int)
     /// FFTs of the 6 independent kernel components xx, yy, zz, xy, xz, yz, each of size P_x P_y P_z,
     /// pre-scaled by 1/(P_x P_y P_z) so that the product needs only unnormalized backward transforms.
     let kernelHat: [[CDouble]]
@@ -48,7 +47,6 @@ public final class VIEOperator: @unchecked Sendable {
         // Circulant embedding needs ≥ 2n − 1 points per axis; rounding up to a 2·3·5·7-smooth size keeps
         // FFTW on its fast codelets (2n itself can hold a large prime factor, e.g. 74 = 2·37).
         let (px, py, pz) = (VIEOperator.fftSize(2 * nx - 1), VIEOperator.fftSize(2 * ny - 1), VIEOperator.fftSize(2 * nz - 1))
-        padded = (px, py, pz)
         plan = try FFTPlan(shape: [pz, py, px])
         corner = try CornerFFT3(padded: (px, py, pz), corner: (nx, ny, nz))
         paddedIndex = occupied.map { idx in

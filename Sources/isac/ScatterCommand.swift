@@ -95,7 +95,7 @@ struct ScatterChannel: ParsableCommand {
     func run() throws {
         var cfg = try DatasetConfig.preset("paper", solver: solver == "vie" ? .vie : .born, seed: seed)
         cfg.antennas = antennas; cfg.subcarriers = subcarriers; cfg.subcarrierSpacingHz = spacing; cfg.carrierHz = carrier
-        cfg.voxelPitchM = pitch ?? speedOfLight / (carrier + Double(subcarriers - 1) / 2 * spacing) / (solver == "vie" ? DatasetConfig.vieVoxelsPerWavelength : 2); cfg.targetScale = scale; cfg.arrayHeightM = arrayHeight
+        cfg.voxelPitchM = pitch ?? cfg.shortestWavelengthM / (solver == "vie" ? DatasetConfig.vieVoxelsPerWavelength : 2); cfg.targetScale = scale; cfg.arrayHeightM = arrayHeight
         cfg.vieTolerance = vieTol
         if let m = metalSigma {
             cfg.materials.metalSigma = m...m
