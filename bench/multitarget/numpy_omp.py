@@ -9,21 +9,13 @@ samples/s for two variants:
 Usage: python3 bench/multitarget/numpy_omp.py DIR [--threads 1]
 """
 import json, os, sys, time
-if "--threads" in sys.argv:
-    n = sys.argv[sys.argv.index("--threads") + 1]
-    for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[v] = n
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from omp_inputs import set_blas_threads, load_inputs
+n = set_blas_threads(sys.argv, default=None)
 import numpy as np
 
-d = sys.argv[1]
-meta = json.load(open(os.path.join(d, "meta.json")))
+meta, Y, Pa, Pd = load_inputs(sys.argv[1])
 B, K, S, NT, ND, TM = meta["samples"], meta["K"], meta["S"], meta["n_theta"], meta["n_tau"], meta["t_max"]
-def load(name, rows, cols, count=1):
-    a = np.fromfile(os.path.join(d, name), dtype="<c16")
-    return a.reshape(count, cols, rows).transpose(0, 2, 1)  # column-major -> [count, rows, cols]
-Y = load("observations.c128", K, S, B)
-Pa = load("angle_atoms.c128", K, NT)[0]
-Pd = load("delay_atoms.c128", S, ND)[0]
 Pdc = Pd.conj()
 
 def omp_naive(y):
