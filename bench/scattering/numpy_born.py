@@ -8,8 +8,10 @@ threads of this process) is reported too, since the benchmark machine is shared.
 
 Usage: python3 bench/scattering/numpy_born.py DIR [--repeats 5] [--paper-repeats 2] [--block 1024]
 """
-import argparse, json, sys, time
+import argparse, json, os, sys, time
 import numpy as np
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dyadic_green import dyadic_coefficients
 
 EPS0 = 8.8541878128e-12
 C0 = 299792458.0
@@ -17,13 +19,7 @@ C0 = 299792458.0
 
 def green_rows(pts, ant, pol, k):
     """[A, V, 3]: pol^T G(r_v - r_a) for every antenna a and voxel v (closed-form dyadic, e^{jwt})."""
-    d = pts[None, :, :] - ant[:, None, :]
-    r = np.linalg.norm(d, axis=-1)
-    u = d / r[..., None]
-    g = np.exp(-1j * k * r) / (4 * np.pi * r)
-    ikr = 1.0 / (k * r)
-    alpha = g * (1 - ikr**2 - 1j * ikr)
-    beta = -g * (1 - 3 * ikr**2 - 3j * ikr)
+    alpha, beta, u = dyadic_coefficients(pts[None, :, :] - ant[:, None, :], k)
     up = u @ pol
     return alpha[..., None] * pol[None, None, :] + (beta * up)[..., None] * u
 

@@ -10,20 +10,17 @@ For the smallest edge the FFT product is checked against a dense assembly.
 
 Usage: python3 bench/scattering/numpy_vie_matvec.py [--edges 8 12 16 24 32] [--repeats 5]
 """
-import argparse, json, math, time
+import argparse, json, math, os, sys, time
 import numpy as np
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dyadic_green import dyadic_coefficients
 
 C0 = 299792458.0
 
 
 def green_components(d, k):
     """6 components (xx, yy, zz, xy, xz, yz) of G(d) for separations d [..., 3] (d != 0)."""
-    r = np.linalg.norm(d, axis=-1)
-    u = d / r[..., None]
-    g = np.exp(-1j * k * r) / (4 * np.pi * r)
-    ikr = 1.0 / (k * r)
-    alpha = g * (1 - ikr**2 - 1j * ikr)
-    beta = -g * (1 - 3 * ikr**2 - 3j * ikr)
+    alpha, beta, u = dyadic_coefficients(d, k)
     ux, uy, uz = u[..., 0], u[..., 1], u[..., 2]
     return [alpha + beta * ux * ux, alpha + beta * uy * uy, alpha + beta * uz * uz,
             beta * ux * uy, beta * ux * uz, beta * uy * uz]

@@ -7,17 +7,20 @@ voxel pairs within a radius). Dense NumPy/SciPy model of the same operator as So
     python3 bench/scattering/vie_nearfield_precond.py [--voxels-per-wavelength 6] [--box 14 10 8]
 """
 import argparse
+import os
+import sys
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as sla
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dyadic_green import dyadic_coefficients
 
 C0 = 299792458.0
 
 
 def dyadic(d, k):
-    r = np.linalg.norm(d); u = d / r; kr = k * r
-    g = np.exp(-1j * kr) / (4 * np.pi * r)
-    return g * (1 - 1j / kr - 1 / kr**2) * np.eye(3) + g * (-1 + 3j / kr + 3 / kr**2) * np.outer(u, u)
+    alpha, beta, u = dyadic_coefficients(d, k)
+    return alpha * np.eye(3) + beta * np.outer(u, u)
 
 
 def operator_T(pts, h, k):
