@@ -11,20 +11,23 @@ let numerics = Target.Dependency.product(name: "Numerics", package: "swift-numer
 
 let package = Package(
     name: "ISACKit",
+    // Tested on Linux x86_64 (Debian 12, Swift 6.3). macOS 13+ is declared so the manifest resolves there, but it is
+    // untested: it needs OpenBLAS, LAPACKE and FFTW from Homebrew (see the providers of CLinalg).
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "isac", targets: ["isac"]),
-        .library(name: "ISACKit", targets: [
-            "Linalg", "Arrays", "Waveforms", "ISACIO", "Estimation", "Metrics",
-            "Scattering", "Learning", "WidebandSensing", "MultiTargetISAC", "ExtendedTarget",
-        ]),
+        // `import ISACKit` re-exports every library target (Sources/ISACKit/ISACKit.swift).
+        .library(name: "ISACKit", targets: ["ISACKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        .systemLibrary(name: "CLinalg", path: "Sources/CLinalg"),
+        .systemLibrary(name: "CLinalg", path: "Sources/CLinalg", providers: [
+            .apt(["libopenblas-dev", "liblapacke-dev", "libfftw3-dev"]),
+            .brew(["openblas", "lapack", "fftw"]),
+        ]),
         .target(name: "Linalg", dependencies: ["CLinalg", numerics]),
         .target(name: "ISACIO", dependencies: ["Linalg", numerics]),
         .target(name: "Arrays", dependencies: ["Linalg", numerics]),
@@ -40,6 +43,10 @@ let package = Package(
         .target(name: "ExtendedTarget",
                 dependencies: ["Linalg", "Arrays", "Waveforms", "Scattering", "Estimation", "Metrics",
                                "Learning", "ISACIO", numerics]),
+        .target(name: "ISACKit", dependencies: [
+            "Linalg", "Arrays", "Waveforms", "ISACIO", "Estimation", "Metrics", "Scattering",
+            "Learning", "WidebandSensing", "MultiTargetISAC", "ExtendedTarget",
+        ]),
         .executableTarget(name: "isac", dependencies: [
             "Linalg", "Arrays", "Waveforms", "ISACIO", "Estimation", "Metrics", "Scattering",
             "Learning", "WidebandSensing", "MultiTargetISAC", "ExtendedTarget",
