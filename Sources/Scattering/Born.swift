@@ -163,20 +163,64 @@ struct PairTable: @unchecked Sendable {
     }
 }
 
+/// How the Born integral ∫_V B(r) χ(r) A_inc(r) dV is evaluated over each voxel.
+public enum BornQuadrature: String, Sendable, Codable, CaseIterable {
+    /// Point sample at the voxel centre: Σ_n ΔV f(r_n). Aliases once the two-way phase advances ≳ π per
+    /// voxel (pitch ≳ λ/4 for backscatter): at λ/2 the lattice is a Bragg grating and every layer adds.
+    case center
+    /// Exact cube integral of the local plane wave (default): f(r_n + δ) ≈ f(r_n) e^{−j q·δ} with the
+    /// Tx + Rx phase gradient q = k0 (R̂_t + R̂_r), so ∫_cube = ΔV f(r_n) Π_i sinc(q_i h/2); voxels whose
+    /// wavefront curvature across the cube exceeds `curvatureLimitRad` are split into s³ sub-cubes first.
+    case cube
+}
+
 /// First-order Born approximation (eq. 14 with A_k ≈ A_k,inc):
 ///
-///     H_k ≈ k0² ΔV Σ_n B_k(r_n) χ_k(r_n) A_k,inc(r_n) = k0² ΔV · B [N_r × 3N_s] · diag(χ ⊗ 1₃) · A_inc [3N_s × N_t]
+///     H_k ≈ k0² Σ_n w_n B_k(r_n) χ_k(r_n) A_k,inc(r_n) · F_n(t, r)
 ///
-/// evaluated block-wise (voxel blocks of `blockSize`): per block the pair geometry is computed once
-/// (`PairTable`), then for every subcarrier B and χ-scaled A_inc are filled and accumulated with one ZGEMM
-/// into H_k. Blocks are accumulated in a fixed order, so the result does not depend on the thread count.
-/// Cost O(K · N_s · N_r · N_t) flops in the GEMMs plus O(K · N_s · (N_r + N_t)) for the fills.
+/// with w_n the cell volume. `.center`: F ≡ 1, w_n = ΔV, evaluated as one ZGEMM per block and subcarrier,
+/// k0² · B [N_r × 3N_s] · diag(χ w ⊗ 1₃) · A_inc [3N_s × N_t]. `.cube` (default): the per-triple form factor
+///
+///     F_n(t, r) = Π_{i∈x,y,z} sinc(θ_i),  θ_i = k0 (h_n/2)(R̂_{t,n} + R̂_{r,n})_i,  sinc θ = sin θ / θ,
+///
+/// the exact integral of e^{−j q·δ} over the cube |δ_i| ≤ h_n/2 divided by h_n³ (docs/scattering.md, "Alias-free
+/// Born"). It couples Tx and Rx, so it is a direct O(K N_s N_r N_t) kernel (≈ 5–10× the ZGEMM flops) rather
+/// than a GEMM; sin/cos of θ are split into per-antenna halves (sin(a + b) = sin a cos b + cos a sin b), so the
+/// triple loop has no transcendental calls. Blocks are accumulated in a fixed order and each (r, t) sum is
+/// sequential, so the result does not depend on the thread count.
 public enum BornSolver {
-    public static func channel(target: VoxelTarget, array: SensingArray, blockSize: Int = 1024) throws -> ChannelTensor {
+    /// Largest wavefront-curvature phase (rad) across one cube that `.cube` accepts before splitting the cube:
+    /// φ = k0 (3h²/8)(1/R_t + 1/R_r) ≥ the neglected second-order phase of the local plane wave.
+    public static let curvatureLimitRad = 0.05
+
+    public static func channel(target: VoxelTarget, array: SensingArray, blockSize: Int = 1024,
+                               quadrature: BornQuadrature = .cube) throws -> ChannelTensor {
         try Check.positive(blockSize, "blockSize")
         try checkClearance(target: target, array: array)
-        let occ = target.occupiedIndices
-        let pts = occ.map { target.center($0) }
+        let cells = BornCells(target: target, array: array, quadrature: quadrature)
+        return channel(cells: cells, materials: target.materials, array: array, blockSize: blockSize, formFactor: quadrature == .cube)
+    }
+
+    /// Born channel of the same voxels integrated by an n×n×n Gauss–Legendre rule in every voxel, with the exact
+    /// Green's functions at every node (no local-plane-wave assumption): the brute-force near-field reference
+    /// of the alias-free `.cube` quadrature. Cost n³ × that of `.center`.
+    public static func gaussLegendreReference(target: VoxelTarget, array: SensingArray, order n: Int, blockSize: Int = 4096) throws -> ChannelTensor {
+        try Check.inRange(n, 1, 32, "order")
+        try checkClearance(target: target, array: array)
+        let (x, w) = GaussLegendre.rule(n)
+        var cells = BornCells()
+        let h = target.pitch
+        for idx in target.occupiedIndices {
+            let c = target.center(idx), m = Int(target.material[idx]) - 1
+            for a in 0..<n { for b in 0..<n { for l in 0..<n {
+                cells.append(c + (h / 2) * Point3(x[a], x[b], x[l]), material: m, volume: h * h * h * w[a] * w[b] * w[l] / 8, halfSize: 0)
+            } } }
+        }
+        return channel(cells: cells, materials: target.materials, array: array, blockSize: blockSize, formFactor: false)
+    }
+
+    static func channel(cells: BornCells, materials: [Material], array: SensingArray, blockSize: Int, formFactor: Bool) -> ChannelTensor {
+        let pts = cells.position
         let nr = array.rx.count, nt = array.tx.count, K = array.frequenciesHz.count
         let ks = array.frequenciesHz.map { Fields.wavenumber(frequencyHz: $0) }
         // Uniform tones (the cross array's default) let the phasors advance by one complex multiply.
@@ -184,7 +228,7 @@ public enum BornSolver {
             let d = ks[1] - ks[0]
             return ks.indices.allSatisfy { abs(ks[$0] - ks[0] - Double($0) * d) <= 1e-12 * ks[0] } ? d : nil
         }()
-        let chiMat = array.frequenciesHz.map { f in target.materials.map { $0.contrast(frequencyHz: f) } }
+        let chiMat = array.frequenciesHz.map { f in materials.map { $0.contrast(frequencyHz: f) } }
         var acc = [Matrix<CDouble>](repeating: Matrix<CDouble>(rows: nr, cols: nt), count: K)
         var start = 0
         while start < pts.count {
@@ -199,23 +243,75 @@ public enum BornSolver {
                 let rowsA = 3 * bsz
                 txT.fill(&A.data, wavenumber: k, polarization: array.txPolarization, scale: k * k, antennaStride: rowsA, rowStride: 1)
                 rxT.fill(&B.data, wavenumber: k, polarization: array.rxPolarization, scale: 1, antennaStride: 1, rowStride: nr)
-                // diag(χ) applied to the rows of A.
+                // diag(χ w) applied to the rows of A.
                 for n in start..<end {
-                    let chi = chiMat[kk][Int(target.material[occ[n]]) - 1]
+                    let chi = chiMat[kk][cells.material[n]] * CDouble(cells.volume[n], 0)
                     let r0 = 3 * (n - start)
                     for t in 0..<nt { for c in 0..<3 { A.data[r0 + c + t * rowsA] *= chi } }
                 }
-                Matrix.gemm(.none, B, .none, A, beta: .one, into: &acc[kk])
+                if formFactor {
+                    let half = Array(cells.halfSize[start..<end])
+                    let tf = FormFactorHalf(table: txT, wavenumber: k, halfSize: half)
+                    let rf = FormFactorHalf(table: rxT, wavenumber: k, halfSize: half)
+                    BornSolver.accumulateFormFactor(A: A, B: B, tx: tf, rx: rf, into: &acc[kk])
+                } else {
+                    Matrix.gemm(.none, B, .none, A, beta: .one, into: &acc[kk])
+                }
             }
             start = end
         }
         var H = ChannelTensor(rx: nr, tx: nt, subcarriers: K, data: .init(repeating: .zero, count: nr * nt * K))
         for kk in 0..<K {
-            let s = CDouble(ks[kk] * ks[kk] * target.voxelVolume, 0)
+            let s = CDouble(ks[kk] * ks[kk], 0)
             for i in acc[kk].data.indices { acc[kk].data[i] *= s }
             H.set(subcarrier: kk, acc[kk])
         }
         return H
+    }
+
+    /// acc[r, t] += Σ_n F_n(t, r) Σ_c B[r, 3n + c] A[3n + c, t]: the form-factor-weighted block product.
+    static func accumulateFormFactor(A: Matrix<CDouble>, B: Matrix<CDouble>, tx: FormFactorHalf, rx: FormFactorHalf,
+                                     into acc: inout Matrix<CDouble>) {
+        let nr = B.rows, nt = A.cols, b = A.rows / 3
+        // Split real/imaginary planes; B transposed so that each Rx row is contiguous in (n, c).
+        var ar = [Double](repeating: 0, count: 3 * b * nt), ai = ar
+        for i in A.data.indices { ar[i] = A.data[i].real; ai[i] = A.data[i].imaginary }
+        var br = [Double](repeating: 0, count: 3 * b * nr), bi = br
+        for r in 0..<nr { for j in 0..<(3 * b) { let v = B.data[r + j * nr]; br[r * 3 * b + j] = v.real; bi[r * 3 * b + j] = v.imaginary } }
+        let are = ar, aim = ai, bre = br, bim = bi
+        let out = ParallelResults<[CDouble]>(count: nr)
+        DispatchQueue.concurrentPerform(iterations: nr) { r in
+            var row = [CDouble](repeating: .zero, count: nt)
+            let rb = r * b, rb3 = r * 3 * b
+            for t in 0..<nt {
+                let tb = t * b, tb3 = t * 3 * b
+                var sre = 0.0, sim = 0.0
+                for n in 0..<b {
+                    let p = tb + n, q = rb + n
+                    let tx0 = tx.theta0[p] + rx.theta0[q], tx1 = tx.theta1[p] + rx.theta1[q], tx2 = tx.theta2[p] + rx.theta2[q]
+                    let s0 = tx.sin0[p] * rx.cos0[q] + tx.cos0[p] * rx.sin0[q]
+                    let s1 = tx.sin1[p] * rx.cos1[q] + tx.cos1[p] * rx.sin1[q]
+                    let s2 = tx.sin2[p] * rx.cos2[q] + tx.cos2[p] * rx.sin2[q]
+                    // sinc θ = sin θ/θ; below |θ| = 1e-4 the series 1 − θ²/6 is exact to double precision.
+                    let f0 = abs(tx0) < 1e-4 ? 1 - tx0 * tx0 / 6 : s0 / tx0
+                    let f1 = abs(tx1) < 1e-4 ? 1 - tx1 * tx1 / 6 : s1 / tx1
+                    let f2 = abs(tx2) < 1e-4 ? 1 - tx2 * tx2 / 6 : s2 / tx2
+                    let f = f0 * f1 * f2
+                    let ia = tb3 + 3 * n, ib = rb3 + 3 * n
+                    var pre: Double = bre[ib] * are[ia] - bim[ib] * aim[ia]
+                    pre += bre[ib + 1] * are[ia + 1] - bim[ib + 1] * aim[ia + 1]
+                    pre += bre[ib + 2] * are[ia + 2] - bim[ib + 2] * aim[ia + 2]
+                    var pim: Double = bre[ib] * aim[ia] + bim[ib] * are[ia]
+                    pim += bre[ib + 1] * aim[ia + 1] + bim[ib + 1] * are[ia + 1]
+                    pim += bre[ib + 2] * aim[ia + 2] + bim[ib + 2] * are[ia + 2]
+                    sre += f * pre; sim += f * pim
+                }
+                row[t] = CDouble(sre, sim)
+            }
+            out.set(r, row)
+        }
+        let rows = out.values()
+        for r in 0..<nr { for t in 0..<nt { acc.data[r + t * nr] += rows[r][t] } }
     }
 
     /// Rejects targets that overlap (or touch, within one voxel pitch) any antenna element: the
@@ -226,5 +322,72 @@ public enum BornSolver {
             throw ISACError.invalidParameter(name: "target position", value: String(format: "%.3f m from the array", d),
                                              valid: "the target must not overlap the array (distance > one voxel pitch = \(target.pitch) m)")
         }
+    }
+}
+
+/// Integration cells of the Born sum: position, material (0-based), volume weight w (m³) and, for the
+/// `.cube` form factor, the cube half-size h/2 (m).
+struct BornCells {
+    var position: [Point3] = [], material: [Int] = [], volume: [Double] = [], halfSize: [Double] = []
+    init() {}
+    mutating func append(_ p: Point3, material m: Int, volume v: Double, halfSize s: Double) {
+        position.append(p); material.append(m); volume.append(v); halfSize.append(s)
+    }
+
+    /// One cell per occupied voxel, except that with `.cube` a voxel whose wavefront-curvature phase
+    /// φ = k_max (3h²/8)(1/R_t,min + 1/R_r,min) exceeds `BornSolver.curvatureLimitRad` is split into
+    /// s³ sub-cubes, s = ⌈√(φ/limit)⌉ (φ scales as h²).
+    init(target: VoxelTarget, array: SensingArray, quadrature: BornQuadrature) {
+        let h = target.pitch
+        let kmax = Fields.wavenumber(frequencyHz: array.frequenciesHz.max()!)
+        for idx in target.occupiedIndices {
+            let c = target.center(idx), m = Int(target.material[idx]) - 1
+            guard quadrature == .cube else { append(c, material: m, volume: h * h * h, halfSize: 0); continue }
+            func minDist(_ ps: [Point3]) -> Double { ps.reduce(Double.infinity) { let d = c - $1; return min($0, (d * d).sum()) }.squareRoot() }
+            let phi = kmax * 3 * h * h / 8 * (1 / minDist(array.tx.positions) + 1 / minDist(array.rx.positions))
+            let s = phi <= BornSolver.curvatureLimitRad ? 1 : min(16, Int((phi / BornSolver.curvatureLimitRad).squareRoot().rounded(.up)))
+            let hs = h / Double(s)
+            for a in 0..<s { for b in 0..<s { for l in 0..<s {
+                let o = hs * Point3(Double(a), Double(b), Double(l)) - Point3(repeating: (h - hs) / 2)
+                append(c + o, material: m, volume: hs * hs * hs, halfSize: hs / 2)
+            } } }
+        }
+    }
+}
+
+/// One side (Tx or Rx) of the cube form factor: θ_i = k0 (h_n/2) R̂_i per (antenna, cell) pair and its sin/cos,
+/// pair (a, n) at a·b + n, so that θ_i(t) + θ_i(r) is the argument of sinc for the pair (t, r).
+struct FormFactorHalf: @unchecked Sendable {
+    var theta0: [Double], theta1: [Double], theta2: [Double]
+    var sin0: [Double], sin1: [Double], sin2: [Double], cos0: [Double], cos1: [Double], cos2: [Double]
+    init(table t: PairTable, wavenumber k: Double, halfSize: [Double]) {
+        let n = t.b * t.antennas, b = t.b
+        func angles(_ u: [Double]) -> [Double] { (0..<n).map { k * halfSize[$0 % b] * u[$0] } }
+        theta0 = angles(t.ux); theta1 = angles(t.uy); theta2 = angles(t.uz)
+        sin0 = theta0.map { Double.sin($0) }; cos0 = theta0.map { Double.cos($0) }
+        sin1 = theta1.map { Double.sin($0) }; cos1 = theta1.map { Double.cos($0) }
+        sin2 = theta2.map { Double.sin($0) }; cos2 = theta2.map { Double.cos($0) }
+    }
+}
+
+/// Gauss–Legendre nodes and weights on [−1, 1] (Newton on P_n from the Chebyshev-like initial guess;
+/// exact for polynomials of degree ≤ 2n − 1).
+public enum GaussLegendre {
+    public static func rule(_ n: Int) -> (nodes: [Double], weights: [Double]) {
+        var x = [Double](repeating: 0, count: n), w = x
+        for i in 0..<n {
+            var z = Double.cos(Double.pi * (Double(i) + 0.75) / (Double(n) + 0.5))
+            var dp = 0.0
+            for _ in 0..<100 {
+                var p0 = 1.0, p1 = 0.0
+                for j in 0..<n { let p2 = p1; p1 = p0; p0 = ((2 * Double(j) + 1) * z * p1 - Double(j) * p2) / Double(j + 1) }
+                dp = Double(n) * (z * p0 - p1) / (z * z - 1)
+                let dz = p0 / dp
+                z -= dz
+                if abs(dz) < 1e-15 { break }
+            }
+            x[i] = z; w[i] = 2 / ((1 - z * z) * dp * dp)
+        }
+        return (x, w)
     }
 }

@@ -125,6 +125,19 @@ public struct DatasetConfig: Codable, Sendable, Equatable {
         }
     }
 
+    /// Coarsest pitch (voxels per wavelength at the highest tone) at which each solver meets its validated accuracy
+    /// (docs/scattering.md, "Validated range"): Born ≥ 2 (the cube form factor integrates the Born integral exactly;
+    /// what remains is the Born approximation itself), VIE ≥ 10 (near-field sphere channel within 15 % of Mie).
+    public static func validatedVoxelsPerWavelength(_ s: DatasetSolver) -> Double { s == .vie ? 10 : 2 }
+
+    /// A loud warning when the pitch is coarser than the solver's validated range (nil inside it).
+    public var accuracyWarning: String? {
+        let vpw = shortestWavelengthM / voxelPitchM, need = DatasetConfig.validatedVoxelsPerWavelength(solver)
+        guard vpw < need * (1 - 1e-9) else { return nil }
+        return String(format: "WARNING: voxel pitch %.4g m = λ/%.3g is coarser than the validated range of --solver %@ (≥ %.0f voxels/λ, pitch ≤ %.4g m); channels can be off by tens of percent (run `isac scatter validate`)",
+                      voxelPitchM, vpw, solver.rawValue, need, shortestWavelengthM / need)
+    }
+
     /// Free-space wavelength at the highest subcarrier f_c + (K − 1)Δf/2, m (the voxel pitch is set against it).
     public var shortestWavelengthM: Double { speedOfLight / (carrierHz + Double(subcarriers - 1) / 2 * subcarrierSpacingHz) }
 

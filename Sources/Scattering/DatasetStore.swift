@@ -84,6 +84,7 @@ public enum DatasetWriter {
     public static func generate(config: DatasetConfig, to dir: String, shardIndex: Int = 0, shardCount: Int = 1,
                                 resume: Bool = false, progress: ProgressLine? = nil, limitChunks: Int? = nil) throws -> Report {
         try config.validate()
+        if let w = config.accuracyWarning { FileHandle.standardError.write(Data((w + "\n").utf8)) }
         try Check.positive(shardCount, "--shard (count)")
         try Check.inRange(shardIndex, 0, shardCount - 1, "--shard (index)")
         let start = Date()

@@ -109,6 +109,8 @@ public struct SphereValidation: Sendable {
     public var bornRelativeError: Double
     public var qscaMie: Double
     public var qscaVIE: Double
+    /// Bohren–Huffman amplitude functions S1(θ), S2(θ) of the true-radius sphere at `anglesDeg` (e^{−iωt}).
+    public var mieS1: [CDouble] = [], mieS2: [CDouble] = []
 
     /// Voxelizes a sphere of radius a = ka/k (wavelength 1 m), solves the VIE for x̂ e^{−jkz} and
     /// compares far-field magnitudes with `MieSphere` at `angles` angles in each principal plane.
@@ -168,9 +170,10 @@ public struct SphereValidation: Sendable {
             csca += F.reduce(0) { $0 + $1.lengthSquared } * Double.sin(t) * (Double.pi / Double(nt)) * (2 * Double.pi / Double(np))
         } }
         let qv = csca / (Double.pi * radius * radius)
+        let amps = th.map { mie.amplitudes(theta: $0 * Double.pi / 180) }
         return SphereValidation(ka: ka, voxelsPerWavelength: vpw, voxelCount: occ.count, gmresIterations: sol.iterations,
                                 relativeResidual: sol.relativeResidual, anglesDeg: th, vieE: vE, vieH: vH, mieE: mE, mieH: mH,
                                 relativeError: relErr(vE, vH, mE, mH), relativeErrorEqualVolume: relErr(vE, vH, qE, qH), bornRelativeError: relErr(bE, bH, mE, mH),
-                                qscaMie: mie.scatteringEfficiency, qscaVIE: qv)
+                                qscaMie: mie.scatteringEfficiency, qscaVIE: qv, mieS1: amps.map { $0.s1 }, mieS2: amps.map { $0.s2 })
     }
 }

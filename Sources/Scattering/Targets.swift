@@ -107,11 +107,14 @@ public struct VoxelTarget: Sendable, Equatable {
                                 classify: (Point3) -> UInt8) throws -> VoxelTarget {
         try Check.positive(h, "voxel-pitch")
         let ext = hi - lo
-        let n = (0..<3).map { max(1, Int((ext[$0] / h).rounded(.up))) }
-        let total = n[0] * n[1] * n[2]
-        guard total <= 50_000_000 else {
-            throw ISACError.invalidParameter(name: "voxel-pitch", value: "\(h)", valid: "gives \(total) grid voxels; use a coarser pitch (≤ 5e7 voxels)")
+        // Count in Double first: a huge target (e.g. --target-scale 1e12) must fail here, not overflow Int.
+        let nd = (0..<3).map { max(1, (ext[$0] / h).rounded(.up)) }
+        guard nd.allSatisfy({ $0.isFinite }), nd[0] * nd[1] * nd[2] <= 50_000_000 else {
+            throw ISACError.invalidParameter(name: "voxel-pitch / target-scale", value: String(format: "pitch %g m, extent %g × %g × %g m", h, ext.x, ext.y, ext.z),
+                                             valid: String(format: "gives %.3g grid voxels; use a coarser pitch or a smaller target (≤ 5e7 voxels)", nd[0] * nd[1] * nd[2]))
         }
+        let n = nd.map { Int($0) }
+        let total = n[0] * n[1] * n[2]
         // Centre the grid on the box so the discretization is symmetric.
         let origin = (lo + hi) / 2 - h * Point3(Double(n[0] - 1), Double(n[1] - 1), Double(n[2] - 1)) / 2
         var mat = [UInt8](repeating: 0, count: total)
@@ -128,6 +131,40 @@ public struct VoxelTarget: Sendable, Equatable {
         return try voxelize(lo: c - r, hi: c + r, pitch: h, materials: [material]) { p in
             let d = p - c
             return (d * d).sum() <= a * a ? 1 : 0
+        }
+    }
+
+    /// Homogeneous sphere whose boundary voxels carry the Maxwell Garnett effective permittivity of their filled
+    /// fraction f (counted on an s×s×s sub-grid per voxel, quantized to 1/s³):
+    ///
+    ///     (ε_eff − 1)/(ε_eff + 2) = f (ε − 1)/(ε + 2),  ε = ε_r − jσ/(2π f_ref ε0),
+    ///
+    /// so that the voxelized volume and polarizability match the smooth sphere to O(h²) instead of the O(h)
+    /// staircase error (voxels with f = 0 stay empty). σ is folded into ε at `referenceFrequencyHz`, which makes the
+    /// boundary materials exact at that frequency only (σ = 0 materials are exact at every frequency).
+    public static func smoothSphere(center c: Point3, radius a: Double, pitch h: Double, material: Material,
+                                    subsamples s: Int = 4, referenceFrequencyHz fref: Double) throws -> VoxelTarget {
+        try Check.positive(a, "radius"); try Check.inRange(s, 2, 6, "subsamples"); try Check.positive(fref, "referenceFrequencyHz")
+        let chi = material.contrast(frequencyHz: fref)
+        let eps = CDouble(1 + chi.real, chi.imaginary)
+        let cm = (eps - CDouble(1, 0)) / (eps + CDouble(2, 0))
+        let total = s * s * s
+        var mats: [Material] = []
+        for q in 1..<total {
+            let y = CDouble(Double(q) / Double(total), 0) * cm
+            let e = (CDouble(1, 0) + CDouble(2, 0) * y) / (CDouble(1, 0) - y)
+            mats.append(try Material(name: "\(material.name) f=\(q)/\(total)", relativePermittivity: CDouble(e.real, min(0, e.imaginary)), conductivity: 0))
+        }
+        mats.append(material)
+        let r = Point3(repeating: a + h)
+        return try voxelize(lo: c - r, hi: c + r, pitch: h, materials: mats) { p in
+            var inside = 0
+            for i in 0..<s { for j in 0..<s { for l in 0..<s {
+                let o = h * (Point3(Double(i), Double(j), Double(l)) + 0.5) / Double(s) - Point3(repeating: h / 2)
+                let d = p + o - c
+                if (d * d).sum() <= a * a { inside += 1 }
+            } } }
+            return inside == 0 ? 0 : UInt8(inside)   // index q ↔ f = q/s³; index s³ = the full material
         }
     }
 
