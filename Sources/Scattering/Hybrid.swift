@@ -28,8 +28,9 @@ public enum SurfaceScattering {
     /// Channel of a placed vehicle: PO of the metal facets, plus (hybrid) Born of the non-metal voxels of `target`
     /// (material index ≠ 1).
     public static func channel(mesh: TriangleMesh, target: VoxelTarget?, array: SensingArray, hybrid: Bool,
-                               samplesPerWavelength spw: Double = PhysicalOptics.defaultSamplesPerWavelength) throws -> ChannelTensor {
-        var H = try PhysicalOptics.channel(mesh: mesh, array: array, samplesPerWavelength: spw)
+                               samplesPerWavelength spw: Double = PhysicalOptics.defaultSamplesPerWavelength,
+                               timing: PhysicalOpticsTiming? = nil) throws -> ChannelTensor {
+        var H = try PhysicalOptics.channel(mesh: mesh, array: array, samplesPerWavelength: spw, timing: timing)
         if hybrid, var t = target {
             t.material = t.material.map { $0 == MeshPart.metal.rawValue ? 0 : $0 }
             if t.occupiedCount > 0 {
@@ -58,7 +59,7 @@ extension SurfaceScattering {
     /// One channel with the po/hybrid solver for `target` at (range, azimuth, heading); returns the channel, the
     /// placed mesh and (vehicles, hybrid meshes) the voxel target used for the non-metal Born part.
     public static func channel(target: SurfaceTarget, config c: DatasetConfig, rangeM: Double, azimuthRad: Double, headingRad: Double,
-                               seed: UInt64, hybrid: Bool) throws -> (ChannelTensor, TriangleMesh, VoxelTarget?) {
+                               seed: UInt64, hybrid: Bool, timing: PhysicalOpticsTiming? = nil) throws -> (ChannelTensor, TriangleMesh, VoxelTarget?) {
         try c.validate()
         try Check.positive(rangeM, "--range-m")
         let array = try c.array()
@@ -88,7 +89,7 @@ extension SurfaceScattering {
             vox = hybrid && placed.parts.contains(where: { $0 != .metal })
                 ? try placed.voxelize(pitch: c.voxelPitchM, materials: try c.materials.draw(&rng)) : nil
         }
-        let H = try channel(mesh: mesh, target: vox, array: array, hybrid: hybrid, samplesPerWavelength: spw)
+        let H = try channel(mesh: mesh, target: vox, array: array, hybrid: hybrid, samplesPerWavelength: spw, timing: timing)
         return (H, mesh, vox)
     }
 }

@@ -6,12 +6,12 @@ import Numerics
 
 /// Quadrature of the PEC part of a triangle mesh for physical optics.
 ///
-/// Every facet is split uniformly into n² congruent sub-triangles, n = ⌈ℓ_max / d⌉ (ℓ_max the facet's longest
-/// edge, d = λ / samplesPerWavelength the sample spacing at the shortest wavelength); each sub-triangle contributes
-/// one point at its centroid with weight = its area (A/n²). The centroids of a subdivided facet form a regular
-/// lattice of spacing ≈ d/√3, so for d ≤ λ/2 the sum has no grating lobes for any phase gradient |∇φ| ≤ 2k of
-/// the PO integrand and the only error is the O((kd)²) cell factor (docs/physical-optics.md has the measured
-/// accuracy vs samples per wavelength). Facets of any size are integrated this way.
+/// Every facet is split by recursive longest-edge bisection until no edge exceeds d = λ / samplesPerWavelength (the
+/// sample spacing at the shortest wavelength); each leaf triangle contributes one point at its centroid with weight =
+/// its area (midpoint rule, error O((kd)²) per cell). Bisection keeps the leaves well shaped, so long thin facets
+/// (box sides split into two triangles, sliver facets of imported meshes) get ≈ area / (0.3 d²) samples instead of the
+/// (ℓ_max/d)² of a uniform split. Facets of any size are integrated this way; docs/physical-optics.md has the measured
+/// accuracy vs samples per wavelength.
 public struct SurfaceSamples: Sendable {
     /// Sample points r_q, m.
     public var points: [Point3] = []
@@ -36,16 +36,21 @@ public struct SurfaceSamples: Sendable {
             guard area2 > 0 else { continue }
             let n = av / area2
             let e = b - a, t1 = e / vnorm(e), t2 = vcross(n, t1)
-            let m = max(1, Int((mesh.longestEdge(i) / d).rounded(.up)))
-            let w = area2 / 2 / Double(m * m)
-            let u = (b - a) / Double(m), v = (c - a) / Double(m)
-            func add(_ p: Point3) {
-                points.append(p); normals.append(n); weights.append(w); tangent1.append(t1); tangent2.append(t2); twoSided.append(!closed[i])
+            let two = !closed[i], d2 = d * d
+            var stack = [(a, b, c)]
+            while let (p, q, r) = stack.popLast() {
+                let lpq = vdot(q - p, q - p), lqr = vdot(r - q, r - q), lrp = vdot(p - r, p - r)
+                let lmax = max(lpq, lqr, lrp)
+                if lmax <= d2 {
+                    points.append((p + q + r) / 3); normals.append(n); weights.append(vnorm(vcross(q - p, r - p)) / 2)
+                    tangent1.append(t1); tangent2.append(t2); twoSided.append(two)
+                    continue
+                }
+                // Split the longest edge at its midpoint; both halves keep the facet's winding.
+                if lmax == lpq { let m = (p + q) / 2; stack.append((p, m, r)); stack.append((m, q, r)) }
+                else if lmax == lqr { let m = (q + r) / 2; stack.append((q, m, p)); stack.append((m, r, p)) }
+                else { let m = (r + p) / 2; stack.append((r, m, q)); stack.append((m, p, q)) }
             }
-            for ii in 0..<m { for jj in 0..<(m - ii) {
-                add(a + (Double(ii) + 1.0 / 3) * u + (Double(jj) + 1.0 / 3) * v)                        // "up" sub-triangle
-                if ii + jj < m - 1 { add(a + (Double(ii) + 2.0 / 3) * u + (Double(jj) + 2.0 / 3) * v) }  // "down" sub-triangle
-            } }
         }
     }
 }
@@ -66,7 +71,7 @@ public enum RCSPolarization: String, Sendable, CaseIterable { case theta, phi }
 public enum PhysicalOptics {
     /// Default quadrature density (samples per wavelength along a facet edge; docs/physical-optics.md has the
     /// accuracy study that sets it).
-    public static let defaultSamplesPerWavelength = 4.0
+    public static let defaultSamplesPerWavelength = 3.0
 
     /// Direction r̂(θ, φ) = (sinθ cosφ, sinθ sinφ, cosθ) and the unit vectors θ̂, φ̂ there.
     public static func sphericalFrame(thetaRad t: Double, phiRad p: Double) -> (r: Point3, theta: Point3, phi: Point3) {
@@ -148,7 +153,7 @@ public enum PhysicalOptics {
     /// A [2b × N_t] are filled and accumulated with one ZGEMM (8·N_r·N_t·2b flops). Samples shadowed from every Tx
     /// are dropped before blocking. Throws when the mesh comes closer than `minClearanceWavelengths` λ to the array.
     public static func channel(mesh: TriangleMesh, array: SensingArray, samplesPerWavelength spw: Double = defaultSamplesPerWavelength,
-                               blockSize: Int = 512, minClearanceWavelengths: Double = 1) throws -> ChannelTensor {
+                               blockSize: Int = 2048, minClearanceWavelengths: Double = 1, timing: PhysicalOpticsTiming? = nil) throws -> ChannelTensor {
         try Check.positive(spw, "--po-samples-per-wavelength"); try Check.positive(blockSize, "blockSize")
         let fmax = array.frequenciesHz.max()!, lamMin = speedOfLight / fmax
         let clearance = mesh.minimumDistance(to: array.allPositions)
@@ -160,15 +165,24 @@ public enum PhysicalOptics {
             throw ISACError.invalidParameter(name: "target position", value: "antenna \(inside) is inside the mesh",
                                              valid: "the mesh must not overlap the array; move the target away from the antennas")
         }
+        let (all, keep) = try litSamples(mesh: mesh, array: array, samplesPerWavelength: spw)
+        return channel(samples: all, indices: keep, array: array, blockSize: blockSize, timing: timing)
+    }
+
+    /// Metal-facet samples at spacing λ_min / spw and the indices of those lit by at least one Tx element (the
+    /// samples the channel sums over: its GEMMs cost 8 · N_r · N_t · 2 · kept.count real flops per subcarrier).
+    public static func litSamples(mesh: TriangleMesh, array: SensingArray, samplesPerWavelength spw: Double) throws -> (SurfaceSamples, [Int]) {
+        let lamMin = speedOfLight / array.frequenciesHz.max()!
         let all = try SurfaceSamples(mesh: mesh, spacingM: lamMin / spw)
-        // Keep samples lit by at least one Tx.
         let keep = (0..<all.count).filter { q in
             all.twoSided[q] || array.tx.positions.contains { vdot(all.normals[q], all.points[q] - $0) < 0 }
         }
-        return channel(samples: all, indices: keep, array: array, blockSize: blockSize)
+        return (all, keep)
     }
 
-    static func channel(samples s: SurfaceSamples, indices keep: [Int], array: SensingArray, blockSize: Int) -> ChannelTensor {
+    static func channel(samples s: SurfaceSamples, indices keep: [Int], array: SensingArray, blockSize: Int,
+                        timing: PhysicalOpticsTiming? = nil) -> ChannelTensor {
+        func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
         let nr = array.rx.count, nt = array.tx.count, K = array.frequenciesHz.count
         let ks = array.frequenciesHz.map { Fields.wavenumber(frequencyHz: $0) }
         let dk: Double? = K < 2 ? nil : {
@@ -230,10 +244,13 @@ public enum PhysicalOptics {
                         }
                     }
                 }
+                let g0 = now()
                 Matrix.gemm(.none, B, .none, A, beta: .one, into: &acc[kk])
+                if let tm = timing { tm.gemmSeconds += now() - g0; tm.gemmFlops += 8 * Double(nr * nt * 2 * b) }
             }
             start += b
         }
+        timing?.samples = keep.count
         var H = ChannelTensor(rx: nr, tx: nt, subcarriers: K, data: .init(repeating: .zero, count: nr * nt * K))
         for kk in 0..<K {
             let sc = CDouble(0, -2 * ks[kk] * ks[kk] * ks[kk])
@@ -291,4 +308,12 @@ struct PairGeometry {
             for j in phase.indices { phase[j] = CDouble(Double.cos(k * dist[j]), -Double.sin(k * dist[j])) }
         }
     }
+}
+
+/// Wall-clock split of `PhysicalOptics.channel` (for benchmarks): seconds inside ZGEMM and its real flop count
+/// (8·N_r·N_t·2b per block and subcarrier), and the number of lit samples summed.
+public final class PhysicalOpticsTiming: @unchecked Sendable {
+    public var gemmSeconds = 0.0, gemmFlops = 0.0
+    public var samples = 0
+    public init() {}
 }

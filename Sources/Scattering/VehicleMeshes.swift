@@ -50,8 +50,12 @@ extension VehicleShape {
         quad(11, 8, 12, 15, .glass)              // rear window
         let segs = max(32, Int((2 * Double.pi * R / 0.05).rounded(.up)))
         for sx in [-1.0, 1.0] { for sy in [-1.0, 1.0] {
-            m.append(.wheel(center: Point3(sx * wb / 2, sy * wy, R), axis: Point3(0, 1, 0), radii: [0, dims["rimFrac"]! * R, R],
-                            width: tw, segments: segs, ringParts: [.metal, .tyre], outerPart: .tyre, innerPart: .tyre))
+            var w = TriangleMesh.wheel(center: Point3(sx * wb / 2, sy * wy, R), axis: Point3(0, 1, 0), radii: [0, dims["rimFrac"]! * R, R],
+                                       width: tw, segments: segs, ringParts: [.metal, .tyre], outerPart: .tyre, innerPart: .tyre)
+            // PO has no part-to-part shadowing: the inboard rim disc (facing the car's centre line) would be lit through
+            // the body by a sensor on the far side, so only the outboard disc is metal.
+            for i in w.triangles.indices where w.parts[i] == .metal && w.areaVector(i).y * sy < 0 { w.parts[i] = .tyre }
+            m.append(w)
         } }
         return m
     }

@@ -66,6 +66,7 @@ struct ScatterChannel: ParsableCommand {
     @Option(help: "Seed of the instance shape and materials.") var seed: UInt64 = 1
     @Option(help: "born | vie | po | hybrid (po/hybrid: docs/physical-optics.md).") var solver: String = "born"
     @Option(name: .customLong("mesh"), help: "Mesh file (.obj/.stl/.off) as the target (po/hybrid only).") var meshPath: String?
+    @Option(name: .customLong("figure"), help: "SVG heatmap of |H| (dB) over (Tx, Rx) at the centre subcarrier (po/hybrid only).") var figurePath: String?
     @Option(help: "Antennas per ULA (N_t = N_r).") var antennas: Int = 64
     @Option(help: "Sensing subcarriers K.") var subcarriers: Int = 16
     @Option(name: .customLong("subcarrier-spacing-hz"), help: "Subcarrier spacing Δf, Hz.") var spacing: Double = 20e6

@@ -96,17 +96,29 @@ extension ScatterChannel {
             }
         }
         try OutputFolder.ensureWritable(URL(fileURLWithPath: out).deletingLastPathComponent().path, flag: "--out")
-        let t0 = Date()
+        let t0 = Date(), c0 = processCPUSeconds()
+        let timing = PhysicalOpticsTiming()
         let (H, mesh, vox) = try SurfaceScattering.channel(target: kind, config: cfg, rangeM: rangeM, azimuthRad: azimuthDeg * Double.pi / 180,
-                                                           headingRad: headingDeg * Double.pi / 180, seed: seed, hybrid: solver == "hybrid")
-        let sec = Date().timeIntervalSince(t0)
+                                                           headingRad: headingDeg * Double.pi / 180, seed: seed, hybrid: solver == "hybrid", timing: timing)
+        let sec = Date().timeIntervalSince(t0), cpu = processCPUSeconds() - c0
         try NPY.write(NPYArray(complex64: H.data.map { CFloat(Float($0.real), Float($0.imaginary)) }, shape: [H.rx, H.tx, H.subcarriers]), to: out)
         let (lo, hi) = mesh.bounds
         let c = (lo + hi) / 2
+        let spw = cfg.poSamplesPerWavelength ?? PhysicalOptics.defaultSamplesPerWavelength
+        let lit = try PhysicalOptics.litSamples(mesh: mesh, array: try cfg.array(), samplesPerWavelength: spw).1.count
+        if let fig = figurePath {
+            let kc = H.subcarriers / 2
+            var f = Figure(title: String(format: "|H| over the array, %@ (%@), %.1f m, %.3f GHz", meshPath ?? target.rawValue, solver, rangeM,
+                                         try cfg.array().frequenciesHz[kc] / 1e9), xLabel: "Tx element t", yLabel: "Rx element r")
+            let vals = (0..<H.rx).map { r in (0..<H.tx).map { t in 20 * Foundation.log10(max(H[r, t, kc].length, 1e-300)) } }
+            f.heatmap(x: (0..<H.tx).map(Double.init), y: (0..<H.rx).map(Double.init), values: vals, colorbarLabel: "|H| [dB]")
+            try f.write(to: fig)
+        }
         if json {
             var o: [String: Any] = ["target": meshPath ?? target.rawValue, "solver": solver, "out": out, "shape": [H.rx, H.tx, H.subcarriers],
                                     "facets": mesh.triangles.count, "metalAreaM2": mesh.triangles.indices.filter { mesh.parts[$0] == .metal }.reduce(0) { $0 + mesh.area($1) },
-                                    "boundsCenter": [c.x, c.y, c.z], "frobeniusNorm": H.norm, "seconds": sec, "frequenciesHz": try cfg.array().frequenciesHz]
+                                    "boundsCenter": [c.x, c.y, c.z], "poSamplesLit": lit, "poSamplesPerWavelength": spw, "frobeniusNorm": H.norm, "seconds": sec,
+                                    "cpuSeconds": cpu, "poGemmSeconds": timing.gemmSeconds, "poGemmGflops": timing.gemmFlops / 1e9, "frequenciesHz": try cfg.array().frequenciesHz]
             if let v = vox { o["bornVoxels"] = v.material.filter { $0 > 1 }.count }
             print(try JSONOutput.string(o))
         } else {
@@ -114,4 +126,10 @@ extension ScatterChannel {
             print(String(format: "H: %d×%d×%d complex64 → %@  ‖H‖_F = %.4g  (%.2f s)", H.rx, H.tx, H.subcarriers, out, H.norm, sec))
         }
     }
+}
+
+/// Process CPU time (user + system, all threads), s.
+func processCPUSeconds() -> Double {
+    var u = rusage(); getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6
 }
