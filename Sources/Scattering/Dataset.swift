@@ -21,7 +21,13 @@ public enum CRC32 {
     }
 }
 
-public enum DatasetSolver: String, Codable, Sendable, CaseIterable { case born, vie }
+public enum DatasetSolver: String, Codable, Sendable, CaseIterable {
+    case born, vie
+    /// Physical optics of the metal facets of the vehicle mesh / PO + Born of the non-metal voxels (docs/physical-optics.md).
+    case po, hybrid
+    /// True for the solvers that need the vehicle mesh (`SurfaceScattering`).
+    public var usesMesh: Bool { self == .po || self == .hybrid }
+}
 public enum DatasetSplit: String, Codable, Sendable, CaseIterable { case train, val, test }
 
 /// Everything that determines a dataset bit for bit (stored in `config.json` and the manifest).
@@ -61,6 +67,8 @@ public struct DatasetConfig: Codable, Sendable, Equatable {
     public var samplesPerChunk: Int
     public var vieTolerance: Double
     public var materials: MaterialRanges
+    /// PO surface samples per wavelength (solvers po/hybrid; nil = `PhysicalOptics.defaultSamplesPerWavelength`).
+    public var poSamplesPerWavelength: Double? = nil
 
     /// Voxels per free-space wavelength (at the highest subcarrier) of the VIE presets.
     public static let vieVoxelsPerWavelength = 6.0
@@ -96,6 +104,7 @@ public struct DatasetConfig: Codable, Sendable, Equatable {
             throw ISACError.invalidParameter(name: "--preset", value: name, valid: "must be small or paper")
         }
         c.voxelPitchM = c.shortestWavelengthM / perWavelength
+        if solver.usesMesh { c.poSamplesPerWavelength = PhysicalOptics.defaultSamplesPerWavelength }
         return c
     }
 
@@ -128,7 +137,13 @@ public struct DatasetConfig: Codable, Sendable, Equatable {
     /// Coarsest pitch (voxels per wavelength at the highest tone) at which each solver meets its validated accuracy
     /// (docs/scattering.md, "Validated range"): Born ≥ 2 (the cube form factor integrates the Born integral exactly;
     /// what remains is the Born approximation itself), VIE ≥ 10 (near-field sphere channel within 15 % of Mie).
-    public static func validatedVoxelsPerWavelength(_ s: DatasetSolver) -> Double { s == .vie ? 10 : 2 }
+    public static func validatedVoxelsPerWavelength(_ s: DatasetSolver) -> Double {
+        switch s {
+        case .vie: return 10
+        case .born, .hybrid: return 2   // hybrid: the non-metal voxels go through the (alias-free) Born path
+        case .po: return 0              // surface solver: the voxel pitch is not used (facet size is checked by PO)
+        }
+    }
 
     /// A loud warning when the pitch is coarser than the solver's validated range (nil inside it).
     public var accuracyWarning: String? {
@@ -229,6 +244,8 @@ public enum ExtendedTargetGenerator {
             // 100 Krylov vectors of 3 N_s ≤ 10⁵ unknowns stay below 200 MB per concurrent solve.
             let (h, st) = try VIESolver.channel(target: t, array: array, tolerance: c.vieTolerance, restart: 100)
             return (h, st.map { $0.maxIterations }.max())
+        case .po, .hybrid:
+            throw ISACError.invalidParameter(name: "--solver", value: c.solver.rawValue, valid: "po/hybrid need the vehicle mesh (SurfaceScattering.channel); use born or vie for a bare voxel target")
         }
     }
 
@@ -241,8 +258,17 @@ public enum ExtendedTargetGenerator {
         let az = rng.uniform(c.azimuthMinDeg, c.azimuthMaxDeg) * Double.pi / 180
         let heading = rng.uniform(0, 2 * Double.pi)
         let mats = try c.materials.draw(&rng)
-        let t = try place(instance(cls, index: inst, config: c), rangeM: r, azimuthRad: az, headingRad: heading, materials: mats, config: c)
-        let (h, its) = try solve(t, array: array, config: c)
+        let shape = instance(cls, index: inst, config: c)
+        let t: VoxelTarget, h: ChannelTensor, its: Int?
+        if c.solver.usesMesh {
+            let (vt, mesh) = try SurfaceScattering.place(shape, rangeM: r, azimuthRad: az, headingRad: heading, materials: mats, config: c)
+            t = vt; its = nil
+            h = try SurfaceScattering.channel(mesh: mesh, target: vt, array: array, hybrid: c.solver == .hybrid,
+                                              samplesPerWavelength: c.poSamplesPerWavelength ?? PhysicalOptics.defaultSamplesPerWavelength)
+        } else {
+            t = try place(shape, rangeM: r, azimuthRad: az, headingRad: heading, materials: mats, config: c)
+            (h, its) = try solve(t, array: array, config: c)
+        }
         return (h, label(index: index, split: split, cls: cls, instance: inst, target: t, headingRad: heading, seed: c.seed, iterations: its))
     }
 }

@@ -16,7 +16,7 @@ struct DatasetGenerate: ParsableCommand {
         commandName: "generate",
         abstract: "Write channel-tensor chunks (complex64 .npy [S, N_r, N_t, K]) and a JSON manifest with labels and instance-disjoint splits.")
     @Option(help: "small | paper.") var preset: String = "small"
-    @Option(help: "born | vie.") var solver: String = "born"
+    @Option(help: "born | vie | po | hybrid.") var solver: String = "born"
     @Option(help: "Output folder.") var out: String
     @Option(help: "Compute only chunks c with c % n == i, given as i/n.") var shard: String = "0/1"
     @Flag(help: "Continue an interrupted run in --out (finished chunks are kept after a checksum check).") var resume = false
@@ -35,7 +35,7 @@ struct DatasetGenerate: ParsableCommand {
 
     func validate() throws {
         guard ["small", "paper"].contains(preset) else { throw ISACError.invalidParameter(name: "--preset", value: preset, valid: "must be small or paper") }
-        guard let _ = DatasetSolver(rawValue: solver) else { throw ISACError.invalidParameter(name: "--solver", value: solver, valid: "must be born or vie") }
+        guard let _ = DatasetSolver(rawValue: solver) else { throw ISACError.invalidParameter(name: "--solver", value: solver, valid: "must be born, vie, po or hybrid") }
         _ = try parsedShard()
         if let m = maxChunks { try Check.positive(m, "--max-chunks") }
     }

@@ -10,7 +10,7 @@ import Scattering
 struct ScatterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scatter", abstract: "Near-field EM scattering (paper 3).",
-        subcommands: [ScatterSphere.self, ScatterChannel.self, ScatterBench.self, ScatterValidate.self])
+        subcommands: [ScatterSphere.self, ScatterChannel.self, ScatterBench.self, ScatterValidate.self, ScatterRCS.self])
 }
 
 struct ScatterSphere: ParsableCommand {
@@ -66,7 +66,9 @@ struct ScatterChannel: ParsableCommand {
     @Option(name: .customLong("azimuth-deg"), parsing: .unconditional, help: "Azimuth atan2(y, x) of the projected centre, deg.") var azimuthDeg: Double = 0
     @Option(name: .customLong("heading-deg"), parsing: .unconditional, help: "Target heading about +z, deg.") var headingDeg: Double = 0
     @Option(help: "Seed of the instance shape and materials.") var seed: UInt64 = 1
-    @Option(help: "born | vie.") var solver: String = "born"
+    @Option(help: "born | vie | po | hybrid (po/hybrid: docs/physical-optics.md).") var solver: String = "born"
+    @Option(name: .customLong("mesh"), help: "Mesh file (.obj/.stl/.off) as the target (po/hybrid only).") var meshPath: String?
+    @Option(name: .customLong("figure"), help: "SVG heatmap of |H| (dB) over (Tx, Rx) at the centre subcarrier (po/hybrid only).") var figurePath: String?
     @Option(help: "Antennas per ULA (N_t = N_r).") var antennas: Int = 64
     @Option(help: "Sensing subcarriers K.") var subcarriers: Int = 16
     @Option(name: .customLong("subcarrier-spacing-hz"), help: "Subcarrier spacing Δf, Hz.") var spacing: Double = 20e6
@@ -84,7 +86,8 @@ struct ScatterChannel: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
-        guard ["born", "vie"].contains(solver) else { throw ISACError.invalidParameter(name: "--solver", value: solver, valid: "must be born or vie") }
+        guard ["born", "vie", "po", "hybrid"].contains(solver) else { throw ISACError.invalidParameter(name: "--solver", value: solver, valid: "must be born, vie, po or hybrid") }
+        if meshPath != nil && !["po", "hybrid"].contains(solver) { throw ISACError.invalidParameter(name: "--mesh", value: meshPath!, valid: "needs --solver po or hybrid") }
         try Check.positive(rangeM, "--range-m"); try Check.inRange(azimuthDeg, -180, 180, "--azimuth-deg")
         try Check.finite(headingDeg, "--heading-deg")
         try Check.inRange(antennas, 1, 1024, "--antennas"); try Check.inRange(subcarriers, 1, 4096, "--subcarriers")
@@ -96,6 +99,7 @@ struct ScatterChannel: ParsableCommand {
     }
 
     func run() throws {
+        if ["po", "hybrid"].contains(solver) { try runSurface(); return }
         var cfg = try DatasetConfig.preset("paper", solver: solver == "vie" ? .vie : .born, seed: seed)
         cfg.antennas = antennas; cfg.subcarriers = subcarriers; cfg.subcarrierSpacingHz = spacing; cfg.carrierHz = carrier
         cfg.voxelPitchM = pitch ?? cfg.shortestWavelengthM / (solver == "vie" ? DatasetConfig.vieVoxelsPerWavelength : 2); cfg.targetScale = scale; cfg.arrayHeightM = arrayHeight

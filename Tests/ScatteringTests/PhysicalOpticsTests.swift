@@ -1,0 +1,191 @@
+import Arrays
+import Foundation
+import Linalg
+import Numerics
+import Testing
+@testable import Scattering
+
+private func dB(_ x: Double) -> Double { 10 * Foundation.log10(x) }
+
+/// Gauss–Legendre nodes and weights on [−1, 1] (Newton on P_n): independent of the code under test.
+private func gaussLegendre(_ n: Int) -> (x: [Double], w: [Double]) {
+    var x = [Double](repeating: 0, count: n), w = x
+    for i in 0..<n {
+        var z = Double.cos(Double.pi * (Double(i) + 0.75) / (Double(n) + 0.5))
+        var dp = 0.0
+        for _ in 0..<100 {
+            var p0 = 1.0, p1 = z
+            for k in 2...n { let p2 = ((2 * Double(k) - 1) * z * p1 - Double(k - 1) * p0) / Double(k); p0 = p1; p1 = p2 }
+            dp = Double(n) * (z * p1 - p0) / (z * z - 1)
+            let dz = p1 / dp; z -= dz
+            if abs(dz) < 1e-15 { break }
+        }
+        x[i] = z; w[i] = 2 / ((1 - z * z) * dp * dp)
+    }
+    return (x, w)
+}
+
+@Test func miePECSeriesLimits() throws {
+    // Rayleigh: σ_back = 9 π a² (ka)⁴; geometric optics: σ_back → π a².
+    for x in [0.02, 0.05] { #expect(abs(try MiePEC.backscatterEfficiency(ka: x) / (9 * Foundation.pow(x, 4)) - 1) < 0.02) }
+    #expect(abs(dB(try MiePEC.backscatterEfficiency(ka: 300))) < 0.1)
+    #expect(throws: ISACError.self) { try MiePEC.backscatterEfficiency(ka: 0) }
+}
+
+/// Icosphere level whose edges are ≤ λ/4 (flat facets then deviate ≤ λ/200 from the sphere at ka ≤ 50).
+private func sphereMesh(ka: Double, lambda: Double) throws -> TriangleMesh {
+    let a = ka * lambda / (2 * Double.pi)
+    var s = 0
+    while 1.1 * a / Double(1 << s) > lambda / 4 { s += 1 }
+    return try TriangleMesh.icosphere(radius: a, subdivisions: s)
+}
+
+@Test func poSphereMonostaticRCSMatchesPECMie() throws {
+    // λ = 1 m (f = c). PO vs the exact series within 1 dB for ka = 10 … 50, and → π a² as ka grows.
+    let f = speedOfLight, lam = 1.0
+    var devGO: [Double] = []
+    for ka in [10.0, 20, 35, 50] {
+        let mesh = try sphereMesh(ka: ka, lambda: lam)
+        let a = ka * lam / (2 * Double.pi)
+        let po = try PhysicalOptics.monostaticRCS(mesh: mesh, frequencyHz: f, thetaRad: [0.3], phiRad: 0.2)[0]
+        let mie = try MiePEC.backscatterEfficiency(ka: ka) * Double.pi * a * a
+        #expect(abs(dB(po / mie)) < 1, "ka \(ka): PO \(dB(po)) dBsm vs Mie \(dB(mie)) dBsm")
+        devGO.append(abs(dB(po / (Double.pi * a * a))))
+    }
+    #expect(devGO.last! < 0.5)
+}
+
+@Test func poPlateBroadsideAndLobeMatchClosedForm() throws {
+    // 8λ × 5λ plate of two triangles (facets of several λ, subdivided), λ = 1 m.
+    let f = speedOfLight, lam = 1.0, k = 2 * Double.pi
+    let a = 8.0, b = 5.0
+    let plate = try TriangleMesh.plate(sizeX: a, sizeY: b)
+    let peak = 4 * Double.pi * (a * b) * (a * b) / (lam * lam)
+    let broadside = try PhysicalOptics.monostaticRCS(mesh: plate, frequencyHz: f, thetaRad: [0])[0]
+    #expect(abs(dB(broadside / peak)) < 0.5)
+    // Principal cut φ = 0 (θ along the a side): σ(θ) = σ_0 cos²θ sinc²(k a sinθ), both polarizations.
+    let thetas = stride(from: 0.0, through: 40.0, by: 0.5).map { $0 * Double.pi / 180 }
+    for pol in RCSPolarization.allCases {
+        let s = try PhysicalOptics.monostaticRCS(mesh: plate, frequencyHz: f, thetaRad: thetas, polarization: pol)
+        for (t, v) in zip(thetas, s) {
+            let x = k * a * Double.sin(t)
+            let sinc = x == 0 ? 1 : Double.sin(x) / x
+            let ref = peak * Double.cos(t) * Double.cos(t) * sinc * sinc
+            // Lobes within 20 dB of the peak: 0.5 dB; nulls and far sidelobes: absolute error ≤ −30 dB of the peak.
+            if ref > peak / 100 { #expect(abs(dB(v / ref)) < 0.5, "θ \(t * 180 / Double.pi)° \(pol)") }
+            else { #expect(abs(v.squareRoot() - ref.squareRoot()) < 0.032 * peak.squareRoot(), "θ \(t * 180 / Double.pi)° \(pol)") }
+        }
+    }
+}
+
+@Test func poClosedBoxShadowsItsBackAndSides() throws {
+    // Face-on cube: only the front face is lit (sides are grazing, back is shadowed) → plate RCS of one face.
+    let f = speedOfLight, e = 4.0
+    let box = TriangleMesh.box(lo: Point3(repeating: -e / 2), hi: Point3(repeating: e / 2))
+    let s = try PhysicalOptics.monostaticRCS(mesh: box, frequencyHz: f, thetaRad: [0])[0]
+    #expect(abs(dB(s / (4 * Double.pi * e * e * e * e))) < 0.05)
+}
+
+/// η H_inc by the curl of E_inc = k² G p̂ (central differences): ∇ × E = −jωμ0 H ⇒ ηH = (j/k) ∇ × E.
+private func numericEtaH(at r: Point3, source: Point3, p: Point3, k: Double) -> [CDouble] {
+    let h = 1e-5
+    func E(_ x: Point3) -> [CDouble] { Fields.dipoleField(at: x, source: source, moment: p, wavenumber: k, momentScale: 1) }
+    let e = [Point3(1, 0, 0), Point3(0, 1, 0), Point3(0, 0, 1)]
+    var d = [[CDouble]](repeating: [CDouble](repeating: .zero, count: 3), count: 3)  // d[i][c] = ∂_i E_c
+    for i in 0..<3 {
+        let ep = E(r + h * e[i]), em = E(r - h * e[i])
+        for c in 0..<3 { d[i][c] = (ep[c] - em[c]) / CDouble(2 * h, 0) }
+    }
+    let curl = [d[1][2] - d[2][1], d[2][0] - d[0][2], d[0][1] - d[1][0]]
+    return curl.map { CDouble(0, 1 / k) * $0 }
+}
+
+@Test func poNearFieldPlateChannelMatchesBruteForceIntegral() throws {
+    // 0.6 m × 0.4 m plate (≈ 10λ × 6.5λ) 3 m in front of a small cross array: Fresnel zone (D²/λ ≈ 5.9 m > 3 m).
+    let array = try SensingArray.cross(antennas: 4, carrierHz: 4.9e9, subcarriers: 2, subcarrierSpacingHz: 100e6)
+    let a = 0.6, b = 0.4
+    let centre = Point3(3, 0.25, -0.15)
+    // Plate in the y–z plane, normal −x (towards the array): (X, Y, 0) ↦ centre + (0, Y, X).
+    var plate = try TriangleMesh.plate(sizeX: a, sizeY: b)
+    plate.vertices = plate.vertices.map { centre + Point3(-$0.z, $0.y, $0.x) }
+    let H = try PhysicalOptics.channel(mesh: plate, array: array, samplesPerWavelength: 4)
+    // Brute force: tensor Gauss–Legendre over the rectangle, J = 2 n̂ × H_inc from the numerical curl of E_inc.
+    let (gx, gw) = gaussLegendre(120), (hx, hw) = gaussLegendre(80)
+    let n = Point3(-1, 0, 0)
+    var maxErr = 0.0, maxRef = 0.0
+    for (kk, f) in array.frequenciesHz.enumerated() {
+        let k = Fields.wavenumber(frequencyHz: f)
+        for (t, src) in array.tx.positions.enumerated() {
+            // Current samples on the plate for this Tx.
+            var pts: [Point3] = [], J: [[CDouble]] = [], w: [Double] = []
+            for (i, x) in gx.enumerated() { for (j, y) in hx.enumerated() {
+                let r = centre + Point3(0, b / 2 * y, a / 2 * x)
+                let eh = numericEtaH(at: r, source: src, p: array.txPolarization, k: k)
+                // 2 n̂ × (ηH), n̂ = −x̂ faces the array.
+                J.append([CDouble(0, 0), CDouble(2, 0) * (CDouble(n.z, 0) * eh[0] - CDouble(n.x, 0) * eh[2]),
+                          CDouble(2, 0) * (CDouble(n.x, 0) * eh[1] - CDouble(n.y, 0) * eh[0])])
+                pts.append(r); w.append(gw[i] * hw[j] * a * b / 4)
+            } }
+            for (ri, rcv) in array.rx.positions.enumerated() {
+                var s = CDouble.zero
+                for q in pts.indices {
+                    let G = try Fields.dyadicGreen(rcv, pts[q], wavenumber: k)
+                    let qv = array.rxPolarization
+                    for c in 0..<3 {
+                        let qg = CDouble(qv.x, 0) * G[c] + CDouble(qv.y, 0) * G[3 + c] + CDouble(qv.z, 0) * G[6 + c]
+                        s += CDouble(w[q], 0) * qg * J[q][c]
+                    }
+                }
+                let ref = CDouble(0, -k) * s
+                maxErr = max(maxErr, (H[ri, t, kk] - ref).length); maxRef = max(maxRef, ref.length)
+            }
+        }
+    }
+    #expect(maxErr / maxRef < 0.03, "max |H_PO − H_brute| / max |H_brute| = \(maxErr / maxRef)")
+}
+
+@Test func poChannelRejectsMeshOverlappingTheArray() throws {
+    let array = try SensingArray.cross(antennas: 4, carrierHz: 4.9e9, subcarriers: 1)
+    let box = TriangleMesh.box(lo: Point3(-0.2, -0.2, -0.2), hi: Point3(0.3, 0.2, 0.2))
+    #expect(throws: ISACError.self) { try PhysicalOptics.channel(mesh: box, array: array) }
+}
+
+@Test func poChannelOfSphereFollowsRadarEquationAndRangeLaw() throws {
+    // PEC sphere (a = 0.25 m, ka ≈ 25.7 at 4.9 GHz) far from a 1 + 1 array: |H| = k²/(4πR) · √(σ/4π) / R with σ the
+    // far-field PO RCS of the same mesh (E_inc = k² g p̂ at the target, spherical spreading back), and |H| ∝ R⁻².
+    let f = 4.9e9, k = Fields.wavenumber(frequencyHz: f), a = 0.25
+    let array = try SensingArray.cross(antennas: 1, carrierHz: f, subcarriers: 1)
+    let sigma = try PhysicalOptics.monostaticRCS(mesh: try TriangleMesh.icosphere(radius: a, subdivisions: PhysicalOptics.sphereSubdivisions(radiusM: a, wavelengthM: 2 * Double.pi / k)),
+                                                 frequencyHz: f, thetaRad: [Double.pi / 2])[0]
+    var mags: [Double] = []
+    for R in [30.0, 60.0] {
+        let mesh = try TriangleMesh.icosphere(radius: a, subdivisions: PhysicalOptics.sphereSubdivisions(radiusM: a, wavelengthM: 2 * Double.pi / k), center: Point3(R, 0, 0))
+        let H = try PhysicalOptics.channel(mesh: mesh, array: array)
+        let want = k * k / (4 * Double.pi * R) * (sigma / (4 * Double.pi)).squareRoot() / R
+        #expect(abs(dB(H[0, 0, 0].lengthSquared / (want * want))) < 0.3, "R = \(R)")
+        mags.append(H[0, 0, 0].length)
+    }
+    #expect(abs(mags[0] / mags[1] - 4) < 0.2)
+}
+
+@Test func surfaceSolversRunADatasetSampleAndHybridAddsBorn() throws {
+    var c = try DatasetConfig.preset("small", solver: .po, seed: 5)
+    c.antennas = 4; c.subcarriers = 2
+    let arr = try c.array()
+    let (hp, lp) = try ExtendedTargetGenerator.sample(1, config: c, array: arr)
+    c.solver = .hybrid
+    let (hh, lh) = try ExtendedTargetGenerator.sample(1, config: c, array: arr)
+    #expect(lp == lh)  // same placement and labels
+    #expect(hp.norm > 0 && hp.data.allSatisfy { $0.real.isFinite && $0.imaginary.isFinite })
+    // hybrid − po is the Born channel of the non-metal voxels of the same placement.
+    let shape = ExtendedTargetGenerator.instance(lh.cls, index: Int(lh.instanceId.suffix(4))!, config: c)
+    let (vt, _) = try SurfaceScattering.place(shape, rangeM: lh.rangeM, azimuthRad: lh.azimuthDeg * Double.pi / 180,
+                                              headingRad: lh.headingDeg * Double.pi / 180, materials: lh.materials, config: c)
+    var nm = vt; nm.material = nm.material.map { $0 == 1 ? 0 : $0 }
+    let hb = try BornSolver.channel(target: nm, array: arr)
+    let diff = zip(hh.data, hp.data).map { $0 - $1 }
+    let err = zip(diff, hb.data).reduce(0) { $0 + ($1.0 - $1.1).lengthSquared }.squareRoot()
+    #expect(err <= 1e-9 * hb.norm + 1e-30)
+    let paper = try DatasetConfig.preset("paper", solver: .hybrid, seed: 1)
+    #expect(paper.antennas == 64 && paper.subcarriers == 16 && paper.totalSamples == 3984 + 500 + 492)
+}
