@@ -364,12 +364,14 @@ public enum WidebandFigures {
 
     /// Mean and 95 % confidence interval (normal approximation, mean ± 1.96·sd/√n; the lower end
     /// floored at mean/100 so it has a dB value) of per-trial linear NMSE values, all in dB.
+    /// An exact recovery in every trial (NMSE 0, e.g. plain SOMP on an on-grid target) is reported
+    /// as −300 dB (floor 1e-30) so CSV, JSON and SVG stay finite.
     static func meanCI(_ v: [Double]) -> (db: Double, lo: Double, hi: Double) {
         let n = Double(v.count)
         let m = v.reduce(0, +) / n
         let sd = v.count > 1 ? (v.reduce(0) { $0 + ($1 - m) * ($1 - m) } / (n - 1)).squareRoot() : 0
         let h = 1.96 * sd / n.squareRoot()
-        func db(_ x: Double) -> Double { 10 * Foundation.log10(x) }
+        func db(_ x: Double) -> Double { 10 * Foundation.log10(Swift.max(x, 1e-30)) }
         return (db(m), db(Swift.max(m - h, m / 100)), db(m + h))
     }
 
@@ -526,6 +528,9 @@ public enum WidebandFigures {
                 fig.line(x: distances, y: mean[mi], label: labels[mi], dashed: mi == 2, markers: true, color: colors[mi])
             }
             fig.line(x: distances, y: crbCurve, label: "CRB (exact WB-NF model)", dashed: true, color: "#000000")
+            // Keep the −300 dB "exact recovery" value from flattening the other curves.
+            let shown = (mean + lo + hi + [crbCurve]).flatMap { $0 }.filter { $0 > -290 && $0.isFinite }
+            if let mn = shown.min(), let mx = shown.max(), mx > mn { fig.yRange = (mn - 5)...(mx + 5) }
             fig.verticalLine(at: rNB, label: String(format: "r_NB-NF = %.2f m", rNB), color: "#2ca02c")
             fig.verticalLine(at: rFF, label: String(format: "r_WB-FF = %.2f m", rFF), color: "#d62728")
             fig.legend = .bottomRight
