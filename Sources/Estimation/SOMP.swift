@@ -99,8 +99,8 @@ public enum SOMP {
             x = try gs.solve(cs)
         }
         // Final coefficients by QR least squares on the chosen atoms (accurate even for coherent atoms).
-        x = try b.columns(support).leastSquares(y)
         let bs = b.columns(support)
+        x = try bs.leastSquares(y)
         var resid = y
         Matrix.gemm(.none, bs, .none, x, alpha: T.zero - T.one, beta: T.one, into: &resid)
         return SOMPResult(support: support, coefficients: x, residualNorm: resid.frobeniusNorm)

@@ -80,7 +80,7 @@ public enum WidebandBench {
         let p = targets.count, k = 8
         var rng = RandomSource(seed: 7, stream: 0)
         let y = try s.simulate(targets: targets, snapshots: k, snrDb: 0, rng: &rng).data
-        let grid = try AngleDistanceGrid.make(.hybrid, system: s)
+        let grid = try AngleDistanceGrid.make(.hybridMin, system: s)
         let scan = try scanGrid()
         let l = s.snapshotLength, q = grid.count, c16 = MemoryLayout<CDouble>.stride
         let nScan = scan.rangesMeters.count * scan.anglesRad.count

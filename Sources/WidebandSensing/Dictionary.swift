@@ -4,8 +4,14 @@ import Numerics
 
 /// Angle-distance sampling grids for the WB-NF sparse dictionary (paper Sec. III, Table I).
 public enum GridKind: String, Sendable, CaseIterable, Codable {
-    /// Proposed hybrid grid (Algorithm 1): Fresnel rings aligned to the c/B range grid.
+    /// The paper's hybrid grid exactly as Algorithm 1 / eq. 28 state it: outside-in from r_max,
+    /// ideal Fresnel ring r̃_l = G_Δ(1−α²)/l (l from ⌈G_Δ(1−α²)/r_max⌉, +1 per ring), and the
+    /// ring placed at r'_l = r'_{l−1} − k_l Δr with k_l = ⌈(r'_{l−1} − r̃_l)/Δr⌉ (at least 1), stop
+    /// when r'_l < r_min. r_max itself is not an atom. Yields no atom at the paper's Δ = 0.1.
     case hybrid
+    /// The earlier reading of eq. 28 (kept under its own name): outside-in from r_max (an atom), the
+    /// next ring is the closer of one Δr step and the Fresnel ring 1/r̃ = 1/r_prev + 1/(G_Δ(1−α²)).
+    case hybridMin = "hybrid-min"
     /// Traditional uniform distance grid with a fixed fine step ε on every angular ray.
     case uniform
     /// Pure Fresnel ("polar-domain", ref. [27]) rings r = G_Δ(1−α²)/l on every angular ray.
@@ -53,13 +59,63 @@ public struct AngleDistanceGrid: Sendable {
     public var zeta: Double, ringScaleMeters: Double
     public var minRangeMeters: Double, maxRangeMeters: Double
 
-    /// Builds the grid of `kind` for `system`.
+    /// Ring radii (m, outermost first) of one angular ray for `kind`.
     ///
-    /// Hybrid rule (our reading of eq. 28, see docs/wideband.md): on each ray, starting at r_max
-    /// and moving inward, the next ring is the closer of (a) one range-resolution step Δr = c/B
-    /// (the frequency term S_freq has its first null there, eq. 17) and (b) the Fresnel ring
-    /// r̃ with 1/r̃ = 1/r_prev + 1/(G_Δ(1−α²)) (the spatial term |F| = Δ there, eq. 26). Either factor
-    /// alone keeps the pairwise coherence of neighbouring rings small because g ≈ S_freq·S_space.
+    /// - Parameters: scale = G_Δ(1 − α²) (m); rMin < rMax (m); dr = Δr = c/B (m); uniformStep ε (m).
+    /// - `.hybrid`: Algorithm 1 lines 4–13 verbatim, except that k_l is floored at 1 (eq. 28 states
+    ///   k_l ∈ ℤ≥1; with k_l = 0 the recursion would repeat r'_{l−1}).
+    /// - `.hybridMin`: r_max, then r ← max(r − Δr, 1/(1/r + 1/scale)) while r ≥ r_min.
+    /// - `.uniform`: r_max, r_max − ε, … ≥ r_min. `.polar`: r_max (l = 0) and scale/l ∈ [r_min, r_max).
+    public static func ringRadii(_ kind: GridKind, scale: Double, rMin: Double, rMax: Double, dr: Double,
+                                 uniformStep: Double) -> [Double] {
+        var rings: [Double] = []
+        switch kind {
+        case .hybrid:
+            var rPrev = rMax
+            var l = Swift.max(1, Int((scale / rMax).rounded(.up)))
+            while true {
+                let ideal = scale / Double(l)
+                let k = Swift.max(1, Int(((rPrev - ideal) / dr).rounded(.up)))
+                let r = rPrev - Double(k) * dr
+                if r < rMin { break }
+                rings.append(r)
+                rPrev = r; l += 1
+            }
+        case .hybridMin:
+            var r = rMax
+            while r >= rMin {
+                rings.append(r)
+                let fresnelNext = 1 / (1 / r + 1 / scale)
+                r = Swift.max(r - dr, fresnelNext)
+            }
+        case .uniform:
+            var r = rMax
+            while r >= rMin { rings.append(r); r -= uniformStep }
+        case .polar:
+            rings.append(rMax)                    // l = 0: the far-field ring, placed at r_max
+            var l = Swift.max(1, Int((scale / rMax).rounded(.up)))
+            while scale / Double(l) >= rMin {
+                let r = scale / Double(l)
+                if r < rMax { rings.append(r) }
+                l += 1
+            }
+        }
+        return rings
+    }
+
+    /// Upper bound on the rings per ray of `kind` (for the up-front memory check).
+    static func ringBound(_ kind: GridKind, scale: Double, rMin: Double, rMax: Double, dr: Double, uniformStep: Double) -> Double {
+        switch kind {
+        case .hybrid: return (rMax - rMin) / dr + 2                       // every step ≥ Δr
+        case .hybridMin: return (rMax - rMin) / dr + scale / rMin + 2     // Δr steps + Fresnel rings
+        case .uniform: return (rMax - rMin) / uniformStep + 2
+        case .polar: return scale / rMin + 2
+        }
+    }
+
+    /// Builds the grid of `kind` for `system` (see `ringRadii` for the ring rules; docs/wideband.md).
+    /// The number of atoms is bounded before anything is allocated: a grid that would not fit in
+    /// the available memory (`MemoryBudget`) is rejected naming the flag that sizes it.
     public static func make(_ kind: GridKind, system s: WidebandSystem, options o: GridOptions = GridOptions()) throws -> AngleDistanceGrid {
         let zeta = try FresnelCoherence.threshold(delta: o.delta)
         let g = FresnelCoherence.ringScale(system: s, zeta: zeta)
@@ -74,35 +130,40 @@ public struct AngleDistanceGrid: Sendable {
         let nAng = s.antennas / 2
         let alphas = (0..<nAng).map { -0.5 + Double(2 * $0 + 1) / Double(s.antennas) }
         let dr = s.rangeResolutionMeters
+        // Atoms ≤ Q_θ · (rings per ray at the widest ray, α ≈ 0); each atom later costs a
+        // GridPoint (32 B) here and a dictionary column (16·N·M B) if the dictionary is built.
+        let bound = Double(nAng) * ringBound(kind, scale: g, rMin: rMin, rMax: rMax, dr: dr, uniformStep: o.uniformStepMeters)
+        let flag: String, value: String
+        switch kind {
+        case .uniform where o.uniformStepMeters < 0.5: flag = "--step-m"; value = "\(o.uniformStepMeters)"
+        case .polar: flag = "--r-min"; value = "\(rMin)"
+        default: flag = "--r-max"; value = "\(rMax)"
+        }
+        try MemoryBudget.check(bytes: bound * Double(MemoryLayout<GridPoint>.stride * 2), what: "the \(kind.rawValue) grid (≤ \(String(format: "%.3g", bound)) atoms)",
+                               flag: flag, value: value)
         var pts: [GridPoint] = []
         for (ai, a) in alphas.enumerated() {
-            let scale = g * (1 - a * a)
-            var rings: [Double] = []
-            switch kind {
-            case .hybrid:
-                var r = rMax
-                while r >= rMin {
-                    rings.append(r)
-                    let fresnelNext = 1 / (1 / r + 1 / scale)
-                    r = Swift.max(r - dr, fresnelNext)
-                }
-            case .uniform:
-                var r = rMax
-                while r >= rMin { rings.append(r); r -= o.uniformStepMeters }
-            case .polar:
-                rings.append(rMax)                    // l = 0: the far-field ring, placed at r_max
-                var l = Swift.max(1, Int((scale / rMax).rounded(.up)))
-                while scale / Double(l) >= rMin {
-                    let r = scale / Double(l)
-                    if r < rMax { rings.append(r) }
-                    l += 1
-                    if rings.count > 1_000_000 { break }
-                }
-            }
+            let rings = ringRadii(kind, scale: g * (1 - a * a), rMin: rMin, rMax: rMax, dr: dr, uniformStep: o.uniformStepMeters)
             for r in rings { pts.append(GridPoint(alpha: a, rangeMeters: r, angleIndex: ai)) }
         }
         return AngleDistanceGrid(kind: kind, alphas: alphas, points: pts, zeta: zeta, ringScaleMeters: g,
                                  minRangeMeters: rMin, maxRangeMeters: rMax)
+    }
+
+    /// Bytes of the dense dictionary of this grid for `system` (16·N·M·Q).
+    public func dictionaryBytes(system s: WidebandSystem) -> Double {
+        Double(s.snapshotLength) * Double(points.count) * Double(MemoryLayout<CDouble>.stride)
+    }
+
+    /// Throws unless the grid has at least one atom and its dense dictionary fits in memory.
+    /// - Parameter flag: the CLI flag named in the error (the one that sizes the grid).
+    public func checkDictionary(system s: WidebandSystem, flag: String = "--grid") throws {
+        guard !points.isEmpty else {
+            throw ISACError.invalidParameter(name: flag, value: kind.rawValue,
+                valid: String(format: "this grid has no atom in [%.4g, %.4g] m (ζ_Δ = %.4g, G_Δ = %.4g m); use --grid hybrid-min, a larger --delta or a smaller --r-min", minRangeMeters, maxRangeMeters, zeta, ringScaleMeters))
+        }
+        try MemoryBudget.check(bytes: dictionaryBytes(system: s), what: "the \(points.count)-atom dictionary (16·N·M·Q bytes)",
+                               flag: flag, value: kind.rawValue)
     }
 
     /// Number of atoms Q_θ·Q_r.
@@ -214,21 +275,42 @@ public enum DictionaryCoherence {
     /// - Parameters: distances [Q][N] element distances of every atom (eq. 1); column q.
     /// - Returns: [Q].
     public static func gramColumn(system s: WidebandSystem, distances: [[Double]], column q: Int) -> [CDouble] {
+        let n = distances.first?.count ?? 0
+        return gramColumn(system: s, flatDistances: distances.flatMap { $0 }, antennas: n, column: q)
+    }
+
+    /// Same as `gramColumn(system:distances:column:)` with the distances stored flat, atom j at
+    /// `flatDistances[j·N ..< (j+1)·N]` ([Q·N]); the Q atoms are split over threads
+    /// (DispatchQueue.concurrentPerform) and nothing is allocated per atom.
+    public static func gramColumn(system s: WidebandSystem, flatDistances d: [Double], antennas n: Int, column q: Int) -> [CDouble] {
         let k0 = s.carrierWavenumber, dk = s.wavenumberStep, m = Double(s.subcarriers)
-        let bq = distances[q]
-        let norm = 1 / (Double(bq.count) * m)
-        return distances.map { a in
-            var re = 0.0, im = 0.0
-            for n in 0..<a.count {
-                let d = a[n] - bq[n]
-                let half = dk * d / 2
-                let den = Double.sin(half)
-                let mag: Double = abs(den) < 1e-12 ? m : Double.sin(m * half) / den
-                let ph = k0 * d + (m - 1) * half
-                re += mag * Double.cos(ph); im += mag * Double.sin(ph)
+        let count = n > 0 ? d.count / n : 0
+        let norm = 1 / (Double(n) * m)
+        var out = [CDouble](repeating: .zero, count: count)
+        d.withUnsafeBufferPointer { pd in
+            out.withUnsafeMutableBufferPointer { po in
+                let so = UnsafeSendable(po.baseAddress!)
+                let sd = UnsafeSendable(UnsafeMutablePointer(mutating: pd.baseAddress!))
+                let chunks = Swift.max(1, Swift.min(count, 16))
+                DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                    let base = sd.pointer, bq = sd.pointer + q * n
+                    for j in (c * count / chunks)..<((c + 1) * count / chunks) {
+                        let a = base + j * n
+                        var re = 0.0, im = 0.0
+                        for i in 0..<n {
+                            let dd = a[i] - bq[i]
+                            let half = dk * dd / 2
+                            let den = Double.sin(half)
+                            let mag: Double = abs(den) < 1e-12 ? m : Double.sin(m * half) / den
+                            let ph = k0 * dd + (m - 1) * half
+                            re += mag * Double.cos(ph); im += mag * Double.sin(ph)
+                        }
+                        so.pointer[j] = CDouble(re * norm, im * norm)
+                    }
+                }
             }
-            return CDouble(re * norm, im * norm)
         }
+        return out
     }
 
     /// Exact global maximum coherence μ(B) = max_{i≠j} |a_iᴴ a_j| of a grid.

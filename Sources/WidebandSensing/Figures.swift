@@ -7,7 +7,7 @@ import Numerics
 /// Options of the figure experiments (`isac wideband figure`). Defaults: the paper's scenario
 /// (Sec. V) with small Monte-Carlo counts so `all` runs in a few minutes in release.
 public struct WidebandFigureOptions: Sendable {
-    /// Monte-Carlo trials: fig3 success-rate trials (nil → 20) and fig8 trials per distance (nil → 3).
+    /// Monte-Carlo trials: fig3 success-rate trials (nil → 20) and fig8 trials per distance and placement (nil → 100).
     public var trials: Int? = nil
     /// Base seed; trial t of a figure uses `RandomSource(seed: seed, stream: t)`.
     public var seed: UInt64 = 1
@@ -18,16 +18,31 @@ public struct WidebandFigureOptions: Sendable {
     /// Range interval of the random targets of fig3, m. nil → the radiative near field of the
     /// system, [0.62√(D³/λ_c), 2D²/λ_c] = [3.36, 86.35] m for the paper array.
     public var targetRangeMeters: ClosedRange<Double>? = nil
-    /// SOMP band-exclusion radius in grid cells for the CS method (0 = plain SOMP).
-    public var exclusionCells: Int = 1
+    /// SOMP band-exclusion radius in grid cells for the CS method (0 = plain SOMP, the paper's and the default).
+    public var exclusionCells: Int = 0
+    /// Dictionary grid of the CS method. Default `hybridMin`: the literal Algorithm 1 grid (`hybrid`)
+    /// has no atom at the paper's Δ = 0.1 (docs/wideband.md).
+    public var grid: GridKind = .hybridMin
+    /// Fig. 8 distances, m (nil → `WidebandFigures.fig8Distances`).
+    public var distances: [Double]? = nil
+    /// Fig. 8 target placements (nil → both off-grid and on-grid).
+    public var placements: [TargetPlacement]? = nil
     /// Print progress lines on stderr.
     public var progress: Bool = true
     public init() {}
 }
 
+/// Fig. 8 target placement.
+public enum TargetPlacement: String, Sendable, CaseIterable {
+    /// Range exactly r, angle uniform in the field of view: generally between dictionary atoms.
+    case offGrid = "off-grid"
+    /// The dictionary atom nearest to the off-grid draw (nearest grid angle, nearest ring on that ray).
+    case onGrid = "on-grid"
+}
+
 /// Reproduces Figs. 2–8 of the paper as CSV + SVG (+ PNG when `rsvg-convert` exists).
 public enum WidebandFigures {
-    public static let names = ["fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8"]
+    public static let names = ["fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig8snr", "table1"]
 
     /// Builds figure `name` into `outDir` (created if missing).
     /// - Returns: a JSON-ready summary (files written and the figure's key numbers).
@@ -39,6 +54,12 @@ public enum WidebandFigures {
         if let t = o.trials { try Check.inRange(t, 1, 100_000, "--trials") }
         try Check.inRange(o.exclusionCells, 0, 1000, "--exclusion-cells")
         try Check.inRange(o.snapshots, 1, 10_000, "--snapshots")
+        if let ds = o.distances {
+            guard !ds.isEmpty, ds.allSatisfy({ $0.isFinite && $0 >= 0.6 && $0 <= 45 }) else {
+                throw ISACError.invalidParameter(name: "--distances", value: ds.map { "\($0)" }.joined(separator: ","),
+                                                 valid: "a non-empty comma-separated list of ranges in [0.6, 45] m (the MUSIC scan covers 0.5–45 m)")
+            }
+        }
         try Check.finite(o.snrDb, "--snr-db")
         do {
             try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
@@ -53,6 +74,8 @@ public enum WidebandFigures {
         case "fig5": return try fig5(base, s, o)
         case "fig6": return try fig6(base, s, o)
         case "fig7": return try fig7(base, s, o)
+        case "table1": return try GridStudy.table1(base, s, o)
+        case "fig8snr": return try fig8snr(base, s, o)
         default: return try fig8(base, s, o)
         }
     }
@@ -98,10 +121,12 @@ public enum WidebandFigures {
     static func fig3(_ base: String, _ s: WidebandSystem, _ o: WidebandFigureOptions) throws -> [String: Any] {
         let trials = o.trials ?? 20
         let tr = o.targetRangeMeters ?? s.radiativeNearFieldInnerMeters...s.rayleighDistanceMeters
-        let grid = try AngleDistanceGrid.make(.hybrid, system: s)
+        let grid = try AngleDistanceGrid.make(o.grid, system: s)
+        try grid.checkDictionary(system: s)
         let b = grid.dictionary(system: s)
-        // The configured SOMP variant and, for comparison, plain SOMP (exclusion 0) on the same data.
-        let variants = o.exclusionCells == 0 ? [0] : [o.exclusionCells, 0]
+        // The configured SOMP variant and, reported separately on the same data, the other one
+        // (plain SOMP ↔ one-cell band exclusion).
+        let variants = o.exclusionCells == 0 ? [0, 1] : [o.exclusionCells, 0]
         var trialCSV = CSVTable(header: ["trial"] + variants.flatMap { v in
             ["success_excl\(v)", "nmse_db_excl\(v)", "max_angle_cells_excl\(v)", "max_ring_cells_excl\(v)"] })
         var successes = [Int](repeating: 0, count: variants.count)
@@ -141,7 +166,7 @@ public enum WidebandFigures {
         for (i, q) in res.support.enumerated() { coef[q] = res.coefficientPower[i].squareRoot() }
         var csvA = CSVTable(header: ["atom", "range_m", "angle_deg", "coefficient_magnitude"])
         for (q, p) in grid.points.enumerated() { csvA.append([Double(q), p.rangeMeters, p.angleRad * degPerRad, coef[q]]) }
-        var figA = Figure(title: "Fig. 3(a): recovered sparse coefficients (SOMP, hybrid Δ = 0.1)",
+        var figA = Figure(title: "Fig. 3(a): recovered sparse coefficients (SOMP, \(o.grid.rawValue) Δ = 0.1)",
                           xLabel: "atom index", yLabel: "average coefficient magnitude")
         figA.line(x: (0..<grid.count).map(Double.init), y: coef, label: "\(grid.count) atoms")
         figA.scatter(x: res.support.map(Double.init), y: res.support.map { coef[$0] }, label: "support", marker: .triangle, color: "#d62728")
@@ -172,9 +197,10 @@ public enum WidebandFigures {
         try targetCSV.write(to: base + "_targets.csv")
         try Figure.writePanels([figA, figB], columns: 2, to: base + ".svg")
         return ["figure": "fig3", "files": [base + "a.csv", base + "b.csv", base + "_trials.csv", base + "_targets.csv", base + ".svg"],
-                "atoms": grid.count, "trials": trials, "exclusion_cells": o.exclusionCells, "successes": successes[0],
+                "atoms": grid.count, "grid": o.grid.rawValue, "trials": trials, "exclusion_cells": o.exclusionCells, "successes": successes[0],
                 "success_rate": Double(successes[0]) / Double(trials),
-                "successes_plain_somp": successes.last!, "success_rate_plain_somp": Double(successes.last!) / Double(trials),
+                "comparison_exclusion_cells": variants[1], "successes_comparison": successes[1],
+                "success_rate_comparison": Double(successes[1]) / Double(trials),
                 "target_range_m": [tr.lowerBound, tr.upperBound]]
     }
 
@@ -333,56 +359,189 @@ public enum WidebandFigures {
 
     // MARK: Fig. 8 — NMSE vs distance
 
-    /// Distances of the fig8 sweep, m.
-    public static let fig8Distances: [Double] = [0.6, 0.8, 1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10, 12.5, 15, 17.5, 20, 25, 30, 35]
+    /// Default distances of the fig8 sweep, m.
+    public static let fig8Distances: [Double] = [1, 2, 3, 5, 8, 12, 20, 35]
 
-    /// NMSE (dB) of CS (hybrid SOMP), NB-NF MUSIC and WB-FF MUSIC vs target distance: one target at
-    /// range r and a uniform random angle in the FOV per trial; NMSE = mean over trials of
-    /// ‖x̂ − x‖²/‖x‖² (Cartesian). MUSIC: coarse scan 0.5–45 m × 60–120° (0.1 m × 0.2°) then a local
-    /// refinement. Boundaries r_NB-NF and r_WB-FF (ρ = 0.9, θ = 60°) are marked.
-    static func fig8(_ base: String, _ s: WidebandSystem, _ o: WidebandFigureOptions) throws -> [String: Any] {
-        let trials = o.trials ?? 3
-        let grid = try AngleDistanceGrid.make(.hybrid, system: s)
+    /// Mean and 95 % confidence interval (normal approximation, mean ± 1.96·sd/√n; the lower end
+    /// floored at mean/100 so it has a dB value) of per-trial linear NMSE values, all in dB.
+    /// An exact recovery in every trial (NMSE 0, e.g. plain SOMP on an on-grid target) is reported
+    /// as −300 dB (floor 1e-30) so CSV, JSON and SVG stay finite.
+    static func meanCI(_ v: [Double]) -> (db: Double, lo: Double, hi: Double) {
+        let n = Double(v.count)
+        let m = v.reduce(0, +) / n
+        let sd = v.count > 1 ? (v.reduce(0) { $0 + ($1 - m) * ($1 - m) } / (n - 1)).squareRoot() : 0
+        let h = 1.96 * sd / n.squareRoot()
+        func db(_ x: Double) -> Double { 10 * Foundation.log10(Swift.max(x, 1e-30)) }
+        return (db(m), db(Swift.max(m - h, m / 100)), db(m + h))
+    }
+
+    /// One fig8 trial: simulate `truth`, run CS (plain), CS + off-grid refinement, NB-NF MUSIC and
+    /// WB-FF MUSIC on the same data. Returns the four NMSEs and the CRB's NMSE (linear).
+    static func fig8Trial(_ s: WidebandSystem, truth: PolarTarget, snrDb: Double, _ o: WidebandFigureOptions,
+                          grid: AngleDistanceGrid, dictionary b: Matrix<CDouble>, coarse: ScanGrid,
+                          rng: inout RandomSource) throws -> ([Double], Double) {
+        let y = try s.simulate(targets: [truth], snapshots: o.snapshots, snrDb: snrDb, rng: &rng).data
+        let cs = try Localizer.compressedSensing(observation: y, grid: grid, dictionary: b, targets: 1,
+                                                 exclusionCells: o.exclusionCells, system: s).estimates
+        let refined = try Localizer.refineOffGrid(system: s, observation: y, estimates: cs, grid: grid)
+        // Three refinement levels: resolution 0.1 m/512 × 0.4°/512, far below the errors measured.
+        let nb = try Localizer.musicEstimate(method: .nbnfMusic, system: s, observation: y, targets: 1, coarse: coarse, levels: 3)
+        let wb = try Localizer.musicEstimate(method: .wbffMusic, system: s, observation: y, targets: 1, coarse: coarse, levels: 3)
+        let nm = [cs, refined, nb, wb].map { LocalizationError.nmse(truth: [truth], estimates: $0) }
+        let crb = try WidebandCRB.singleTarget(system: s, target: truth, snapshots: o.snapshots, snrDb: snrDb)
+        return (nm, crb.positionVariance / (truth.rangeMeters * truth.rangeMeters))
+    }
+
+    /// Default SNRs of the fig8snr sweep, dB per entry.
+    public static let fig8SNRs: [Double] = [-40, -30, -20, -10, 0]
+
+    /// The SNR sweep that decides the method ordering of Fig. 8: NMSE vs per-entry SNR at the
+    /// distances `o.distances` (nil → 3 m and 12 m, inside the interval the paper gives to CS),
+    /// off-grid targets, same methods, confidence intervals and CRB as fig8.
+    static func fig8snr(_ base: String, _ s: WidebandSystem, _ o: WidebandFigureOptions) throws -> [String: Any] {
+        let trials = o.trials ?? 30
+        let distances = o.distances ?? [3, 12]
+        let grid = try AngleDistanceGrid.make(o.grid, system: s)
+        try grid.checkDictionary(system: s)
         let b = grid.dictionary(system: s)
-        let coarse = try ScanGrid.uniform(rMin: 0.5, rMax: 45, rangeCount: 446, angleCount: 301)
-        let methods: [LocalizationMethod] = [.cs, .nbnfMusic, .wbffMusic]
-        var nmse = [[Double]](repeating: [], count: 3)
-        var csv = CSVTable(header: ["distance_m", "nmse_cs_db", "nmse_nbnf_music_db", "nmse_wbff_music_db", "trials"])
-        let prog = ProgressLine("fig8 distance×trial", total: fig8Distances.count * trials, enabled: o.progress)
-        for (di, r) in fig8Distances.enumerated() {
-            var acc = [0.0, 0.0, 0.0]
-            for t in 0..<trials {
-                var rng = RandomSource(seed: o.seed, stream: UInt64(di * 100_000 + t))
-                let truth = [PolarTarget(rangeMeters: r, angleRad: rng.uniform(60, 120) / degPerRad)]
-                let y = try s.simulate(targets: truth, snapshots: o.snapshots, snrDb: o.snrDb, rng: &rng).data
-                for (mi, m) in methods.enumerated() {
-                    let est: [PolarTarget] = m == .cs
-                        ? try Localizer.compressedSensing(observation: y, grid: grid, dictionary: b, targets: 1, exclusionCells: o.exclusionCells, system: s).estimates
-                        : try Localizer.musicEstimate(method: m, system: s, observation: y, targets: 1, coarse: coarse)
-                    acc[mi] += LocalizationError.nmse(truth: truth, estimates: est)
+        let coarse = try ScanGrid.uniform(rMin: 0.5, rMax: 45, rangeCount: 446, angleCount: 151)
+        let methodNames = ["cs", "cs_refined", "nbnf_music", "wbff_music"]
+        var header = ["distance_m", "snr_db", "trials", "snapshots", "crb_db"]
+        for m in methodNames { header += ["nmse_\(m)_db", "ci95_lo_\(m)_db", "ci95_hi_\(m)_db"] }
+        var csv = CSVTable(header: header)
+        var panels: [Figure] = []
+        var curves: [String: [String: [Double]]] = [:]
+        let snrs = fig8SNRs
+        let prog = ProgressLine("fig8snr distance×snr×trial", total: distances.count * snrs.count * trials, enabled: o.progress)
+        for (di, r) in distances.enumerated() {
+            var mean = [[Double]](repeating: [], count: 4), lo = mean, hi = mean
+            var crbCurve: [Double] = []
+            for (si, snr) in snrs.enumerated() {
+                var vals = [[Double]](repeating: [], count: 4)
+                var crbAcc = 0.0
+                for t in 0..<trials {
+                    var rng = RandomSource(seed: o.seed, stream: UInt64(5_000_000 + di * 100_000 + si * 10_000 + t))
+                    let truth = PolarTarget(rangeMeters: r, angleRad: rng.uniform(60, 120) / degPerRad)
+                    let (nm, c) = try fig8Trial(s, truth: truth, snrDb: snr, o, grid: grid, dictionary: b, coarse: coarse, rng: &rng)
+                    for mi in 0..<4 { vals[mi].append(nm[mi]) }
+                    crbAcc += c
+                    prog.advance()
                 }
-                prog.advance()
+                let crbDb = 10 * Foundation.log10(crbAcc / Double(trials))
+                crbCurve.append(crbDb)
+                var row = [r, snr, Double(trials), Double(o.snapshots), crbDb]
+                for mi in 0..<4 {
+                    let c = meanCI(vals[mi])
+                    mean[mi].append(c.db); lo[mi].append(c.lo); hi[mi].append(c.hi)
+                    row += [c.db, c.lo, c.hi]
+                }
+                csv.append(row)
             }
-            let row = acc.map { 10 * Foundation.log10($0 / Double(trials)) }
-            for i in 0..<3 { nmse[i].append(row[i]) }
-            csv.append([r] + row + [Double(trials)])
+            var cur: [String: [Double]] = ["crb": crbCurve]
+            for (mi, m) in methodNames.enumerated() { cur[m] = mean[mi] }
+            curves[CSVTable.format(r)] = cur
+            var fig = Figure(title: "Fig. 8 SNR sweep at r = \(CSVTable.format(r)) m (off-grid, K = \(o.snapshots), \(trials) trials/point)",
+                             xLabel: "SNR per antenna, subcarrier and snapshot [dB]", yLabel: "NMSE [dB]")
+            let labels = ["CS (plain SOMP, \(o.grid.rawValue))", "CS + off-grid refinement", "NB-NF MUSIC", "WB-FF MUSIC"]
+            let colors = ["#1f77b4", "#9467bd", "#2ca02c", "#d62728"]
+            for mi in 0..<4 {
+                fig.band(x: snrs, lower: lo[mi], upper: hi[mi], color: colors[mi])
+                fig.line(x: snrs, y: mean[mi], label: labels[mi], dashed: mi == 2, markers: true, color: colors[mi])
+            }
+            fig.line(x: snrs, y: crbCurve, label: "CRB (exact WB-NF model)", dashed: true, color: "#000000")
+            fig.legend = .topRight
+            panels.append(fig)
         }
         prog.finish()
+        try csv.write(to: base + ".csv")
+        try Figure.writePanels(panels, columns: panels.count, to: base + ".svg")
+        return ["figure": "fig8snr", "files": [base + ".csv", base + ".svg"], "trials_per_point": trials, "snapshots": o.snapshots,
+                "snr_db": snrs, "distances_m": distances, "nmse_db": curves]
+    }
+
+    /// NMSE (dB) vs target distance for CS (SOMP over the configured grid, plain and with the
+    /// off-grid refinement), NB-NF MUSIC and WB-FF MUSIC, with 95 % confidence intervals, and the
+    /// CRB of the exact WB-NF model (mean over the trials of (CRB_rr + r² CRB_θθ)/r²).
+    ///
+    /// One target per trial at range r and a uniform random angle in the FOV (off-grid) or at the
+    /// dictionary atom nearest to that draw (on-grid); K = `snapshots`, per-entry SNR `snrDb`
+    /// (|β| = 1, unit-modulus pilots, σ² = 10^(−SNR/10)). NMSE = mean over trials of ‖x̂ − x‖²/‖x‖²
+    /// (Cartesian). MUSIC: coarse scan 0.5–45 m × 60–120° (0.1 m × 0.4°), then three levels of local refinement.
+    /// Boundaries r_NB-NF and r_WB-FF (ρ = 0.9, θ = 60°) are marked.
+    static func fig8(_ base: String, _ s: WidebandSystem, _ o: WidebandFigureOptions) throws -> [String: Any] {
+        let trials = o.trials ?? 100
+        let distances = o.distances ?? fig8Distances
+        let placements = o.placements ?? TargetPlacement.allCases
+        let grid = try AngleDistanceGrid.make(o.grid, system: s)
+        try grid.checkDictionary(system: s)
+        let b = grid.dictionary(system: s)
+        let coarse = try ScanGrid.uniform(rMin: 0.5, rMax: 45, rangeCount: 446, angleCount: 151)
+        let methodNames = ["cs", "cs_refined", "nbnf_music", "wbff_music"]
+        var header = ["placement_on_grid", "distance_m", "trials", "snr_db", "snapshots", "crb_db"]
+        for m in methodNames { header += ["nmse_\(m)_db", "ci95_lo_\(m)_db", "ci95_hi_\(m)_db"] }
+        var csv = CSVTable(header: header)
+        var curves: [String: [String: [Double]]] = [:]
+        var panels: [Figure] = []
         let th = 60 / degPerRad
         let rNB = try RegionBoundary.narrowbandNearField(system: s, rho: 0.9, angleRad: th)
         let rFF = try RegionBoundary.widebandFarField(system: s, rho: 0.9, angleRad: th)
-        var fig = Figure(title: "Fig. 8: NMSE vs distance (P = 1, SNR \(Int(o.snrDb)) dB, \(trials) trials/point)",
-                         xLabel: "distance r [m]", yLabel: "NMSE [dB]")
-        fig.line(x: fig8Distances, y: nmse[0], label: "CS (hybrid SOMP)", markers: true)
-        fig.line(x: fig8Distances, y: nmse[1], label: "NB-NF MUSIC", dashed: true, markers: true)
-        fig.line(x: fig8Distances, y: nmse[2], label: "WB-FF MUSIC", markers: true)
-        fig.verticalLine(at: rNB, label: String(format: "r_NB-NF = %.2f m (ρ₀ = 0.9)", rNB), color: "#1f77b4")
-        fig.verticalLine(at: rFF, label: String(format: "r_WB-FF = %.2f m (ρ₁ = 0.9)", rFF), color: "#d62728")
-        fig.legend = .bottomRight
+        let prog = ProgressLine("fig8 placement×distance×trial", total: placements.count * distances.count * trials, enabled: o.progress)
+        for (pi, placement) in placements.enumerated() {
+            var mean = [[Double]](repeating: [], count: 4), lo = mean, hi = mean
+            var crbCurve: [Double] = []
+            for (di, r) in distances.enumerated() {
+                var vals = [[Double]](repeating: [], count: 4)
+                var crbAcc = 0.0
+                for t in 0..<trials {
+                    var rng = RandomSource(seed: o.seed, stream: UInt64(pi * 1_000_000 + di * 10_000 + t))
+                    var truth = PolarTarget(rangeMeters: r, angleRad: rng.uniform(60, 120) / degPerRad)
+                    if placement == .onGrid {
+                        let ai = grid.nearestAngleIndex(angleRad: truth.angleRad)
+                        let rs = grid.rings(angleIndex: ai)
+                        let ri = rs.indices.min { abs(rs[$0] - r) < abs(rs[$1] - r) }!
+                        truth = PolarTarget(rangeMeters: rs[ri], angleRad: Double.acos(grid.alphas[ai]))
+                    }
+                    let (nm, crbN) = try fig8Trial(s, truth: truth, snrDb: o.snrDb, o, grid: grid, dictionary: b, coarse: coarse, rng: &rng)
+                    for mi in 0..<4 { vals[mi].append(nm[mi]) }
+                    crbAcc += crbN
+                    prog.advance()
+                }
+                let crbDb = 10 * Foundation.log10(crbAcc / Double(trials))
+                crbCurve.append(crbDb)
+                var row = [placement == .onGrid ? 1 : 0, r, Double(trials), o.snrDb, Double(o.snapshots), crbDb]
+                for mi in 0..<4 {
+                    let c = meanCI(vals[mi])
+                    mean[mi].append(c.db); lo[mi].append(c.lo); hi[mi].append(c.hi)
+                    row += [c.db, c.lo, c.hi]
+                }
+                csv.append(row)
+            }
+            var cur: [String: [Double]] = ["crb": crbCurve]
+            for (mi, m) in methodNames.enumerated() { cur[m] = mean[mi] }
+            curves[placement.rawValue] = cur
+            var fig = Figure(title: "Fig. 8 (\(placement.rawValue) targets): NMSE vs distance (P = 1, SNR \(CSVTable.format(o.snrDb)) dB per entry, K = \(o.snapshots), \(trials) trials/point)",
+                             xLabel: "distance r [m]", yLabel: "NMSE [dB]", xLog: true)
+            let labels = ["CS (plain SOMP, \(o.grid.rawValue))", "CS + off-grid refinement", "NB-NF MUSIC", "WB-FF MUSIC"]
+            let colors = ["#1f77b4", "#9467bd", "#2ca02c", "#d62728"]
+            for mi in 0..<4 {
+                fig.band(x: distances, lower: lo[mi], upper: hi[mi], color: colors[mi])
+                fig.line(x: distances, y: mean[mi], label: labels[mi], dashed: mi == 2, markers: true, color: colors[mi])
+            }
+            fig.line(x: distances, y: crbCurve, label: "CRB (exact WB-NF model)", dashed: true, color: "#000000")
+            // Keep the −300 dB "exact recovery" value from flattening the other curves.
+            let shown = (mean + lo + hi + [crbCurve]).flatMap { $0 }.filter { $0 > -290 && $0.isFinite }
+            if let mn = shown.min(), let mx = shown.max(), mx > mn { fig.yRange = (mn - 5)...(mx + 5) }
+            fig.verticalLine(at: rNB, label: String(format: "r_NB-NF = %.2f m", rNB), color: "#2ca02c")
+            fig.verticalLine(at: rFF, label: String(format: "r_WB-FF = %.2f m", rFF), color: "#d62728")
+            fig.legend = .bottomRight
+            panels.append(fig)
+        }
+        prog.finish()
         try csv.write(to: base + ".csv")
-        try fig.write(to: base + ".svg")
+        try Figure.writePanels(panels, columns: panels.count, to: base + ".svg")
         return ["figure": "fig8", "files": [base + ".csv", base + ".svg"], "trials_per_point": trials,
-                "r_nbnf_m": rNB, "r_wbff_m": rFF, "distances_m": fig8Distances,
-                "nmse_db": ["cs": nmse[0], "nbnf-music": nmse[1], "wbff-music": nmse[2]]]
+                "snr_db": o.snrDb, "snapshots": o.snapshots, "grid": o.grid.rawValue, "atoms": grid.count,
+                "exclusion_cells": o.exclusionCells,
+                "r_nbnf_m": rNB, "r_wbff_m": rFF, "distances_m": distances, "nmse_db": curves]
     }
 }

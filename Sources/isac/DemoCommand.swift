@@ -45,7 +45,7 @@ struct DemoCommand: ParsableCommand {
         let truth = WidebandExperiments.randomTargets(count: 3, rMin: 3, rMax: 30, rng: &rng)
         let obs = try wb.simulate(targets: truth, snapshots: 4, snrDb: 0, rng: &rng)
         let ((est, atoms), tCS) = try timed { () throws -> ([PolarTarget], Int) in
-            let g = try AngleDistanceGrid.make(.hybrid, system: wb, options: GridOptions(delta: 0.1))
+            let g = try AngleDistanceGrid.make(.hybridMin, system: wb, options: GridOptions(delta: 0.1))
             let r = try Localizer.compressedSensing(observation: obs.data, grid: g, dictionary: g.dictionary(system: wb), targets: 3)
             return (r.estimates, g.count)
         }

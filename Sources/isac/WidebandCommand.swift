@@ -12,7 +12,7 @@ struct WidebandCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wideband", abstract: "Wideband near-field sensing (paper 1).",
         subcommands: [WBCoherenceThreshold.self, WBBoundary.self, WBDictionary.self, WBLocalize.self,
-                      WBFigure.self, WBBench.self])
+                      WBCRB.self, WBFigure.self, WBBench.self])
 }
 
 /// System options shared by the subcommands (defaults: the paper's scenario).
@@ -49,9 +49,12 @@ struct WBSystemOptions: ParsableArguments {
 struct WBCoherenceThreshold: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "coherence-threshold", abstract: "ζ_Δ: first ζ with |F(ζ)| = Δ (paper eq. 25).")
-    @Option(help: "Coherence threshold Δ ∈ (0, 1).") var delta: Double = 0.1
+    @Option(help: "Coherence threshold Δ ∈ [1e-5, 1).") var delta: Double = 0.1
     @Flag(help: "Print one JSON object.") var json = false
-    func validate() throws { try Check.inOpenRange(delta, 0, 1, "--delta") }
+    func validate() throws {
+        try Check.inOpenRange(delta, 0, 1, "--delta")
+        try Check.inRange(delta, FresnelCoherence.minimumDelta, 1, "--delta")
+    }
     func run() throws {
         let z = try FresnelCoherence.threshold(delta: delta)
         let g = FresnelCoherence.ringScale(system: .paper, zeta: z)
@@ -105,14 +108,19 @@ struct WBDictionary: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dictionary", abstract: "Atom count and exact maximum mutual coherence of a WB-NF dictionary grid.")
     @Option(help: "Fresnel coherence threshold Δ ∈ (0, 1).") var delta: Double = 0.1
-    @Option(help: "hybrid | uniform | polar.") var grid: GridKind = .hybrid
+    @Option(help: "hybrid (Algorithm 1 as written) | hybrid-min (closer of one Δr step and the Fresnel ring) | uniform | polar.") var grid: GridKind = .hybrid
     @Option(name: .customLong("r-min"), help: "Inner range limit, m.") var rMin: Double = 0.5
     @Option(name: .customLong("r-max"), help: "Outer range limit, m (default: Rayleigh distance).") var rMax: Double?
     @Option(name: .customLong("step-m"), help: "Distance step ε of the uniform grid, m.") var stepM: Double = 0.5
     @Flag(help: "Also build the dictionary matrix and report its build time and size.") var build = false
     @OptionGroup var sys: WBSystemOptions
     @Flag(help: "Print one JSON object.") var json = false
-    func validate() throws { try Check.inOpenRange(delta, 0, 1, "--delta") }
+    func validate() throws {
+        try Check.inOpenRange(delta, 0, 1, "--delta")
+        try Check.positive(rMin, "--r-min")
+        if let r = rMax { try Check.positive(r, "--r-max"); try Check.finite(r, "--r-max") }
+        try Check.positive(stepM, "--step-m")
+    }
     func run() throws {
         let s = try sys.system()
         let g = try AngleDistanceGrid.make(grid, system: s, options: GridOptions(delta: delta, minRangeMeters: rMin, maxRangeMeters: rMax, uniformStepMeters: stepM))
@@ -122,10 +130,13 @@ struct WBDictionary: ParsableCommand {
         var out: [String: Any] = ["atoms": g.count, "max_coherence": mc.value, "grid": grid.rawValue, "delta": delta,
                                   "angles": g.alphas.count, "zeta": g.zeta, "ring_scale_m": g.ringScaleMeters,
                                   "r_min_m": g.minRangeMeters, "r_max_m": g.maxRangeMeters, "rows": s.snapshotLength,
-                                  "coherence_pairs_evaluated": mc.evaluated, "coherence_seconds": tc,
-                                  "max_pair": [["range_m": g.points[mc.pair.0].rangeMeters, "angle_deg": g.points[mc.pair.0].target.angleDeg],
-                                               ["range_m": g.points[mc.pair.1].rangeMeters, "angle_deg": g.points[mc.pair.1].target.angleDeg]]]
+                                  "coherence_pairs_evaluated": mc.evaluated, "coherence_seconds": tc]
+        if g.count >= 2 {
+            out["max_pair"] = [["range_m": g.points[mc.pair.0].rangeMeters, "angle_deg": g.points[mc.pair.0].target.angleDeg],
+                               ["range_m": g.points[mc.pair.1].rangeMeters, "angle_deg": g.points[mc.pair.1].target.angleDeg]]
+        }
         if build {
+            try g.checkDictionary(system: s, flag: grid == .uniform ? "--step-m" : "--r-max")
             let t1 = Date()
             let b = g.dictionary(system: s)
             out["build_seconds"] = Date().timeIntervalSince(t1)
@@ -151,7 +162,9 @@ struct WBLocalize: ParsableCommand {
     @Option(name: .customLong("target-r-min"), help: "Targets: minimum range, m.") var tMin: Double = 1
     @Option(name: .customLong("target-r-max"), help: "Targets: maximum range, m.") var tMax: Double = 40
     @Option(help: "Fresnel threshold Δ of the CS dictionary.") var delta: Double = 0.1
-    @Option(name: .customLong("exclusion-cells"), help: "CS: SOMP band-exclusion radius in grid cells (0 = plain SOMP).") var exclusionCells: Int = 1
+    @Option(name: .customLong("exclusion-cells"), help: "CS: SOMP band-exclusion radius in grid cells (0 = plain SOMP, the paper's).") var exclusionCells: Int = 0
+    @Option(help: "CS dictionary grid: hybrid-min (default) | hybrid (Algorithm 1 as written; empty at Δ = 0.1) | uniform | polar.") var grid: GridKind = .hybridMin
+    @Flag(help: "CS: polish each SOMP atom by a local continuous search in (r, θ) (off-grid refinement).") var refine = false
     @Option(name: .customLong("scan-range-step"), help: "MUSIC scan range step, m.") var rStep: Double = 0.1
     @Option(name: .customLong("scan-angle-step"), help: "MUSIC scan angle step, degrees.") var aStep: Double = 0.1
     @OptionGroup var sys: WBSystemOptions
@@ -173,6 +186,9 @@ struct WBLocalize: ParsableCommand {
         guard targets < s.antennas else {
             throw ISACError.invalidParameter(name: "--targets", value: "\(targets)", valid: "must be fewer than the number of antennas (\(s.antennas))")
         }
+        // Y and the simulation's noise matrix: 2 · 16·N·M·K bytes.
+        try MemoryBudget.check(bytes: 2 * 16 * Double(s.snapshotLength) * Double(snapshots),
+                               what: "the \(s.snapshotLength) × \(snapshots) observation", flag: "--snapshots", value: "\(snapshots)")
         var rng = RandomSource(seed: seed, stream: 0)
         let truth = WidebandExperiments.randomTargets(count: targets, rMin: tMin, rMax: tMax, rng: &rng)
         let obs = try s.simulate(targets: truth, snapshots: snapshots, snrDb: snrDb, rng: &rng)
@@ -181,11 +197,13 @@ struct WBLocalize: ParsableCommand {
         var extra: [String: Any] = [:]
         switch method {
         case .cs:
-            let g = try AngleDistanceGrid.make(.hybrid, system: s, options: GridOptions(delta: delta))
+            let g = try AngleDistanceGrid.make(grid, system: s, options: GridOptions(delta: delta))
+            try g.checkDictionary(system: s)
             let b = g.dictionary(system: s)
             let r = try Localizer.compressedSensing(observation: obs.data, grid: g, dictionary: b, targets: targets, exclusionCells: exclusionCells, system: s)
-            est = r.estimates
-            extra["atoms"] = g.count
+            est = refine ? try Localizer.refineOffGrid(system: s, observation: obs.data, estimates: r.estimates, grid: g) : r.estimates
+            extra["atoms"] = g.count; extra["grid"] = grid.rawValue; extra["refined"] = refine
+            extra["exclusion_cells"] = exclusionCells
         case .nbnfMusic, .wbffMusic:
             let grid = try ScanGrid.uniform(rMin: 0.5, rMax: tMax * 1.1, rangeCount: Int(((tMax * 1.1 - 0.5) / rStep).rounded()) + 1,
                                             angleCount: Int((60 / aStep).rounded()) + 1)
@@ -215,6 +233,46 @@ struct WBLocalize: ParsableCommand {
     }
 }
 
+struct WBCRB: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "crb",
+        abstract: "Cramér–Rao bound of (r, θ) for one target, exact WB-NF model with an unknown complex gain.",
+        discussion: "SNR per antenna, subcarrier and snapshot (|x_k| = 1, σ² = 10^(−SNR/10)); also prints the far-field closed form.")
+    @Option(name: .customLong("range-m"), help: "Target range, m.") var rangeM: Double = 10
+    @Option(name: .customLong("angle-deg"), help: "Target angle from the array axis, degrees, in [60, 120].") var angleDeg: Double = 90
+    @Option(name: .customLong("snr-db"), help: "Per-entry SNR, dB.") var snrDb: Double = 0
+    @Option(help: "Snapshots K.") var snapshots: Int = 8
+    @OptionGroup var sys: WBSystemOptions
+    @Flag(help: "Print one JSON object.") var json = false
+    func validate() throws {
+        try Check.positive(rangeM, "--range-m"); try Check.finite(rangeM, "--range-m")
+        try FieldOfView.check(angleRad: angleDeg * Double.pi / 180)
+        try Check.finite(snrDb, "--snr-db")
+        try Check.inRange(snapshots, 1, 1_000_000, "--snapshots")
+    }
+    func run() throws {
+        let s = try sys.system()
+        let t = PolarTarget(rangeMeters: rangeM, angleRad: angleDeg * Double.pi / 180)
+        let b = try WidebandCRB.singleTarget(system: s, target: t, snapshots: snapshots, snrDb: snrDb)
+        let ff = WidebandCRB.farFieldBound(system: s, angleRad: t.angleRad, snapshotEnergy: Double(snapshots),
+                                           noiseVariance: Foundation.pow(10, -snrDb / 10))
+        let nmse = b.positionVariance / (rangeM * rangeM)
+        if json {
+            print(try JSONOutput.string(["range_m": rangeM, "angle_deg": angleDeg, "snr_db": snrDb, "snapshots": snapshots,
+                                         "crb_range_m2": b.rangeVariance, "crb_angle_rad2": b.angleVariance,
+                                         "crb_range_angle": b.covariance, "crb_position_m2": b.positionVariance,
+                                         "crb_nmse_db": 10 * Foundation.log10(nmse),
+                                         "far_field_crb_range_m2": ff.rangeVariance, "far_field_crb_angle_rad2": ff.angleVariance] as [String: Any]))
+        } else {
+            print(String(format: "CRB at r = %.4g m, θ = %.2f°, SNR %.3g dB, K = %d: std(r) ≥ %.4g m, std(θ) ≥ %.4g°, NMSE ≥ %.2f dB",
+                         rangeM, angleDeg, snrDb, snapshots, b.rangeVariance.squareRoot(), b.angleVariance.squareRoot() * 180 / Double.pi,
+                         10 * Foundation.log10(nmse)))
+            print(String(format: "far-field closed form: std(r) ≥ %.4g m, std(θ) ≥ %.4g°", ff.rangeVariance.squareRoot(),
+                         ff.angleVariance.squareRoot() * 180 / Double.pi))
+        }
+    }
+}
+
 struct WBFigure: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "figure",
@@ -222,16 +280,20 @@ struct WBFigure: ParsableCommand {
         discussion: """
         fig2 |F(ζ)| · fig3 SOMP sparse recovery + localization (+ success rate over --trials, default 20) ·
         fig4 r_NB-NF vs bandwidth · fig5 NB-NF MUSIC spectrum and cuts · fig6 r_WB-FF vs aperture ·
-        fig7 WB-FF MUSIC spectrum and cuts · fig8 NMSE vs distance (--trials per distance, default 3).
+        fig7 WB-FF MUSIC spectrum and cuts · fig8 NMSE vs distance with 95 % confidence bands and the CRB
+        (--trials per distance and placement, default 100; --distances, --placement).
         Paper scenario: N = 127, f_c = 28 GHz, B = 122.88 MHz, M = 256, SNR 0 dB.
         """)
     @Argument(help: "fig2 | fig3 | fig4 | fig5 | fig6 | fig7 | fig8 | all.") var name: String
     @Option(help: "Output folder (created if missing).") var out: String
-    @Option(help: "Monte-Carlo trials: fig3 success-rate trials (default 20), fig8 trials per distance (default 3).") var trials: Int?
+    @Option(help: "Monte-Carlo trials: fig3 success-rate trials (default 20), fig8 trials per distance and placement (default 100).") var trials: Int?
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: "OFDM pilot symbols K per observation.") var snapshots: Int = 8
     @Option(name: .customLong("snr-db"), help: "Per-antenna, per-subcarrier SNR, dB.") var snrDb: Double = 0
-    @Option(name: .customLong("exclusion-cells"), help: "CS: SOMP band-exclusion radius in grid cells (0 = plain SOMP).") var exclusionCells: Int = 1
+    @Option(name: .customLong("exclusion-cells"), help: "CS: SOMP band-exclusion radius in grid cells (0 = plain SOMP, the paper's).") var exclusionCells: Int = 0
+    @Option(help: "CS dictionary grid (fig3, fig8): hybrid-min (default) | hybrid | uniform | polar.") var grid: GridKind = .hybridMin
+    @Option(help: "fig8: comma-separated target distances, m, in [0.6, 45] (default 1,2,3,5,8,12,20,35).") var distances: String?
+    @Option(help: "fig8: off-grid | on-grid | both.") var placement: String = "both"
     @Flag(help: "No progress lines on stderr.") var quiet = false
     @Flag(help: "Print one JSON object (summary of every figure written).") var json = false
 
@@ -249,6 +311,20 @@ struct WBFigure: ParsableCommand {
         var o = WidebandFigureOptions()
         o.trials = trials; o.seed = seed; o.snapshots = snapshots; o.snrDb = snrDb; o.progress = !quiet
         o.exclusionCells = exclusionCells
+        o.grid = grid
+        if let d = distances {
+            let parts = d.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard !parts.isEmpty, parts.allSatisfy({ $0 != nil }) else {
+                throw ISACError.invalidParameter(name: "--distances", value: d, valid: "comma-separated numbers (metres)")
+            }
+            o.distances = parts.map { $0! }
+        }
+        switch placement {
+        case "both": o.placements = nil
+        case "off-grid": o.placements = [.offGrid]
+        case "on-grid": o.placements = [.onGrid]
+        default: throw ISACError.invalidParameter(name: "--placement", value: placement, valid: "off-grid, on-grid or both")
+        }
         let names = name == "all" ? WidebandFigures.names : [name]
         var summary: [String: Any] = [:]
         for n in names {
@@ -262,8 +338,8 @@ struct WBFigure: ParsableCommand {
                 print(String(format: "%@  %6.1f s  %@", n, sec, files))
                 if let sr = r["success_rate"] as? Double, let k = r["successes"] as? Int, let tr = r["trials"] as? Int {
                     print(String(format: "      SOMP (exclusion %d) within one grid cell: %d/%d trials (%.1f %%), %d atoms", exclusionCells, k, tr, 100 * sr, r["atoms"] as? Int ?? 0))
-                    if exclusionCells > 0, let kp = r["successes_plain_somp"] as? Int {
-                        print(String(format: "      plain SOMP (exclusion 0) on the same trials: %d/%d (%.1f %%)", kp, tr, 100 * Double(kp) / Double(tr)))
+                    if let kp = r["successes_comparison"] as? Int, let e = r["comparison_exclusion_cells"] as? Int {
+                        print(String(format: "      SOMP (exclusion %d) on the same trials: %d/%d (%.1f %%)", e, kp, tr, 100 * Double(kp) / Double(tr)))
                     }
                 }
             }
