@@ -81,9 +81,7 @@ public struct BaselineSystem: SampleRunner {
         self.config = config; self.mode = mode
         let lam = config.wavelengthMeters
         let nominal = ArrayImpairment.nominal(antennas: config.antennas, wavelengthMeters: lam)
-        var rng = RandomSource(seed: impairmentSeed, stream: 0)
-        let perturbed = ArrayImpairment.random(antennas: config.antennas, wavelengthMeters: lam, stdMeters: config.spacingStdMeters,
-                                                    model: config.spacingModel, rng: &rng)
+        let perturbed = ArrayImpairment.realization(config: config, seed: impairmentSeed)
         switch mode {
         case .none: trueArray = nominal; assumedArray = nominal
         case .unknown: trueArray = perturbed; assumedArray = nominal

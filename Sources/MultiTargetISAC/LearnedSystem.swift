@@ -448,7 +448,9 @@ extension ArrayImpairment {
     }
 
     /// The hardware realization of `BaselineSystem` for this config and seed (stream 0 of `seed`).
+    /// With `config.trueArrayPositionsMeters` set, that array (the seed is then unused).
     public static func realization(config: MultiTargetConfig, seed: UInt64) -> ArrayImpairment {
+        if let x = config.trueArrayPositionsMeters { return .positions(x, wavelengthMeters: config.wavelengthMeters) }
         var rng = RandomSource(seed: seed, stream: 0)
         return ArrayImpairment.random(antennas: config.antennas, wavelengthMeters: config.wavelengthMeters,
                                       stdMeters: config.spacingStdMeters, model: config.spacingModel, rng: &rng)

@@ -46,7 +46,8 @@ public enum PfaSweep {
     }
 
     /// The calibrate-then-evaluate protocol of `BaselineSystem.calibratedEvaluation`, for many target p_fa at once:
-    /// `run(calibrationSamples, 2³²)` once, δ(p_fa) for each value, `run(samples, 0)` once, metrics at each δ.
+    /// `run(calibrationSamples, 2³²)` once, δ(p_fa) for each value, `run(samples, 0)` once, metrics at each δ
+    /// (`config.calibration == .testSet`: δ(p_fa) from the `run(samples, 0)` outcomes themselves, no calibration run).
     /// - Returns: one `OperatingPointMetrics` per entry of `targetPfas`, in the same order; the result at a single
     ///   p_fa equals `BaselineSystem.calibratedEvaluation` with that p_fa.
     public static func evaluate(config: MultiTargetConfig, samples: Int, calibrationSamples: Int, targetPfas: [Double],
@@ -54,10 +55,18 @@ public enum PfaSweep {
                                 run: (Int, UInt64) throws -> [SampleOutcome]) throws -> [OperatingPointMetrics] {
         try validate(targetPfas)
         try Check.positive(samples, "--samples")
-        try Check.positive(calibrationSamples, "--calibration-samples")
-        let cal = try run(calibrationSamples, 1 << 32)
-        let deltas = try thresholds(cal.map(\.trace), maxTargets: config.maxTargets, targetPfas: targetPfas)
-        let ev = try run(samples, 0)
+        let ev: [SampleOutcome], deltas: [Double]
+        switch config.calibration {
+        case .outOfSample:
+            try Check.positive(calibrationSamples, "--calibration-samples")
+            let cal = try run(calibrationSamples, 1 << 32)
+            deltas = try thresholds(cal.map(\.trace), maxTargets: config.maxTargets, targetPfas: targetPfas)
+            ev = try run(samples, 0)
+        case .testSet:
+            // The official code's protocol: δ chosen on the very draws it is evaluated on (no calibration draws).
+            ev = try run(samples, 0)
+            deltas = try thresholds(ev.map(\.trace), maxTargets: config.maxTargets, targetPfas: targetPfas)
+        }
         return try deltas.map {
             try BaselineSystem.aggregate(ev, config: config, threshold: $0, eta: eta, phi: phi, gospa: gospa)
         }

@@ -30,6 +30,7 @@ struct MTPfaSweep: ParsableCommand {
 
     func validate() throws {
         _ = try system.config(); _ = try system.gospa()
+        try system.config().checkMemory(samples: samples + (calSamples ?? samples))
         _ = try PfaSweep.parse(pfaValues)
         // The shared system options carry the single-point --pfa of evaluate/tradeoff; here it would be silently
         // ignored, so anything but its default is refused.
