@@ -12,7 +12,7 @@ struct MultitargetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "multitarget",
         abstract: "Model-based multi-target ISAC under impairments (paper 2).",
-        subcommands: [MTEvaluate.self, MTTradeoff.self, MTTrain.self, MTBench.self, MTPfaSweep.self])
+        subcommands: [MTEvaluate.self, MTTradeoff.self, MTTrain.self, MTBench.self, MTPfaSweep.self, MTFigure.self])
 }
 
 /// System options shared by the subcommands (defaults = paper Sec. V-A).
@@ -134,6 +134,8 @@ struct MTSystemOptions: ParsableArguments {
     func replayFlags() throws -> [String] {
         let c = try config(), p = preset.config
         var f = ["--preset", preset.rawValue]
+        // Degrees went through radians: 12 significant digits undo the round-off (−15, not −14.999999999999998).
+        func deg(_ r: Double) -> String { String(format: "%.12g", degrees(r)) }
         func add(_ name: String, _ v: Double, _ d: Double) { if v != d { f += [name, "\(v)"] } }
         func add(_ name: String, _ v: Int, _ d: Int) { if v != d { f += [name, "\(v)"] } }
         add("--targets-max", c.maxTargets, p.maxTargets); add("--antennas", c.antennas, p.antennas)
@@ -150,10 +152,10 @@ struct MTSystemOptions: ParsableArguments {
         add("--comm-range-max", c.commRangeMaxMeters, p.commRangeMaxMeters)
         add("--cyclic-prefix-fraction", c.cyclicPrefixFraction, p.cyclicPrefixFraction)
         if case let .fixed(s) = c.targetSector, case let .fixed(s0) = p.targetSector, s != s0 {
-            f += ["--sector-min", "\(degrees(s.lowerRad))", "--sector-max", "\(degrees(s.upperRad))"]
+            f += ["--sector-min", deg(s.lowerRad), "--sector-max", deg(s.upperRad)]
         }
         if c.commSector != p.commSector {
-            f += ["--comm-min", "\(degrees(c.commSector.lowerRad))", "--comm-max", "\(degrees(c.commSector.upperRad))"]
+            f += ["--comm-min", deg(c.commSector.lowerRad), "--comm-max", deg(c.commSector.upperRad)]
         }
         add("--range-min", c.rangeMinMeters, p.rangeMinMeters); add("--range-max", c.rangeMaxMeters, p.rangeMaxMeters)
         add("--spacing-std-mm", c.spacingStdMeters * 1e3, p.spacingStdMeters * 1e3)
@@ -927,5 +929,53 @@ private func printTestTable(_ tests: [[String: Any]]) {
     for r in tests {
         print(String(format: "%-22@ %8.4f %8.4f %9.3f %8.4f", (r["impairments"] as! String) as NSString, r["p_md"] as! Double,
                      r["p_fa"] as! Double, r["gospa_m"] as! Double, r["ser"] as! Double))
+    }
+}
+
+/// `isac multitarget figure …`: paper figures that are not sweeps of the evaluation protocol.
+struct MTFigure: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "figure", abstract: "Paper figures (fig3: angle-delay map, ideal vs impaired array).",
+                                                    subcommands: [MTFigure3.self])
+}
+
+/// `isac multitarget figure fig3 --out DIR`: the angle–delay map of one T-target scene through the ideal and the
+/// impaired array (paper Fig. 3; `AngleDelayMapFigure`).
+struct MTFigure3: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "fig3",
+        abstract: "Angle-delay map of one scene, ideal vs impaired array (paper Fig. 3): DIR/fig3.svg, fig3_map.csv, fig3_targets.csv.")
+    @OptionGroup var system: MTSystemOptions
+    @Option(name: .customLong("targets"), help: "T, targets in the scene (paper: 4; <= --targets-max).") var targets = 4
+    @Option(name: .customLong("figure-snr-r-db"), parsing: .unconditional, help: "Integrated sensing SNR of the figure, dB (paper Fig. 3: 20).") var snrDB = 20.0
+    @Option(name: .customLong("eta"), help: "ISAC trade-off eta of the beam (1 = sensing only).") var eta = 1.0
+    @Option(name: .customLong("floor-db"), parsing: .unconditional, help: "Colour scale floor, dB below the ideal map's maximum.") var floorDB = -30.0
+    @Option(name: .customLong("seed"), help: "Scene seed.") var seed: UInt64 = 3
+    @Option(name: .customLong("out"), help: "Output folder.") var out: String
+    @Flag(name: .customLong("json"), help: "Print one JSON object on stdout.") var json = false
+
+    func validate() throws {
+        try system.validateCommon()
+        try Check.inRange(eta, 0, 1, "--eta")
+        guard floorDB.isFinite, floorDB < 0 else { throw ISACError.invalidParameter(name: "--floor-db", value: "\(floorDB)", valid: "must be finite and < 0") }
+        guard !out.isEmpty else { throw ISACError.invalidParameter(name: "--out", value: "\"\"", valid: "must be a folder path") }
+    }
+
+    func run() throws {
+        let cfg = try system.config()
+        let fig = try AngleDelayMapFigure.make(config: cfg, impairmentSeed: system.impairmentSeed, seed: seed, targets: targets,
+                                               sensingSNRdB: snrDB, eta: eta)
+        let dir = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try Figure.writePanels(fig.figures(floorDB: floorDB), columns: 1, to: dir.appendingPathComponent("fig3.svg").path)
+        try fig.mapTable().write(to: dir.appendingPathComponent("fig3_map.csv").path)
+        try fig.targetTable().write(to: dir.appendingPathComponent("fig3_targets.csv").path)
+        let peakImpaired = fig.impaired.data.max() ?? .nan
+        if json {
+            print(try JSONOutput.string(["out": out, "targets_angle_deg": fig.targetAnglesDeg, "targets_range_m": fig.targetRangesMeters,
+                                         "impaired_peak_over_ideal_peak": peakImpaired, "snr_r_db": snrDB, "n_theta": fig.anglesDeg.count,
+                                         "n_tau": fig.rangesMeters.count]))
+        } else {
+            print(String(format: "fig3: T = %d, impaired peak / ideal peak = %.3f (%.2f dB); wrote %@/fig3.svg, fig3_map.csv, fig3_targets.csv",
+                         targets, peakImpaired, 10 * log10(peakImpaired), out as NSString))
+        }
     }
 }

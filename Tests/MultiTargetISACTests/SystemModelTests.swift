@@ -184,3 +184,29 @@ private func smallOfficialConfig() -> MultiTargetConfig {
     #expect(ms[1].detection.falseAlarmProbability <= 0.1)
     #expect(ms.allSatisfy { $0.detection.samples == 120 })
 }
+
+@Test func wilsonBandMatchesClosedForms() throws {
+    // k = 0: the interval is [0, z²/(n + z²)]; k = n: [n/(n + z²), 1]; symmetric around 1/2 for k = n/2.
+    let z = 1.96, z2 = z * z
+    let a = PfaSweep.wilsonInterval(successes: 0, trials: 100)
+    #expect(a.lower == 0 && abs(a.upper - z2 / (100 + z2)) < 1e-15)
+    let b = PfaSweep.wilsonInterval(successes: 100, trials: 100)
+    #expect(abs(b.lower - 100 / (100 + z2)) < 1e-15 && abs(b.upper - 1) < 1e-15)
+    let c = PfaSweep.wilsonInterval(successes: 50, trials: 100)
+    #expect(abs(c.lower + c.upper - 1) < 1e-15 && c.lower < 0.5 && c.upper > 0.5)
+    #expect(PfaSweep.wilsonInterval(successes: 0, trials: 0).lower.isNaN)
+}
+
+@Test func figure3MapsShareTheSceneAndNormalisation() throws {
+    // Ideal map peaks at exactly 1 (normalised by itself); with σ = 0 the impaired array is the nominal one and
+    // both maps are identical; with impairments the impaired map differs.
+    var c = smallReceiverSystem(maxTargets: 4)
+    let f = try AngleDelayMapFigure.make(config: c, impairmentSeed: 1, seed: 3, targets: 4, sensingSNRdB: 20)
+    #expect(abs((f.ideal.data.max() ?? 0) - 1) < 1e-15)
+    #expect(f.ideal.data != f.impaired.data)
+    #expect(f.targetAnglesDeg.count == 4 && f.ideal.rows == c.angleGridSize && f.ideal.cols == c.delayGridSize)
+    c.spacingStdMeters = 0
+    let g = try AngleDelayMapFigure.make(config: c, impairmentSeed: 1, seed: 3, targets: 4, sensingSNRdB: 20)
+    #expect(g.ideal.data == g.impaired.data)
+    #expect(throws: ISACError.self) { _ = try AngleDelayMapFigure.make(config: c, impairmentSeed: 1, seed: 3, targets: 5, sensingSNRdB: 20) }
+}
