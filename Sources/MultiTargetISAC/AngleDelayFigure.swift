@@ -1,5 +1,6 @@
 import Foundation
 import Linalg
+import Arrays
 import ISACIO
 
 /// Paper Fig. 3: the angle–delay map 𝓛_ij = |[Φ_aᴴ Ỹ_r Φ_d*]_ij|² (Sec. III-B) of one scene with T targets, seen
@@ -53,7 +54,7 @@ public struct AngleDelayMapFigure: Sendable {
         guard peak > 0 else { throw ISACError.nonFinite(name: "angle-delay map") }
         a.data = a.data.map { $0 / peak }; b.data = b.data.map { $0 / peak }
         let dict = try ideal.ompDictionary(for: sector)
-        return AngleDelayMapFigure(anglesDeg: dict.anglesRad.map(degrees), rangesMeters: dict.delaysSeconds.map { $0 * speedOfLightMT / 2 },
+        return AngleDelayMapFigure(anglesDeg: dict.anglesRad.map(degrees), rangesMeters: dict.delaysSeconds.map { $0 * speedOfLight / 2 },
                                    ideal: a, impaired: b, targetAnglesDeg: d.anglesRad.map(degrees), targetRangesMeters: d.rangesMeters,
                                    sensingSNRdB: sensingSNRdB)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Dispatch
 import Linalg
+import Arrays
 import Metrics
 import Numerics
 
@@ -125,7 +126,7 @@ public struct BaselineSystem: SampleRunner {
         return SampleOutcome(trace: DetectionTrace(trueCount: d.targetCount, peaks: Array(omp.peaks.prefix(config.maxTargets))),
                              truePositions: d.positions, trueAnglesRad: d.anglesRad, trueRangesMeters: d.rangesMeters,
                              estimatedAnglesRad: omp.anglesRad,
-                             estimatedRangesMeters: omp.delaysSeconds.map { $0 * speedOfLightMT / 2 },
+                             estimatedRangesMeters: omp.delaysSeconds.map { $0 * speedOfLight / 2 },
                              symbolErrors: errs, symbols: d.messages.count)
     }
 
@@ -147,7 +148,7 @@ public struct BaselineSystem: SampleRunner {
         var gross = 0
         var angFine = ErrorAccumulator(), rngFine = ErrorAccumulator()
         let sinCell = 2 / Double(config.antennas)
-        let rangeCell = speedOfLightMT / (2 * Double(config.subcarriers) * config.subcarrierSpacingHz)
+        let rangeCell = speedOfLight / (2 * Double(config.subcarriers) * config.subcarrierSpacingHz)
         for o in outcomes {
             let n = o.trace.estimatedCount(threshold: threshold)
             det.add(trueCount: o.trace.trueCount, estimatedCount: n)

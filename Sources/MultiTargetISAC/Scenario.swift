@@ -150,7 +150,7 @@ public struct ScenarioGenerator: Sendable {
             var atf = CDouble.zero
             for i in 0..<k { atf += a[i] * f[i] }
             let amp = d.gains[t] * atf * CDouble(invSqrtS, 0)
-            let rho = ULASteering.delayVector(delaySeconds: 2 * d.rangesMeters[t] / speedOfLightMT, subcarriers: s,
+            let rho = ULASteering.delayVector(delaySeconds: 2 * d.rangesMeters[t] / speedOfLight, subcarriers: s,
                                               spacingHz: c.subcarrierSpacingHz)
             y.data.withUnsafeMutableBufferPointer { p in
                 for col in 0..<s {
