@@ -429,6 +429,18 @@ struct MTEvaluate: ParsableCommand {
     }
 }
 
+/// The η values of a trade-off sweep.
+enum EtaGrid: String, ExpressibleByArgument, CaseIterable {
+    case linear, log
+    /// linear: i/(n−1); log: 10^{−3 + 3 i/(n−1)} (the official code's `torch.logspace(-3, 0, n)`), i = 0..<n.
+    func values(count n: Int) -> [Double] {
+        (0..<n).map { i in
+            let t = Double(i) / Double(n - 1)
+            return self == .linear ? t : pow(10, -3 + 3 * t)
+        }
+    }
+}
+
 struct MTTradeoff: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tradeoff",
@@ -438,7 +450,8 @@ struct MTTradeoff: ParsableCommand {
     @Option(name: .customLong("receiver"), help: "Receiver for the --impairments curves: omp (baseline, Algorithm 1) | domp (differentiable OMP, Sec. IV-B).") var receiver = "omp"
     @Option(name: .customLong("checkpoint"), help: "Learned models (.npz from `isac multitarget train`: impairment, dictionary or nnbl, kind read from the file; comma list): one curve each.") var checkpoint: String?
     @OptionGroup var dompOptions: MTDOMPOptions
-    @Option(name: .customLong("etas"), help: "Number of eta values uniformly in [0, 1].") var etas = 8
+    @Option(name: .customLong("etas"), help: "Number of eta values (see --eta-grid).") var etas = 8
+    @Option(name: .customLong("eta-grid"), help: "linear (uniform in [0, 1]) | log (10^-3 .. 1 log-spaced, as the official code's testISAC).") var etaGrid: EtaGrid = .linear
     @Option(name: .customLong("phases"), help: "Number of phi values uniformly in [0, 2pi) (1 = phi 0, as the paper's Fig. 9).") var phases = 1
     @Option(name: .customLong("samples"), help: "Evaluation samples per point.") var samples = 150
     @Option(name: .customLong("calibration-samples"), help: "Calibration samples per point (default: --samples).") var calSamples: Int?
@@ -466,7 +479,7 @@ struct MTTradeoff: ParsableCommand {
                                        receivers: try parseReceivers(receiver, entries: entries, allowList: false),
                                        checkpoints: checkpoint, domp: dompOptions.settings)
         let cal = calSamples ?? samples
-        let etaGrid = (0..<etas).map { Double($0) / Double(etas - 1) }
+        let etaGrid = self.etaGrid.values(count: etas)
         let phiGrid = (0..<phases).map { 2 * Double.pi * Double($0) / Double(phases) }
         var csv = CSVTable(header: ["method", "eta", "phi_deg", "threshold_over_KSN0", "p_md", "p_fa", "gospa_m", "ser",
                                     "angle_rmse_deg", "range_rmse_m", "samples", "single_target_samples", "gross_errors",
