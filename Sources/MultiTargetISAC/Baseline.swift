@@ -25,8 +25,7 @@ public struct SampleOutcome: Sendable {
 
     /// Positions of the first T̂(δ) detections.
     public func estimatedPositions(threshold: Double) -> [Position2] {
-        let n = trace.estimatedCount(threshold: threshold)
-        return (0..<n).map { Position2(estimatedRangesMeters[$0] * Double.cos(estimatedAnglesRad[$0]),
+        return trace.selectedIterations(threshold: threshold).map { Position2(estimatedRangesMeters[$0] * Double.cos(estimatedAnglesRad[$0]),
                                         estimatedRangesMeters[$0] * Double.sin(estimatedAnglesRad[$0])) }
     }
 }
@@ -123,7 +122,8 @@ public struct BaselineSystem: SampleRunner {
         let dict = try ompDictionary(for: d.sector)
         let omp = try OMP.run(observation: obs.sensing, dictionary: dict, threshold: 0, maxIterations: config.maxTargets)
         let (_, errs) = ScenarioGenerator.decode(obs, sent: d.messages)
-        return SampleOutcome(trace: DetectionTrace(trueCount: d.targetCount, peaks: Array(omp.peaks.prefix(config.maxTargets))),
+        return SampleOutcome(trace: DetectionTrace(trueCount: d.targetCount, peaks: Array(omp.peaks.prefix(config.maxTargets)),
+                                                             rule: config.detectionRule),
                              truePositions: d.positions, trueAnglesRad: d.anglesRad, trueRangesMeters: d.rangesMeters,
                              estimatedAnglesRad: omp.anglesRad,
                              estimatedRangesMeters: omp.delaysSeconds.map { $0 * speedOfLight / 2 },
@@ -155,13 +155,14 @@ public struct BaselineSystem: SampleRunner {
             g += gospa.distance(o.truePositions, o.estimatedPositions(threshold: threshold))
             ser.add(errors: o.symbolErrors, symbols: o.symbols)
             if o.trace.trueCount == 1 && n >= 1 {
-                ang.add(degrees(o.estimatedAnglesRad[0] - o.trueAnglesRad[0]))
-                rng.add(o.estimatedRangesMeters[0] - o.trueRangesMeters[0])
-                let ds = abs(Double.sin(o.estimatedAnglesRad[0]) - Double.sin(o.trueAnglesRad[0]))
-                let dr = abs(o.estimatedRangesMeters[0] - o.trueRangesMeters[0])
+                let f = o.trace.rule == .firstBelow ? 0 : o.trace.selectedIterations(threshold: threshold)[0]
+                ang.add(degrees(o.estimatedAnglesRad[f] - o.trueAnglesRad[0]))
+                rng.add(o.estimatedRangesMeters[f] - o.trueRangesMeters[0])
+                let ds = abs(Double.sin(o.estimatedAnglesRad[f]) - Double.sin(o.trueAnglesRad[0]))
+                let dr = abs(o.estimatedRangesMeters[f] - o.trueRangesMeters[0])
                 if ds > sinCell || dr > rangeCell { gross += 1 } else {
-                    angFine.add(degrees(o.estimatedAnglesRad[0] - o.trueAnglesRad[0]))
-                    rngFine.add(o.estimatedRangesMeters[0] - o.trueRangesMeters[0])
+                    angFine.add(degrees(o.estimatedAnglesRad[f] - o.trueAnglesRad[0]))
+                    rngFine.add(o.estimatedRangesMeters[f] - o.trueRangesMeters[0])
                 }
             }
         }

@@ -168,6 +168,9 @@ public struct MultiTargetConfig: Sendable, Equatable {
     public var gospaCutoffMeters: Double? = nil
     /// Threshold calibration protocol (`--calibration`).
     public var calibration: CalibrationProtocol = .outOfSample
+    /// How the baseline OMP's detections are read off its peaks (`--detection-rule`; learned receivers always
+    /// use `firstBelow`).
+    public var detectionRule: DetectionRule = .firstBelow
 
     public init() { spacingStdMeters = speedOfLight / 60e9 / 25 }
 
@@ -190,6 +193,7 @@ public struct MultiTargetConfig: Sendable, Equatable {
         c.spacingStdMeters = c.wavelengthMeters / 15
         c.gospaCutoffMeters = 43.75 - 10
         c.calibration = .testSet
+        c.detectionRule = .allAbove
         return c
     }
 

@@ -27,6 +27,7 @@ extension MultiTargetPreset: ExpressibleByArgument {}
 extension RadarGainModel: ExpressibleByArgument {}
 extension CommChannelModel: ExpressibleByArgument {}
 extension CalibrationProtocol: ExpressibleByArgument {}
+extension DetectionRule: ExpressibleByArgument {}
 extension ArrayImpairment.SpacingModel: ExpressibleByArgument {}
 
 /// System options shared by the subcommands: `--preset` picks the defaults (paper Sec. V-A or the official code),
@@ -75,6 +76,8 @@ struct MTSystemOptions: ParsableArguments {
     @Option(name: .customLong("pfa"), help: "Target false-alarm probability for threshold calibration.") var pfa = 1e-2
     @Option(name: .customLong("calibration"), help: "Threshold calibration: out-of-sample (separate draws; paper preset) | test-set (on the evaluation draws, official code).")
     var calibration: CalibrationProtocol?
+    @Option(name: .customLong("detection-rule"), help: "Baseline OMP detections at delta: first-below (Algorithm 1: stop at the first peak <= delta; paper preset) | all-above (every peak > delta, official code).")
+    var detectionRule: DetectionRule?
     @Option(name: .customLong("gospa-cutoff"), help: "GOSPA cut-off gamma, metres (paper preset (R_max-R_min)/2, official code R_max-R_min).") var gospaCutoff: Double?
     @Option(name: .customLong("gospa-mu"), help: "GOSPA mu.") var gospaMu = 2.0
     @Option(name: .customLong("gospa-p"), help: "GOSPA order p.") var gospaP = 2.0
@@ -119,6 +122,7 @@ struct MTSystemOptions: ParsableArguments {
         if let s = spacingStdMM { c.spacingStdMeters = s * 1e-3 }
         if let v = spacingModel { c.spacingModel = v }
         if let v = calibration { c.calibration = v }
+        if let v = detectionRule { c.detectionRule = v }
         if let g = gospaCutoff { c.gospaCutoffMeters = g }
         if let path = arrayPositions { c.trueArrayPositionsMeters = try ArrayImpairment.readPositions(npyPath: path, antennas: c.antennas) }
         try c.validate()
@@ -164,6 +168,7 @@ struct MTSystemOptions: ParsableArguments {
         if impairmentSeed != 1 { f += ["--impairment-seed", "\(impairmentSeed)"] }
         if pfa != 1e-2 { f += ["--pfa", "\(pfa)"] }
         if c.calibration != p.calibration { f += ["--calibration", c.calibration.rawValue] }
+        if c.detectionRule != p.detectionRule { f += ["--detection-rule", c.detectionRule.rawValue] }
         if let g = gospaCutoff { f += ["--gospa-cutoff", "\(g)"] }
         if gospaMu != 2 { f += ["--gospa-mu", "\(gospaMu)"] }
         if gospaP != 2 { f += ["--gospa-p", "\(gospaP)"] }

@@ -210,3 +210,14 @@ private func smallOfficialConfig() -> MultiTargetConfig {
     #expect(g.ideal.data == g.impaired.data)
     #expect(throws: ISACError.self) { _ = try AngleDelayMapFigure.make(config: c, impairmentSeed: 1, seed: 3, targets: 5, sensingSNRdB: 20) }
 }
+
+@Test func detectionRulesReadThePeakSequence() throws {
+    // Peaks 5, 1, 3 at δ = 2: Algorithm 1 stops after the first (T̂ = 1); the official rule counts 5 and 3 (T̂ = 2).
+    let a = DetectionTrace(trueCount: 2, peaks: [5, 1, 3])
+    let b = DetectionTrace(trueCount: 2, peaks: [5, 1, 3], rule: .allAbove)
+    #expect(a.estimatedCount(threshold: 2) == 1 && a.selectedIterations(threshold: 2) == [0])
+    #expect(b.estimatedCount(threshold: 2) == 2 && b.selectedIterations(threshold: 2) == [0, 2])
+    // Decreasing peaks: both rules agree at every threshold.
+    let c = DetectionTrace(trueCount: 1, peaks: [9, 4, 2, 1]), d = DetectionTrace(trueCount: 1, peaks: [9, 4, 2, 1], rule: .allAbove)
+    for t in [0.5, 1.5, 3, 5, 10] { #expect(c.selectedIterations(threshold: t) == d.selectedIterations(threshold: t)) }
+}
