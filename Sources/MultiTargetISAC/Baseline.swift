@@ -1,6 +1,7 @@
 import Foundation
 import Dispatch
 import Linalg
+import Arrays
 import Metrics
 import Numerics
 
@@ -24,8 +25,7 @@ public struct SampleOutcome: Sendable {
 
     /// Positions of the first T̂(δ) detections.
     public func estimatedPositions(threshold: Double) -> [Position2] {
-        let n = trace.estimatedCount(threshold: threshold)
-        return (0..<n).map { Position2(estimatedRangesMeters[$0] * Double.cos(estimatedAnglesRad[$0]),
+        return trace.selectedIterations(threshold: threshold).map { Position2(estimatedRangesMeters[$0] * Double.cos(estimatedAnglesRad[$0]),
                                         estimatedRangesMeters[$0] * Double.sin(estimatedAnglesRad[$0])) }
     }
 }
@@ -81,9 +81,7 @@ public struct BaselineSystem: SampleRunner {
         self.config = config; self.mode = mode
         let lam = config.wavelengthMeters
         let nominal = ArrayImpairment.nominal(antennas: config.antennas, wavelengthMeters: lam)
-        var rng = RandomSource(seed: impairmentSeed, stream: 0)
-        let perturbed = ArrayImpairment.random(antennas: config.antennas, wavelengthMeters: lam, stdMeters: config.spacingStdMeters,
-                                                    model: config.spacingModel, rng: &rng)
+        let perturbed = ArrayImpairment.realization(config: config, seed: impairmentSeed)
         switch mode {
         case .none: trueArray = nominal; assumedArray = nominal
         case .unknown: trueArray = perturbed; assumedArray = nominal
@@ -124,10 +122,11 @@ public struct BaselineSystem: SampleRunner {
         let dict = try ompDictionary(for: d.sector)
         let omp = try OMP.run(observation: obs.sensing, dictionary: dict, threshold: 0, maxIterations: config.maxTargets)
         let (_, errs) = ScenarioGenerator.decode(obs, sent: d.messages)
-        return SampleOutcome(trace: DetectionTrace(trueCount: d.targetCount, peaks: Array(omp.peaks.prefix(config.maxTargets))),
+        return SampleOutcome(trace: DetectionTrace(trueCount: d.targetCount, peaks: Array(omp.peaks.prefix(config.maxTargets)),
+                                                             rule: config.detectionRule),
                              truePositions: d.positions, trueAnglesRad: d.anglesRad, trueRangesMeters: d.rangesMeters,
                              estimatedAnglesRad: omp.anglesRad,
-                             estimatedRangesMeters: omp.delaysSeconds.map { $0 * speedOfLightMT / 2 },
+                             estimatedRangesMeters: omp.delaysSeconds.map { $0 * speedOfLight / 2 },
                              symbolErrors: errs, symbols: d.messages.count)
     }
 
@@ -149,20 +148,21 @@ public struct BaselineSystem: SampleRunner {
         var gross = 0
         var angFine = ErrorAccumulator(), rngFine = ErrorAccumulator()
         let sinCell = 2 / Double(config.antennas)
-        let rangeCell = speedOfLightMT / (2 * Double(config.subcarriers) * config.subcarrierSpacingHz)
+        let rangeCell = speedOfLight / (2 * Double(config.subcarriers) * config.subcarrierSpacingHz)
         for o in outcomes {
             let n = o.trace.estimatedCount(threshold: threshold)
             det.add(trueCount: o.trace.trueCount, estimatedCount: n)
             g += gospa.distance(o.truePositions, o.estimatedPositions(threshold: threshold))
             ser.add(errors: o.symbolErrors, symbols: o.symbols)
             if o.trace.trueCount == 1 && n >= 1 {
-                ang.add(degrees(o.estimatedAnglesRad[0] - o.trueAnglesRad[0]))
-                rng.add(o.estimatedRangesMeters[0] - o.trueRangesMeters[0])
-                let ds = abs(Double.sin(o.estimatedAnglesRad[0]) - Double.sin(o.trueAnglesRad[0]))
-                let dr = abs(o.estimatedRangesMeters[0] - o.trueRangesMeters[0])
+                let f = o.trace.rule == .firstBelow ? 0 : o.trace.selectedIterations(threshold: threshold)[0]
+                ang.add(degrees(o.estimatedAnglesRad[f] - o.trueAnglesRad[0]))
+                rng.add(o.estimatedRangesMeters[f] - o.trueRangesMeters[0])
+                let ds = abs(Double.sin(o.estimatedAnglesRad[f]) - Double.sin(o.trueAnglesRad[0]))
+                let dr = abs(o.estimatedRangesMeters[f] - o.trueRangesMeters[0])
                 if ds > sinCell || dr > rangeCell { gross += 1 } else {
-                    angFine.add(degrees(o.estimatedAnglesRad[0] - o.trueAnglesRad[0]))
-                    rngFine.add(o.estimatedRangesMeters[0] - o.trueRangesMeters[0])
+                    angFine.add(degrees(o.estimatedAnglesRad[f] - o.trueAnglesRad[0]))
+                    rngFine.add(o.estimatedRangesMeters[f] - o.trueRangesMeters[0])
                 }
             }
         }

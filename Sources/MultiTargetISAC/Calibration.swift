@@ -7,12 +7,38 @@ public struct DetectionTrace: Sendable, Equatable {
     public var trueCount: Int
     /// max 𝓛 before each iteration, length T_max (OMP run with δ = 0).
     public var peaks: [Double]
-    public init(trueCount: Int, peaks: [Double]) { self.trueCount = trueCount; self.peaks = peaks }
-    /// T̂(δ) = first I with peaks[I] ≤ δ, else T_max.
-    @inlinable public func estimatedCount(threshold: Double) -> Int {
-        for (i, p) in peaks.enumerated() where !(p > threshold) { return i }
-        return peaks.count
+    /// How detections are read off the peak sequence (`MultiTargetConfig.detectionRule`).
+    public var rule: DetectionRule = .firstBelow
+    public init(trueCount: Int, peaks: [Double], rule: DetectionRule = .firstBelow) {
+        self.trueCount = trueCount; self.peaks = peaks; self.rule = rule
     }
+    /// T̂(δ): `firstBelow`: the first I with peaks[I] ≤ δ (else T_max); `allAbove`: the number of peaks > δ.
+    /// Both are non-increasing in δ, so the calibration's bisection applies to either.
+    @inlinable public func estimatedCount(threshold: Double) -> Int {
+        switch rule {
+        case .firstBelow:
+            for (i, p) in peaks.enumerated() where !(p > threshold) { return i }
+            return peaks.count
+        case .allAbove:
+            return peaks.reduce(0) { $0 + ($1 > threshold ? 1 : 0) }
+        }
+    }
+    /// OMP iterations reported as detections at δ, in selection order.
+    public func selectedIterations(threshold: Double) -> [Int] {
+        switch rule {
+        case .firstBelow: return Array(0..<estimatedCount(threshold: threshold))
+        case .allAbove: return peaks.indices.filter { peaks[$0] > threshold }
+        }
+    }
+}
+
+/// How the detections of a sample are read off its OMP peak sequence at a threshold δ.
+public enum DetectionRule: String, Sendable, Equatable, CaseIterable, Codable {
+    /// Algorithm 1: stop at the first iteration whose peak is ≤ δ; the earlier ones are the detections (paper).
+    case firstBelow = "first-below"
+    /// The official code's `getSensingMetrics`: every iteration whose peak exceeds δ is a detection, wherever it
+    /// sits in the sequence (differs from `firstBelow` only when the peaks are not decreasing).
+    case allAbove = "all-above"
 }
 
 /// Threshold calibration to a target false-alarm rate (paper eq. 21) by bisection.

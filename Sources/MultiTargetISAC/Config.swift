@@ -14,11 +14,11 @@ public struct AngularSector: Sendable, Equatable {
     /// Validates −π/2 ≤ lower < upper ≤ π/2; `name` is the CLI flag reported on error.
     public init(lowerRad: Double, upperRad: Double, name: String = "sector") throws {
         guard lowerRad.isFinite, upperRad.isFinite, lowerRad < upperRad else {
-            throw ISACError.invalidParameter(name: name, value: "[\(degrees(lowerRad))°, \(degrees(upperRad))°]",
+            throw ISACError.invalidParameter(name: name, value: Self.text(lowerRad, upperRad),
                                              valid: "must be a non-empty interval lower < upper (degrees)")
         }
         guard lowerRad >= -Double.pi / 2 - 1e-12, upperRad <= Double.pi / 2 + 1e-12 else {
-            throw ISACError.invalidParameter(name: name, value: "[\(degrees(lowerRad))°, \(degrees(upperRad))°]",
+            throw ISACError.invalidParameter(name: name, value: Self.text(lowerRad, upperRad),
                                              valid: "must lie within [-90°, 90°]")
         }
         self.lowerRad = lowerRad; self.upperRad = upperRad
@@ -27,6 +27,8 @@ public struct AngularSector: Sendable, Equatable {
     public init(lowerDeg: Double, upperDeg: Double, name: String = "sector") throws {
         try self.init(lowerRad: radians(lowerDeg), upperRad: radians(upperDeg), name: name)
     }
+    /// "[lo°, hi°]" with 6 significant digits (error messages).
+    static func text(_ lo: Double, _ hi: Double) -> String { String(format: "[%.6g°, %.6g°]", degrees(lo), degrees(hi)) }
     public func contains(_ th: Double) -> Bool { th >= lowerRad && th <= upperRad }
     public var widthRad: Double { upperRad - lowerRad }
 }
@@ -50,7 +52,64 @@ public enum ImpairmentMode: String, Sendable, CaseIterable {
     case known
 }
 
-/// Parameters of the multi-target OFDM ISAC system (defaults = paper Sec. V-A).
+/// How the complex target gains ψ_t of the sensing channel are drawn.
+public enum RadarGainModel: String, Sendable, Equatable, CaseIterable, Codable {
+    /// ψ_t ~ CN(0, σ_r²) with σ_r² = SNR_r N0 / K for every target, whatever its range (paper Sec. V-A).
+    case fixedSNR = "fixed-snr"
+    /// Radar equation with a Swerling-1 (exponential) RCS, as the official code: |ψ_t|² = σ λ² P / ((4π)³ R_t⁴)
+    /// per entry of the un-normalised model, σ ~ Exp(mean RCS), uniform phase — i.e. ψ_t ~ CN(0, ·) — relative to
+    /// the receiver noise k T F S Δf (see `LinkBudget`).
+    case linkBudget = "link-budget"
+}
+
+/// How the communication channel β ∈ ℂ^S is drawn.
+public enum CommChannelModel: String, Sendable, Equatable, CaseIterable, Codable {
+    /// L-tap Rayleigh channel, σ_l² ∝ e^{−l}, Σσ_l² = S SNR_c N0 (paper Sec. V-A); UE angle φ ~ U(comm sector).
+    case rayleigh
+    /// Geometric LOS + NLOS channel of the official code: P ~ U{1..P_max} paths, path 0 is the LOS path (UE at
+    /// angle φ ~ U(comm sector), range R ~ U[R_c,min, R_c,max], amplitude λ/(4πR)), the others single-bounce
+    /// scatterers (angle ~ U(comm sector) at least 0.1° from the LOS, Tx–scatterer distance bounded so that the
+    /// excess path stays within the cyclic prefix, Swerling-1 RCS, amplitude √σ λ/((4π)^{3/2} R_ts R_sr)).
+    case losNLOS = "los-nlos"
+}
+
+/// Where the detection threshold δ is calibrated to the target p_fa.
+public enum CalibrationProtocol: String, Sendable, Equatable, CaseIterable, Codable {
+    /// On separate calibration draws (streams 2³² + i); metrics on fresh test draws (default, unbiased p_fa).
+    case outOfSample = "out-of-sample"
+    /// On the test draws themselves, as the official code (its p_fa is then the target by construction).
+    case testSet = "test-set"
+}
+
+/// Physical link budget of the official code (radar equation, thermal noise over the occupied band).
+public struct LinkBudget: Sendable, Equatable, Codable {
+    /// F, receiver noise figure, dB (official code: 8 dB).
+    public var noiseFigureDB = 8.0
+    /// T, system temperature, K (official code: 290 K).
+    public var temperatureK = 290.0
+    /// Mean radar cross section of the Swerling-1 targets (and NLOS scatterers), m² (official code: 1 m²).
+    public var meanRCSm2 = 1.0
+    /// Boltzmann constant, J/K (CODATA exact value; the official code uses 1.38e-23, 0.05 % lower).
+    public static let boltzmannJPerK = 1.380649e-23
+    public init() {}
+
+    /// σ_n² = k T 10^{F/10} S Δf, the noise power per received entry, W.
+    public func noiseVarianceW(subcarriers: Int, subcarrierSpacingHz: Double) -> Double {
+        Self.boltzmannJPerK * temperatureK * pow(10, noiseFigureDB / 10) * Double(subcarriers) * subcarrierSpacingHz
+    }
+}
+
+/// Named system settings (`--preset`): each is a complete `MultiTargetConfig`.
+public enum MultiTargetPreset: String, Sendable, CaseIterable, Codable {
+    /// The paper's Sec. V-A setting (`MultiTargetConfig.paper`).
+    case paper
+    /// The defaults of the authors' official code (`MultiTargetConfig.officialCode`).
+    case officialCode = "official-code"
+    public var config: MultiTargetConfig { self == .paper ? .paper : .officialCode }
+}
+
+/// Parameters of the multi-target OFDM ISAC system (defaults = paper Sec. V-A; `officialCode` = the authors'
+/// repository defaults; docs/multitarget.md lists every difference).
 public struct MultiTargetConfig: Sendable, Equatable {
     /// K, ULA elements.
     public var antennas = 64
@@ -89,8 +148,116 @@ public struct MultiTargetConfig: Sendable, Equatable {
     public var noisePower = 1.0
     /// OMP angle dictionary: sector-limited (paper baseline, Fig. 7 discussion) or the full [−90°, 90°] grid.
     public var ompAngleDictionaryCoversSector = true
+    /// Radar gain model (`--radar-gain`); `fixedSNR` uses `sensingSNRdB`, `linkBudget` uses `linkBudget` and `power` (W).
+    public var radarGainModel: RadarGainModel = .fixedSNR
+    /// Link-budget constants (used by `radarGainModel == .linkBudget` and `commChannelModel == .losNLOS`).
+    public var linkBudget = LinkBudget()
+    /// Communication channel model (`--comm-channel`); `rayleigh` uses `commSNRdB` and `channelTaps`.
+    public var commChannelModel: CommChannelModel = .rayleigh
+    /// P_max, maximum number of LOS + NLOS paths (`losNLOS` only; official code: 6).
+    public var maxCommPaths = 6
+    /// UE / scatterer range interval of the LOS/NLOS channel, metres (official code: [10, 200] m).
+    public var commRangeMinMeters = 10.0
+    public var commRangeMaxMeters = 200.0
+    /// Cyclic prefix as a fraction of the OFDM symbol 1/Δf (official code: 0.07); bounds the NLOS excess path.
+    public var cyclicPrefixFraction = 0.07
+    /// The true element positions x_k (metres, increasing), e.g. a measured array (`--array-positions`); nil draws
+    /// one realization from `spacingStdMeters`/`spacingModel` and `--impairment-seed`.
+    public var trueArrayPositionsMeters: [Double]? = nil
+    /// GOSPA cut-off γ, metres; nil = (R_max − R_min)/2 (`--gospa-cutoff`).
+    public var gospaCutoffMeters: Double? = nil
+    /// Threshold calibration protocol (`--calibration`).
+    public var calibration: CalibrationProtocol = .outOfSample
+    /// How the baseline OMP's detections are read off its peaks (`--detection-rule`; learned receivers always
+    /// use `firstBelow`).
+    public var detectionRule: DetectionRule = .firstBelow
 
     public init() { spacingStdMeters = speedOfLight / 60e9 / 25 }
+
+    /// The paper's Sec. V-A setting (= `init()`).
+    public static var paper: MultiTargetConfig { MultiTargetConfig() }
+
+    /// The defaults of the authors' official code (github.com/josemateosramos/MBE2EMTISAC, lib/simulation_parameters.py,
+    /// methods/isac_baseline.py), read from that code: Δf = 240 kHz, R ∈ [10, 43.75] m, link-budget radar gain
+    /// (P = 1 W, F = 8 dB, T = 290 K, mean RCS 1 m²), LOS/NLOS comm channel with 1–6 paths over [10, 200] m and a 7 %
+    /// cyclic prefix, comm sector [40°, 60°], GOSPA γ = R_max − R_min = 33.75 m, p_fa calibrated on the test set,
+    /// and spacing std λ/15 for its (commented-out) random array generator. Its true array is one fixed realization
+    /// in that file: pass it with `trueArrayPositionsMeters` (`--array-positions`, see docs/multitarget.md).
+    public static var officialCode: MultiTargetConfig {
+        var c = MultiTargetConfig()
+        c.subcarrierSpacingHz = 240e3
+        c.rangeMinMeters = 10; c.rangeMaxMeters = 43.75
+        c.radarGainModel = .linkBudget
+        c.commChannelModel = .losNLOS
+        c.commSector = try! AngularSector(lowerDeg: 40, upperDeg: 60)
+        c.spacingStdMeters = c.wavelengthMeters / 15
+        c.gospaCutoffMeters = 43.75 - 10
+        c.calibration = .testSet
+        c.detectionRule = .allAbove
+        return c
+    }
+
+    /// γ of the GOSPA metric, metres (`gospaCutoffMeters` or (R_max − R_min)/2).
+    public var effectiveGOSPACutoffMeters: Double { gospaCutoffMeters ?? (rangeMaxMeters - rangeMinMeters) / 2 }
+
+    /// σ_n² of the link budget, W (`LinkBudget.noiseVarianceW` at this S and Δf).
+    public var linkBudgetNoiseVarianceW: Double {
+        linkBudget.noiseVarianceW(subcarriers: subcarriers, subcarrierSpacingHz: subcarrierSpacingHz)
+    }
+
+    /// E|ψ|² of a target at range R in the normalised model Ỹ = ψ (aᵀf)/√S a[x ⊙ ρ]ᵀ + W, W ~ CN(0, N0):
+    /// fixed SNR: σ_r² = SNR_r N0/K (range-independent); link budget: the official code's per-entry amplitude
+    /// √(σ λ²/((4π)³R⁴)) with ‖f‖² = P watts, times √S (our 1/√S normalisation), relative to σ_n²:
+    /// E|ψ|² = S P σ̄ λ² / ((4π)³ R⁴ σ_n²) · N0 (‖f‖² = P is applied by the precoder, so P enters here as 1).
+    public func targetGainVariance(rangeMeters r: Double) -> Double {
+        switch radarGainModel {
+        case .fixedSNR: return targetGainVariance
+        case .linkBudget:
+            let lam = wavelengthMeters
+            return Double(subcarriers) * linkBudget.meanRCSm2 * lam * lam / (pow(4 * Double.pi, 3) * pow(r, 4))
+                / linkBudgetNoiseVarianceW * noisePower
+        }
+    }
+
+    /// Maximum unambiguous range c/(2Δf) of the OFDM radar (delay 2R/c below one symbol 1/Δf), metres.
+    public var unambiguousRangeMeters: Double { speedOfLight / (2 * subcarrierSpacingHz) }
+
+    /// Rough heap footprint of one run, bytes, per named input, so absurd sizes fail up front with the flag named
+    /// instead of aborting on allocation: shared beam grid and dictionaries (16 B per complex), and per worker
+    /// thread the scene (noise K×S, Ỹ), the complex OMP maps C(Ỹ) and C(R) (2 × N_θ×N_τ) and the LS atoms (K S T_max).
+    public func memoryEstimate(samples: Int, threads: Int) -> [(flag: String, bytes: Double)] {
+        let k = Double(antennas), s = Double(subcarriers), nt = Double(angleGridSize), nd = Double(delayGridSize)
+        let t = Double(max(threads, 1)), tm = Double(maxTargets)
+        return [
+            ("--n-theta", 16 * (4 * k * nt) + t * 32 * nt * nd),
+            ("--n-tau", 16 * s * nd),
+            ("--antennas/--subcarriers", t * 16 * (3 * k * s)),
+            ("--targets-max", t * 16 * k * s * tm + Double(samples) * 48 * tm),
+            ("--samples", Double(samples) * 400),
+        ]
+    }
+
+    /// Memory this process may use: `MemAvailable` of /proc/meminfo where readable, capped at 80 % of physical memory.
+    public static func availableMemoryBytes() -> Double {
+        let phys = 0.8 * Double(ProcessInfo.processInfo.physicalMemory)
+        guard let txt = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+              let line = txt.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
+              let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return phys }
+        return min(phys, kb * 1024)
+    }
+
+    /// Throws `ISACError.invalidParameter` naming the largest contributor when `memoryEstimate` exceeds
+    /// `limitBytes` (default: `availableMemoryBytes()`).
+    public func checkMemory(samples: Int, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                            limitBytes: Double = MultiTargetConfig.availableMemoryBytes()) throws {
+        let parts = memoryEstimate(samples: samples, threads: threads)
+        let total = parts.reduce(0) { $0 + $1.bytes }
+        guard total.isFinite, total <= limitBytes else {
+            let big = parts.max { $0.bytes < $1.bytes }!
+            throw ISACError.invalidParameter(name: big.flag, value: "(needs ≈ \(String(format: "%.3g", total / 1e9)) GB)",
+                                             valid: "the run must fit in memory (limit \(String(format: "%.3g", limitBytes / 1e9)) GB); reduce \(big.flag)")
+        }
+    }
 
     /// λ = c/f_c, metres.
     public var wavelengthMeters: Double { speedOfLight / carrierHz }
@@ -101,11 +268,13 @@ public struct MultiTargetConfig: Sendable, Equatable {
 
     /// Throws `ISACError.invalidParameter` naming the CLI flag for any out-of-range field.
     public func validate() throws {
-        try Check.positive(antennas, "--antennas")
-        try Check.positive(subcarriers, "--subcarriers")
+        try Check.inRange(antennas, 1, 1 << 20, "--antennas")
+        try Check.inRange(subcarriers, 1, 1 << 20, "--subcarriers")
         try Check.positive(subcarrierSpacingHz, "--subcarrier-spacing-hz")
         try Check.positive(carrierHz, "--carrier-hz")
-        try Check.nonNegative(maxTargets, "--targets-max")
+        try Check.positive(maxTargets, "--targets-max")
+        // T_max LS atoms of length K S; more targets than entries cannot be resolved (and would only exhaust memory).
+        try Check.inRange(maxTargets, 1, min(antennas * subcarriers, 10_000), "--targets-max")
         try Check.positive(power, "--power")
         try Check.finite(sensingSNRdB, "--snr-r-db")
         try Check.finite(commSNRdB, "--snr-c-db")
@@ -118,6 +287,44 @@ public struct MultiTargetConfig: Sendable, Equatable {
         guard rangeMinMeters.isFinite, rangeMaxMeters.isFinite, rangeMinMeters >= 0, rangeMinMeters < rangeMaxMeters else {
             throw ISACError.invalidParameter(name: "--range-min/--range-max", value: "[\(rangeMinMeters), \(rangeMaxMeters)]",
                                              valid: "need 0 <= range-min < range-max (metres)")
+        }
+        guard rangeMaxMeters < unambiguousRangeMeters else {
+            throw ISACError.invalidParameter(name: "--subcarrier-spacing-hz", value: "\(subcarrierSpacingHz)",
+                valid: "the unambiguous range c/(2 Δf) = \(String(format: "%.4g", unambiguousRangeMeters)) m must exceed --range-max (\(rangeMaxMeters) m)")
+        }
+        for (sec, name) in [(commSector, "--comm-min/--comm-max")] + {
+            if case let .fixed(t) = targetSector { return [(t, "--sector-min/--sector-max")] } else { return [] } }() {
+            guard sec.lowerRad > -Double.pi / 2, sec.upperRad < Double.pi / 2 else {
+                throw ISACError.invalidParameter(name: name, value: AngularSector.text(sec.lowerRad, sec.upperRad),
+                                                 valid: "must lie strictly inside (-90°, 90°)")
+            }
+        }
+        try Check.positive(linkBudget.temperatureK, "--noise-temperature-k")
+        try Check.finite(linkBudget.noiseFigureDB, "--noise-figure-db")
+        try Check.positive(linkBudget.meanRCSm2, "--mean-rcs-m2")
+        try Check.inRange(maxCommPaths, 1, 1000, "--comm-paths-max")
+        guard commRangeMinMeters.isFinite, commRangeMaxMeters.isFinite, commRangeMinMeters > 0, commRangeMinMeters < commRangeMaxMeters else {
+            throw ISACError.invalidParameter(name: "--comm-range-min/--comm-range-max", value: "[\(commRangeMinMeters), \(commRangeMaxMeters)]",
+                                             valid: "need 0 < comm-range-min < comm-range-max (metres)")
+        }
+        try Check.inOpenRange(cyclicPrefixFraction, 0, 1, "--cyclic-prefix-fraction")
+        if radarGainModel == .linkBudget {
+            guard rangeMinMeters > 0 else {
+                throw ISACError.invalidParameter(name: "--range-min", value: "\(rangeMinMeters)", valid: "must be > 0 with --radar-gain link-budget (R⁻⁴)")
+            }
+        }
+        if let g = gospaCutoffMeters { try Check.positive(g, "--gospa-cutoff") }
+        if let p = trueArrayPositionsMeters {
+            guard p.count == antennas else {
+                throw ISACError.invalidParameter(name: "--array-positions", value: "\(p.count) positions",
+                                                 valid: "must hold K = --antennas = \(antennas) positions")
+            }
+            guard p.allSatisfy(\.isFinite) else {
+                throw ISACError.invalidParameter(name: "--array-positions", value: "non-finite entries", valid: "all positions must be finite (metres)")
+            }
+            guard zip(p, p.dropFirst()).allSatisfy({ $0 < $1 }) else {
+                throw ISACError.invalidParameter(name: "--array-positions", value: "unsorted", valid: "positions must be strictly increasing (metres along the array axis)")
+            }
         }
         guard spacingStdMeters.isFinite, spacingStdMeters >= 0 else {
             throw ISACError.invalidParameter(name: "--spacing-std-mm", value: "\(spacingStdMeters * 1e3)", valid: "must be finite and >= 0")

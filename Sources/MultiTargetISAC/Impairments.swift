@@ -2,6 +2,7 @@ import Foundation
 import Linalg
 import Arrays
 import Numerics
+import ISACIO
 
 /// Antenna-spacing impairments of the ISAC ULA (paper Sec. II-D, Example 1) and the steering
 /// matrices built from them.
@@ -27,6 +28,17 @@ public struct ArrayImpairment: Sendable, Equatable {
     public var model: SpacingModel = .cumulative
     /// λ, metres.
     public var wavelengthMeters: Double
+    /// Explicit element positions x_k, metres (a measured array, `--array-positions`); when set they define
+    /// `geometry` exactly and `spacingsMeters` holds their differences (last entry λ/2, unused by `cumulative`).
+    public var explicitPositionsMeters: [Double]? = nil
+
+    /// An array given by its element positions (metres, increasing); spacings = consecutive differences.
+    public static func positions(_ x: [Double], wavelengthMeters: Double) -> ArrayImpairment {
+        var a = ArrayImpairment(spacingsMeters: zip(x, x.dropFirst()).map { $1 - $0 } + [wavelengthMeters / 2],
+                                wavelengthMeters: wavelengthMeters, model: .cumulative)
+        a.explicitPositionsMeters = x
+        return a
+    }
 
     /// Nominal ULA: d_k = λ/2 for all k.
     public static func nominal(antennas: Int, wavelengthMeters: Double) -> ArrayImpairment {
@@ -46,10 +58,39 @@ public struct ArrayImpairment: Sendable, Equatable {
 
     /// Element positions along the x axis (metres), per `model`.
     public var geometry: ArrayGeometry {
+        if let x = explicitPositionsMeters { return ArrayGeometry(positions: x.map { Point3($0, 0, 0) }) }
         if model == .cumulative, spacingsMeters.count >= 1,
            let g = try? ArrayGeometry.ula(spacingsMeters: Array(spacingsMeters.dropLast()), axis: .x) { return g }
         let c = Double(spacingsMeters.count - 1) / 2
         return ArrayGeometry(positions: spacingsMeters.enumerated().map { Point3((Double($0.offset) - c) * $0.element, 0, 0) })
+    }
+}
+
+extension ArrayImpairment {
+    /// Reads measured element positions (`--array-positions`): a .npy file of exactly K finite real numbers
+    /// (`<f4` or `<f8`, metres, any shape with K elements, e.g. [K] or the official code's [K, 1]).
+    /// Ordering is checked by `MultiTargetConfig.validate` (strictly increasing).
+    /// - Throws: `ISACError.invalidParameter(name: "--array-positions", …)` for an unreadable file, another dtype,
+    ///   the wrong element count or NaN/∞ entries.
+    public static func readPositions(npyPath path: String, antennas: Int) throws -> [Double] {
+        let a: NPYArray
+        do { a = try NPY.read(from: path) } catch {
+            throw ISACError.invalidParameter(name: "--array-positions", value: path, valid: "must be a readable .npy file (\(error))")
+        }
+        switch a.data {
+        case .float32, .float64: break
+        default:
+            throw ISACError.invalidParameter(name: "--array-positions", value: "dtype \(a.data.descr)", valid: "must be a real float array (<f4 or <f8), metres")
+        }
+        let x = try a.doubles()
+        guard x.count == antennas else {
+            throw ISACError.invalidParameter(name: "--array-positions", value: "\(x.count) elements (shape \(a.shape))",
+                                             valid: "must hold K = --antennas = \(antennas) positions")
+        }
+        guard x.allSatisfy(\.isFinite) else {
+            throw ISACError.invalidParameter(name: "--array-positions", value: "NaN or infinite entries", valid: "all positions must be finite (metres)")
+        }
+        return x
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Dispatch
 import Linalg
+import Arrays
 import Numerics
 import Metrics
 
@@ -127,7 +128,7 @@ public struct LearnedISACSystem: SampleRunner {
         let b = steering.transposed
         let gram = Matrix.matmul(b, b, transA: .conjugateTranspose)
         gramInverse = try gram.solve(Matrix<CDouble>.identity(config.antennas))
-        let tau = ULASteering.uniformGrid(2 * config.rangeMinMeters / speedOfLightMT, 2 * config.rangeMaxMeters / speedOfLightMT,
+        let tau = ULASteering.uniformGrid(2 * config.rangeMinMeters / speedOfLight, 2 * config.rangeMaxMeters / speedOfLight,
                                           count: config.delayGridSize)
         delaysSeconds = tau
         delayAtoms = ULASteering.delayMatrix(delaysSeconds: tau, subcarriers: config.subcarriers, spacingHz: config.subcarrierSpacingHz)
@@ -215,7 +216,7 @@ public struct LearnedISACSystem: SampleRunner {
         let (_, errs) = ScenarioGenerator.decode(obs, sent: d.messages)
         return SampleOutcome(trace: DetectionTrace(trueCount: d.targetCount, peaks: r.peaks),
                              truePositions: d.positions, trueAnglesRad: d.anglesRad, trueRangesMeters: d.rangesMeters,
-                             estimatedAnglesRad: r.anglesRad, estimatedRangesMeters: r.delaysSeconds.map { $0 * speedOfLightMT / 2 },
+                             estimatedAnglesRad: r.anglesRad, estimatedRangesMeters: r.delaysSeconds.map { $0 * speedOfLight / 2 },
                              symbolErrors: errs, symbols: d.messages.count)
     }
 
@@ -255,7 +256,7 @@ public struct LearnedISACSystem: SampleRunner {
         let res = try DifferentiableOMP.run(observation: obs.sensing, dictionary: dict, iterations: t, settings: settings,
                                             subcarrierSpacingHz: config.subcarrierSpacingHz, offGridAtom: offGridAtom, recordTape: true)
         let est = zip(res.anglesRad, res.delaysSeconds).map { th, tau -> Position2 in
-            let r = tau * speedOfLightMT / 2
+            let r = tau * speedOfLight / 2
             return Position2(r * Double.cos(th), r * Double.sin(th))
         }
         let truth = d.positions
@@ -291,9 +292,9 @@ public struct LearnedISACSystem: SampleRunner {
         for (it, step) in res.steps.enumerated() {
             let gp = gradPos[it]
             if gp == .zero { continue }
-            let th = step.angleRad, r = step.delaySeconds * speedOfLightMT / 2
+            let th = step.angleRad, r = step.delaySeconds * speedOfLight / 2
             let gAngle = gp.x * (-r * Double.sin(th)) + gp.y * (r * Double.cos(th))
-            let gDelay = (gp.x * Double.cos(th) + gp.y * Double.sin(th)) * speedOfLightMT / 2
+            let gDelay = (gp.x * Double.cos(th) + gp.y * Double.sin(th)) * speedOfLight / 2
             let gc = DifferentiableOMP.mapGradient(step: step, anglesRad: dict.anglesRad, delaysSeconds: dict.delaysSeconds,
                                                    temperature: settings.temperature, gradAngle: gAngle, gradDelay: gDelay)
             let na = step.angleWindow.count, nd = step.delayWindow.count
@@ -302,7 +303,7 @@ public struct LearnedISACSystem: SampleRunner {
             // Delay correlations ρ_uᵀ φ_j* = Σ_s exp(j2π s Δf (τ_j − τ_u)).
             var dcorr = [[CDouble]](repeating: [CDouble](repeating: .zero, count: nd), count: t)
             for u in 0..<t {
-                let tu = 2 * d.rangesMeters[u] / speedOfLightMT
+                let tu = 2 * d.rangesMeters[u] / speedOfLight
                 for b in 0..<nd {
                     let ph = 2 * Double.pi * config.subcarrierSpacingHz * (dict.delaysSeconds[j0 + b] - tu)
                     var acc = CDouble.zero
@@ -448,7 +449,9 @@ extension ArrayImpairment {
     }
 
     /// The hardware realization of `BaselineSystem` for this config and seed (stream 0 of `seed`).
+    /// With `config.trueArrayPositionsMeters` set, that array (the seed is then unused).
     public static func realization(config: MultiTargetConfig, seed: UInt64) -> ArrayImpairment {
+        if let x = config.trueArrayPositionsMeters { return .positions(x, wavelengthMeters: config.wavelengthMeters) }
         var rng = RandomSource(seed: seed, stream: 0)
         return ArrayImpairment.random(antennas: config.antennas, wavelengthMeters: config.wavelengthMeters,
                                       stdMeters: config.spacingStdMeters, model: config.spacingModel, rng: &rng)

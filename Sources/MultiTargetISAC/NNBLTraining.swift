@@ -2,6 +2,7 @@ import _Differentiation
 import Foundation
 import Learning
 import Linalg
+import Arrays
 import Metrics
 import Numerics
 
@@ -42,7 +43,7 @@ public struct NNBLSystem: Sendable {
         generator = try ScenarioGenerator(config: config, trueArray: trueArray)
         nominal = ArrayImpairment.nominal(antennas: config.antennas, wavelengthMeters: config.wavelengthMeters)
         self.architecture = architecture
-        let tau = ULASteering.uniformGrid(2 * config.rangeMinMeters / speedOfLightMT, 2 * config.rangeMaxMeters / speedOfLightMT,
+        let tau = ULASteering.uniformGrid(2 * config.rangeMinMeters / speedOfLight, 2 * config.rangeMaxMeters / speedOfLight,
                                           count: architecture.mapDelays)
         var d = ULASteering.delayMatrix(delaysSeconds: tau, subcarriers: config.subcarriers, spacingHz: config.subcarrierSpacingHz)
         for i in d.data.indices { d.data[i] = d.data[i].conjugate }
@@ -82,7 +83,7 @@ public struct NNBLSystem: Sendable {
             for kk in 0..<k { let v = amp * a[kk]; t.gr[i * k + kk] = Float(v.real); t.gi[i * k + kk] = Float(v.imaginary) }
             let u = phiA.apply(a, .conjugateTranspose)
             for r in 0..<nt { t.ur[r * tm + i] = Float(u[r].real); t.ui[r * tm + i] = Float(u[r].imaginary) }
-            let rho = ULASteering.delayVector(delaySeconds: 2 * d.rangesMeters[i] / speedOfLightMT, subcarriers: s, spacingHz: c.subcarrierSpacingHz)
+            let rho = ULASteering.delayVector(delaySeconds: 2 * d.rangesMeters[i] / speedOfLight, subcarriers: s, spacingHz: c.subcarrierSpacingHz)
             let v = conjugateDelayAtoms.apply(rho, .transpose)
             for j in 0..<nd { t.vr[i * nd + j] = Float(v[j].real); t.vi[i * nd + j] = Float(v[j].imaginary) }
         }

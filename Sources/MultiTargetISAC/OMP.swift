@@ -1,5 +1,6 @@
 import Foundation
 import Linalg
+import Arrays
 import Numerics
 
 /// Angle and delay dictionaries for OMP (paper eq. 8) with their grids.
@@ -38,7 +39,7 @@ public struct OMPDictionary: Sendable {
         try Check.inRange(angleCount, 2, 1_000_000, "--n-theta")
         try Check.inRange(delayCount, 2, 1_000_000, "--n-tau")
         let th = ULASteering.uniformGrid(sector.lowerRad, sector.upperRad, count: angleCount)
-        let tau = ULASteering.uniformGrid(2 * rangeMinMeters / speedOfLightMT, 2 * rangeMaxMeters / speedOfLightMT, count: delayCount)
+        let tau = ULASteering.uniformGrid(2 * rangeMinMeters / speedOfLight, 2 * rangeMaxMeters / speedOfLight, count: delayCount)
         return try OMPDictionary(angleAtoms: ULASteering.matrix(geometry.geometry, anglesRad: th, wavelengthMeters: geometry.wavelengthMeters),
                                  anglesRad: th,
                                  delayAtoms: ULASteering.delayMatrix(delaysSeconds: tau, subcarriers: subcarriers, spacingHz: spacingHz),
@@ -205,5 +206,3 @@ public enum OMP {
     }
 }
 
-/// c in m/s (re-exported here to keep call sites short).
-public let speedOfLightMT = 299_792_458.0

@@ -20,6 +20,23 @@ public enum PfaSweep {
         for p in targetPfas { try Check.inOpenRange(p, 0, 1, name) }
     }
 
+    /// Wilson score interval for a binomial proportion k/n at `z` standard errors (1.96: 95 %), the band drawn
+    /// around p_md (k = missed, n = true targets) and p_fa (k = false alarms, n = K_max·N − ΣT opportunities).
+    /// Returns (NaN, NaN) for n = 0.
+    public static func wilsonInterval(successes k: Int, trials n: Int, z: Double = 1.96) -> (lower: Double, upper: Double) {
+        guard n > 0 else { return (.nan, .nan) }
+        let nn = Double(n), p = Double(k) / nn, z2 = z * z
+        let centre = (p + z2 / (2 * nn)) / (1 + z2 / nn)
+        let half = z / (1 + z2 / nn) * (p * (1 - p) / nn + z2 / (4 * nn * nn)).squareRoot()
+        return (max(0, centre - half), min(1, centre + half))
+    }
+
+    /// 95 % Wilson bands of p_md and p_fa of one operating point.
+    public static func bands(_ d: DetectionCounts) -> (pmd: (lower: Double, upper: Double), pfa: (lower: Double, upper: Double)) {
+        (wilsonInterval(successes: d.trueTargets - d.detected, trials: d.trueTargets),
+         wilsonInterval(successes: d.falseAlarms, trials: d.falseAlarmOpportunities))
+    }
+
     /// Parses a comma list such as `1e-3,1e-2,0.1` (sorted ascending, duplicates removed).
     public static func parse(_ text: String, name: String = "--pfa-values") throws -> [Double] {
         let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -46,7 +63,8 @@ public enum PfaSweep {
     }
 
     /// The calibrate-then-evaluate protocol of `BaselineSystem.calibratedEvaluation`, for many target p_fa at once:
-    /// `run(calibrationSamples, 2³²)` once, δ(p_fa) for each value, `run(samples, 0)` once, metrics at each δ.
+    /// `run(calibrationSamples, 2³²)` once, δ(p_fa) for each value, `run(samples, 0)` once, metrics at each δ
+    /// (`config.calibration == .testSet`: δ(p_fa) from the `run(samples, 0)` outcomes themselves, no calibration run).
     /// - Returns: one `OperatingPointMetrics` per entry of `targetPfas`, in the same order; the result at a single
     ///   p_fa equals `BaselineSystem.calibratedEvaluation` with that p_fa.
     public static func evaluate(config: MultiTargetConfig, samples: Int, calibrationSamples: Int, targetPfas: [Double],
@@ -54,10 +72,18 @@ public enum PfaSweep {
                                 run: (Int, UInt64) throws -> [SampleOutcome]) throws -> [OperatingPointMetrics] {
         try validate(targetPfas)
         try Check.positive(samples, "--samples")
-        try Check.positive(calibrationSamples, "--calibration-samples")
-        let cal = try run(calibrationSamples, 1 << 32)
-        let deltas = try thresholds(cal.map(\.trace), maxTargets: config.maxTargets, targetPfas: targetPfas)
-        let ev = try run(samples, 0)
+        let ev: [SampleOutcome], deltas: [Double]
+        switch config.calibration {
+        case .outOfSample:
+            try Check.positive(calibrationSamples, "--calibration-samples")
+            let cal = try run(calibrationSamples, 1 << 32)
+            deltas = try thresholds(cal.map(\.trace), maxTargets: config.maxTargets, targetPfas: targetPfas)
+            ev = try run(samples, 0)
+        case .testSet:
+            // The official code's protocol: δ chosen on the very draws it is evaluated on (no calibration draws).
+            ev = try run(samples, 0)
+            deltas = try thresholds(ev.map(\.trace), maxTargets: config.maxTargets, targetPfas: targetPfas)
+        }
         return try deltas.map {
             try BaselineSystem.aggregate(ev, config: config, threshold: $0, eta: eta, phi: phi, gospa: gospa)
         }

@@ -2,6 +2,7 @@ import Foundation
 import Linalg
 import Numerics
 import Metrics
+import Arrays
 
 /// The random ingredients of one transmission, drawn independently of the transmitter so the
 /// same scene can be observed through different precoders (η sweeps, learned beamformers).
@@ -19,6 +20,9 @@ public struct SceneDraw: Sendable {
     public var commAngleRad: Double
     /// Channel taps β_l ~ CN(0, σ_l²), length L.
     public var taps: [CDouble]
+    /// LOS/NLOS communication paths (`CommChannelModel.losNLOS`; empty for the Rayleigh model, which uses
+    /// `commAngleRad` and `taps`). Path 0 is the LOS path at `commAngleRad`.
+    public var commPaths: [CommPath] = []
     /// W, sensing noise, [K × S] i.i.d. CN(0, N0).
     public var sensingNoise: Matrix<CDouble>
     /// n, communication noise, [S] i.i.d. CN(0, N0).
@@ -27,6 +31,20 @@ public struct SceneDraw: Sendable {
     public var targetCount: Int { anglesRad.count }
     /// True positions p_t = R_t [cos θ_t, sin θ_t] (eq. 2), metres.
     public var positions: [Position2] { zip(rangesMeters, anglesRad).map { Position2($0 * Double.cos($1), $0 * Double.sin($1)) } }
+}
+
+/// One path of the geometric LOS/NLOS communication channel.
+public struct CommPath: Sendable, Equatable {
+    /// Departure angle from broadside, rad.
+    public var angleRad: Double
+    /// Complex amplitude relative to √N0 (noise-normalised): LOS λ/(4πR), NLOS √σ λ/((4π)^{3/2} R_ts R_sr), divided
+    /// by the link-budget noise σ_n.
+    public var gain: CDouble
+    /// Total path length L (LOS: R; NLOS: R_ts + R_sr), metres.
+    public var lengthMeters: Double
+    /// The delay applied across subcarriers, e^{−j2π s Δf τ}: τ = 2L/c, as the official code's phase
+    /// e^{−j4π s Δf L/c} (docs/multitarget.md).
+    public var delaySeconds: Double { 2 * lengthMeters / speedOfLight }
 }
 
 /// Both received signals of one transmission.
@@ -67,17 +85,53 @@ public struct ScenarioGenerator: Sendable {
         let t = targetCount ?? rng.integer(in: 0...c.maxTargets)
         let ang = (0..<t).map { _ in rng.uniform(sector.lowerRad, sector.upperRad) }
         let rng_ = (0..<t).map { _ in rng.uniform(c.rangeMinMeters, c.rangeMaxMeters) }
-        let g = (0..<t).map { _ in rng.complexGaussian(variance: c.targetGainVariance) }
+        let g = rng_.map { rng.complexGaussian(variance: c.targetGainVariance(rangeMeters: $0)) }
         let msg = (0..<c.subcarriers).map { _ in rng.integer(in: 0...3) }
         let phi = rng.uniform(c.commSector.lowerRad, c.commSector.upperRad)
-        // Σσ_l² = S·SNR_c·N0 with the unitary DFT ⇒ E|β_s|² = SNR_c·N0 (paper's SNR_c definition).
-        let prof = MultipathChannel.exponentialProfile(taps: c.channelTaps,
-                                                       totalPower: Double(c.subcarriers) * pow(10, c.commSNRdB / 10) * c.noisePower)
-        let taps = prof.map { rng.complexGaussian(variance: $0) }
+        var taps: [CDouble] = [], paths: [CommPath] = []
+        switch c.commChannelModel {
+        case .rayleigh:
+            // Σσ_l² = S·SNR_c·N0 with the unitary DFT ⇒ E|β_s|² = SNR_c·N0 (paper's SNR_c definition).
+            let prof = MultipathChannel.exponentialProfile(taps: c.channelTaps,
+                                                           totalPower: Double(c.subcarriers) * pow(10, c.commSNRdB / 10) * c.noisePower)
+            taps = prof.map { rng.complexGaussian(variance: $0) }
+        case .losNLOS:
+            paths = Self.drawPaths(config: c, losAngleRad: phi, rng: &rng)
+        }
         let w = rng.complexGaussianMatrix(rows: c.antennas, cols: c.subcarriers, variance: c.noisePower)
         let n = rng.complexGaussianVector(c.subcarriers, variance: c.noisePower)
         return SceneDraw(sector: sector, anglesRad: ang, rangesMeters: rng_, gains: g, messages: msg,
-                         commAngleRad: phi, taps: taps, sensingNoise: w, commNoise: n)
+                         commAngleRad: phi, taps: taps, commPaths: paths, sensingNoise: w, commNoise: n)
+    }
+
+    /// The LOS/NLOS paths (`CommChannelModel.losNLOS`): P ~ U{1..P_max}; LOS at φ, range R ~ U[R_c,min, R_c,max],
+    /// amplitude λ/(4πR) with a uniform phase; each NLOS path a scatterer at angle θ ~ U(comm sector) (moved to
+    /// 0.1° from φ if closer), Tx–scatterer distance R_ts ~ U[R_c,min, R_ts,max] with
+    /// R_ts,max = R_cp (R_cp/2 + R)/(R(1 − cos Δ) + R_cp), the distance at which the excess path
+    /// R_ts + R_sr − R equals the cyclic-prefix range R_cp = c·(CP fraction)/Δf (law of cosines,
+    /// R_sr² = R² + R_ts² − 2 R R_ts cos Δ, Δ = φ − θ), and amplitude √σ λ/((4π)^{3/2} R_ts R_sr), σ ~ Exp(mean RCS),
+    /// i.e. CN(0, σ̄ λ²/((4π)³ R_ts² R_sr²)). Amplitudes are divided by the link-budget σ_n (noise-normalised, N0).
+    static func drawPaths(config c: MultiTargetConfig, losAngleRad phi: Double, rng: inout RandomSource) -> [CommPath] {
+        let lam = c.wavelengthMeters
+        let scale = (c.noisePower / c.linkBudgetNoiseVarianceW).squareRoot()
+        let count = rng.integer(in: 1...c.maxCommPaths)
+        let r = rng.uniform(c.commRangeMinMeters, c.commRangeMaxMeters)
+        let losPhase = rng.uniform(0, 2 * Double.pi)
+        let losAmp = lam / (4 * Double.pi * r) * scale
+        var out = [CommPath(angleRad: phi, gain: CDouble(losAmp * Double.cos(losPhase), losAmp * Double.sin(losPhase)), lengthMeters: r)]
+        let rcp = speedOfLight * c.cyclicPrefixFraction / c.subcarrierSpacingHz
+        let minSep = radians(0.1)
+        for _ in 1..<max(count, 1) {
+            var th = rng.uniform(c.commSector.lowerRad, c.commSector.upperRad)
+            var diff = phi - th
+            if abs(diff) < minSep { th = phi - (diff < 0 ? -minSep : minSep); diff = phi - th }
+            let rtsMax = rcp * (rcp / 2 + r) / (r * (1 - Double.cos(diff)) + rcp)
+            let rts = rng.uniform(c.commRangeMinMeters, rtsMax)
+            let rsr = (r * r + rts * rts - 2 * r * rts * Double.cos(diff)).squareRoot()
+            let v = c.linkBudget.meanRCSm2 * lam * lam / (pow(4 * Double.pi, 3) * rts * rts * rsr * rsr) * scale * scale
+            out.append(CommPath(angleRad: th, gain: rng.complexGaussian(variance: v), lengthMeters: rts + rsr))
+        }
+        return out
     }
 
     /// Forms Y_r (eq. 1), applies reciprocal filtering (eq. 3) and forms y_c, κ (eq. 4) through the
@@ -96,7 +150,7 @@ public struct ScenarioGenerator: Sendable {
             var atf = CDouble.zero
             for i in 0..<k { atf += a[i] * f[i] }
             let amp = d.gains[t] * atf * CDouble(invSqrtS, 0)
-            let rho = ULASteering.delayVector(delaySeconds: 2 * d.rangesMeters[t] / speedOfLightMT, subcarriers: s,
+            let rho = ULASteering.delayVector(delaySeconds: 2 * d.rangesMeters[t] / speedOfLight, subcarriers: s,
                                               spacingHz: c.subcarrierSpacingHz)
             y.data.withUnsafeMutableBufferPointer { p in
                 for col in 0..<s {
@@ -112,11 +166,26 @@ public struct ScenarioGenerator: Sendable {
                 for i in 0..<k { p[i + col * k] *= inv }
             }
         }
-        let ac = ULASteering.vector(g, angleRad: d.commAngleRad, wavelengthMeters: lam)
-        var gain = CDouble.zero
-        for i in 0..<k { gain += f[i] * ac[i] }
-        let beta = MultipathChannel.frequencyResponse(taps: d.taps, subcarriers: s)
-        let kappa = beta.map { $0 * gain }
+        func beamGain(_ angle: Double) -> CDouble {
+            let ac = ULASteering.vector(g, angleRad: angle, wavelengthMeters: lam)
+            var gain = CDouble.zero
+            for i in 0..<k { gain += f[i] * ac[i] }
+            return gain
+        }
+        let kappa: [CDouble]
+        if d.commPaths.isEmpty {
+            let gain = beamGain(d.commAngleRad)
+            kappa = MultipathChannel.frequencyResponse(taps: d.taps, subcarriers: s).map { $0 * gain }
+        } else {
+            // κ_s = Σ_p ψ_p (fᵀa(θ_p)) e^{−j2π s Δf τ_p}
+            var acc = [CDouble](repeating: .zero, count: s)
+            for p in d.commPaths {
+                let amp = p.gain * beamGain(p.angleRad)
+                let rho = ULASteering.delayVector(delaySeconds: p.delaySeconds, subcarriers: s, spacingHz: c.subcarrierSpacingHz)
+                for j in 0..<s { acc[j] += amp * rho[j] }
+            }
+            kappa = acc
+        }
         let yc = (0..<s).map { x[$0] * kappa[$0] + d.commNoise[$0] }
         return SceneObservation(sensing: y, comm: yc, csi: kappa)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Linalg
+import Arrays
 import Numerics
 import Metrics
 import ISACIO
@@ -190,7 +191,7 @@ public struct LearnedCheckpoint: Sendable {
         let model: LearnedSteering
         switch method {
         case "impairment":
-            guard let s = a["spacings_m"], let lam = Double(obj["carrier_hz"] ?? "").map({ speedOfLightMT / $0 }),
+            guard let s = a["spacings_m"], let lam = Double(obj["carrier_hz"] ?? "").map({ speedOfLight / $0 }),
                   let sm = ArrayImpairment.SpacingModel(rawValue: obj["spacing_model"] ?? "") else {
                 throw ISACError.invalidParameter(name: "--checkpoint", value: path, valid: "impairment checkpoint needs spacings_m, carrier_hz, spacing_model")
             }

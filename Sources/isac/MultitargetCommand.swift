@@ -12,7 +12,7 @@ struct MultitargetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "multitarget",
         abstract: "Model-based multi-target ISAC under impairments (paper 2).",
-        subcommands: [MTEvaluate.self, MTTradeoff.self, MTTrain.self, MTBench.self, MTPfaSweep.self])
+        subcommands: [MTEvaluate.self, MTTradeoff.self, MTTrain.self, MTBench.self, MTPfaSweep.self, MTFigure.self])
 }
 
 /// System options shared by the subcommands (defaults = paper Sec. V-A).
@@ -23,64 +23,163 @@ struct MTDOMPOptions: ParsableArguments {
     var settings: DifferentiableOMPSettings { DifferentiableOMPSettings(temperature: temperature, windowScale: windowScale) }
 }
 
+extension MultiTargetPreset: ExpressibleByArgument {}
+extension RadarGainModel: ExpressibleByArgument {}
+extension CommChannelModel: ExpressibleByArgument {}
+extension CalibrationProtocol: ExpressibleByArgument {}
+extension DetectionRule: ExpressibleByArgument {}
+extension ArrayImpairment.SpacingModel: ExpressibleByArgument {}
+
+/// System options shared by the subcommands: `--preset` picks the defaults (paper Sec. V-A or the official code),
+/// every other flag overrides one field of it (docs/multitarget.md, "Presets"). Flags that take negative values
+/// parse them unconditionally (`--sector-min -40`).
 struct MTSystemOptions: ParsableArguments {
-    @Option(name: .customLong("targets-max"), help: "T_max, maximum number of targets (also the OMP cap).")
-    var targetsMax = 5
-    @Option(name: .customLong("antennas"), help: "K, ULA elements.") var antennas = 64
-    @Option(name: .customLong("subcarriers"), help: "S, OFDM subcarriers.") var subcarriers = 256
-    @Option(name: .customLong("n-theta"), help: "N_theta, angle grid points.") var nTheta = 720
-    @Option(name: .customLong("n-tau"), help: "N_tau, delay grid points.") var nTau = 200
-    @Option(name: .customLong("snr-r-db"), help: "Integrated sensing SNR K sigma_r^2/N0, dB.") var snrR = 15.0
-    @Option(name: .customLong("snr-c-db"), help: "Average communication SNR per subcarrier, dB.") var snrC = 20.0
-    @Option(name: .customLong("sector-min"), help: "Target sector lower edge, degrees.") var sectorMin = -40.0
-    @Option(name: .customLong("sector-max"), help: "Target sector upper edge, degrees.") var sectorMax = -20.0
+    @Option(name: .customLong("preset"), help: "System defaults: paper (Sec. V-A) | official-code (the authors' repository defaults). Every flag below overrides one field.")
+    var preset: MultiTargetPreset = .paper
+    @Option(name: .customLong("targets-max"), help: "T_max, maximum number of targets (also the OMP cap), >= 1.") var targetsMax: Int?
+    @Option(name: .customLong("antennas"), help: "K, ULA elements.") var antennas: Int?
+    @Option(name: .customLong("subcarriers"), help: "S, OFDM subcarriers.") var subcarriers: Int?
+    @Option(name: .customLong("subcarrier-spacing-hz"), help: "Delta_f, subcarrier spacing, Hz (paper 120e3, official code 240e3).") var subcarrierSpacingHz: Double?
+    @Option(name: .customLong("carrier-hz"), help: "f_c, carrier frequency, Hz (60e9).") var carrierHz: Double?
+    @Option(name: .customLong("n-theta"), help: "N_theta, angle grid points.") var nTheta: Int?
+    @Option(name: .customLong("n-tau"), help: "N_tau, delay grid points.") var nTau: Int?
+    @Option(name: .customLong("power-w"), help: "P, transmit power ||f||^2, W (1).") var powerW: Double?
+    @Option(name: .customLong("radar-gain"), help: "fixed-snr (paper: psi ~ CN(0, SNR_r N0/K)) | link-budget (official code: radar equation, R^-4, Swerling-1 RCS, noise k T F S Delta_f).")
+    var radarGain: RadarGainModel?
+    @Option(name: .customLong("snr-r-db"), parsing: .unconditional, help: "fixed-snr: integrated sensing SNR K sigma_r^2/N0, dB (15).") var snrR: Double?
+    @Option(name: .customLong("noise-figure-db"), parsing: .unconditional, help: "link-budget: receiver noise figure F, dB (8).") var noiseFigureDB: Double?
+    @Option(name: .customLong("noise-temperature-k"), help: "link-budget: system temperature T, K (290).") var noiseTemperatureK: Double?
+    @Option(name: .customLong("mean-rcs-m2"), help: "link-budget: mean RCS of the Swerling-1 targets and scatterers, m^2 (1).") var meanRCS: Double?
+    @Option(name: .customLong("comm-channel"), help: "rayleigh (paper: L-tap exponential-profile Rayleigh at --snr-c-db) | los-nlos (official code: LOS + up to --comm-paths-max - 1 scatterers, link budget).")
+    var commChannel: CommChannelModel?
+    @Option(name: .customLong("snr-c-db"), parsing: .unconditional, help: "rayleigh: average communication SNR per subcarrier, dB (20).") var snrC: Double?
+    @Option(name: .customLong("taps"), help: "rayleigh: L, channel taps (5).") var taps: Int?
+    @Option(name: .customLong("comm-paths-max"), help: "los-nlos: P_max, paths including LOS, P ~ U{1..P_max} (6).") var commPathsMax: Int?
+    @Option(name: .customLong("comm-range-min"), help: "los-nlos: UE/scatterer range interval lower edge, m (10).") var commRangeMin: Double?
+    @Option(name: .customLong("comm-range-max"), help: "los-nlos: UE range interval upper edge, m (200).") var commRangeMax: Double?
+    @Option(name: .customLong("cyclic-prefix-fraction"), help: "los-nlos: cyclic prefix / OFDM symbol (0.07), bounds the NLOS excess path.") var cpFraction: Double?
+    @Option(name: .customLong("sector-min"), parsing: .unconditional, help: "Target sector lower edge, degrees (-40).") var sectorMin: Double?
+    @Option(name: .customLong("sector-max"), parsing: .unconditional, help: "Target sector upper edge, degrees (-20).") var sectorMax: Double?
     @Flag(name: .customLong("random-sector"), help: "Draw the target sector per sample (mean ~ U[-60,60] deg, span ~ U[10,20] deg) instead of --sector-min/max.")
     var randomSector = false
-    @Option(name: .customLong("comm-min"), help: "Communication sector lower edge, degrees.") var commMin = 30.0
-    @Option(name: .customLong("comm-max"), help: "Communication sector upper edge, degrees.") var commMax = 50.0
-    @Option(name: .customLong("range-min"), help: "R_min, metres.") var rangeMin = 10.0
-    @Option(name: .customLong("range-max"), help: "R_max, metres.") var rangeMax = 190.0
-    @Option(name: .customLong("spacing-std-mm"), help: "sigma_lambda of the element spacings, mm (default lambda/25 = 0.2 mm at 60 GHz).")
+    @Option(name: .customLong("comm-min"), parsing: .unconditional, help: "Communication sector lower edge, degrees (paper 30, official code 40).") var commMin: Double?
+    @Option(name: .customLong("comm-max"), parsing: .unconditional, help: "Communication sector upper edge, degrees (paper 50, official code 60).") var commMax: Double?
+    @Option(name: .customLong("range-min"), help: "R_min, metres (10).") var rangeMin: Double?
+    @Option(name: .customLong("range-max"), help: "R_max, metres (paper 190, official code 43.75).") var rangeMax: Double?
+    @Option(name: .customLong("spacing-std-mm"), help: "sigma_lambda of the element spacings, mm (paper lambda/25 = 0.2 mm, official code lambda/15 at 60 GHz).")
     var spacingStdMM: Double?
     @Option(name: .customLong("spacing-model"), help: "cumulative (spacings x_{k+1}-x_k = d_k, default) | per-element (x_k = (k-(K-1)/2) d_k, paper Example 1 literally).")
-    var spacingModel = "cumulative"
+    var spacingModel: ArrayImpairment.SpacingModel?
+    @Option(name: .customLong("array-positions"), help: "True element positions x_k (metres, increasing): a .npy file of K real numbers (e.g. a measured array); replaces the random realization.")
+    var arrayPositions: String?
     @Option(name: .customLong("impairment-seed"), help: "Seed of the single hardware realization d.") var impairmentSeed: UInt64 = 1
     @Option(name: .customLong("pfa"), help: "Target false-alarm probability for threshold calibration.") var pfa = 1e-2
-    @Option(name: .customLong("gospa-cutoff"), help: "GOSPA cut-off gamma, metres (default (R_max-R_min)/2).") var gospaCutoff: Double?
+    @Option(name: .customLong("calibration"), help: "Threshold calibration: out-of-sample (separate draws; paper preset) | test-set (on the evaluation draws, official code).")
+    var calibration: CalibrationProtocol?
+    @Option(name: .customLong("detection-rule"), help: "Baseline OMP detections at delta: first-below (Algorithm 1: stop at the first peak <= delta; paper preset) | all-above (every peak > delta, official code).")
+    var detectionRule: DetectionRule?
+    @Option(name: .customLong("gospa-cutoff"), help: "GOSPA cut-off gamma, metres (paper preset (R_max-R_min)/2, official code R_max-R_min).") var gospaCutoff: Double?
     @Option(name: .customLong("gospa-mu"), help: "GOSPA mu.") var gospaMu = 2.0
     @Option(name: .customLong("gospa-p"), help: "GOSPA order p.") var gospaP = 2.0
 
     func config() throws -> MultiTargetConfig {
-        var c = MultiTargetConfig()
-        try Check.nonNegative(targetsMax, "--targets-max")
-        try Check.inRange(nTheta, 2, 1_000_000, "--n-theta")
-        try Check.inRange(nTau, 2, 1_000_000, "--n-tau")
-        c.maxTargets = targetsMax; c.antennas = antennas; c.subcarriers = subcarriers
-        c.angleGridSize = nTheta; c.delayGridSize = nTau
-        c.sensingSNRdB = snrR; c.commSNRdB = snrC
+        var c = preset.config
+        if let v = targetsMax { c.maxTargets = v }
+        if let v = antennas { c.antennas = v }
+        if let v = subcarriers { c.subcarriers = v }
+        if let v = subcarrierSpacingHz { c.subcarrierSpacingHz = v }
+        if let v = carrierHz { c.carrierHz = v }
+        if let v = nTheta { c.angleGridSize = v }
+        if let v = nTau { c.delayGridSize = v }
+        if let v = powerW { c.power = v }
+        if let v = radarGain { c.radarGainModel = v }
+        if let v = snrR { c.sensingSNRdB = v }
+        if let v = noiseFigureDB { c.linkBudget.noiseFigureDB = v }
+        if let v = noiseTemperatureK { c.linkBudget.temperatureK = v }
+        if let v = meanRCS { c.linkBudget.meanRCSm2 = v }
+        if let v = commChannel { c.commChannelModel = v }
+        if let v = snrC { c.commSNRdB = v }
+        if let v = taps { c.channelTaps = v }
+        if let v = commPathsMax { c.maxCommPaths = v }
+        if let v = commRangeMin { c.commRangeMinMeters = v }
+        if let v = commRangeMax { c.commRangeMaxMeters = v }
+        if let v = cpFraction { c.cyclicPrefixFraction = v }
         if randomSector {
             c.targetSector = .random(meanLowRad: radians(-60), meanHighRad: radians(60), spanLowRad: radians(10), spanHighRad: radians(20))
-        } else {
-            c.targetSector = .fixed(try AngularSector(lowerDeg: sectorMin, upperDeg: sectorMax, name: "--sector-min/--sector-max"))
+        } else if sectorMin != nil || sectorMax != nil {
+            guard case let .fixed(s0) = c.targetSector else {
+                throw ISACError.invalidParameter(name: "--preset", value: preset.rawValue, valid: "a preset with a fixed test sector")
+            }
+            c.targetSector = .fixed(try AngularSector(lowerDeg: sectorMin ?? degrees(s0.lowerRad), upperDeg: sectorMax ?? degrees(s0.upperRad),
+                                                      name: "--sector-min/--sector-max"))
         }
-        c.commSector = try AngularSector(lowerDeg: commMin, upperDeg: commMax, name: "--comm-min/--comm-max")
-        c.rangeMinMeters = rangeMin; c.rangeMaxMeters = rangeMax
+        if commMin != nil || commMax != nil {
+            c.commSector = try AngularSector(lowerDeg: commMin ?? degrees(c.commSector.lowerRad), upperDeg: commMax ?? degrees(c.commSector.upperRad),
+                                             name: "--comm-min/--comm-max")
+        }
+        if let v = rangeMin { c.rangeMinMeters = v }
+        if let v = rangeMax { c.rangeMaxMeters = v }
         if let s = spacingStdMM { c.spacingStdMeters = s * 1e-3 }
-        guard let sm = ArrayImpairment.SpacingModel(rawValue: spacingModel) else {
-            throw ISACError.invalidParameter(name: "--spacing-model", value: spacingModel, valid: "must be cumulative or per-element")
-        }
-        c.spacingModel = sm
+        if let v = spacingModel { c.spacingModel = v }
+        if let v = calibration { c.calibration = v }
+        if let v = detectionRule { c.detectionRule = v }
+        if let g = gospaCutoff { c.gospaCutoffMeters = g }
+        if let path = arrayPositions { c.trueArrayPositionsMeters = try ArrayImpairment.readPositions(npyPath: path, antennas: c.antennas) }
         try c.validate()
         return c
     }
 
     func gospa() throws -> GOSPA {
-        try GOSPA(cutoff: gospaCutoff ?? (rangeMax - rangeMin) / 2, mu: gospaMu, order: gospaP)
+        try GOSPA(cutoff: try config().effectiveGOSPACutoffMeters, mu: gospaMu, order: gospaP)
     }
 
-    func validateCommon() throws {
-        _ = try config(); _ = try gospa()
+    /// The flags that reproduce this system from the command line (`--preset` plus every field that differs from
+    /// it, shortest round-trip number text), so a printed command (e.g. train's `test_command`) runs as printed.
+    func replayFlags() throws -> [String] {
+        let c = try config(), p = preset.config
+        var f = ["--preset", preset.rawValue]
+        // Degrees went through radians: 12 significant digits undo the round-off (−15, not −14.999999999999998).
+        func deg(_ r: Double) -> String { String(format: "%.12g", degrees(r)) }
+        func add(_ name: String, _ v: Double, _ d: Double) { if v != d { f += [name, "\(v)"] } }
+        func add(_ name: String, _ v: Int, _ d: Int) { if v != d { f += [name, "\(v)"] } }
+        add("--targets-max", c.maxTargets, p.maxTargets); add("--antennas", c.antennas, p.antennas)
+        add("--subcarriers", c.subcarriers, p.subcarriers); add("--subcarrier-spacing-hz", c.subcarrierSpacingHz, p.subcarrierSpacingHz)
+        add("--carrier-hz", c.carrierHz, p.carrierHz); add("--n-theta", c.angleGridSize, p.angleGridSize)
+        add("--n-tau", c.delayGridSize, p.delayGridSize); add("--power-w", c.power, p.power)
+        if c.radarGainModel != p.radarGainModel { f += ["--radar-gain", c.radarGainModel.rawValue] }
+        add("--snr-r-db", c.sensingSNRdB, p.sensingSNRdB); add("--noise-figure-db", c.linkBudget.noiseFigureDB, p.linkBudget.noiseFigureDB)
+        add("--noise-temperature-k", c.linkBudget.temperatureK, p.linkBudget.temperatureK)
+        add("--mean-rcs-m2", c.linkBudget.meanRCSm2, p.linkBudget.meanRCSm2)
+        if c.commChannelModel != p.commChannelModel { f += ["--comm-channel", c.commChannelModel.rawValue] }
+        add("--snr-c-db", c.commSNRdB, p.commSNRdB); add("--taps", c.channelTaps, p.channelTaps)
+        add("--comm-paths-max", c.maxCommPaths, p.maxCommPaths); add("--comm-range-min", c.commRangeMinMeters, p.commRangeMinMeters)
+        add("--comm-range-max", c.commRangeMaxMeters, p.commRangeMaxMeters)
+        add("--cyclic-prefix-fraction", c.cyclicPrefixFraction, p.cyclicPrefixFraction)
+        if case let .fixed(s) = c.targetSector, case let .fixed(s0) = p.targetSector, s != s0 {
+            f += ["--sector-min", deg(s.lowerRad), "--sector-max", deg(s.upperRad)]
+        }
+        if c.commSector != p.commSector {
+            f += ["--comm-min", deg(c.commSector.lowerRad), "--comm-max", deg(c.commSector.upperRad)]
+        }
+        add("--range-min", c.rangeMinMeters, p.rangeMinMeters); add("--range-max", c.rangeMaxMeters, p.rangeMaxMeters)
+        add("--spacing-std-mm", c.spacingStdMeters * 1e3, p.spacingStdMeters * 1e3)
+        if c.spacingModel != p.spacingModel { f += ["--spacing-model", c.spacingModel.rawValue] }
+        if let a = arrayPositions { f += ["--array-positions", a] }
+        if impairmentSeed != 1 { f += ["--impairment-seed", "\(impairmentSeed)"] }
+        if pfa != 1e-2 { f += ["--pfa", "\(pfa)"] }
+        if c.calibration != p.calibration { f += ["--calibration", c.calibration.rawValue] }
+        if c.detectionRule != p.detectionRule { f += ["--detection-rule", c.detectionRule.rawValue] }
+        if let g = gospaCutoff { f += ["--gospa-cutoff", "\(g)"] }
+        if gospaMu != 2 { f += ["--gospa-mu", "\(gospaMu)"] }
+        if gospaP != 2 { f += ["--gospa-p", "\(gospaP)"] }
+        return f
+    }
+
+    /// Checks the system and, given the sample count of the run, that it fits in memory (flag named otherwise).
+    func validateCommon(samples: Int = 1) throws {
+        let c = try config(); _ = try gospa()
         try Check.inOpenRange(pfa, 0, 1, "--pfa")
+        try c.checkMemory(samples: samples)
     }
 }
 
@@ -229,7 +328,7 @@ struct MTEvaluate: ParsableCommand {
     @Flag(name: .customLong("quiet"), help: "No progress on stderr.") var quiet = false
 
     func validate() throws {
-        try system.validateCommon()
+        try system.validateCommon(samples: samples + (calSamples ?? samples))
         try Check.inRange(eta, 0, 1, "--eta")
         try Check.finite(phiDeg, "--phi")
         try Check.positive(samples, "--samples")
@@ -317,8 +416,10 @@ struct MTEvaluate: ParsableCommand {
             results.append(d)
         }
         if json {
-            let obj: [String: Any] = results.count == 1 ? results[0].merging(["target_pfa": system.pfa, "seed": Int(seed)]) { a, _ in a }
-                : ["results": results, "target_pfa": system.pfa, "seed": Int(seed)]
+            // One shape whatever the number of modes (docs/multitarget.md, "evaluate --json").
+            let obj: [String: Any] = ["results": results, "target_pfa": system.pfa, "seed": Int(seed), "preset": system.preset.rawValue,
+                                      "calibration": cfg.calibration.rawValue, "samples": samples,
+                                      "calibration_samples": cfg.calibration == .testSet ? 0 : cal]
             print(try JSONOutput.string(obj))
         } else {
             print("eta=\(eta) phi=\(phiDeg)deg  target p_fa=\(system.pfa)  samples=\(samples) (+\(cal) calibration)")
@@ -333,6 +434,18 @@ struct MTEvaluate: ParsableCommand {
     }
 }
 
+/// The η values of a trade-off sweep.
+enum EtaGrid: String, ExpressibleByArgument, CaseIterable {
+    case linear, log
+    /// linear: i/(n−1); log: 10^{−3 + 3 i/(n−1)} (the official code's `torch.logspace(-3, 0, n)`), i = 0..<n.
+    func values(count n: Int) -> [Double] {
+        (0..<n).map { i in
+            let t = Double(i) / Double(n - 1)
+            return self == .linear ? t : pow(10, -3 + 3 * t)
+        }
+    }
+}
+
 struct MTTradeoff: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tradeoff",
@@ -342,7 +455,8 @@ struct MTTradeoff: ParsableCommand {
     @Option(name: .customLong("receiver"), help: "Receiver for the --impairments curves: omp (baseline, Algorithm 1) | domp (differentiable OMP, Sec. IV-B).") var receiver = "omp"
     @Option(name: .customLong("checkpoint"), help: "Learned models (.npz from `isac multitarget train`: impairment, dictionary or nnbl, kind read from the file; comma list): one curve each.") var checkpoint: String?
     @OptionGroup var dompOptions: MTDOMPOptions
-    @Option(name: .customLong("etas"), help: "Number of eta values uniformly in [0, 1].") var etas = 8
+    @Option(name: .customLong("etas"), help: "Number of eta values (see --eta-grid).") var etas = 8
+    @Option(name: .customLong("eta-grid"), help: "linear (uniform in [0, 1]) | log (10^-3 .. 1 log-spaced, as the official code's testISAC).") var etaGrid: EtaGrid = .linear
     @Option(name: .customLong("phases"), help: "Number of phi values uniformly in [0, 2pi) (1 = phi 0, as the paper's Fig. 9).") var phases = 1
     @Option(name: .customLong("samples"), help: "Evaluation samples per point.") var samples = 150
     @Option(name: .customLong("calibration-samples"), help: "Calibration samples per point (default: --samples).") var calSamples: Int?
@@ -352,7 +466,7 @@ struct MTTradeoff: ParsableCommand {
     @Flag(name: .customLong("quiet"), help: "No progress on stderr.") var quiet = false
 
     func validate() throws {
-        try system.validateCommon()
+        try system.validateCommon(samples: samples + (calSamples ?? samples))
         try Check.inRange(etas, 2, 1000, "--etas")
         try Check.inRange(phases, 1, 64, "--phases")
         try Check.positive(samples, "--samples")
@@ -370,7 +484,7 @@ struct MTTradeoff: ParsableCommand {
                                        receivers: try parseReceivers(receiver, entries: entries, allowList: false),
                                        checkpoints: checkpoint, domp: dompOptions.settings)
         let cal = calSamples ?? samples
-        let etaGrid = (0..<etas).map { Double($0) / Double(etas - 1) }
+        let etaGrid = self.etaGrid.values(count: etas)
         let phiGrid = (0..<phases).map { 2 * Double.pi * Double($0) / Double(phases) }
         var csv = CSVTable(header: ["method", "eta", "phi_deg", "threshold_over_KSN0", "p_md", "p_fa", "gospa_m", "ser",
                                     "angle_rmse_deg", "range_rmse_m", "samples", "single_target_samples", "gross_errors",
@@ -454,7 +568,7 @@ struct MTBench: ParsableCommand {
     @Flag(name: .customLong("json"), help: "Print one JSON object on stdout.") var json = false
 
     func validate() throws {
-        try system.validateCommon()
+        try system.validateCommon(samples: samples)
         try Check.positive(samples, "--samples")
         try Check.inRange(eta, 0, 1, "--eta")
         try Check.positive(export, "--export")
@@ -547,7 +661,7 @@ struct MTTrain: ParsableCommand {
         abstract: "Train impairment learning (K spacings), dictionary learning (K x N_theta) or the NNBL baseline (App. A) end to end with the GOSPA loss (eq. 18); saves DIR/model.npz, training.csv, SVGs, and evaluates vs the baseline at --pfa.")
     @OptionGroup var system: MTSystemOptions
     @Option(name: .customLong("method"), help: "impairment | dictionary | nnbl.") var method = "impairment"
-    @Option(name: .customLong("preset"), help: "small (minutes on 2 cores) | paper (B = 1500, 25k steps: a big machine).") var preset = "small"
+    @Option(name: .customLong("schedule"), help: "Training schedule: small (minutes on 2 cores) | paper (B = 1500, 25k steps: a big machine). (--preset picks the system.)") var schedule = "small"
     @Option(name: .customLong("out"), help: "Output folder.") var out: String
     @Option(name: .customLong("seed"), help: "Training seed (scenes use streams 2^40 + step*B + b).") var seed: UInt64 = 1
     @Option(name: .customLong("steps"), help: "Override the preset's training steps.") var steps: Int?
@@ -574,7 +688,8 @@ struct MTTrain: ParsableCommand {
     @Flag(name: .customLong("quiet"), help: "No progress on stderr.") var quiet = false
 
     func validate() throws {
-        try system.validateCommon()
+        try system.validateCommon(samples: max(testSamples * 2, 1))
+        if let b = batch { try checkTrainingBatchMemory(b) }
         guard ["impairment", "dictionary", "nnbl"].contains(method) else {
             throw ISACError.invalidParameter(name: "--method", value: method, valid: "must be impairment, dictionary or nnbl")
         }
@@ -587,7 +702,7 @@ struct MTTrain: ParsableCommand {
         guard loss == "auto" || PositionLoss(rawValue: loss) != nil else {
             throw ISACError.invalidParameter(name: "--loss", value: loss, valid: "must be auto, gospa or mse")
         }
-        guard ["small", "paper"].contains(preset) else { throw ISACError.invalidParameter(name: "--preset", value: preset, valid: "must be small or paper") }
+        guard ["small", "paper"].contains(schedule) else { throw ISACError.invalidParameter(name: "--schedule", value: schedule, valid: "must be small or paper") }
         guard ["random", "test"].contains(trainSector) else { throw ISACError.invalidParameter(name: "--train-sector", value: trainSector, valid: "must be random or test") }
         guard !out.isEmpty else { throw ISACError.invalidParameter(name: "--out", value: "\"\"", valid: "must be a folder path") }
         if let s = steps { try Check.positive(s, "--steps") }
@@ -611,7 +726,7 @@ struct MTTrain: ParsableCommand {
         let truth = ArrayImpairment.realization(config: cfg, seed: system.impairmentSeed)
         let nominal = ArrayImpairment.nominal(antennas: cfg.antennas, wavelengthMeters: cfg.wavelengthMeters)
         var ts = TrainingSettings()
-        let paper = preset == "paper"
+        let paper = schedule == "paper"
         ts.steps = steps ?? (paper ? 25_000 : 400)
         ts.batchSize = batch ?? (paper ? 1500 : 32)
         ts.learningRate = lr ?? (method == "impairment" ? (paper ? 1e-7 : 1e-5) : 5e-3)
@@ -640,7 +755,7 @@ struct MTTrain: ParsableCommand {
         let trainTime = Date().timeIntervalSince(t0)
         var meta = LearnedCheckpoint.systemKey(config: cfg, impairmentSeed: system.impairmentSeed)
         meta["steps"] = "\(ts.steps)"; meta["batch"] = "\(ts.batchSize)"; meta["lr"] = "\(ts.learningRate)"
-        meta["seed"] = "\(seed)"; meta["train_sector"] = trainSector; meta["preset"] = preset; meta["loss"] = ts.loss.rawValue
+        meta["seed"] = "\(seed)"; meta["train_sector"] = trainSector; meta["preset"] = schedule; meta["loss"] = ts.loss.rawValue
         let ckPath = out.hasSuffix("/") ? out + "model.npz" : out + "/model.npz"
         try LearnedCheckpoint(model: model, domp: domp, meta: meta).write(to: ckPath)
         var csv = CSVTable(header: ["step", ts.loss == .mse ? "loss_m2" : "loss_m", "learning_rate", "spacing_error_mm"])
@@ -653,7 +768,7 @@ struct MTTrain: ParsableCommand {
         let ma = ls.indices.map { i in let lo = max(0, i - 9); return ls[lo...i].reduce(0, +) / Double(i - lo + 1) }
         f.line(x: xs, y: ls, label: "batch loss"); f.line(x: xs, y: ma, label: "moving average (10)")
         try f.write(to: dir.appendingPathComponent("loss.svg").path)
-        var result: [String: Any] = ["method": method, "preset": preset, "steps": ts.steps, "batch": ts.batchSize,
+        var result: [String: Any] = ["method": method, "schedule": schedule, "steps": ts.steps, "batch": ts.batchSize,
                                      "learning_rate": ts.learningRate, "train_time_s": trainTime, "parameters": model.parameterCount,
                                      "checkpoint": ckPath, "seed": Int(seed), "train_sector": trainSector,
                                      "loss": ts.loss.rawValue, ts.loss == .mse ? "final_loss_avg10_m2" : "final_loss_avg10_m": ma.last ?? .nan]
@@ -681,7 +796,7 @@ struct MTTrain: ParsableCommand {
             pt.finish()
             tests.append(metricsDict(ml, label: "\(method)-learning"))
             result["test"] = tests
-            result["test_command"] = "isac multitarget evaluate --checkpoint \(ckPath) --impairments unknown --eta \(eta) --samples \(testSamples) --seed \(testSeed)"
+            result["test_command"] = try testCommand(checkpoint: ckPath)
         }
         result["total_time_s"] = Date().timeIntervalSince(t0)
         try AtomicFile.write(try JSONOutput.string(result, pretty: true), to: dir.appendingPathComponent("summary.json").path)
@@ -701,13 +816,35 @@ struct MTTrain: ParsableCommand {
 }
 
 extension MTTrain {
+    /// A training step holds the B observations (K×S), their differentiable-OMP tapes (≈ 4 K×S and the windows)
+    /// and gradients at once: refuse a --batch whose footprint exceeds 80 % of physical memory.
+    func checkTrainingBatchMemory(_ b: Int) throws {
+        let c = try system.config()
+        let perSample = 16.0 * Double(c.antennas) * Double(c.subcarriers) * 6 + 8.0 * Double(c.angleGridSize) * Double(c.delayGridSize)
+        let need = Double(b) * perSample, limit = MultiTargetConfig.availableMemoryBytes()
+        guard need <= limit else {
+            throw ISACError.invalidParameter(name: "--batch", value: "\(b) (needs ≈ \(String(format: "%.3g", need / 1e9)) GB)",
+                                             valid: "a training batch must fit in memory (limit \(String(format: "%.3g", limit / 1e9)) GB)")
+        }
+    }
+    /// `isac multitarget evaluate` of the checkpoint on the train command's test scenes, with every system flag
+    /// of this run (a checkpoint only loads into the system it was trained for).
+    func testCommand(checkpoint: String) throws -> String {
+        func quote(_ t: String) -> String {
+            t.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=+,:".contains($0) }) ? t : "'" + t.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        }
+        let args = ["isac", "multitarget", "evaluate", "--checkpoint", checkpoint, "--impairments", "unknown",
+                    "--eta", "\(eta)", "--samples", "\(testSamples)", "--seed", "\(testSeed)"] + (try system.replayFlags())
+        return args.map(quote).joined(separator: " ")
+    }
+
     /// `--method nnbl`: two-step NNBL training (paper eqs. 18–19, App. A), checkpoint, and a test at --pfa next to
     /// the baseline with unknown impairments on the same scenes. The small preset shrinks the CNN input map
     /// (64 × 64 instead of 320 × 128), the batch and the step counts so it runs in minutes on 2 cores.
     func runNNBL() throws {
         let cfg = try system.config()
         let gospa = try system.gospa()
-        let paper = preset == "paper"
+        let paper = schedule == "paper"
         let cx = try NNBLComplexity(parsing: complexity)
         let arch = try NNBLArchitecture.paper(cx, antennas: cfg.antennas, maxTargets: cfg.maxTargets,
                                               mapAngles: mapAngles ?? (paper ? 320 : 64), mapDelays: mapDelays ?? (paper ? 128 : 64))
@@ -768,7 +905,7 @@ extension MTTrain {
         }
         let p1 = log.filter { $0.phase == 1 }.suffix(10).map(\.loss), p2 = log.filter { $0.phase == 2 }.suffix(10).map(\.loss)
         var result: [String: Any] = [
-            "method": "nnbl", "complexity": cx.rawValue, "preset": preset, "position_steps": ts.positionSteps,
+            "method": "nnbl", "complexity": cx.rawValue, "schedule": schedule, "position_steps": ts.positionSteps,
             "detection_steps": ts.detectionSteps, "batch": ts.batchSize, "position_lr": ts.positionLearningRate,
             "detection_lr": ts.detectionLearningRate, "map": [arch.mapAngles, arch.mapDelays], "train_time_s": trainTime,
             "parameters": model.parameterCount,
@@ -810,5 +947,53 @@ private func printTestTable(_ tests: [[String: Any]]) {
     for r in tests {
         print(String(format: "%-22@ %8.4f %8.4f %9.3f %8.4f", (r["impairments"] as! String) as NSString, r["p_md"] as! Double,
                      r["p_fa"] as! Double, r["gospa_m"] as! Double, r["ser"] as! Double))
+    }
+}
+
+/// `isac multitarget figure …`: paper figures that are not sweeps of the evaluation protocol.
+struct MTFigure: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "figure", abstract: "Paper figures (fig3: angle-delay map, ideal vs impaired array).",
+                                                    subcommands: [MTFigure3.self])
+}
+
+/// `isac multitarget figure fig3 --out DIR`: the angle–delay map of one T-target scene through the ideal and the
+/// impaired array (paper Fig. 3; `AngleDelayMapFigure`).
+struct MTFigure3: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "fig3",
+        abstract: "Angle-delay map of one scene, ideal vs impaired array (paper Fig. 3): DIR/fig3.svg, fig3_map.csv, fig3_targets.csv.")
+    @OptionGroup var system: MTSystemOptions
+    @Option(name: .customLong("targets"), help: "T, targets in the scene (paper: 4; <= --targets-max).") var targets = 4
+    @Option(name: .customLong("figure-snr-r-db"), parsing: .unconditional, help: "Integrated sensing SNR of the figure, dB (paper Fig. 3: 20).") var snrDB = 20.0
+    @Option(name: .customLong("eta"), help: "ISAC trade-off eta of the beam (1 = sensing only).") var eta = 1.0
+    @Option(name: .customLong("floor-db"), parsing: .unconditional, help: "Colour scale floor, dB below the ideal map's maximum.") var floorDB = -30.0
+    @Option(name: .customLong("seed"), help: "Scene seed.") var seed: UInt64 = 3
+    @Option(name: .customLong("out"), help: "Output folder.") var out: String
+    @Flag(name: .customLong("json"), help: "Print one JSON object on stdout.") var json = false
+
+    func validate() throws {
+        try system.validateCommon()
+        try Check.inRange(eta, 0, 1, "--eta")
+        guard floorDB.isFinite, floorDB < 0 else { throw ISACError.invalidParameter(name: "--floor-db", value: "\(floorDB)", valid: "must be finite and < 0") }
+        guard !out.isEmpty else { throw ISACError.invalidParameter(name: "--out", value: "\"\"", valid: "must be a folder path") }
+    }
+
+    func run() throws {
+        let cfg = try system.config()
+        let fig = try AngleDelayMapFigure.make(config: cfg, impairmentSeed: system.impairmentSeed, seed: seed, targets: targets,
+                                               sensingSNRdB: snrDB, eta: eta)
+        let dir = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try Figure.writePanels(fig.figures(floorDB: floorDB), columns: 1, to: dir.appendingPathComponent("fig3.svg").path)
+        try fig.mapTable().write(to: dir.appendingPathComponent("fig3_map.csv").path)
+        try fig.targetTable().write(to: dir.appendingPathComponent("fig3_targets.csv").path)
+        let peakImpaired = fig.impaired.data.max() ?? .nan
+        if json {
+            print(try JSONOutput.string(["out": out, "targets_angle_deg": fig.targetAnglesDeg, "targets_range_m": fig.targetRangesMeters,
+                                         "impaired_peak_over_ideal_peak": peakImpaired, "snr_r_db": snrDB, "n_theta": fig.anglesDeg.count,
+                                         "n_tau": fig.rangesMeters.count]))
+        } else {
+            print(String(format: "fig3: T = %d, impaired peak / ideal peak = %.3f (%.2f dB); wrote %@/fig3.svg, fig3_map.csv, fig3_targets.csv",
+                         targets, peakImpaired, 10 * log10(peakImpaired), out as NSString))
+        }
     }
 }

@@ -30,6 +30,7 @@ struct MTPfaSweep: ParsableCommand {
 
     func validate() throws {
         _ = try system.config(); _ = try system.gospa()
+        try system.config().checkMemory(samples: samples + (calSamples ?? samples))
         _ = try PfaSweep.parse(pfaValues)
         // The shared system options carry the single-point --pfa of evaluate/tradeoff; here it would be silently
         // ignored, so anything but its default is refused.
@@ -77,32 +78,44 @@ struct MTPfaSweep: ParsableCommand {
         if let o = out {
             let dir = URL(fileURLWithPath: o)
             var csv = CSVTable(header: ["method", "target_pfa", "threshold_over_KSN0", "p_md", "p_fa", "gospa_m", "ser",
-                                        "samples", "calibration_samples", "eta", "phi_deg"])
+                                        "samples", "calibration_samples", "eta", "phi_deg",
+                                        "p_md_lo95", "p_md_hi95", "p_fa_lo95", "p_fa_hi95"])
             for r in rows {
+                let b = PfaSweep.bands(r.m.detection)
                 csv.append(strings: [r.label] + [r.target, r.m.normalizedThreshold, r.m.detection.missedDetectionProbability,
                                                  r.m.detection.falseAlarmProbability, r.m.meanGOSPA, r.m.ser.rate,
-                                                 Double(samples), Double(cal), eta, phiDeg].map(CSVTable.format))
+                                                 Double(samples), Double(cfg.calibration == .testSet ? 0 : cal), eta, phiDeg,
+                                                 b.pmd.lower, b.pmd.upper, b.pfa.lower, b.pfa.upper].map(CSVTable.format))
             }
             try csv.write(to: dir.appendingPathComponent("pfa_sweep.csv").path)
             // x = the measured (fresh-data) p_fa, as the paper plots the achieved false-alarm rate; the
             // target values are in the CSV. Points with zero p_fa or p_md cannot sit on a log axis and are dropped.
-            func fig(_ name: String, _ title: String, _ y: String, yLog: Bool, _ val: (OperatingPointMetrics) -> Double) throws {
+            // band: the 95 % Wilson interval of the y value (p_md only; GOSPA has no binomial band).
+            func fig(_ name: String, _ title: String, _ y: String, yLog: Bool, band: ((DetectionCounts) -> (lower: Double, upper: Double))? = nil,
+                     _ val: (OperatingPointMetrics) -> Double) throws {
                 var f = Figure(title: title, xLabel: "p_fa (measured on the test scenes)", yLabel: y, xLog: true, yLog: yLog)
-                for meth in meths {
-                    var xs: [Double] = [], ys: [Double] = []
+                for (mi, meth) in meths.enumerated() {
+                    var xs: [Double] = [], ys: [Double] = [], lo: [Double] = [], hi: [Double] = []
                     for r in rows where r.label == meth.label {
                         let x = r.m.detection.falseAlarmProbability, y = val(r.m)
                         guard x > 0, x.isFinite, y.isFinite, !yLog || y > 0 else { continue }
                         xs.append(x); ys.append(y)
+                        let b = band?(r.m.detection) ?? (.nan, .nan)
+                        lo.append(yLog ? max(b.lower, 1e-300) : b.lower); hi.append(b.upper)
                     }
                     if xs.isEmpty { continue }
                     let order = xs.indices.sorted { xs[$0] < xs[$1] }
-                    f.line(x: order.map { xs[$0] }, y: order.map { ys[$0] }, label: meth.label, dashed: meth.dashed, markers: true)
+                    let colour = Figure.palette[mi % Figure.palette.count]
+                    if band != nil {
+                        f.band(x: order.map { xs[$0] }, lower: order.map { lo[$0] }, upper: order.map { hi[$0] }, label: nil, color: colour)
+                    }
+                    f.line(x: order.map { xs[$0] }, y: order.map { ys[$0] }, label: meth.label, dashed: meth.dashed, markers: true, color: colour)
                 }
                 try f.write(to: dir.appendingPathComponent(name).path)
             }
             let op = "eta = \(eta), phi = \(phiDeg) deg, T_max = \(cfg.maxTargets)"
-            try fig("pmd_vs_pfa.svg", "Misdetection vs false alarm (\(op))", "p_md", yLog: true) { $0.detection.missedDetectionProbability }
+            try fig("pmd_vs_pfa.svg", "Misdetection vs false alarm (\(op); 95 % Wilson band)", "p_md", yLog: true,
+                    band: { PfaSweep.bands($0).pmd }) { $0.detection.missedDetectionProbability }
             try fig("gospa_vs_pfa.svg", "GOSPA vs false alarm (\(op))", "mean GOSPA [m]", yLog: false) { $0.meanGOSPA }
         }
 

@@ -118,7 +118,7 @@ private func lossAndGradient(_ sys: LearnedISACSystem, _ batch: [(SceneDraw, Dou
     var y = Matrix<CDouble>(rows: cfg.antennas, cols: cfg.subcarriers)
     for t in 0..<2 {
         let a = ULASteering.vector(nominal.geometry, angleRad: th[t], wavelengthMeters: lam)
-        let rho = ULASteering.delayVector(delaySeconds: 2 * rr[t] / speedOfLightMT, subcarriers: cfg.subcarriers, spacingHz: cfg.subcarrierSpacingHz)
+        let rho = ULASteering.delayVector(delaySeconds: 2 * rr[t] / speedOfLight, subcarriers: cfg.subcarriers, spacingHz: cfg.subcarrierSpacingHz)
         for s in 0..<cfg.subcarriers { for k in 0..<cfg.antennas { y[k, s] += amp[t] * a[k] * rho[s] } }
     }
     let omp = try OMP.run(observation: y, dictionary: dict, threshold: 0, maxIterations: 2)

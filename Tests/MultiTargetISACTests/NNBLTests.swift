@@ -10,7 +10,7 @@ import Metrics
 private func tinyNNBLConfig() -> MultiTargetConfig {
     var c = MultiTargetConfig()
     c.antennas = 8; c.subcarriers = 32; c.angleGridSize = 64; c.delayGridSize = 32; c.maxTargets = 2
-    c.subcarrierSpacingHz = 1.5e6
+    c.subcarrierSpacingHz = 0.75e6
     c.targetSector = .random(meanLowRad: radians(-40), meanHighRad: radians(40), spanLowRad: radians(10), spanHighRad: radians(20))
     return c
 }
