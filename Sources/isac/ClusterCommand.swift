@@ -28,7 +28,7 @@ struct ShardPlan {
     var units: Int
     var unitName: String
 
-    static let shardable = "dataset generate, multitarget evaluate"
+    static let shardable = "dataset generate, multitarget evaluate, multitarget pfa-sweep"
 
     /// Builds the plan for `command` (validated with the command's own parser) in working folder `dir`.
     static func make(command: [String], tasks: Int, dir: String) throws -> ShardPlan {
@@ -64,6 +64,20 @@ struct ShardPlan {
                 _ = try ShardSpec(index: 0, count: tasks, flag: "--tasks").range(of: n, granule: granule, what: what, countFlag: "--tasks")
             }
             return ShardPlan(name: "multitarget-evaluate", command: command,
+                             taskSuffix: ["--shard", "{INDEX}/\(tasks)", "--shard-dir", dir + "/shards", "--resume"],
+                             mergeCommand: ["merge", dir + "/shards", "--json", "--output", dir + "/merged.json"],
+                             result: dir + "/merged.json", units: min(e.samples, cal), unitName: "samples")
+        case "multitarget pfa-sweep":
+            let e = try parsed(MTPfaSweep.self)
+            if let o = e.out {
+                throw ISACError.invalidParameter(name: "--out", value: o, valid: "is not written by a sharded pfa-sweep (the merged JSON holds every point); leave it out")
+            }
+            let granule = try MTPfaSweep.granule(e.checkpoint)
+            let cal = e.calSamples ?? e.samples
+            for (n, what) in [(e.samples, "samples (--samples)"), (cal, "calibration samples (--calibration-samples)")] {
+                _ = try ShardSpec(index: 0, count: tasks, flag: "--tasks").range(of: n, granule: granule, what: what, countFlag: "--tasks")
+            }
+            return ShardPlan(name: "multitarget-pfa-sweep", command: command,
                              taskSuffix: ["--shard", "{INDEX}/\(tasks)", "--shard-dir", dir + "/shards", "--resume"],
                              mergeCommand: ["merge", dir + "/shards", "--json", "--output", dir + "/merged.json"],
                              result: dir + "/merged.json", units: min(e.samples, cal), unitName: "samples")

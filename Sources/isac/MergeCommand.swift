@@ -39,6 +39,8 @@ struct MergeCommand: ParsableCommand {
         case MTEvaluate.shardCommandName:
             let o = try MTEvaluate.mergedJSON(shards)
             return (o, "merged \(shards.count) shards of multitarget evaluate")
+        case MTPfaSweep.shardCommandName:
+            return (try MTPfaSweep.mergedJSON(shards), "merged \(shards.count) shards of multitarget pfa-sweep")
         case let c:
             throw ISACError.invalidParameter(name: "DIR", value: dirs.joined(separator: " "), valid: "holds shards of `\(c)`, which this isac cannot merge")
         }

@@ -107,42 +107,11 @@ extension MTEvaluate {
     /// them to `--shard-dir` (see `ShardedEvaluation`).
     func runShard() throws {
         let cfg = try system.config(), gospa = try system.gospa()
-        let shard = try sharding.spec()
-        let dir = sharding.shardDir!
-        let cal = calSamples ?? samples
-        let config = shardConfig(of: self, extra: ["checkpoint_files": try fileFingerprints(checkpoint)])
-        let hash = ShardManifest.hash(config)
-        if let done = try ShardStore.finished(shard, in: dir, configHash: hash, resume: sharding.resume, dirFlag: "--shard-dir") {
-            report(shard: shard, dir: dir, seconds: done.manifest.runTimeSeconds, resumed: true)
-            return
-        }
-        try OutputFolderCheck.ensureWritable(dir, flag: "--shard-dir")
-        let methods = try shardMethods(config: cfg, gospa: gospa)
-        let t0 = Date()
-        var parts: [MethodShardResult] = []
-        for (meth, granule, _) in methods {
-            let c = try shard.range(of: cal, granule: granule, what: "calibration samples", countFlag: "--shard")
-            let t = try shard.range(of: samples, granule: granule, what: "samples", countFlag: "--shard")
-            let pl = ProgressLine("evaluate \(meth.label) shard \(shard)", total: c.count + t.count, enabled: !quiet)
-            parts.append(try ShardedEvaluation.runShard(label: meth.label, samples: samples, calibrationSamples: cal, shard: shard,
-                                                        granule: granule) { n, first in
-                try meth.run(eta, radians(phiDeg), n, first, seed, { pl.advance($0) })
-            })
-            pl.finish()
-        }
-        let el = Date().timeIntervalSince(t0)
-        try ShardStore.write(payload: ShardedEvaluation.encode(parts), command: Self.shardCommandName, shard: shard, config: config,
-                             arguments: ShardOptions.argumentsWithoutShardOptions(dropping: 2), runTimeSeconds: el, to: dir)
-        report(shard: shard, dir: dir, seconds: el, resumed: false)
-    }
-
-    private func report(shard: ShardSpec, dir: String, seconds: Double, resumed: Bool) {
-        let path = dir + "/" + ShardManifest.stem(shard) + ".json"
-        if json {
-            print((try? JSONOutput.string(["shard": shard.description, "record": path, "resumed": resumed, "run_time_s": seconds] as [String: Any])) ?? "{}")
-        } else {
-            print("shard \(shard) \(resumed ? "already finished" : "written"): \(path) (\(String(format: "%.1f", seconds)) s); merge with `isac merge \(dir)`")
-        }
+        try runSampleShard(command: Self.shardCommandName, sharding: sharding,
+                           config: shardConfig(of: self, extra: ["checkpoint_files": try fileFingerprints(checkpoint)]),
+                           methods: { try shardMethods(config: cfg, gospa: gospa).map { ($0.method, $0.granule) } },
+                           samples: samples, calibrationSamples: calSamples ?? samples, eta: eta, phiRad: radians(phiDeg), seed: seed,
+                           quiet: quiet, json: json)
     }
 
     /// The merge of a complete set of shards: the JSON object `run()` prints with `--json` (same keys, same
@@ -151,8 +120,7 @@ extension MTEvaluate {
         let cmd = try MTEvaluate.parse(shards[0].manifest.arguments)
         let cfg = try cmd.system.config(), gospa = try cmd.system.gospa()
         let cal = cmd.calSamples ?? cmd.samples
-        let decoded = try shards.map { try ShardedEvaluation.decode($0.payload, path: ShardManifest.stem(ShardSpec(index: $0.manifest.shardIndex, count: $0.manifest.shardCount)) + ".bin") }
-        let combined = try ShardedEvaluation.combine(decoded, samples: cmd.samples, calibrationSamples: cal)
+        let combined = try combineShards(shards, samples: cmd.samples, calibrationSamples: cal)
         let extras = try cmd.shardMethods(config: cfg, gospa: gospa).map(\.extra)
         var results: [[String: Any]] = []
         for (k, c) in combined.enumerated() {
@@ -166,6 +134,110 @@ extension MTEvaluate {
         // The composition of MTEvaluate.run's --json object.
         return results.count == 1 ? results[0].merging(["target_pfa": cmd.system.pfa, "seed": Int(cmd.seed)]) { a, _ in a }
             : ["results": results, "target_pfa": cmd.system.pfa, "seed": Int(cmd.seed)]
+    }
+}
+
+/// The shard runner shared by evaluate and pfa-sweep: for each method (with its granule), its blocks of the
+/// calibration and test samples; one payload + record in `--shard-dir`. `methods` is only built when the shard
+/// is not already finished (`--resume`), since building receivers can take a while at paper size.
+func runSampleShard(command: String, sharding: ShardOptions, config: [String: String], methods: () throws -> [(MTMethod, Int)],
+                    samples: Int, calibrationSamples cal: Int, eta: Double, phiRad: Double, seed: UInt64,
+                    quiet: Bool, json: Bool) throws {
+    let shard = try sharding.spec()
+    let dir = sharding.shardDir!
+    let hash = ShardManifest.hash(config)
+    var seconds: Double
+    var resumed = false
+    if let done = try ShardStore.finished(shard, in: dir, configHash: hash, resume: sharding.resume, dirFlag: "--shard-dir") {
+        seconds = done.manifest.runTimeSeconds; resumed = true
+    } else {
+        try OutputFolderCheck.ensureWritable(dir, flag: "--shard-dir")
+        let ms = try methods()
+        let t0 = Date()
+        var parts: [MethodShardResult] = []
+        for (meth, granule) in ms {
+            let c = try shard.range(of: cal, granule: granule, what: "calibration samples", countFlag: "--shard")
+            let t = try shard.range(of: samples, granule: granule, what: "samples", countFlag: "--shard")
+            let pl = ProgressLine("\(command) \(meth.label) shard \(shard)", total: c.count + t.count, enabled: !quiet)
+            parts.append(try ShardedEvaluation.runShard(label: meth.label, samples: samples, calibrationSamples: cal, shard: shard,
+                                                        granule: granule) { n, first in
+                try meth.run(eta, phiRad, n, first, seed, { pl.advance($0) })
+            })
+            pl.finish()
+        }
+        seconds = Date().timeIntervalSince(t0)
+        try ShardStore.write(payload: ShardedEvaluation.encode(parts), command: command, shard: shard, config: config,
+                             arguments: ShardOptions.argumentsWithoutShardOptions(dropping: 2), runTimeSeconds: seconds, to: dir)
+    }
+    let path = dir + "/" + ShardManifest.stem(shard) + ".json"
+    if json {
+        print(try JSONOutput.string(["shard": shard.description, "record": path, "resumed": resumed, "run_time_s": seconds] as [String: Any]))
+    } else {
+        print("shard \(shard) \(resumed ? "already finished" : "written"): \(path) (\(String(format: "%.1f", seconds)) s); merge with `isac merge \(dir)`")
+    }
+}
+
+/// Decodes and concatenates a complete, consistent set of shards (from `ShardStore.collect`).
+func combineShards(_ shards: [(manifest: ShardManifest, payload: Data)], samples: Int, calibrationSamples: Int) throws -> [ShardedEvaluation.Combined] {
+    let decoded = try shards.map { try ShardedEvaluation.decode($0.payload, path: $0.manifest.payload) }
+    return try ShardedEvaluation.combine(decoded, samples: samples, calibrationSamples: calibrationSamples)
+}
+
+// MARK: multitarget pfa-sweep
+
+extension MTPfaSweep {
+    static let shardCommandName = "multitarget pfa-sweep"
+
+    /// NNBL checkpoints evaluate in network batches of 64: then every curve's shard boundaries fall on multiples of 64.
+    static func granule(_ checkpoints: String?) throws -> Int {
+        for p in (checkpoints ?? "").split(separator: ",") where try NNBLCheckpoint.kind(at: String(p)) == "nnbl" { return 64 }
+        return 1
+    }
+
+    /// Every curve of the sweep, as `run()` builds them, with the shard granule.
+    func shardMethods(config cfg: MultiTargetConfig, gospa: GOSPA) throws -> [(MTMethod, Int)] {
+        let modes = impairments.isEmpty ? [] : try parseImpairments(impairments)
+        let g = try Self.granule(checkpoint)
+        return try buildMethods(system: system, config: cfg, gospa: gospa, impairments: impairments,
+                                receivers: try parseReceivers(receiver, entries: modes.count, allowList: true),
+                                checkpoints: checkpoint, domp: dompOptions.settings).map { ($0, g) }
+    }
+
+    func runShard() throws {
+        if let o = out {
+            throw ISACError.invalidParameter(name: "--out", value: o, valid: "is not written by a sharded pfa-sweep (the merged --json object holds every point); leave it out with --shard")
+        }
+        let cfg = try system.config(), gospa = try system.gospa()
+        try runSampleShard(command: Self.shardCommandName, sharding: sharding,
+                           config: shardConfig(of: self, extra: ["checkpoint_files": try fileFingerprints(checkpoint)]),
+                           methods: { try shardMethods(config: cfg, gospa: gospa) },
+                           samples: samples, calibrationSamples: calSamples ?? samples, eta: eta, phiRad: radians(phiDeg), seed: seed,
+                           quiet: quiet, json: json)
+    }
+
+    /// The `--json` object of `run()` from a complete set of shards (`method_run_time_s` and `run_time_s` are
+    /// summed shard times).
+    static func mergedJSON(_ shards: [(manifest: ShardManifest, payload: Data)]) throws -> [String: Any] {
+        let cmd = try MTPfaSweep.parse(shards[0].manifest.arguments)
+        let cfg = try cmd.system.config(), gospa = try cmd.system.gospa()
+        let pfas = try PfaSweep.parse(cmd.pfaValues)
+        let cal = cmd.calSamples ?? cmd.samples
+        var pts: [[String: Any]] = []
+        var total = 0.0
+        for c in try combineShards(shards, samples: cmd.samples, calibrationSamples: cal) {
+            let ms = try ShardedEvaluation.evaluate(c, config: cfg, targetPfas: pfas, eta: cmd.eta, phi: radians(cmd.phiDeg), gospa: gospa)
+            for (p, m) in zip(pfas, ms) {
+                var d = metricsDict(m, label: c.label)
+                d["method"] = c.label
+                d["target_pfa"] = p
+                d["method_run_time_s"] = c.runTimeSeconds
+                pts.append(d)
+            }
+            total += c.runTimeSeconds
+        }
+        // The composition of MTPfaSweep.run's --json object (no "out": a sharded sweep writes no CSV/SVG).
+        return ["points": pts, "pfa_values": pfas, "eta": cmd.eta, "phi_deg": cmd.phiDeg, "samples": cmd.samples,
+                "calibration_samples": cal, "seed": Int(cmd.seed), "targets_max": cfg.maxTargets, "run_time_s": total]
     }
 }
 

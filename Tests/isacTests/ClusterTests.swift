@@ -43,7 +43,7 @@ private func tempDir(_ tag: String) throws -> String {
 
 /// The JSON text without the wall-time fields (the only ones that legitimately differ between runs).
 private func withoutTimings(_ s: String) -> String {
-    s.replacingOccurrences(of: #""(run_time_s|samples_per_s)":[^,}]*,?"#, with: "", options: .regularExpression)
+    s.replacingOccurrences(of: #""(method_run_time_s|run_time_s|samples_per_s)":[^,}]*,?"#, with: "", options: .regularExpression)
         .trimmingCharacters(in: .whitespacesAndNewlines)
 }
 
@@ -71,6 +71,21 @@ private let tinyEvaluate = ["multitarget", "evaluate", "--antennas", "16", "--su
             // The timing fields are there, and only they were removed.
             #expect(m.stdout.contains("\"run_time_s\":") && m.stdout.contains("\"samples_per_s\":"))
         }
+    }
+
+    @Test func shardedPfaSweepMergesToTheSingleRunJSON() throws {
+        let sweep = ["multitarget", "pfa-sweep", "--antennas", "16", "--subcarriers", "32", "--n-theta", "64", "--n-tau", "32",
+                     "--impairments", "unknown,known", "--pfa-values", "0.01,0.1,0.3", "--samples", "19", "--calibration-samples", "22", "--quiet"]
+        let single = try isac(sweep + ["--json"])
+        try #require(single.status == 0, "\(single.stderr)")
+        let dir = try tempDir("pfa")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for i in 0..<4 { #expect(try isac(sweep + ["--shard", "\(i)/4", "--shard-dir", dir]).status == 0) }
+        let m = try isac(["merge", dir, "--json"])
+        try #require(m.status == 0, "\(m.stderr)")
+        #expect(withoutTimings(m.stdout) == withoutTimings(single.stdout))
+        let withOut = try isac(sweep + ["--shard", "0/4", "--shard-dir", dir, "--out", dir + "/csv"])
+        #expect(withOut.status != 0 && withOut.stderr.contains("--out"))
     }
 
     @Test func mergeRefusesOtherSeedsAndNamesMissingShards() throws {
