@@ -52,13 +52,13 @@ struct MergeCommand: ParsableCommand {
         if let o = output { try AtomicFile.write(text + "\n", to: o) }
         if json { print(text) } else {
             print(summary)
-            if let rs = (obj["results"] as? [[String: Any]]) ?? (obj["p_md"] != nil ? [obj] : nil) {
-                print(String(format: "%-20@ %8@ %8@ %9@ %8@", "method" as NSString, "p_md" as NSString, "p_fa" as NSString,
-                             "GOSPA[m]" as NSString, "SER" as NSString))
+            if let rs = (obj["results"] as? [[String: Any]]) ?? (obj["points"] as? [[String: Any]]) ?? (obj["p_md"] != nil ? [obj] : nil) {
+                func pad(_ t: String, _ w: Int) -> String { t.count >= w ? t : t + String(repeating: " ", count: w - t.count) }
+                let w = max(8, rs.map { (($0["impairments"] as? String) ?? "").count }.max() ?? 0)
+                print(pad("method", w) + "     p_md     p_fa  GOSPA[m]      SER")
                 for r in rs {
-                    print(String(format: "%-20@ %8.4f %8.4f %9.3f %8.4f", ((r["impairments"] as? String) ?? "") as NSString,
-                                 (r["p_md"] as? Double) ?? .nan, (r["p_fa"] as? Double) ?? .nan, (r["gospa_m"] as? Double) ?? .nan,
-                                 (r["ser"] as? Double) ?? .nan))
+                    print(pad((r["impairments"] as? String) ?? "", w) + String(format: " %8.4f %8.4f %9.3f %8.4f", (r["p_md"] as? Double) ?? .nan,
+                                 (r["p_fa"] as? Double) ?? .nan, (r["gospa_m"] as? Double) ?? .nan, (r["ser"] as? Double) ?? .nan))
                 }
             }
             if let o = output { print("wrote \(o)") }
