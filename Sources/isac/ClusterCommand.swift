@@ -58,7 +58,10 @@ struct ShardPlan {
                              units: cfg.chunkCount, unitName: "chunks")
         case "multitarget evaluate":
             let e = try parsed(MTEvaluate.self)
-            let granule = try e.checkpoint.map { try NNBLCheckpoint.kind(at: $0) == "nnbl" ? 64 : 1 } ?? 1
+            if let c = e.checkpoint, try NNBLCheckpoint.kind(at: c) != "nnbl" {
+                throw ISACError.invalidParameter(name: "--checkpoint", value: c, valid: "a sharded evaluate supports NNBL checkpoints and --impairments rows; run impairment/dictionary checkpoints unsharded (or with pfa-sweep)")
+            }
+            let granule = e.checkpoint == nil ? 1 : 64
             let cal = e.calSamples ?? e.samples
             for (n, what) in [(e.samples, "samples (--samples)"), (cal, "calibration samples (--calibration-samples)")] {
                 _ = try ShardSpec(index: 0, count: tasks, flag: "--tasks").range(of: n, granule: granule, what: what, countFlag: "--tasks")
