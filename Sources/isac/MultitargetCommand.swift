@@ -326,6 +326,7 @@ struct MTEvaluate: ParsableCommand {
     @Option(name: .customLong("seed"), help: "Scenario seed.") var seed: UInt64 = 7
     @Flag(name: .customLong("json"), help: "Print one JSON object on stdout.") var json = false
     @Flag(name: .customLong("quiet"), help: "No progress on stderr.") var quiet = false
+    @OptionGroup var sharding: ShardOptions
 
     func validate() throws {
         try system.validateCommon(samples: samples + (calSamples ?? samples))
@@ -345,6 +346,7 @@ struct MTEvaluate: ParsableCommand {
     }
 
     func run() throws {
+        if sharding.isActive { return try runShard() }
         let cfg = try system.config()
         let modes = checkpoint != nil && impairments.isEmpty ? [] : try parseImpairments(impairments)
         let gospa = try system.gospa()

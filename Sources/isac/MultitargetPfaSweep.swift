@@ -27,6 +27,7 @@ struct MTPfaSweep: ParsableCommand {
     @Option(name: .customLong("out"), help: "Output folder for pfa_sweep.csv and the SVG figures (optional).") var out: String?
     @Flag(name: .customLong("json"), help: "Print one JSON object on stdout.") var json = false
     @Flag(name: .customLong("quiet"), help: "No progress on stderr.") var quiet = false
+    @OptionGroup var sharding: ShardOptions
 
     func validate() throws {
         _ = try system.config(); _ = try system.gospa()
@@ -51,6 +52,7 @@ struct MTPfaSweep: ParsableCommand {
     }
 
     func run() throws {
+        if sharding.isActive { return try runShard() }
         let cfg = try system.config()
         let gospa = try system.gospa()
         let pfas = try PfaSweep.parse(pfaValues)

@@ -6,7 +6,8 @@ struct ISAC: ParsableCommand {
         commandName: "isac",
         abstract: "Integrated sensing and communication research toolkit.",
         subcommands: [DemoCommand.self, RateCommand.self, WidebandCommand.self, MultitargetCommand.self,
-                      ScatterCommand.self, DatasetCommand.self, ExtendedCommand.self, BenchCommand.self]
+                      ScatterCommand.self, DatasetCommand.self, ExtendedCommand.self, BenchCommand.self,
+                      ClusterCommand.self, MergeCommand.self]
     )
 }
 

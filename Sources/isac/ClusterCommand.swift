@@ -1,0 +1,363 @@
+import ArgumentParser
+import Foundation
+import ISACIO
+import Linalg
+import MultiTargetISAC
+import Scattering
+
+/// `isac cluster slurm|k8s -- <isac command>`: runs a shardable command as an array of `--shard i/n` tasks
+/// plus one merge job (docs/cluster.md).
+struct ClusterCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster",
+        abstract: "Run a shardable isac command as a Slurm job array (or Kubernetes Indexed Job) with a dependent merge.",
+        subcommands: [ClusterSlurm.self, ClusterK8s.self])
+}
+
+/// A shardable command, what each array task runs and what the merge job runs.
+struct ShardPlan {
+    /// `dataset generate`, `multitarget evaluate`.
+    var name: String
+    /// The user's command (without `isac`), and the arguments each task appends after it (`{INDEX}` = shard index).
+    var command: [String]
+    var taskSuffix: [String]
+    var mergeCommand: [String]
+    /// Where the merged result lands (for the report).
+    var result: String
+    /// Work items per shard layout, for the "more tasks than work" check, and their name.
+    var units: Int
+    var unitName: String
+
+    static let shardable = "dataset generate, multitarget evaluate, multitarget pfa-sweep"
+
+    /// Builds the plan for `command` (validated with the command's own parser) in working folder `dir`.
+    static func make(command: [String], tasks: Int, dir: String) throws -> ShardPlan {
+        guard command.count >= 2 else {
+            throw ISACError.invalidParameter(name: "COMMAND", value: command.isEmpty ? "(none)" : command.joined(separator: " "),
+                                             valid: "give the isac command after `--`, e.g. `-- multitarget evaluate --samples 4000`; shardable: \(shardable)")
+        }
+        let path = command[0] + " " + command[1]
+        let rest = Array(command.dropFirst(2))
+        for a in rest where a == "--shard" || a.hasPrefix("--shard=") || a == "--shard-dir" || a.hasPrefix("--shard-dir=") || a == "--resume" {
+            throw ISACError.invalidParameter(name: "COMMAND", value: a, valid: "leave out --shard/--shard-dir/--resume: every array task gets its own")
+        }
+        func parsed<C: ParsableCommand>(_ t: C.Type) throws -> C {
+            do { return try t.parse(rest) } catch let e as ISACError { throw e } catch {
+                throw ISACError.invalidParameter(name: "COMMAND", value: path, valid: C.message(for: error))
+            }
+        }
+        switch path {
+        case "dataset generate":
+            let g = try parsed(DatasetGenerate.self)
+            let cfg = try DatasetConfig.preset(g.preset, solver: DatasetSolver(rawValue: g.solver)!, seed: g.seed)
+            let out = absolute(g.out)
+            // Chunk c goes to shard c % n (DatasetWriter), so n ≤ chunks keeps every task busy.
+            try check(tasks: tasks, units: cfg.chunkCount, what: "chunks of dataset preset \(g.preset)/\(g.solver)")
+            return ShardPlan(name: "dataset-generate", command: command, taskSuffix: ["--shard", "{INDEX}/\(tasks)", "--resume"],
+                             mergeCommand: ["merge", out, "--json", "--output", dir + "/merged.json"], result: out + "/manifest.json",
+                             units: cfg.chunkCount, unitName: "chunks")
+        case "multitarget evaluate":
+            let e = try parsed(MTEvaluate.self)
+            if let c = e.checkpoint, try NNBLCheckpoint.kind(at: c) != "nnbl" {
+                throw ISACError.invalidParameter(name: "--checkpoint", value: c, valid: "a sharded evaluate supports NNBL checkpoints and --impairments rows; run impairment/dictionary checkpoints unsharded (or with pfa-sweep)")
+            }
+            let granule = e.checkpoint == nil ? 1 : 64
+            let cal = e.calSamples ?? e.samples
+            for (n, what) in [(e.samples, "samples (--samples)"), (cal, "calibration samples (--calibration-samples)")] {
+                _ = try ShardSpec(index: 0, count: tasks, flag: "--tasks").range(of: n, granule: granule, what: what, countFlag: "--tasks")
+            }
+            return ShardPlan(name: "multitarget-evaluate", command: command,
+                             taskSuffix: ["--shard", "{INDEX}/\(tasks)", "--shard-dir", dir + "/shards", "--resume"],
+                             mergeCommand: ["merge", dir + "/shards", "--json", "--output", dir + "/merged.json"],
+                             result: dir + "/merged.json", units: min(e.samples, cal), unitName: "samples")
+        case "multitarget pfa-sweep":
+            let e = try parsed(MTPfaSweep.self)
+            if let o = e.out {
+                throw ISACError.invalidParameter(name: "--out", value: o, valid: "is not written by a sharded pfa-sweep (the merged JSON holds every point); leave it out")
+            }
+            let granule = try MTPfaSweep.granule(e.checkpoint)
+            let cal = e.calSamples ?? e.samples
+            for (n, what) in [(e.samples, "samples (--samples)"), (cal, "calibration samples (--calibration-samples)")] {
+                _ = try ShardSpec(index: 0, count: tasks, flag: "--tasks").range(of: n, granule: granule, what: what, countFlag: "--tasks")
+            }
+            return ShardPlan(name: "multitarget-pfa-sweep", command: command,
+                             taskSuffix: ["--shard", "{INDEX}/\(tasks)", "--shard-dir", dir + "/shards", "--resume"],
+                             mergeCommand: ["merge", dir + "/shards", "--json", "--output", dir + "/merged.json"],
+                             result: dir + "/merged.json", units: min(e.samples, cal), unitName: "samples")
+        default:
+            throw ISACError.invalidParameter(name: "COMMAND", value: path, valid: "is not shardable; shardable commands: \(shardable)")
+        }
+    }
+
+    static func check(tasks: Int, units: Int, what: String) throws {
+        guard tasks <= units else {
+            throw ISACError.invalidParameter(name: "--tasks", value: "\(tasks)", valid: "must not exceed the \(units) \(what)")
+        }
+    }
+
+    static func absolute(_ p: String) -> String {
+        p.hasPrefix("/") ? p : FileManager.default.currentDirectoryPath + "/" + p
+    }
+}
+
+/// POSIX-shell single quoting (`'` → `'\''`); plain words stay as they are for readability.
+func shellQuote(_ s: String) -> String {
+    if !s.isEmpty, s.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || "-_./=:,+@%".unicodeScalars.contains($0) }) { return s }
+    return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}
+
+/// Options shared by `cluster slurm` and `cluster k8s`.
+struct ClusterJobOptions: ParsableArguments {
+    @Option(name: .customLong("tasks"), help: "Number of array tasks n (shards 0/n … (n-1)/n).") var tasks: Int
+    @Option(name: .customLong("dir"), help: "Working folder for the scripts, logs, shard files and merged.json (default ./isac-cluster-<command>).")
+    var dir: String?
+    @Option(name: .customLong("isac"), help: "Path of the isac binary on the compute nodes (default: this binary for slurm, `isac` on PATH for k8s).")
+    var isac: String?
+    @Flag(name: .customLong("json"), help: "Print one JSON object on stdout.") var json = false
+    @Argument(parsing: .postTerminator, help: "The isac command to shard, after `--` (e.g. `-- multitarget evaluate --samples 4000`).")
+    var command: [String] = []
+
+    func validate() throws {
+        try Check.inRange(tasks, 1, 1_000_000, "--tasks")
+        if let d = dir, d.isEmpty { throw ISACError.invalidParameter(name: "--dir", value: "\"\"", valid: "must be a folder path") }
+    }
+
+    func plan(defaultDirBase: String) throws -> (ShardPlan, String) {
+        let name = command.prefix(2).joined(separator: "-")
+        let d = dir.map(ShardPlan.absolute) ?? (defaultDirBase + "/isac-cluster-" + (name.isEmpty ? "job" : name))
+        return (try ShardPlan.make(command: command, tasks: tasks, dir: d), d)
+    }
+}
+
+struct ClusterSlurm: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "slurm",
+        abstract: "Write and submit (sbatch) a job array running `--shard $SLURM_ARRAY_TASK_ID/n` and a merge job with --dependency=afterok.")
+    @OptionGroup var job: ClusterJobOptions
+    @Option(name: .customLong("partition"), help: "sbatch --partition.") var partition: String?
+    @Option(name: .customLong("time"), help: "sbatch --time per task (minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS).") var time: String?
+    @Option(name: .customLong("mem"), help: "sbatch --mem per task (e.g. 4G, 500M).") var mem: String?
+    @Option(name: .customLong("cpus-per-task"), help: "sbatch --cpus-per-task.") var cpusPerTask: Int?
+    @Option(name: .customLong("account"), help: "sbatch --account.") var account: String?
+    @Option(name: .customLong("max-running"), help: "At most this many array tasks at once (--array=0-(n-1)%K).") var maxRunning: Int?
+    @Option(name: .customLong("extra"), parsing: .unconditionalSingleValue, help: "Further sbatch options for the array, space separated (e.g. \"--qos=short --constraint=avx2\"); repeatable.")
+    var extra: [String] = []
+    @Option(name: .customLong("sbatch"), help: "The sbatch executable (name on PATH or path).") var sbatch = "sbatch"
+    @Flag(name: .customLong("dry-run"), help: "Print the two scripts instead of writing and submitting them.") var dryRun = false
+
+    func validate() throws {
+        if let p = partition { try Self.word(p, "--partition") }
+        if let a = account { try Self.word(a, "--account") }
+        if let t = time, t.range(of: #"^([0-9]+|[0-9]+:[0-9]{2}|[0-9]+:[0-9]{2}:[0-9]{2}|[0-9]+-[0-9]{1,2}|[0-9]+-[0-9]{1,2}:[0-9]{2}|[0-9]+-[0-9]{1,2}:[0-9]{2}:[0-9]{2})$"#, options: .regularExpression) == nil {
+            throw ISACError.invalidParameter(name: "--time", value: t, valid: "must be minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS")
+        }
+        if let m = mem, m.range(of: #"^[0-9]+[KMGT]?$"#, options: .regularExpression) == nil {
+            throw ISACError.invalidParameter(name: "--mem", value: m, valid: "must be a size such as 4000, 500M or 4G")
+        }
+        if let c = cpusPerTask { try Check.inRange(c, 1, 4096, "--cpus-per-task") }
+        if let k = maxRunning { try Check.inRange(k, 1, 1_000_000, "--max-running") }
+        for t in extraDirectives() where !t.hasPrefix("-") {
+            throw ISACError.invalidParameter(name: "--extra", value: t, valid: "must be sbatch options starting with - (e.g. --qos=short)")
+        }
+    }
+
+    static func word(_ s: String, _ flag: String) throws {
+        guard !s.isEmpty, s.rangeOfCharacter(from: .whitespacesAndNewlines) == nil, !s.contains("#") else {
+            throw ISACError.invalidParameter(name: flag, value: "\"\(s)\"", valid: "must be one word without spaces")
+        }
+    }
+
+    func extraDirectives() -> [String] { extra.flatMap { $0.split(whereSeparator: \.isWhitespace).map(String.init) } }
+
+    /// The array and merge scripts.
+    func scripts(plan: ShardPlan, dir: String, isac: String) -> (array: String, merge: String) {
+        let n = job.tasks
+        let cwd = FileManager.default.currentDirectoryPath
+        var common: [String] = []
+        if let p = partition { common.append("--partition=\(p)") }
+        if let a = account { common.append("--account=\(a)") }
+        if let t = time { common.append("--time=\(t)") }
+        var arr = ["--job-name=isac-\(plan.name)", "--array=0-\(n - 1)" + (maxRunning.map { "%\($0)" } ?? ""),
+                   "--output=\(dir)/logs/%x-%A_%a.out", "--chdir=\(cwd)"] + common
+        if let m = mem { arr.append("--mem=\(m)") }
+        if let c = cpusPerTask { arr.append("--cpus-per-task=\(c)") }
+        arr += extraDirectives()
+        let mergeDirectives = ["--job-name=isac-\(plan.name)-merge", "--output=\(dir)/logs/%x-%j.out", "--chdir=\(cwd)",
+                               "--ntasks=1"] + common
+        let task = ([isac] + plan.command).map(shellQuote).joined(separator: " ") + " "
+            + plan.taskSuffix.map { $0.contains("{INDEX}") ? "\"" + $0.replacingOccurrences(of: "{INDEX}", with: "${SLURM_ARRAY_TASK_ID}") + "\"" : shellQuote($0) }.joined(separator: " ")
+        let header = "#!/bin/bash\n# Generated by `isac cluster slurm --tasks \(n)`: shard ${SLURM_ARRAY_TASK_ID}/\(n) of\n#   isac \(plan.command.joined(separator: " "))\n"
+        let a = header + arr.map { "#SBATCH \($0)\n" }.joined()
+            + "set -euo pipefail\n# A failed task can be rerun alone: sbatch --array=<ids> this-script (finished shards are kept: --resume).\n"
+            + "exec \(task)\n"
+        let m = "#!/bin/bash\n# Generated by `isac cluster slurm`: merges the \(n) shards once every array task succeeded\n"
+            + "# (submitted with --dependency=afterok:<array job id>). Rerun by hand with: sbatch this-script\n"
+            + mergeDirectives.map { "#SBATCH \($0)\n" }.joined()
+            + "set -euo pipefail\nexec " + ([isac] + plan.mergeCommand).map(shellQuote).joined(separator: " ") + "\n"
+        return (a, m)
+    }
+
+    func run() throws {
+        let (plan, dir) = try job.plan(defaultDirBase: FileManager.default.currentDirectoryPath)
+        let isac = job.isac ?? currentExecutable()
+        let (arrayScript, mergeScript) = scripts(plan: plan, dir: dir, isac: isac)
+        if dryRun {
+            if job.json {
+                print(try JSONOutput.string(["dry_run": true, "tasks": job.tasks, "dir": dir, "array_script": arrayScript,
+                                             "merge_script": mergeScript, "result": plan.result] as [String: Any]))
+            } else {
+                print("# ---- \(dir)/array.sbatch ----\n" + arrayScript + "# ---- \(dir)/merge.sbatch ----\n" + mergeScript, terminator: "")
+            }
+            return
+        }
+        let sb = try resolveExecutable(sbatch, flag: "--sbatch")
+        try OutputFolderCheck.ensureWritable(dir + "/logs", flag: "--dir")
+        let ap = dir + "/array.sbatch", mp = dir + "/merge.sbatch"
+        try AtomicFile.write(arrayScript, to: ap)
+        try AtomicFile.write(mergeScript, to: mp)
+        let arrayID = try Self.submit(sb, ["--parsable", ap])
+        let mergeID = try Self.submit(sb, ["--parsable", "--dependency=afterok:\(arrayID)", "--kill-on-invalid-dep=yes", mp])
+        if job.json {
+            print(try JSONOutput.string(["array_job_id": arrayID, "merge_job_id": mergeID, "tasks": job.tasks, "dir": dir,
+                                         "array_script": ap, "merge_script": mp, "result": plan.result] as [String: Any]))
+        } else {
+            print("submitted array job \(arrayID) (\(job.tasks) tasks) and merge job \(mergeID) (afterok:\(arrayID))")
+            print("scripts: \(ap), \(mp); logs: \(dir)/logs; result: \(plan.result)")
+        }
+    }
+
+    /// Runs `sbatch --parsable …` and returns the job id (the part before `;cluster`).
+    static func submit(_ sbatch: String, _ args: [String]) throws -> String {
+        let r = try runProcess(sbatch, args)
+        let id = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ";").first.map(String.init) ?? ""
+        guard r.status == 0, !id.isEmpty, id.allSatisfy(\.isNumber) else {
+            throw ISACError.io("\(sbatch) \(args.joined(separator: " ")) failed (exit \(r.status)): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))\(r.stdout)")
+        }
+        return id
+    }
+}
+
+struct ClusterK8s: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "k8s",
+        abstract: "Print a Kubernetes Indexed Job (JOB_COMPLETION_INDEX as the shard index) and a merge Job that waits for all shards.")
+    @OptionGroup var job: ClusterJobOptions
+    @Option(name: .customLong("image"), help: "Container image with isac on PATH.") var image = "isackit:latest"
+    @Option(name: .customLong("parallelism"), help: "Pods running at once (default: --tasks).") var parallelism: Int?
+    @Option(name: .customLong("cpu"), help: "CPU request/limit per pod.") var cpu = "2"
+    @Option(name: .customLong("memory"), help: "Memory request/limit per pod.") var memory = "4Gi"
+    @Option(name: .customLong("pvc"), help: "PersistentVolumeClaim (ReadWriteMany) mounted at --mount; --dir and the command's paths must lie under it.")
+    var pvc = "isac-data"
+    @Option(name: .customLong("mount"), help: "Mount path of --pvc in the pods.") var mount = "/data"
+    @Option(name: .customLong("name"), help: "Job name prefix (DNS label).") var name: String?
+
+    func validate() throws {
+        if let p = parallelism { try Check.inRange(p, 1, 1_000_000, "--parallelism") }
+        let n = name ?? "isac"
+        guard n.range(of: "^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$", options: .regularExpression) != nil else {
+            throw ISACError.invalidParameter(name: "--name", value: n, valid: "must be a lowercase DNS label (a-z, 0-9, -), at most 42 characters")
+        }
+        guard mount.hasPrefix("/") else { throw ISACError.invalidParameter(name: "--mount", value: mount, valid: "must be an absolute path") }
+    }
+
+    func manifest(plan: ShardPlan, dir: String, isac: String) -> String {
+        let n = job.tasks
+        let jobName = (name ?? "isac") + "-" + plan.name
+        func yamlString(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+        let task = "exec " + ([isac] + plan.command).map(shellQuote).joined(separator: " ") + " "
+            + plan.taskSuffix.map { $0.contains("{INDEX}") ? "\"" + $0.replacingOccurrences(of: "{INDEX}", with: "${JOB_COMPLETION_INDEX}") + "\"" : shellQuote($0) }.joined(separator: " ")
+        let records = plan.name == "dataset-generate" ? "" : dir + "/shards"
+        let wait = records.isEmpty
+            ? "until [ \"$(ls \(shellQuote(plan.result.replacingOccurrences(of: "/manifest.json", with: "")))/chunks/*.json 2>/dev/null | wc -l)\" -ge \(plan.units) ]; do sleep 30; done; "
+            : "until [ \"$(ls \(shellQuote(records))/shard-*-of-\(String(format: "%04d", n)).json 2>/dev/null | wc -l)\" -ge \(n) ]; do sleep 30; done; "
+        let merge = wait + "exec " + ([isac] + plan.mergeCommand).map(shellQuote).joined(separator: " ")
+        func pod(_ container: String, _ script: String, indent: String) -> String {
+            """
+            \(indent)template:
+            \(indent)  spec:
+            \(indent)    restartPolicy: Never
+            \(indent)    containers:
+            \(indent)    - name: \(container)
+            \(indent)      image: \(yamlString(image))
+            \(indent)      command: ["/bin/sh", "-c"]
+            \(indent)      args: [\(yamlString(script))]
+            \(indent)      resources:
+            \(indent)        requests: {cpu: \(yamlString(cpu)), memory: \(yamlString(memory))}
+            \(indent)        limits: {cpu: \(yamlString(cpu)), memory: \(yamlString(memory))}
+            \(indent)      volumeMounts:
+            \(indent)      - {name: data, mountPath: \(yamlString(mount))}
+            \(indent)    volumes:
+            \(indent)    - name: data
+            \(indent)      persistentVolumeClaim: {claimName: \(yamlString(pvc))}
+
+            """
+        }
+        return """
+        # Generated by `isac cluster k8s --tasks \(n)`: \(n) shards of `isac \(plan.command.joined(separator: " "))`.
+        # kubectl apply -f this.yaml; the merge Job waits until every shard has finished, then writes \(plan.result).
+        # A failed index is retried (backoffLimit); finished shards are kept (--resume).
+        apiVersion: batch/v1
+        kind: Job
+        metadata:
+          name: \(jobName)
+        spec:
+          completionMode: Indexed
+          completions: \(n)
+          parallelism: \(parallelism ?? n)
+          backoffLimit: \(max(6, 2 * n))
+
+        """ + pod("shard", task, indent: "  ") + """
+        ---
+        apiVersion: batch/v1
+        kind: Job
+        metadata:
+          name: \(jobName)-merge
+        spec:
+          completions: 1
+          backoffLimit: 2
+
+        """ + pod("merge", merge, indent: "  ")
+    }
+
+    func run() throws {
+        let (plan, dir) = try job.plan(defaultDirBase: mount)
+        let m = manifest(plan: plan, dir: dir, isac: job.isac ?? "isac")
+        if job.json {
+            print(try JSONOutput.string(["tasks": job.tasks, "dir": dir, "manifest": m, "result": plan.result] as [String: Any]))
+        } else {
+            print(m, terminator: "")
+        }
+    }
+}
+
+/// The running binary's absolute path (`/proc/self/exe`, else argv[0] made absolute).
+func currentExecutable() -> String {
+    if let p = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return p }
+    return ShardPlan.absolute(CommandLine.arguments[0])
+}
+
+/// `name` if it is a path to an executable, else the first match on PATH.
+func resolveExecutable(_ name: String, flag: String) throws -> String {
+    let fm = FileManager.default
+    if name.contains("/") {
+        if fm.isExecutableFile(atPath: name) { return name }
+    } else {
+        for d in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") where fm.isExecutableFile(atPath: "\(d)/\(name)") {
+            return "\(d)/\(name)"
+        }
+    }
+    throw ISACError.invalidParameter(name: flag, value: name, valid: "must be an executable (not found\(name.contains("/") ? "" : " on PATH"): install the Slurm client or run on a login node; --dry-run prints the scripts without it)")
+}
+
+/// Runs a process to completion, capturing stdout and stderr.
+func runProcess(_ exe: String, _ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: exe)
+    p.arguments = args
+    let o = Pipe(), e = Pipe()
+    p.standardOutput = o; p.standardError = e
+    do { try p.run() } catch { throw ISACError.io("cannot start \(exe): \(error)") }
+    let od = o.fileHandleForReading.readDataToEndOfFile(), ed = e.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self))
+}

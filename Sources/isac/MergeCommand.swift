@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import ISACIO
+import Linalg
+import Scattering
+
+/// `isac merge DIR...`: combines the shards of one run into the result a single process prints.
+///
+/// - Shard folders of `multitarget evaluate --shard i/n --shard-dir DIR`: the command's `--json` object
+///   (metrics bit-identical to one run; `run_time_s` is the summed shard time).
+/// - A dataset folder of `dataset generate --shard i/n --out DIR`: verifies every chunk and writes
+///   `manifest.json` (as `isac dataset merge`).
+/// Refuses shards of different commands, layouts, configurations or seeds, and names missing shards.
+struct MergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Merge the shards of a --shard i/n run (multitarget evaluate shard folders, or a dataset folder) into one result.")
+    @Argument(help: "Shard folders (all shards of one run; several folders are read together), or one dataset folder.")
+    var dirs: [String] = []
+    @Option(name: .customLong("output"), help: "Also write the merged JSON object to this file (atomically).") var output: String?
+    @Flag(name: .customLong("json"), help: "Print one JSON object on stdout.") var json = false
+
+    func validate() throws {
+        guard !dirs.isEmpty else { throw ISACError.invalidParameter(name: "DIR", value: "(none)", valid: "give at least one shard folder") }
+        if let o = output, o.isEmpty { throw ISACError.invalidParameter(name: "--output", value: "\"\"", valid: "must be a file path") }
+    }
+
+    /// The merged JSON object and a one-line human summary.
+    static func merge(_ dirs: [String]) throws -> (object: [String: Any], summary: String) {
+        let fm = FileManager.default
+        if dirs.count == 1, fm.fileExists(atPath: dirs[0] + "/config.json"), fm.fileExists(atPath: dirs[0] + "/chunks") {
+            let m = try DatasetWriter.merge(dir: dirs[0])
+            let counts = m.splits.mapValues { $0.count }
+            return (["out": dirs[0], "chunks": m.chunks.count, "splits": counts],
+                    "manifest.json written: \(m.chunks.count) chunks, train/val/test = \(counts["train"] ?? 0)/\(counts["val"] ?? 0)/\(counts["test"] ?? 0)")
+        }
+        let shards = try ShardStore.collect(dirs)
+        switch shards[0].manifest.command {
+        case MTEvaluate.shardCommandName:
+            let o = try MTEvaluate.mergedJSON(shards)
+            return (o, "merged \(shards.count) shards of multitarget evaluate")
+        case MTPfaSweep.shardCommandName:
+            return (try MTPfaSweep.mergedJSON(shards), "merged \(shards.count) shards of multitarget pfa-sweep")
+        case let c:
+            throw ISACError.invalidParameter(name: "DIR", value: dirs.joined(separator: " "), valid: "holds shards of `\(c)`, which this isac cannot merge")
+        }
+    }
+
+    func run() throws {
+        let (obj, summary) = try Self.merge(dirs)
+        let text = try JSONOutput.string(obj)
+        if let o = output { try AtomicFile.write(text + "\n", to: o) }
+        if json { print(text) } else {
+            print(summary)
+            if let rs = (obj["results"] as? [[String: Any]]) ?? (obj["points"] as? [[String: Any]]) ?? (obj["p_md"] != nil ? [obj] : nil) {
+                func pad(_ t: String, _ w: Int) -> String { t.count >= w ? t : t + String(repeating: " ", count: w - t.count) }
+                let w = max(8, rs.map { (($0["impairments"] as? String) ?? "").count }.max() ?? 0)
+                print(pad("method", w) + "     p_md     p_fa  GOSPA[m]      SER")
+                for r in rs {
+                    print(pad((r["impairments"] as? String) ?? "", w) + String(format: " %8.4f %8.4f %9.3f %8.4f", (r["p_md"] as? Double) ?? .nan,
+                                 (r["p_fa"] as? Double) ?? .nan, (r["gospa_m"] as? Double) ?? .nan, (r["ser"] as? Double) ?? .nan))
+                }
+            }
+            if let o = output { print("wrote \(o)") }
+        }
+    }
+}

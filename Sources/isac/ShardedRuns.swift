@@ -1,0 +1,255 @@
+import ArgumentParser
+import Foundation
+import ISACIO
+import Linalg
+import Metrics
+import MultiTargetISAC
+
+/// `--shard i/n --shard-dir DIR [--resume]`: the options a shardable Monte-Carlo command adds with one
+/// `@OptionGroup`. A shard computes its block of the samples and writes raw per-sample results to DIR;
+/// `isac merge DIR` turns a complete set into the command's own `--json` output.
+struct ShardOptions: ParsableArguments {
+    @Option(name: .customLong("shard"), help: "Compute only block i of n of the samples (i/n, 0-based) and write it to --shard-dir; `isac merge` combines the blocks bit-identically to one run.")
+    var shard: String?
+    @Option(name: .customLong("shard-dir"), help: "Folder for the shard files of --shard (shared by all shards of a run).")
+    var shardDir: String?
+    @Flag(name: .customLong("resume"), help: "With --shard: keep this shard's finished result in --shard-dir (same configuration) instead of refusing it.")
+    var resume = false
+
+    var isActive: Bool { shard != nil }
+
+    func validate() throws {
+        guard let s = shard else {
+            if shardDir != nil { throw ISACError.invalidParameter(name: "--shard-dir", value: shardDir!, valid: "needs --shard i/n") }
+            if resume { throw ISACError.invalidParameter(name: "--resume", value: "set", valid: "needs --shard i/n and --shard-dir") }
+            return
+        }
+        _ = try ShardSpec.parse(s)
+        guard let d = shardDir, !d.isEmpty else {
+            throw ISACError.invalidParameter(name: "--shard-dir", value: shardDir.map { "\"\($0)\"" } ?? "(missing)", valid: "--shard needs a folder for the shard files")
+        }
+    }
+
+    func spec() throws -> ShardSpec { try ShardSpec.parse(shard ?? "0/1") }
+
+    /// The option labels that do not influence a shard's result (so shards differing only in them still merge).
+    static let neutralLabels: Set<String> = ["sharding", "json", "quiet"]
+
+    /// This process's command line after the subcommand path, with the shard options removed: what the merge
+    /// re-parses to rebuild the configuration.
+    static func argumentsWithoutShardOptions(dropping pathCount: Int) -> [String] {
+        var out: [String] = []
+        var it = CommandLine.arguments.dropFirst(1 + pathCount).makeIterator()
+        while let a = it.next() {
+            if a == "--shard" || a == "--shard-dir" { _ = it.next(); continue }
+            if a.hasPrefix("--shard=") || a.hasPrefix("--shard-dir=") || a == "--resume" { continue }
+            out.append(a)
+        }
+        return out
+    }
+}
+
+/// Every parsed option of `command` as `name → value` text (ArgumentParser's property wrappers print their
+/// values; option groups print as their struct), minus the neutral ones. Reflection rather than a hand-kept list,
+/// so options added to a command later are covered automatically.
+func shardConfig(of command: Any, extra: [String: String] = [:]) -> [String: String] {
+    var c = extra
+    for child in Mirror(reflecting: command).children {
+        guard var label = child.label else { continue }
+        if label.hasPrefix("_") { label.removeFirst() }
+        if ShardOptions.neutralLabels.contains(label) { continue }
+        c[label] = String(describing: child.value)
+    }
+    return c
+}
+
+/// CRC-32 of each file of a comma list (checkpoints): the same path with other content is another configuration.
+func fileFingerprints(_ list: String?) throws -> String {
+    try (list ?? "").split(separator: ",").map(String.init).filter { !$0.isEmpty }.map { p in
+        guard let d = FileManager.default.contents(atPath: p) else {
+            throw ISACError.invalidParameter(name: "--checkpoint", value: p, valid: "must be a readable checkpoint file")
+        }
+        return String(format: "%@:%08x", p, ISACIO.CRC32.checksum(d))
+    }.joined(separator: ",")
+}
+
+// MARK: multitarget evaluate
+
+extension MTEvaluate {
+    static let shardCommandName = "multitarget evaluate"
+
+    /// The methods of this evaluation, in the order `run()` reports them, with the shard granule of each.
+    /// Sharding covers the `--impairments` rows (omp/domp receivers) and NNBL checkpoints; impairment/dictionary
+    /// checkpoints add fields computed from the checkpoint that the merge does not rebuild yet.
+    func shardMethods(config cfg: MultiTargetConfig, gospa: GOSPA) throws -> [(method: MTMethod, granule: Int, extra: [String: Any])] {
+        var out: [(MTMethod, Int, [String: Any])] = []
+        if let path = checkpoint {
+            guard try NNBLCheckpoint.kind(at: path) == "nnbl" else {
+                throw ISACError.invalidParameter(name: "--checkpoint", value: path, valid: "--shard supports NNBL checkpoints and --impairments rows; run impairment/dictionary checkpoints unsharded")
+            }
+            let (meth, ck) = try nnblMethod(path: path, system: system, config: cfg, gospa: gospa)
+            // NNBLSystem.runBatch evaluates its networks on batches of 64 samples from the block start: shard
+            // boundaries on multiples of 64 keep the batches (and so every float) those of a single run.
+            out.append((meth, 64, ["checkpoint": path, "parameters": ck.model.parameterCount]))
+        }
+        let modes = checkpoint != nil && impairments.isEmpty ? [] : try parseImpairments(impairments)
+        if !modes.isEmpty {
+            for m in try buildMethods(system: system, config: cfg, gospa: gospa, impairments: impairments,
+                                      receivers: try parseReceivers(receiver, entries: modes.count, allowList: false),
+                                      checkpoints: nil, domp: dompOptions.settings) {
+                out.append((m, 1, [:]))
+            }
+        }
+        return out
+    }
+
+    /// `--shard i/n`: runs this shard's blocks of the calibration and test samples for every method and writes
+    /// them to `--shard-dir` (see `ShardedEvaluation`).
+    func runShard() throws {
+        let cfg = try system.config(), gospa = try system.gospa()
+        try runSampleShard(command: Self.shardCommandName, sharding: sharding,
+                           config: shardConfig(of: self, extra: ["checkpoint_files": try fileFingerprints(checkpoint)]),
+                           methods: { try shardMethods(config: cfg, gospa: gospa).map { ($0.method, $0.granule) } },
+                           samples: samples, calibrationSamples: calSamples ?? samples, eta: eta, phiRad: radians(phiDeg), seed: seed,
+                           quiet: quiet, json: json)
+    }
+
+    /// The merge of a complete set of shards: the JSON object `run()` prints with `--json` (same keys, same
+    /// values; `run_time_s` is the sum of the shards' times for the method and `samples_per_s` derives from it).
+    static func mergedJSON(_ shards: [(manifest: ShardManifest, payload: Data)]) throws -> [String: Any] {
+        let cmd = try MTEvaluate.parse(shards[0].manifest.arguments)
+        let cfg = try cmd.system.config(), gospa = try cmd.system.gospa()
+        let cal = cmd.calSamples ?? cmd.samples
+        let combined = try combineShards(shards, samples: cmd.samples, calibrationSamples: cal)
+        let extras = try cmd.shardMethods(config: cfg, gospa: gospa).map(\.extra)
+        var results: [[String: Any]] = []
+        for (k, c) in combined.enumerated() {
+            let m = try ShardedEvaluation.evaluate(c, config: cfg, targetPfas: [cmd.system.pfa], eta: cmd.eta, phi: radians(cmd.phiDeg), gospa: gospa)[0]
+            var d = metricsDict(m, label: c.label)
+            for (key, v) in extras[k] { d[key] = v }
+            d["run_time_s"] = c.runTimeSeconds
+            d["samples_per_s"] = Double(cmd.samples + cal) / c.runTimeSeconds
+            results.append(d)
+        }
+        // The composition of MTEvaluate.run's --json object.
+        return results.count == 1 ? results[0].merging(["target_pfa": cmd.system.pfa, "seed": Int(cmd.seed)]) { a, _ in a }
+            : ["results": results, "target_pfa": cmd.system.pfa, "seed": Int(cmd.seed)]
+    }
+}
+
+/// The shard runner shared by evaluate and pfa-sweep: for each method (with its granule), its blocks of the
+/// calibration and test samples; one payload + record in `--shard-dir`. `methods` is only built when the shard
+/// is not already finished (`--resume`), since building receivers can take a while at paper size.
+func runSampleShard(command: String, sharding: ShardOptions, config: [String: String], methods: () throws -> [(MTMethod, Int)],
+                    samples: Int, calibrationSamples cal: Int, eta: Double, phiRad: Double, seed: UInt64,
+                    quiet: Bool, json: Bool) throws {
+    let shard = try sharding.spec()
+    let dir = sharding.shardDir!
+    let hash = ShardManifest.hash(config)
+    var seconds: Double
+    var resumed = false
+    if let done = try ShardStore.finished(shard, in: dir, configHash: hash, resume: sharding.resume, dirFlag: "--shard-dir") {
+        seconds = done.manifest.runTimeSeconds; resumed = true
+    } else {
+        try OutputFolderCheck.ensureWritable(dir, flag: "--shard-dir")
+        let ms = try methods()
+        let t0 = Date()
+        var parts: [MethodShardResult] = []
+        for (meth, granule) in ms {
+            let c = try shard.range(of: cal, granule: granule, what: "calibration samples", countFlag: "--shard")
+            let t = try shard.range(of: samples, granule: granule, what: "samples", countFlag: "--shard")
+            let pl = ProgressLine("\(command) \(meth.label) shard \(shard)", total: c.count + t.count, enabled: !quiet)
+            parts.append(try ShardedEvaluation.runShard(label: meth.label, samples: samples, calibrationSamples: cal, shard: shard,
+                                                        granule: granule) { n, first in
+                try meth.run(eta, phiRad, n, first, seed, { pl.advance($0) })
+            })
+            pl.finish()
+        }
+        seconds = Date().timeIntervalSince(t0)
+        try ShardStore.write(payload: ShardedEvaluation.encode(parts), command: command, shard: shard, config: config,
+                             arguments: ShardOptions.argumentsWithoutShardOptions(dropping: 2), runTimeSeconds: seconds, to: dir)
+    }
+    let path = dir + "/" + ShardManifest.stem(shard) + ".json"
+    if json {
+        print(try JSONOutput.string(["shard": shard.description, "record": path, "resumed": resumed, "run_time_s": seconds] as [String: Any]))
+    } else {
+        print("shard \(shard) \(resumed ? "already finished" : "written"): \(path) (\(String(format: "%.1f", seconds)) s); merge with `isac merge \(dir)`")
+    }
+}
+
+/// Decodes and concatenates a complete, consistent set of shards (from `ShardStore.collect`).
+func combineShards(_ shards: [(manifest: ShardManifest, payload: Data)], samples: Int, calibrationSamples: Int) throws -> [ShardedEvaluation.Combined] {
+    let decoded = try shards.map { try ShardedEvaluation.decode($0.payload, path: $0.manifest.payload) }
+    return try ShardedEvaluation.combine(decoded, samples: samples, calibrationSamples: calibrationSamples)
+}
+
+// MARK: multitarget pfa-sweep
+
+extension MTPfaSweep {
+    static let shardCommandName = "multitarget pfa-sweep"
+
+    /// NNBL checkpoints evaluate in network batches of 64: then every curve's shard boundaries fall on multiples of 64.
+    static func granule(_ checkpoints: String?) throws -> Int {
+        for p in (checkpoints ?? "").split(separator: ",") where try NNBLCheckpoint.kind(at: String(p)) == "nnbl" { return 64 }
+        return 1
+    }
+
+    /// Every curve of the sweep, as `run()` builds them, with the shard granule.
+    func shardMethods(config cfg: MultiTargetConfig, gospa: GOSPA) throws -> [(MTMethod, Int)] {
+        let modes = impairments.isEmpty ? [] : try parseImpairments(impairments)
+        let g = try Self.granule(checkpoint)
+        return try buildMethods(system: system, config: cfg, gospa: gospa, impairments: impairments,
+                                receivers: try parseReceivers(receiver, entries: modes.count, allowList: true),
+                                checkpoints: checkpoint, domp: dompOptions.settings).map { ($0, g) }
+    }
+
+    func runShard() throws {
+        if let o = out {
+            throw ISACError.invalidParameter(name: "--out", value: o, valid: "is not written by a sharded pfa-sweep (the merged --json object holds every point); leave it out with --shard")
+        }
+        let cfg = try system.config(), gospa = try system.gospa()
+        try runSampleShard(command: Self.shardCommandName, sharding: sharding,
+                           config: shardConfig(of: self, extra: ["checkpoint_files": try fileFingerprints(checkpoint)]),
+                           methods: { try shardMethods(config: cfg, gospa: gospa) },
+                           samples: samples, calibrationSamples: calSamples ?? samples, eta: eta, phiRad: radians(phiDeg), seed: seed,
+                           quiet: quiet, json: json)
+    }
+
+    /// The `--json` object of `run()` from a complete set of shards (`method_run_time_s` and `run_time_s` are
+    /// summed shard times).
+    static func mergedJSON(_ shards: [(manifest: ShardManifest, payload: Data)]) throws -> [String: Any] {
+        let cmd = try MTPfaSweep.parse(shards[0].manifest.arguments)
+        let cfg = try cmd.system.config(), gospa = try cmd.system.gospa()
+        let pfas = try PfaSweep.parse(cmd.pfaValues)
+        let cal = cmd.calSamples ?? cmd.samples
+        var pts: [[String: Any]] = []
+        var total = 0.0
+        for c in try combineShards(shards, samples: cmd.samples, calibrationSamples: cal) {
+            let ms = try ShardedEvaluation.evaluate(c, config: cfg, targetPfas: pfas, eta: cmd.eta, phi: radians(cmd.phiDeg), gospa: gospa)
+            for (p, m) in zip(pfas, ms) {
+                var d = metricsDict(m, label: c.label)
+                d["method"] = c.label
+                d["target_pfa"] = p
+                d["method_run_time_s"] = c.runTimeSeconds
+                pts.append(d)
+            }
+            total += c.runTimeSeconds
+        }
+        // The composition of MTPfaSweep.run's --json object (no "out": a sharded sweep writes no CSV/SVG).
+        return ["points": pts, "pfa_values": pfas, "eta": cmd.eta, "phi_deg": cmd.phiDeg, "samples": cmd.samples,
+                "calibration_samples": cal, "seed": Int(cmd.seed), "targets_max": cfg.maxTargets, "run_time_s": total]
+    }
+}
+
+/// Up-front writability check of an output folder (creates it), naming the flag on failure.
+enum OutputFolderCheck {
+    static func ensureWritable(_ dir: String, flag: String) throws {
+        let fm = FileManager.default
+        do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+            throw ISACError.invalidParameter(name: flag, value: dir, valid: "must be a folder that can be created and written")
+        }
+        guard fm.isWritableFile(atPath: dir) else {
+            throw ISACError.invalidParameter(name: flag, value: dir, valid: "must be a writable folder")
+        }
+    }
+}

@@ -1,0 +1,217 @@
+import Foundation
+import Testing
+
+/// `--shard i/n` + `isac merge` and `isac cluster slurm|k8s`, run against the `isac` binary built beside the
+/// test bundle. Slurm itself is exercised by scripts/slurm/ci-slurm.sh; here a stand-in `sbatch` records what
+/// would be submitted and the generated scripts are executed directly, task by task.
+private func isacBinary() throws -> URL {
+    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for _ in 0..<3 {
+        let candidate = dir.appendingPathComponent("isac")
+        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        dir = dir.deletingLastPathComponent()
+    }
+    throw ClusterTestError.missing("isac binary next to \(CommandLine.arguments[0])")
+}
+
+private enum ClusterTestError: Error { case missing(String) }
+
+private struct Run { var status: Int32; var stdout: String; var stderr: String }
+
+private func run(_ exe: URL, _ args: [String], env: [String: String] = [:]) throws -> Run {
+    let p = Process()
+    p.executableURL = exe
+    p.arguments = args
+    var e = ProcessInfo.processInfo.environment
+    for (k, v) in env { e[k] = v }
+    p.environment = e
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out; p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile(), r = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: r, as: UTF8.self))
+}
+
+private func isac(_ args: [String], env: [String: String] = [:]) throws -> Run { try run(try isacBinary(), args, env: env) }
+
+private func tempDir(_ tag: String) throws -> String {
+    let d = NSTemporaryDirectory() + "isac-cluster-\(tag)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    return d
+}
+
+/// The JSON text without the wall-time fields (the only ones that legitimately differ between runs).
+private func withoutTimings(_ s: String) -> String {
+    s.replacingOccurrences(of: #""(method_run_time_s|run_time_s|samples_per_s)":[^,}]*,?"#, with: "", options: .regularExpression)
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+/// A small evaluation (two impairment modes, so the merge handles several methods): ≈ 0.5 s in debug.
+private let tinyEvaluate = ["multitarget", "evaluate", "--antennas", "16", "--subcarriers", "32", "--n-theta", "64", "--n-tau", "32",
+                            "--impairments", "unknown,known", "--samples", "23", "--calibration-samples", "17", "--quiet"]
+
+@Suite struct ClusterTests {
+    @Test func shardedEvaluateMergesToTheSingleRunJSON() throws {
+        let single = try isac(tinyEvaluate + ["--json"])
+        try #require(single.status == 0, "\(single.stderr)")
+        // Two layouts with uneven blocks (23 = 8+8+7, 17 = 5+6+6 …): both must give the single-run metrics.
+        for n in [3, 5] {
+            let dir = try tempDir("merge\(n)")
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            for i in 0..<n {
+                let r = try isac(tinyEvaluate + ["--shard", "\(i)/\(n)", "--shard-dir", dir])
+                try #require(r.status == 0, "\(r.stderr)")
+            }
+            let m = try isac(["merge", dir, "--json", "--output", dir + "/merged.json"])
+            try #require(m.status == 0, "\(m.stderr)")
+            #expect(withoutTimings(m.stdout) == withoutTimings(single.stdout))
+            let file = try String(contentsOfFile: dir + "/merged.json", encoding: .utf8)
+            #expect(file == m.stdout)
+            // The timing fields are there, and only they were removed.
+            #expect(m.stdout.contains("\"run_time_s\":") && m.stdout.contains("\"samples_per_s\":"))
+        }
+    }
+
+    @Test func shardedPfaSweepMergesToTheSingleRunJSON() throws {
+        let sweep = ["multitarget", "pfa-sweep", "--antennas", "16", "--subcarriers", "32", "--n-theta", "64", "--n-tau", "32",
+                     "--impairments", "unknown,known", "--pfa-values", "0.01,0.1,0.3", "--samples", "19", "--calibration-samples", "22", "--quiet"]
+        let single = try isac(sweep + ["--json"])
+        try #require(single.status == 0, "\(single.stderr)")
+        let dir = try tempDir("pfa")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for i in 0..<4 { #expect(try isac(sweep + ["--shard", "\(i)/4", "--shard-dir", dir]).status == 0) }
+        let m = try isac(["merge", dir, "--json"])
+        try #require(m.status == 0, "\(m.stderr)")
+        #expect(withoutTimings(m.stdout) == withoutTimings(single.stdout))
+        let withOut = try isac(sweep + ["--shard", "0/4", "--shard-dir", dir, "--out", dir + "/csv"])
+        #expect(withOut.status != 0 && withOut.stderr.contains("--out"))
+    }
+
+    @Test func mergeRefusesOtherSeedsAndNamesMissingShards() throws {
+        let a = try tempDir("seedA"), b = try tempDir("seedB")
+        defer { try? FileManager.default.removeItem(atPath: a); try? FileManager.default.removeItem(atPath: b) }
+        for i in 0..<2 { #expect(try isac(tinyEvaluate + ["--shard", "\(i)/3", "--shard-dir", a]).status == 0) }
+        #expect(try isac(tinyEvaluate + ["--seed", "8", "--shard", "2/3", "--shard-dir", b]).status == 0)
+        let missing = try isac(["merge", a, "--json"])
+        #expect(missing.status != 0)
+        #expect(missing.stdout.isEmpty)
+        #expect(missing.stderr.contains("1 of 3 shards missing (2)"))
+        let mixed = try isac(["merge", a, b, "--json"])
+        #expect(mixed.status != 0)
+        #expect(mixed.stderr.contains("seed: 7 vs 8"))
+        // Another shard count in the same folder is refused too.
+        #expect(try isac(tinyEvaluate + ["--shard", "0/2", "--shard-dir", b]).status == 0)
+        let layouts = try isac(["merge", b])
+        #expect(layouts.status != 0)
+        #expect(layouts.stderr.contains("of 3 shards") || layouts.stderr.contains("of 2 shards"))
+    }
+
+    @Test func finishedShardNeedsResumeAndIsKept() throws {
+        let d = try tempDir("resume")
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        let args = tinyEvaluate + ["--shard", "1/2", "--shard-dir", d]
+        #expect(try isac(args).status == 0)
+        let record = d + "/shard-0001-of-0002.json"
+        let before = try Data(contentsOf: URL(fileURLWithPath: record))
+        let again = try isac(args)
+        #expect(again.status != 0)
+        #expect(again.stderr.contains("--resume"))
+        let resumed = try isac(args + ["--resume", "--json"])
+        #expect(resumed.status == 0)
+        #expect(resumed.stdout.contains("\"resumed\":true"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: record)) == before)
+        // Another configuration in the same folder is refused even with --resume.
+        let other = try isac(tinyEvaluate + ["--eta", "0.7", "--shard", "1/2", "--shard-dir", d, "--resume"])
+        #expect(other.status != 0)
+        #expect(other.stderr.contains("--shard-dir"))
+        // A corrupted payload is detected by the merge (CRC-32) instead of being merged.
+        #expect(try isac(tinyEvaluate + ["--shard", "0/2", "--shard-dir", d]).status == 0)
+        let payload = d + "/shard-0000-of-0002.bin"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: payload))
+        bytes[bytes.count / 2] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: payload))
+        let corrupt = try isac(["merge", d])
+        #expect(corrupt.status != 0)
+        #expect(corrupt.stderr.contains("corrupted"))
+    }
+
+    @Test func slurmScriptsRunTaskByTaskMergeToTheSingleRun() throws {
+        let d = try tempDir("slurm")
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        // Stand-in sbatch: logs its arguments, answers job ids like `sbatch --parsable` (with a cluster suffix once).
+        let fake = d + "/sbatch"
+        try """
+        #!/bin/sh
+        echo "$@" >> \(d)/sbatch.log
+        n=$(wc -l < \(d)/sbatch.log)
+        if [ "$n" -eq 1 ]; then echo "4242;testcluster"; else echo 4243; fi
+
+        """.write(toFile: fake, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake)
+        let job = d + "/job"
+        let r = try isac(["cluster", "slurm", "--tasks", "3", "--dir", job, "--sbatch", fake, "--time", "0:30:00", "--mem", "1G",
+                          "--extra", "--qos=short", "--json", "--"] + tinyEvaluate)
+        try #require(r.status == 0, "\(r.stderr)")
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(o["array_job_id"] as? String == "4242")
+        #expect(o["merge_job_id"] as? String == "4243")
+        let log = try String(contentsOfFile: d + "/sbatch.log", encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(log == ["--parsable \(job)/array.sbatch", "--parsable --dependency=afterok:4242 --kill-on-invalid-dep=yes \(job)/merge.sbatch"])
+        let script = try String(contentsOfFile: job + "/array.sbatch", encoding: .utf8)
+        for line in ["#SBATCH --array=0-2", "#SBATCH --time=0:30:00", "#SBATCH --mem=1G", "#SBATCH --qos=short",
+                     "--shard \"${SLURM_ARRAY_TASK_ID}/3\"", "--resume"] {
+            #expect(script.contains(line), "array script lacks \(line)")
+        }
+        // Run what Slurm would run: every array task, then the merge.
+        let bash = URL(fileURLWithPath: "/bin/bash")
+        for i in 0..<3 {
+            let t = try run(bash, [job + "/array.sbatch"], env: ["SLURM_ARRAY_TASK_ID": "\(i)"])
+            try #require(t.status == 0, "\(t.stderr)")
+        }
+        let m = try run(bash, [job + "/merge.sbatch"])
+        try #require(m.status == 0, "\(m.stderr)")
+        let merged = try String(contentsOfFile: job + "/merged.json", encoding: .utf8)
+        let single = try isac(tinyEvaluate + ["--json"])
+        #expect(withoutTimings(merged) == withoutTimings(single.stdout))
+    }
+
+    @Test func clusterBadInputNamesTheFlag() throws {
+        let tooMany = try isac(["cluster", "slurm", "--tasks", "20", "--dry-run", "--"] + tinyEvaluate)
+        #expect(tooMany.status != 0)
+        #expect(tooMany.stderr.contains("--tasks") && tooMany.stderr.contains("17 calibration samples"))
+        let noSbatch = try isac(["cluster", "slurm", "--tasks", "2", "--sbatch", "isac-no-such-sbatch", "--"] + tinyEvaluate)
+        #expect(noSbatch.status != 0)
+        #expect(noSbatch.stderr.contains("--sbatch"))
+        let zero = try isac(["cluster", "slurm", "--tasks", "0", "--dry-run", "--"] + tinyEvaluate)
+        #expect(zero.status != 0 && zero.stderr.contains("--tasks"))
+        let notShardable = try isac(["cluster", "slurm", "--tasks", "2", "--dry-run", "--", "rate", "--json"])
+        #expect(notShardable.status != 0 && notShardable.stderr.contains("not shardable"))
+        let own = try isac(["cluster", "slurm", "--tasks", "2", "--dry-run", "--"] + tinyEvaluate + ["--shard", "0/2"])
+        #expect(own.status != 0 && own.stderr.contains("--shard"))
+        let chunks = try isac(["cluster", "slurm", "--tasks", "9", "--dry-run", "--", "dataset", "generate", "--out", "x"])
+        #expect(chunks.status != 0 && chunks.stderr.contains("--tasks") && chunks.stderr.contains("8 chunks"))
+        let badShard = try isac(tinyEvaluate + ["--shard", "3/3", "--shard-dir", "x"])
+        #expect(badShard.status != 0 && badShard.stderr.contains("--shard"))
+        let noDir = try isac(tinyEvaluate + ["--shard", "0/3"])
+        #expect(noDir.status != 0 && noDir.stderr.contains("--shard-dir"))
+        let shardTooMany = try isac(tinyEvaluate + ["--shard", "0/18", "--shard-dir", "x"])
+        #expect(shardTooMany.status != 0 && shardTooMany.stderr.contains("17 calibration samples"))
+    }
+
+    @Test func dryRunAndKubernetesManifest() throws {
+        let dry = try isac(["cluster", "slurm", "--tasks", "4", "--dry-run", "--dir", "/scratch/run", "--", "dataset", "generate",
+                            "--preset", "small", "--out", "/scratch/ds"])
+        try #require(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.stdout.contains("#SBATCH --array=0-3"))
+        #expect(dry.stdout.contains("dataset generate --preset small --out /scratch/ds --shard \"${SLURM_ARRAY_TASK_ID}/4\" --resume"))
+        #expect(dry.stdout.contains("merge /scratch/ds --json --output /scratch/run/merged.json"))
+        #expect(!FileManager.default.fileExists(atPath: "/scratch/run"))
+        let k = try isac(["cluster", "k8s", "--tasks", "4", "--image", "reg/isac:1", "--"] + tinyEvaluate)
+        try #require(k.status == 0, "\(k.stderr)")
+        for s in ["completionMode: Indexed", "completions: 4", "${JOB_COMPLETION_INDEX}/4", "image: \"reg/isac:1\"", "kind: Job",
+                  "shard-*-of-0004.json", "merge /data/isac-cluster-multitarget-evaluate/shards"] {
+            #expect(k.stdout.contains(s), "manifest lacks \(s)")
+        }
+    }
+}
