@@ -109,13 +109,14 @@ public enum JointNetworkBenchmark {
         }, labels: labels, receiveCount: antennas, transmitCount: antennas, toneCount: subcarriers)
         let t = BatchTargets(samples: set, indices: Array(0..<batch), tones: tones, config: cfg)
         let spec = LossSpec(objective: .physics, weights: LossWeights(), classification: true, localization: true, config: cfg)
-        var times: [Double] = [], losses: [Float] = []
+        var times: [Double] = [], cpu: [Double] = [], losses: [Float] = []
         for i in 0..<(warmup + steps) {
+            let c0 = processCPUSeconds()
             let t0 = DispatchTime.now().uptimeNanoseconds
             let (l, g) = valueWithGradient(at: model) { m in jointLoss(m(x, samples: batch, toneIndices: tones, training: true), targets: t, spec: spec, classes: 2) }
             opt.update(&model, along: g)
             let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
-            if i >= warmup { times.append(dt) }
+            if i >= warmup { times.append(dt); cpu.append((processCPUSeconds() - c0) * 1000) }
             losses.append(l.scalar)
             progress?(i + 1, warmup + steps)
         }
@@ -125,6 +126,7 @@ public enum JointNetworkBenchmark {
                 "input_shape": [batch * subcarriers, 2, antennas, antennas], "batch": batch, "antennas": antennas,
                 "subcarriers": subcarriers, "parameters": model.parameterCount, "steps": steps, "warmup": warmup,
                 "step_ms_median": median, "step_ms_mean": times.reduce(0, +) / Double(times.count),
+                "cpu_ms_per_step_median": cpu.sorted()[cpu.count / 2],
                 "samples_per_s": Double(batch) / (median / 1000),
                 "loss_first": Double(losses.first ?? .nan), "loss_last": Double(losses.last ?? .nan),
                 "threads": LearningThreads.count]

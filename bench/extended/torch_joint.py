@@ -153,8 +153,9 @@ class JointNetwork(nn.Module):
 
 def joint_loss(out, r, C, cls=True, loc=True):
     """Trainer's jointLoss (Sources/ExtendedTarget/Training.swift), eqs. (39)-(48) with bounded log-variances."""
-    obj, w, b = int(r["objective"]), r["weights"], float(r["logvar_bound"])
-    mid, half = float(r["range_mid_m"]), float(r["range_half_m"])
+    one = lambda v: float(np.asarray(v).reshape(-1)[0])
+    obj, w, b = int(one(r["objective"])), r["weights"], one(r["logvar_bound"])
+    mid, half = one(r["range_mid_m"]), one(r["range_half_m"])
     loss = out.new_zeros(())
     if cls:
         loss = loss + F.cross_entropy(out[:, :C], r["classes"])
@@ -212,14 +213,17 @@ def compare(a):
         loss = joint_loss(y, r, C, cls=arch != "singleLocalization", loc=arch != "singleClassification")
         net.zero_grad()
         loss.backward()
-        out[f"loss_{tag}"] = float(loss)
+        out[f"loss_{tag}"] = float(loss.detach())
         worst, worst_name, num, den = 0.0, "", 0.0, 0.0
-        for k, p in net.named_parameters():
-            g = p.grad.double().numpy() if p.grad is not None else np.zeros(p.shape)
+        grads = {k: (p.grad.double().numpy() if p.grad is not None else np.zeros(p.shape)) for k, p in net.named_parameters()}
+        total = math.sqrt(sum(float(np.sum(g ** 2)) for g in grads.values()))
+        for k, g in grads.items():
             s = ref["grad/" + k].astype(np.float64)
             e = np.linalg.norm(g - s) / max(np.linalg.norm(g), 1e-12)
             num += float(np.sum((g - s) ** 2)); den += float(np.sum(g ** 2))
-            if np.linalg.norm(g) > 1e-9 and e > worst:
+            # Parameters whose gradient is analytically 0 (attention key biases: softmax is invariant to
+            # a per-query shift) carry only rounding noise; they are excluded from the per-parameter maximum.
+            if np.linalg.norm(g) > 1e-6 * total and e > worst:
                 worst, worst_name = e, k
         out[f"grad_rel_err_global_{tag}"] = math.sqrt(num / max(den, 1e-300))
         out[f"grad_rel_err_worst_param_{tag}"] = worst
@@ -250,8 +254,9 @@ def bench(a):
              "classes": torch.arange(B) % 2, "range_norm": rn, "range_m": 27.5 + 22.5 * rn, "sin_theta": torch.sin(th_),
              "cos_theta": torch.cos(th_), "peak": torch.rand(B, 2, generator=g)}
         tones = list(range(K))
-        times = []
+        times, cpu = [], []
         for i in range(a.warmup + a.steps):
+            c0 = time.process_time()
             t0 = time.perf_counter()
             opt.zero_grad(set_to_none=True)
             loss = joint_loss(net(x, B, tones), r, 2)
@@ -260,10 +265,12 @@ def bench(a):
             dt = (time.perf_counter() - t0) * 1000
             if i >= a.warmup:
                 times.append(dt)
+                cpu.append((time.process_time() - c0) * 1000)
         rows.append({"framework": f"torch {torch.__version__}", "threads": torch.get_num_threads(),
                      "model": "JointNetwork (dual branch + CTA, paper size, physics loss)",
                      "input_shape": [B * K, 2, N, N], "batch": B, "parameters": sum(p.numel() for p in net.parameters()),
-                     "step_ms_median": float(np.median(times)), "step_ms_mean": float(np.mean(times)), "steps": a.steps})
+                     "step_ms_median": float(np.median(times)), "step_ms_mean": float(np.mean(times)), "steps": a.steps,
+                     "cpu_ms_per_step_median": float(np.median(cpu))})
     print(json.dumps(rows if len(rows) > 1 else rows[0], sort_keys=True))
 
 
