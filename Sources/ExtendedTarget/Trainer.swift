@@ -196,7 +196,7 @@ public func train(_ model: JointNetwork, train trainSet: SampleSet, validation: 
                 consecutiveBad += 1
                 warn("\(label): non-finite \(stepLoss.isFinite ? "gradient" : "loss") at epoch \(epoch + 1) step \(b + 1); step skipped (\(consecutiveBad) in a row, abort at \(tc.maxNonFiniteSteps))")
                 if consecutiveBad >= tc.maxNonFiniteSteps {
-                    throw ISACError.nonFinite(name: "\(label): training loss/gradient in \(consecutiveBad) consecutive steps at epoch \(epoch + 1) (diverged: lower --lr or set --clip-norm); no model saved")
+                    throw ISACError.nonFinite(name: "\(label): diverged, no model saved (lower --lr or set --clip-norm): the training loss/gradient of \(consecutiveBad) consecutive steps at epoch \(epoch + 1)")
                 }
                 step += 1
                 continue
