@@ -35,9 +35,18 @@ public struct ExperimentSuite {
         try p.seeds.map { try runner.run(m, seed: $0, ks: ks ?? fullK, trainFraction: fraction) }
     }
 
+    /// Mean ± std of `key` over the successful runs (failed runs are listed in the `seeds` column).
     func stats(_ rs: [RunResult], _ key: String) -> MeanStd? {
-        let v = rs.compactMap { $0.metrics[key] }
-        return v.count == rs.count && !v.isEmpty ? MeanStd(v) : nil
+        let ok = rs.filter { $0.failure == nil }
+        let v = ok.compactMap { $0.metrics[key] }
+        return v.count == ok.count && !v.isEmpty ? MeanStd(v) : nil
+    }
+
+    /// "3", or "2 of 3 (failed: seed 43)" when runs failed.
+    func seedsCell(_ rs: [RunResult]) -> String {
+        let failed = rs.filter { $0.failure != nil }
+        if failed.isEmpty { return "\(rs.count)" }
+        return "\(rs.count - failed.count) of \(rs.count) (failed: " + failed.map { "seed \($0.seed)" }.joined(separator: ", ") + ")"
     }
 
     func metricTable(_ rows: [(String, [RunResult]?, JointMetricSummary?)]) -> CSVTable {
@@ -49,9 +58,11 @@ public struct ExperimentSuite {
                     text.append(s.formatted(k.hasSuffix("pct") ? 2 : 4)); means.append(String(s.mean)); stds.append(String(s.std))
                 } else if let single, let v = single.named.first(where: { $0.0 == k })?.1 {
                     text.append(String(format: "%.4f", v)); means.append(String(v)); stds.append("")
+                } else if let rs, !rs.isEmpty, rs.allSatisfy({ $0.failure != nil }) {
+                    text.append("failed"); means.append(""); stds.append("")
                 } else { text.append("–"); means.append(""); stds.append("") }
             }
-            csv.append(strings: [title] + text + means + stds + [rs.map { "\($0.count)" } ?? "1"])
+            csv.append(strings: [title] + text + means + stds + [rs.map(seedsCell) ?? "1"])
         }
         return csv
     }
@@ -276,7 +287,8 @@ public struct ExperimentSuite {
         var fph = Figure(title: "Fig. 10(b): global phase offset", xLabel: "Phase offset (°)", yLabel: "Planar MAE (m)")
         let tones = Array(0..<fullK)
         for m in methods {
-            let rs = try runs(m)
+            let rs = try runs(m).filter { $0.failure == nil }
+            guard !rs.isEmpty else { continue }
             let models = try rs.map { try runner.load($0, method: m) }
             var nx: [Double] = [], ny: [Double] = [], px: [Double] = [], py: [Double] = []
             for lv in noise {

@@ -192,6 +192,10 @@ public struct RunResult: Codable, Sendable {
     public var azimuths: [Double]
     public var seconds: Double
     public var checkpoint: String
+    /// Why the run failed (diverged, non-finite predictions); nil for a successful run. A failed run is
+    /// cached like a successful one (same seed → same failure) and reported as failed in every table;
+    /// delete its JSON under OUT/runs to retry.
+    public var failure: String? = nil
 
     /// NaN (absent location of a classification-only run) is stored as the string "nan"; the decoder must
     /// use the same strategy, otherwise such cache entries never load and the run is retrained each time.
@@ -255,11 +259,23 @@ public final class ExperimentRunner: @unchecked Sendable {
         tc.objective = method.objective; tc.weights = method.weights; tc.pcgrad = method.pcgrad
         tc.seed = seed; tc.tones = tones
         let model = try JointNetwork(config: cfg, seed: seed)
-        let (best, _) = try train(model, train: tr, validation: data.validation, config: tc, quiet: quiet, label: key)
-        let preds = best.predict(data.test, tones: tones)
-        let m = try JointMetricSummary.evaluate(preds, data.test.labels)
         let ckpt = "\(directory)/runs/\(key).npz"
-        try saveModel(best, to: ckpt)
+        let preds: [JointPrediction], m: JointMetricSummary
+        do {
+            let (best, _) = try train(model, train: tr, validation: data.validation, config: tc, quiet: quiet, label: key)
+            preds = best.predict(data.test, tones: tones)
+            m = try JointMetricSummary.evaluate(preds, data.test.labels)
+            try saveModel(best, to: ckpt)
+        } catch let e as ISACError {
+            // One failed run must not abort the experiment: record it (cached) and let the tables mark it.
+            guard case .nonFinite = e else { throw e }
+            FileHandle.standardError.write(Data("warning: run \(key) failed: \(e); reported as failed\n".utf8))
+            let r = RunResult(method: method.rawValue, seed: seed, ks: ks, trainFraction: trainFraction, metrics: [:],
+                              probabilities: [], ranges: [], azimuths: [], seconds: Date().timeIntervalSince(t0),
+                              checkpoint: "", failure: "\(e)")
+            try AtomicFile.write(try RunResult.encoder.encode(r), to: jsonPath)
+            return r
+        }
         let r = RunResult(method: method.rawValue, seed: seed, ks: ks, trainFraction: trainFraction,
                           metrics: Dictionary(uniqueKeysWithValues: m.named),
                           probabilities: preds.compactMap { $0.classProbabilities },

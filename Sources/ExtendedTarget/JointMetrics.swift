@@ -76,6 +76,15 @@ public struct JointMetricSummary: Sendable, Equatable {
             throw ISACError.shapeMismatch("\(predictions.count) predictions for \(labels.count) labels (need equal, ≥ 1)")
         }
         try Check.positive(successRadiusMeters, "successRadiusMeters")
+        // A NaN estimate must never score: `planarError` clamps with max(0, ·), which maps NaN to 0 m
+        // (and Succ@1m to 100 %), so non-finite predictions are rejected here, naming how many.
+        let bad = predictions.filter { p in
+            (p.classProbabilities?.contains { !$0.isFinite } ?? false)
+                || (p.location.map { !$0.rangeMeters.isFinite || !$0.azimuthRad.isFinite } ?? false)
+        }.count
+        if bad > 0 {
+            throw ISACError.nonFinite(name: "predictions (\(bad) of \(predictions.count) samples; the model diverged)")
+        }
         var s = JointMetricSummary(count: labels.count)
         let n = Double(labels.count)
         if predictions.allSatisfy({ $0.classProbabilities != nil }) {

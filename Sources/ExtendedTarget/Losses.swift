@@ -37,6 +37,9 @@ public enum ReferenceLoss {
         return acc / (2 * Double(e.count))
     }
 
+    /// The bounded log-variance s = b·tanh(ŝ/b) that the training loss feeds to the NLL (`LossSpec.logVarianceBound`).
+    public static func boundedLogVariance(_ s: Double, bound b: Double = 8) -> Double { b * tanh(s / b) }
+
     /// Planar consistency of eq. (44): (1/B) Σ_i sqrt(r̂² + r² − 2 r̂ r cos Δθ + ϵ) (m).
     public static func planarConsistency(rangeHat: [Double], range: [Double], azimuthHat: [Double], azimuth: [Double],
                                          epsilon: Double = 1e-6) -> Double {

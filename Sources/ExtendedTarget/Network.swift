@@ -33,7 +33,8 @@ public enum Architecture: String, Codable, Sendable, CaseIterable {
     case dualBranch
     /// Shared-MTL [26]: one encoder feeds both task heads (hard parameter sharing).
     case sharedMTL
-    /// Cross-Stitch [27]: two branches whose conv features are linearly mixed after each conv block.
+    /// Cross-Stitch [27]: two branches whose features are linearly mixed by a cross-stitch unit after every
+    /// block (3 conv blocks + 2 transformer blocks), as Misra et al. place one after every pooling/FC layer.
     case crossStitch
     /// Single-task classification: one branch, classification head only.
     case singleClassification
@@ -263,8 +264,13 @@ public struct JointNetwork: Layer {
     public var semantic: BranchEncoder
     public var geometric: BranchEncoder
     public var cta: CrossTaskAttention
-    /// Cross-stitch coefficients, 3 stages × [α_aa, α_ab, α_ba, α_bb].
+    /// Cross-stitch coefficients, `JointNetwork.stitchStages` (5) stages × [α_aa, α_ab, α_ba, α_bb]:
+    /// [x̃_A; x̃_B] = [[α_aa, α_ab], [α_ba, α_bb]]·[x_A; x_B] (Misra et al. 2016, eq. 1), one scalar
+    /// pair per stage (their "layer-wise" variant), initialised to (α_S, α_D) = (1 − mixInit, mixInit)
+    /// (= (0.9, 0.1), their best setting).
     public var stitch: Tensor
+    /// Cross-stitch units: after conv blocks 1–3 and after transformer blocks 1–2.
+    public static let stitchStages = 5
     public var poolCls: Dense, poolLoc: Dense
     public var headCls: Dense
     /// [z_r, s_r, a_sin, a_cos, s_θ, u_1, u_2].
@@ -277,7 +283,7 @@ public struct JointNetwork: Layer {
         geometric = try BranchEncoder(size: c.size, toneCount: c.toneCount, inputChannels: c.input.channels, rng: &rng)
         cta = try CrossTaskAttention(modelSize: c.size.modelSize, mixInit: c.mixInit, rng: &rng)
         let a = 1 - c.mixInit, b = c.mixInit
-        stitch = Tensor(shape: [12], scalars: [a, b, b, a, a, b, b, a, a, b, b, a])
+        stitch = Tensor(shape: [4 * Self.stitchStages], scalars: Array([[Float]](repeating: [a, b, b, a], count: Self.stitchStages).joined()))
         poolCls = Dense(inputSize: c.size.modelSize, outputSize: c.size.embedSize, rng: &rng)
         poolLoc = Dense(inputSize: c.size.modelSize, outputSize: c.size.embedSize, rng: &rng)
         headCls = Dense(inputSize: c.size.embedSize, outputSize: c.classes, rng: &rng)
@@ -310,8 +316,12 @@ public struct JointNetwork: Layer {
             let a2 = s2.slice(axis: 0, 0..<m), b2 = s2.slice(axis: 0, m..<(2 * m))
             let s3 = mixStage(semantic.stage3(a2, training: training), geometric.stage3(b2, training: training), stage: 2)
             let a3 = s3.slice(axis: 0, 0..<m), b3 = s3.slice(axis: 0, m..<(2 * m))
-            fc = semantic.encode(semantic.tokens(a3, samples: n, toneIndices: toneIndices))
-            fl = geometric.encode(geometric.tokens(b3, samples: n, toneIndices: toneIndices))
+            let ta = semantic.tokens(a3, samples: n, toneIndices: toneIndices)
+            let tb = geometric.tokens(b3, samples: n, toneIndices: toneIndices)
+            let s4 = mixStage(semantic.block1(ta), geometric.block1(tb), stage: 3)
+            let a4 = s4.slice(axis: 0, 0..<n), b4 = s4.slice(axis: 0, n..<(2 * n))
+            let s5 = mixStage(semantic.block2(a4), geometric.block2(b4), stage: 4)
+            fc = s5.slice(axis: 0, 0..<n); fl = s5.slice(axis: 0, n..<(2 * n))
         case .dualBranch:
             let c0 = semantic(x, samples: n, toneIndices: toneIndices, training: training)
             let l0 = geometric(x, samples: n, toneIndices: toneIndices, training: training)

@@ -87,9 +87,31 @@ public struct SGD: Optimizer {
     }
 }
 
+/// Which parameters receive decoupled weight decay (the AdamW "parameter groups").
+public enum WeightDecayGroups: String, Codable, Sendable {
+    /// Every parameter (PyTorch's default when one parameter group is passed).
+    case all
+    /// Only dense and convolution weight matrices: parameters whose last path component is
+    /// `weight` or `filter`. Biases, norm γ/β, embeddings, positional tensors and mixing
+    /// coefficients (CTA α, cross-stitch) are not decayed — the usual no-decay group (BERT,
+    /// minGPT, timm): decaying a norm gain or a mixing coefficient pulls it towards 0, which is
+    /// not a prior on model complexity but a change of the architecture.
+    case matricesOnly = "matrices-only"
+
+    /// Whether the parameter at `path` is decayed.
+    public func decays(_ path: String) -> Bool {
+        switch self {
+        case .all: return true
+        case .matricesOnly:
+            let last = path.split(separator: ".").last.map(String.init) ?? path
+            return last == "weight" || last == "filter"
+        }
+    }
+}
+
 /// Adam (Kingma & Ba) with optional decoupled weight decay (AdamW, Loshchilov & Hutter):
 ///   m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²,  m̂ = m/(1−β₁ᵗ),  v̂ = v/(1−β₂ᵗ),
-///   θ ← θ − η·λ·θ  (AdamW only, applied to every parameter, as PyTorch does by default),
+///   θ ← θ − η·λ·θ  (AdamW only, on the parameters selected by `decayGroups`),
 ///   θ ← θ − η·m̂/(√v̂ + ε).
 /// `Adam` is this type with `weightDecay = 0`; `AdamW` presets λ = 0.01 like PyTorch.
 public struct Adam: Optimizer {
@@ -97,6 +119,8 @@ public struct Adam: Optimizer {
     public var beta1: Float, beta2: Float, epsilon: Float
     /// Decoupled weight decay λ (0 = plain Adam).
     public var weightDecay: Float
+    /// Which parameters λ applies to (default `.all`, PyTorch's single-group behaviour).
+    public var decayGroups: WeightDecayGroups = .all
     public private(set) var step: Int = 0
     var m: [String: Tensor] = [:]
     var v: [String: Tensor] = [:]
@@ -119,8 +143,10 @@ public struct Adam: Optimizer {
         let c1 = 1 - Float(Foundation.pow(Double(b1), Double(step)))
         let c2 = 1 - Float(Foundation.pow(Double(b2), Double(step)))
         var mm = self.m, vv = self.v
+        let groups = decayGroups
         model.forEachParameter("") { path, p in
             let g = denseGradient(table, path, p.shape)
+            let wd = groups.decays(path) ? wd : 0
             var mt = mm[path] ?? .zeros(p.shape), vt = vv[path] ?? .zeros(p.shape)
             let n = p.count
             p.scalars.withUnsafeMutableBufferPointer { pp in
@@ -162,8 +188,10 @@ public struct Adam: Optimizer {
 
 /// AdamW: `Adam` with decoupled weight decay (default λ = 0.01, PyTorch's default).
 public func AdamW(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
-                  weightDecay: Float = 0.01) throws -> Adam {
-    try Adam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
+                  weightDecay: Float = 0.01, decayGroups: WeightDecayGroups = .all) throws -> Adam {
+    var a = try Adam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
+    a.decayGroups = decayGroups
+    return a
 }
 
 // MARK: - Learning-rate schedules

@@ -134,8 +134,65 @@ public struct Tensor: Differentiable, AdditiveArithmetic, Equatable, Sendable, C
     @usableFromInline init(_ p: UnsafePointer<T>) { self.p = p }
 }
 
-/// Number of workers for `parallelFor` (the machine's active cores).
-@usableFromInline let learningWorkers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+/// Process-wide worker count of every Learning parallel loop (`parallelChunks`, `parallelFor`, the
+/// conv and GEMM splits). Resolution order, first hit wins:
+///   1. `LearningThreads.set(n)` (the CLI's `--threads N`),
+///   2. the environment variable `ISAC_THREADS`,
+///   3. `OMP_NUM_THREADS` (what PyTorch/NumPy users already set),
+///   4. the CPUs this process may run on (`sched_getaffinity`, so `taskset -c 0 isac …` gives 1 worker;
+///      `ProcessInfo.activeProcessorCount` counts every online core and ignores the affinity mask).
+public enum LearningThreads {
+    /// 0 = not resolved yet.
+    nonisolated(unsafe) static var configured = 0
+    static let lock = NSLock()
+
+    /// CPUs in this process's affinity mask (≥ 1); falls back to the online core count.
+    public static var affinityCount: Int {
+        // A 1024-CPU mask (glibc's cpu_set_t size); the Glibc overlay does not export sched_getaffinity
+        // (it needs _GNU_SOURCE), hence the direct symbol binding below.
+        var mask = [UInt64](repeating: 0, count: 16)
+        let ok = mask.withUnsafeMutableBytes { c_sched_getaffinity(0, $0.count, $0.baseAddress!) } == 0
+        guard ok else { return max(1, ProcessInfo.processInfo.activeProcessorCount) }
+        return max(1, mask.reduce(0) { $0 + $1.nonzeroBitCount })
+    }
+
+    /// The thread count from the environment (`ISAC_THREADS`, then `OMP_NUM_THREADS`), nil when unset.
+    /// - Throws: `ISACError.invalidParameter` naming the variable when it is set but not a positive integer.
+    public static func fromEnvironment() throws -> Int? {
+        for name in ["ISAC_THREADS", "OMP_NUM_THREADS"] {
+            guard let v = ProcessInfo.processInfo.environment[name], !v.isEmpty else { continue }
+            guard let n = Int(v.trimmingCharacters(in: .whitespaces)), n >= 1, n <= 4096 else {
+                throw ISACError.invalidParameter(name: name, value: v, valid: "a positive integer (threads)")
+            }
+            return n
+        }
+        return nil
+    }
+
+    /// Sets the worker count for the rest of the process (`--threads`).
+    /// - Throws: `ISACError.invalidParameter(name: "--threads")` unless 1 ≤ n ≤ 4096.
+    public static func set(_ n: Int) throws {
+        guard n >= 1, n <= 4096 else {
+            throw ISACError.invalidParameter(name: "--threads", value: "\(n)", valid: "1…4096")
+        }
+        lock.lock(); configured = n; lock.unlock()
+    }
+
+    /// The worker count in force (resolved once from the environment/affinity when never set).
+    public static var count: Int {
+        lock.lock(); defer { lock.unlock() }
+        if configured == 0 { configured = (try? fromEnvironment() ?? nil) ?? affinityCount }
+        return configured
+    }
+}
+
+@_silgen_name("sched_getaffinity") func c_sched_getaffinity(_ pid: Int32, _ size: Int, _ mask: UnsafeMutableRawPointer) -> Int32
+@_silgen_name("mallopt") func c_mallopt(_ parameter: Int32, _ value: Int32) -> Int32
+/// glibc <malloc.h> parameter numbers.
+let mallocTrimThreshold: Int32 = -1, mallocMmapMax: Int32 = -4
+
+/// Number of workers for `parallelFor` (see `LearningThreads`).
+@usableFromInline var learningWorkers: Int { LearningThreads.count }
 
 /// Runs `body(worker, range)` over contiguous chunks of `0..<n`, one chunk per worker (`workers`
 /// chunks at most), so each worker can own scratch buffers and partial sums indexed by `worker`.
@@ -162,7 +219,20 @@ func parallelElementwise(_ n: Int, _ body: @Sendable (Range<Int>) -> Void) {
 /// OpenBLAS single-threaded inside them: nesting OpenBLAS's thread pool inside those loops
 /// oversubscribes the cores and its idle threads spin in `sched_yield`. Set once, process-wide,
 /// on the first Learning kernel (documented in docs/learning.md).
-let blasSingleThreaded: Void = { openblas_set_num_threads(1) }()
+///
+/// The same one-time hook turns off glibc's per-allocation `mmap` (M_MMAP_MAX = 0) and raises the
+/// heap trim threshold to 1 GiB: by default every activation buffer ≥ 128 KiB is a fresh `mmap`
+/// that the kernel zero-fills page by page on first touch and unmaps on release, i.e. ~1 M minor
+/// page faults per few hundred training steps (28 % of the CPU time was sys time). With these
+/// settings freed buffers stay in the heap and the next step's allocations of the same sizes reuse
+/// them (process-wide; documented in docs/learning.md). Set `ISAC_MALLOC_DEFAULT=1` to keep glibc's defaults.
+let blasSingleThreaded: Void = {
+    openblas_set_num_threads(1)
+    if ProcessInfo.processInfo.environment["ISAC_MALLOC_DEFAULT"] != "1" {
+        _ = c_mallopt(mallocMmapMax, 0)
+        _ = c_mallopt(mallocTrimThreshold, 1 << 30)
+    }
+}()
 
 /// Runs `body(i)` for `i in 0..<n`, split into contiguous chunks over the available cores.
 /// Falls back to a serial loop when `n * costPerItem` is small (thread start-up would dominate).

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Arrays
+import ExtendedTarget
 import Foundation
 import ISACIO
 import Learning
@@ -120,21 +121,23 @@ struct BenchFoundation: ParsableCommand {
     static func heevdFlops(_ n: Int) -> Double { (16.0 / 3.0 + 8.0) * pow(Double(n), 3) }
 }
 
-/// `isac bench learning`: training-step throughput (forward + backward + AdamW) of the conv +
-/// attention benchmark network at the extended-target paper's input size; the PyTorch twin is
-/// `bench/learning/torch_bench.py` (same model, batch and parameter count).
+/// `isac bench learning`: training-step time (forward + backward + AdamW) of the conv + attention
+/// benchmark network (`ConvAttentionNet`, twin: `bench/learning/torch_bench.py`) and of the real
+/// extended-target `JointNetwork` at the paper input size (twin: `bench/extended/torch_joint.py --bench`).
 struct BenchLearning: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "learning",
-        abstract: "Training-step throughput of the conv + attention benchmark network (compare with bench/learning/torch_bench.py).")
+        abstract: "Training-step time of ConvAttentionNet and/or the JointNetwork (compare with bench/learning/torch_bench.py, bench/extended/torch_joint.py).")
 
-    @Option(help: "Batch size, >= 1.") var batch: Int = 16
-    @Option(help: "Antennas per ULA N_r = N_t (multiple of 4).") var antennas: Int = 64
-    @Option(help: "Subcarriers K (input channels 2K), >= 1.") var subcarriers: Int = 16
-    @Option(name: .customLong("model-size"), help: "Token width D (divisible by 4 heads).") var modelSize: Int = 64
+    @Option(help: "Model: conv (ConvAttentionNet) | joint (JointNetwork, paper size) | both.") var model: String = "conv"
+    @Option(help: "Batch size, >= 1 (samples; the joint network sees batch × subcarriers images).") var batch: Int = 16
+    @Option(help: "Antennas per ULA N_r = N_t (multiple of 4; 16 for the joint network's paper token grid).") var antennas: Int = 64
+    @Option(help: "Subcarriers K (conv: input channels 2K; joint: K tones), >= 1.") var subcarriers: Int = 16
+    @Option(name: .customLong("model-size"), help: "Token width D of ConvAttentionNet (divisible by 4 heads).") var modelSize: Int = 64
     @Option(help: "Timed steps, >= 1.") var steps: Int = 10
     @Option(help: "Untimed warm-up steps, >= 0.") var warmup: Int = 2
     @Option(help: "Seed of weights and data.") var seed: UInt64 = 42
+    @Option(help: "Worker threads (default: ISAC_THREADS, OMP_NUM_THREADS, or the CPU affinity mask).") var threads: Int?
     @Flag(help: "Print one JSON object on stdout.") var json = false
 
     func validate() throws {
@@ -142,27 +145,57 @@ struct BenchLearning: ParsableCommand {
         try Check.positive(subcarriers, "--subcarriers")
         try Check.positive(steps, "--steps")
         try Check.nonNegative(warmup, "--warmup")
+        if let t = threads { try Check.positive(t, "--threads") }
+        guard ["conv", "joint", "both"].contains(model) else {
+            throw ISACError.invalidParameter(name: "--model", value: model, valid: "conv, joint or both")
+        }
         guard antennas >= 4, antennas % 4 == 0 else {
             throw ISACError.invalidParameter(name: "--antennas", value: "\(antennas)", valid: "must be a multiple of 4, at least 4")
+        }
+        if model != "conv" && antennas % 16 != 0 {
+            throw ISACError.invalidParameter(name: "--antennas", value: "\(antennas)", valid: "a multiple of 16 for --model joint (two 2× pools, 4 × 4 token grid)")
         }
         guard modelSize >= 4, modelSize % 4 == 0 else {
             throw ISACError.invalidParameter(name: "--model-size", value: "\(modelSize)", valid: "must be a multiple of 4 (4 heads), at least 4")
         }
+        // Refuse sizes whose activations cannot fit before allocating anything (a failed allocation aborts).
+        let budget = Double(ProcessInfo.processInfo.physicalMemory) * 0.8
+        let px = Double(antennas * antennas)
+        let convBytes = 4 * Double(batch) * px * (Double(2 * subcarriers) + 3 * 32 + 8 + 3 * 16 + 4 + 3 * Double(modelSize) / 16) * 2
+        let jointBytes = JointNetworkBenchmark.estimatedBytes(batch: batch, antennas: antennas, subcarriers: subcarriers, size: .paper)
+        let need = model == "conv" ? convBytes : (model == "joint" ? jointBytes : Swift.max(convBytes, jointBytes))
+        guard need <= budget else {
+            throw ISACError.invalidParameter(name: "--batch", value: "\(batch)",
+                valid: String(format: "one step needs ≈ %.1f GiB of activations, more than 80 %% of this machine's %.1f GiB; lower --batch (or --antennas/--subcarriers)", need / 1_073_741_824, Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824))
+        }
     }
 
     func run() throws {
-        let progress = ProgressLine("bench learning", total: steps + warmup, enabled: true)
-        let r = try LearningBenchmark.run(batch: batch, antennas: antennas, subcarriers: subcarriers, modelSize: modelSize,
-                                          steps: steps, warmup: warmup, seed: seed, progress: { _, _ in progress.advance() })
-        progress.finish()
+        try applyLearningThreads(threads)
+        var results: [[String: Any]] = []
+        if model != "joint" {
+            let progress = ProgressLine("bench learning (conv)", total: steps + warmup, enabled: !json)
+            results.append(try LearningBenchmark.run(batch: batch, antennas: antennas, subcarriers: subcarriers, modelSize: modelSize,
+                                                     steps: steps, warmup: warmup, seed: seed, progress: { _, _ in progress.advance() }))
+            progress.finish()
+        }
+        if model != "conv" {
+            let progress = ProgressLine("bench learning (joint)", total: steps + warmup, enabled: !json)
+            results.append(try JointNetworkBenchmark.run(batch: batch, antennas: antennas, subcarriers: subcarriers,
+                                                         steps: steps, warmup: warmup, seed: seed, progress: { _, _ in progress.advance() }))
+            progress.finish()
+        }
         if json {
-            print(try JSONOutput.string(r))
+            print(try JSONOutput.string(results.count == 1 ? results[0] : ["results": results, "threads": LearningThreads.count]))
         } else {
-            print("model: \(r["model"] as? String ?? "")")
-            print(String(format: "batch %d, input %@, %d parameters", batch, "\(r["input_shape"] ?? "")", r["parameters"] as? Int ?? 0))
-            print(String(format: "step median %.1f ms, mean %.1f ms, %.2f samples/s (%d timed steps)",
-                         r["step_ms_median"] as? Double ?? .nan, r["step_ms_mean"] as? Double ?? .nan,
-                         r["samples_per_s"] as? Double ?? .nan, steps))
+            for r in results {
+                print("model: \(r["model"] as? String ?? "")")
+                print(String(format: "batch %d, input %@, %d parameters, %d threads", batch, "\(r["input_shape"] ?? "")",
+                             r["parameters"] as? Int ?? 0, r["threads"] as? Int ?? 0))
+                print(String(format: "step median %.1f ms, mean %.1f ms, %.2f samples/s (%d timed steps)",
+                             r["step_ms_median"] as? Double ?? .nan, r["step_ms_mean"] as? Double ?? .nan,
+                             r["samples_per_s"] as? Double ?? .nan, steps))
+            }
         }
     }
 }

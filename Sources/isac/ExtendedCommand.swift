@@ -10,7 +10,12 @@ import Scattering
 struct ExtendedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "extended", abstract: "Extended-target recognition networks (paper 3).",
-        subcommands: [ExtendedTrain.self, ExtendedEvaluate.self, ExtendedPredict.self, ExtendedExperiment.self])
+        subcommands: [ExtendedTrain.self, ExtendedEvaluate.self, ExtendedPredict.self, ExtendedExperiment.self, ExtendedExport.self])
+}
+
+/// `--threads N` (else ISAC_THREADS / OMP_NUM_THREADS, else the CPU affinity mask) for every Learning op.
+func applyLearningThreads(_ n: Int?) throws {
+    if let n { try LearningThreads.set(n) } else { _ = try LearningThreads.fromEnvironment() }
 }
 
 func parseMethod(_ s: String) throws -> Method {
@@ -41,12 +46,23 @@ struct ExtendedTrain: ParsableCommand {
     @Option(help: "Seed.") var seed: UInt64 = 42
     @Option(help: "Network size: small | paper.") var size: String = "small"
     @Option(name: .customLong("input-norm"), help: "Input normalization: per-sample (unit RMS + log-amplitude channel + phase reference) | global (one training-split RMS).") var inputNorm: String = "per-sample"
-    @Option(help: "Output folder for model.npz + model.json.") var out: String
+    @Option(help: "Output folder for model.npz + model.json (and train_state.npz, the resumable state after each epoch).") var out: String
+    @Option(name: .customLong("clip-norm"), help: "Global gradient-norm clipping threshold; 0 = off.") var clipNorm: Float = 5
+    @Option(name: .customLong("logvar-bound"), help: "Bound b of the NLL log-variances, s = b·tanh(ŝ/b) (0.5…80).") var logvarBound: Float = 8
+    @Option(name: .customLong("max-nonfinite-steps"), help: "Abort after this many consecutive non-finite steps (each is skipped with a warning).") var maxNonFiniteSteps: Int = 5
+    @Option(name: .customLong("weight-decay"), help: "AdamW decoupled weight decay (dense/conv weights only).") var weightDecay: Float = 0.01
+    @Flag(help: "Continue from OUT/train_state.npz (same data, method, size and hyper-parameters).") var resume = false
+    @Option(name: .customLong("stop-after"), help: "Stop after this many epochs in total (the schedule still spans --epochs; continue with --resume).") var stopAfter: Int?
+    @Option(help: "Worker threads of the learning kernels (default: ISAC_THREADS, OMP_NUM_THREADS, or the CPU affinity mask).") var threads: Int?
     @Flag(help: "No per-epoch lines on stderr.") var quiet = false
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
         _ = try parseMethod(method)
+        if let t = threads { try Check.positive(t, "--threads") }
+        if let s = stopAfter { try Check.positive(s, "--stop-after") }
+        try Check.inRange(clipNorm, 0, 1e9, "--clip-norm")
+        try Check.positive(maxNonFiniteSteps, "--max-nonfinite-steps")
         try Check.positive(epochs, "--epochs"); try Check.positive(batchSize, "--batch-size"); try Check.positive(lr, "--lr")
         guard ["small", "paper"].contains(size) else { throw ISACError.invalidParameter(name: "--size", value: size, valid: "small or paper") }
         if let k = ks { try Check.positive(k, "--ks") }
@@ -61,6 +77,7 @@ struct ExtendedTrain: ParsableCommand {
     }
 
     func run() throws {
+        try applyLearningThreads(threads)
         let m = try parseMethod(method)
         let d = try ExperimentData(directory: data)
         let tones = try selectedToneIndices(ks: ks ?? d.train.toneCount, available: d.train.toneCount)
@@ -68,8 +85,16 @@ struct ExtendedTrain: ParsableCommand {
         var tc = TrainingConfig()
         tc.epochs = epochs; tc.batchSize = batchSize; tc.learningRate = lr; tc.seed = seed; tc.tones = tones
         tc.objective = m.objective; tc.weights = m.weights; tc.pcgrad = m.pcgrad
+        tc.clipNorm = clipNorm > 0 ? clipNorm : nil; tc.logVarianceBound = logvarBound
+        tc.maxNonFiniteSteps = maxNonFiniteSteps; tc.weightDecay = weightDecay
+        let statePath = out + "/train_state.npz"
+        if resume && !FileManager.default.fileExists(atPath: statePath) {
+            throw ISACError.invalidParameter(name: "--resume", value: statePath, valid: "needs the train_state.npz of an earlier `extended train --out \(out)`")
+        }
+        let opts = ResumeOptions(checkpointPath: statePath, resumeFrom: resume ? statePath : nil, stopAfterEpochs: stopAfter)
         let t0 = Date()
-        let (best, log) = try train(try JointNetwork(config: cfg, seed: seed), train: d.train, validation: d.validation, config: tc, quiet: quiet, label: m.rawValue)
+        let (best, log) = try train(try JointNetwork(config: cfg, seed: seed), train: d.train, validation: d.validation, config: tc,
+                                    quiet: quiet, label: m.rawValue, resume: opts)
         try saveModel(best, to: out + "/model.npz")
         let saved = SavedModel(method: m.rawValue, config: cfg, tones: tones, scale: d.scale, seed: seed, presetSize: size)
         let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -189,6 +214,7 @@ struct ExtendedExperiment: ParsableCommand {
     @Option(help: "Existing dataset folder; default OUT/dataset, generated for the preset when missing.") var data: String?
     @Option(help: "Override the preset's epoch count.") var epochs: Int?
     @Option(help: "Comma-separated seeds (default 42,43,44).") var seeds: String?
+    @Option(help: "Worker threads of the learning kernels (default: ISAC_THREADS, OMP_NUM_THREADS, or the CPU affinity mask).") var threads: Int?
     @Flag(help: "No progress lines on stderr.") var quiet = false
     @Flag(help: "Print one JSON object.") var json = false
 
@@ -198,6 +224,7 @@ struct ExtendedExperiment: ParsableCommand {
         guard Self.names.contains(name) else { throw ISACError.invalidParameter(name: "experiment", value: name, valid: "one of " + Self.names.joined(separator: ", ")) }
         guard ["small", "paper"].contains(preset) else { throw ISACError.invalidParameter(name: "--preset", value: preset, valid: "small or paper") }
         if let e = epochs { try Check.positive(e, "--epochs") }
+        if let t = threads { try Check.positive(t, "--threads") }
         _ = try parsedSeeds()
     }
 
@@ -209,6 +236,7 @@ struct ExtendedExperiment: ParsableCommand {
     }
 
     func run() throws {
+        try applyLearningThreads(threads)
         var p = try ExperimentPreset.named(preset)
         if let s = try parsedSeeds() { p.seeds = s }
         let dataDir = data ?? out + "/dataset"
@@ -232,5 +260,49 @@ struct ExtendedExperiment: ParsableCommand {
             print("experiment \(name) (\(preset), seeds \(p.seeds.map(String.init).joined(separator: ","))) in \(String(format: "%.0f", secs)) s:")
             for f in files { print("  " + f) }
         }
+    }
+}
+
+struct ExtendedExport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a trained model as a PyTorch state_dict-compatible .npz (and optionally reference inputs/outputs/gradients).")
+    @Option(help: "Model folder from `extended train`.") var model: String
+    @Option(help: "torch (PyTorch names, nn.Linear [out, in] layout) | swift (the native checkpoint layout).") var format: String = "torch"
+    @Option(help: "Output .npz path.") var out: String
+    @Option(help: "Also write reference data for bench/extended/torch_joint.py: this dataset folder …") var data: String?
+    @Option(help: "… and this output .npz (input batch, eval/train outputs, loss and its gradient).") var reference: String?
+    @Option(help: "Samples of the reference batch (from the start of --split).") var samples: Int = 4
+    @Option(help: "train | val | test.") var split: String = "test"
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        guard ["torch", "swift"].contains(format) else { throw ISACError.invalidParameter(name: "--format", value: format, valid: "torch or swift") }
+        guard (data == nil) == (reference == nil) else {
+            throw ISACError.invalidParameter(name: "--reference", value: reference ?? "none", valid: "give --data and --reference together")
+        }
+        try Check.positive(samples, "--samples")
+    }
+
+    func run() throws {
+        guard let jd = FileManager.default.contents(atPath: model + "/model.json") else {
+            throw ISACError.io("\(model)/model.json not found (run `isac extended train --out \(model)`)")
+        }
+        let s: SavedModel
+        do { s = try JSONDecoder().decode(SavedModel.self, from: jd) } catch { throw ISACError.malformedFile(path: model + "/model.json", reason: "\(error)") }
+        var m = try JointNetwork(config: s.config, seed: s.seed)
+        try loadModel(&m, from: model + "/model.npz")
+        if format == "torch" { try JointNetworkInterop.saveTorch(m, to: out) } else { try saveModel(m, to: out) }
+        var o: [String: Any] = ["out": out, "format": format, "parameters": m.parameterCount]
+        if let dd = data, let ref = reference {
+            let d = try ExperimentData(directory: dd)
+            let set = try splitSet(d, split)
+            let method = try parseMethod(s.method)
+            let a = try JointNetworkInterop.reference(m, samples: set, indices: Array(0..<Swift.min(samples, set.count)), tones: s.tones,
+                                                      objective: method.objective, weights: method.weights)
+            try NPZ.write(a, to: ref)
+            o["reference"] = ref
+        }
+        if json { print(try JSONOutput.string(o)) } else { print("\(m.parameterCount) parameters -> \(out) (\(format))" + (reference.map { "; reference -> \($0)" } ?? "")) }
     }
 }

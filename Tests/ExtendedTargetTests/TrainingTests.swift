@@ -69,8 +69,8 @@ struct TrainingTests {
         let rHat = d.map { 27.5 + 22.5 * $0[2] }, th = d.map { atan2($0[4], $0[5]) }
         let r = labels.map(\.rangeMeters), thT = labels.map(\.azimuthRad)
         let ce = ReferenceLoss.crossEntropy(logits: d.map { Array($0[0..<2]) }, labels: [0, 1])
-        let lr = ReferenceLoss.heteroscedasticNLL(errors: (0..<2).map { d[$0][2] - (r[$0] - 27.5) / 22.5 }, logVariances: d.map { $0[3] })
-        let la = ReferenceLoss.heteroscedasticNLL(errors: (0..<2).map { wrapAngle(th[$0] - thT[$0]) / Double.pi }, logVariances: d.map { $0[6] })
+        let lr = ReferenceLoss.heteroscedasticNLL(errors: (0..<2).map { d[$0][2] - (r[$0] - 27.5) / 22.5 }, logVariances: d.map { ReferenceLoss.boundedLogVariance($0[3]) })
+        let la = ReferenceLoss.heteroscedasticNLL(errors: (0..<2).map { wrapAngle(th[$0] - thT[$0]) / Double.pi }, logVariances: d.map { ReferenceLoss.boundedLogVariance($0[6]) })
         let pl = ReferenceLoss.planarConsistency(rangeHat: rHat, range: r, azimuthHat: th, azimuth: thT)
         let pk = ReferenceLoss.peakResponse(predicted: d.map { Array($0[7..<9]) }, target: peaks)
         let cp = ReferenceLoss.geometryCoupling(rangeHat: rHat, range: r, azimuthHat: th, azimuth: thT)
