@@ -68,6 +68,11 @@ struct DatasetMerge: ParsableCommand {
     @Option(help: "Dataset folder (shared by all shards).") var out: String
     @Flag(help: "Print one JSON object.") var json = false
     func run() throws {
+        // No generator may be writing while the manifest is assembled (they hold the folder lock).
+        var isDir: ObjCBool = false
+        let lock = FileManager.default.fileExists(atPath: out, isDirectory: &isDir) && isDir.boolValue
+            ? try DirectoryLock(dir: out, exclusive: true, flag: "--out") : nil
+        defer { lock?.release() }
         let m = try DatasetWriter.merge(dir: out)
         let counts = m.splits.mapValues { $0.count }
         if json { print(try JSONOutput.string(["out": out, "chunks": m.chunks.count, "splits": counts] as [String: Any])) }

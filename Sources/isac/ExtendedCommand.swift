@@ -42,6 +42,7 @@ struct ExtendedTrain: ParsableCommand {
     @Option(help: "Network size: small | paper.") var size: String = "small"
     @Option(name: .customLong("input-norm"), help: "Input normalization: per-sample (unit RMS + log-amplitude channel + phase reference) | global (one training-split RMS).") var inputNorm: String = "per-sample"
     @Option(help: "Output folder for model.npz + model.json.") var out: String
+    @Flag(help: "Replace a non-empty --out.") var force = false
     @Flag(help: "No per-epoch lines on stderr.") var quiet = false
     @Flag(help: "Print one JSON object.") var json = false
 
@@ -51,6 +52,7 @@ struct ExtendedTrain: ParsableCommand {
         guard ["small", "paper"].contains(size) else { throw ISACError.invalidParameter(name: "--size", value: size, valid: "small or paper") }
         if let k = ks { try Check.positive(k, "--ks") }
         _ = try normalization()
+        try CLIOutput.checkStaged(out, force: force)
     }
 
     func normalization() throws -> InputPreprocessing.Normalization {
@@ -69,11 +71,13 @@ struct ExtendedTrain: ParsableCommand {
         tc.epochs = epochs; tc.batchSize = batchSize; tc.learningRate = lr; tc.seed = seed; tc.tones = tones
         tc.objective = m.objective; tc.weights = m.weights; tc.pcgrad = m.pcgrad
         let t0 = Date()
+        let staged = try CLIOutput.stage(out, force: force)
         let (best, log) = try train(try JointNetwork(config: cfg, seed: seed), train: d.train, validation: d.validation, config: tc, quiet: quiet, label: m.rawValue)
-        try saveModel(best, to: out + "/model.npz")
+        try saveModel(best, to: staged.file("model.npz"))
         let saved = SavedModel(method: m.rawValue, config: cfg, tones: tones, scale: d.scale, seed: seed, presetSize: size)
         let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try enc.encode(saved), to: out + "/model.json")
+        try AtomicFile.write(try enc.encode(saved), to: staged.file("model.json"))
+        try staged.commit()
         let vm = try best.evaluate(d.validation, tones: tones)
         let bestEpoch = log.min { $0.score < $1.score }?.epoch ?? 0
         if json {
@@ -163,6 +167,7 @@ struct ExtendedPredict: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
+        try CLIOutput.checkFile(out)
         let d = try ExperimentData(directory: data)
         let (m, s) = try loadSaved(model, data: d)
         let set = try splitSet(d, split)

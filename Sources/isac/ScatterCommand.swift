@@ -119,6 +119,7 @@ struct ScatterChannel: ParsableCommand {
                 : try VoxelTarget.box(center: c, size: scale * Point3(0.6, 0.3, 0.3), pitch: cfg.voxelPitchM, material: m)
         }
         // Check --out before a solve that can take minutes.
+        try CLIOutput.checkFile(out)
         try OutputFolder.ensureWritable(URL(fileURLWithPath: out).deletingLastPathComponent().path, flag: "--out")
         let t0 = Date()
         let H: ChannelTensor, its: Int?
