@@ -32,6 +32,8 @@ struct RateCommand: ParsableCommand {
     var quiet = false
 
     func validate() throws {
+        // ±300 dB covers every physical SNR; beyond it 10^(SNR/10) over/underflows a Double.
+        try Check.inRange(snrDB, -300, 300, "--snr-db")
         try ErgodicRate.validate(totalTones: totalTones, sensingTones: sensingTones, snrDB: snrDB)
         // Work bound: ~1e9 trials is minutes in release; beyond that a typo (1e12) would run for days.
         if let n = monteCarlo { try Check.inRange(n, 1, 1_000_000_000, "--monte-carlo") }
