@@ -89,7 +89,7 @@ extension ISACError {
             }
         }
         let isWrite = (NSFileWriteUnknownError...NSFileWriteVolumeReadOnlyError).contains(ns.code)
-        guard let path else { return "\(isWrite ? "cannot write" : "cannot read input"): \(reason)" }
+        guard let path, !path.isEmpty else { return "\(isWrite ? "cannot write" : "cannot read") an empty file path: \(reason)" }
         return "\(isWrite ? "cannot write" : "cannot read") \(path): \(reason)"
     }
 }

@@ -38,6 +38,14 @@ enum CLIOutput {
         }
     }
 
+    /// An existing dataset folder given as `--out` to `dataset merge`/`info`.
+    static func checkDatasetFolder(_ dir: String, flag: String = "--out") throws {
+        var isDir: ObjCBool = false
+        guard !dir.isEmpty, FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+            throw ISACError.invalidParameter(name: flag, value: dir.isEmpty ? "\"\"" : dir, valid: "must be an existing dataset folder (from `isac dataset generate --out`)")
+        }
+    }
+
     /// `value` with every string that starts with `from` rewritten to start with `to` (results
     /// that name files written into a staging folder, reported under the final folder).
     static func rewritePaths(_ value: Any, from: String, to: String) -> Any {

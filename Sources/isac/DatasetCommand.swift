@@ -67,6 +67,7 @@ struct DatasetMerge: ParsableCommand {
         commandName: "merge", abstract: "Verify all chunks of a sharded run in --out and write manifest.json (identical to a single run's).")
     @Option(help: "Dataset folder (shared by all shards).") var out: String
     @Flag(help: "Print one JSON object.") var json = false
+    func validate() throws { try CLIOutput.checkDatasetFolder(out) }
     func run() throws {
         // No generator may be writing while the manifest is assembled (they hold the folder lock).
         var isDir: ObjCBool = false
@@ -84,6 +85,7 @@ struct DatasetInfo: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "info", abstract: "Load a finished dataset, verify checksums and print its summary.")
     @Option(help: "Dataset folder.") var out: String
     @Flag(help: "Print one JSON object.") var json = false
+    func validate() throws { try CLIOutput.checkDatasetFolder(out) }
     func run() throws {
         let d = try ExtendedTargetDataset(directory: out)
         try d.verifyAll()

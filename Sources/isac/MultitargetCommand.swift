@@ -462,6 +462,7 @@ struct MTBench: ParsableCommand {
         try Check.positive(samples, "--samples")
         try Check.inRange(eta, 0, 1, "--eta")
         try Check.positive(export, "--export")
+        if let w = writeInputs { try CLIOutput.checkFolder(w, flag: "--write-inputs") }
     }
 
     func run() throws {

@@ -93,6 +93,7 @@ struct ScatterChannel: ParsableCommand {
     }
 
     func run() throws {
+        try CLIOutput.checkFile(out)  // before building the target (seconds) and the solve (minutes)
         var cfg = try DatasetConfig.preset("paper", solver: solver == "vie" ? .vie : .born, seed: seed)
         cfg.antennas = antennas; cfg.subcarriers = subcarriers; cfg.subcarrierSpacingHz = spacing; cfg.carrierHz = carrier
         cfg.voxelPitchM = pitch ?? cfg.shortestWavelengthM / (solver == "vie" ? DatasetConfig.vieVoxelsPerWavelength : 2); cfg.targetScale = scale; cfg.arrayHeightM = arrayHeight
@@ -119,7 +120,6 @@ struct ScatterChannel: ParsableCommand {
                 : try VoxelTarget.box(center: c, size: scale * Point3(0.6, 0.3, 0.3), pitch: cfg.voxelPitchM, material: m)
         }
         // Check --out before a solve that can take minutes.
-        try CLIOutput.checkFile(out)
         try OutputFolder.ensureWritable(URL(fileURLWithPath: out).deletingLastPathComponent().path, flag: "--out")
         let t0 = Date()
         let H: ChannelTensor, its: Int?

@@ -334,7 +334,7 @@ struct Probe: Sendable {
 }
 
 enum Outcome: String, Sendable {
-    case clean = "clean error", unclear, acceptedValid = "accepted (valid value)", acceptedBad = "accepted (bad value)"
+    case clean = "clean error", cleanOther = "clean error (other argument)", unclear, acceptedValid = "accepted (valid value)", acceptedBad = "accepted (bad value)"
     case nanSuccess = "NaN as success", crash, hang, skipped
 }
 
@@ -368,7 +368,7 @@ private func runOne(_ probe: Probe, exe: URL, root: String, timeout: Double) -> 
     for o in probe.command.options where o.required && o.name != probe.flag { args += ["--\(o.name)", baseValue(o, dir: dir)] }
     var displayValue = ""
     if probe.category == .unknownFlag {
-        args += ["--frobnicate-\(probe.command.path.last ?? "x")", "1"]
+        args += ["--frobnicate-\(probe.command.path.last ?? "x")"]
     } else if let v = probe.rawValue {
         args += ["--\(probe.flag)", v]; displayValue = v
     } else {
@@ -434,8 +434,15 @@ private func runOne(_ probe: Probe, exe: URL, root: String, timeout: Double) -> 
         if probe.rawValue == nil { n.append(URL(fileURLWithPath: displayValue).lastPathComponent); n.append(displayValue) }
         names = n
     }
-    if !err.isEmpty && !names.contains(where: { !$0.isEmpty && err.contains($0) }) { problems.append("message does not name --\(probe.flag)") }
-    if problems.isEmpty { return Result1(probe: probe, outcome: .clean, detail: firstLine, args: args) }
+    let namesProbe = names.contains(where: { !$0.isEmpty && err.contains($0) })
+    // The first error may legitimately be about another argument (a required input that does not
+    // exist, a missing companion flag): clean if it names another flag of the command or a path
+    // of this invocation.
+    let others = (probe.command.options.map { "--\($0.name)" } + probe.command.flags.map { "--\($0)" })
+        + args.filter { $0.hasPrefix("/") }.map { URL(fileURLWithPath: $0).lastPathComponent }
+    let namesOther = !namesProbe && others.contains { !$0.isEmpty && err.contains($0) }
+    if !err.isEmpty && !namesProbe && !namesOther { problems.append("message does not name --\(probe.flag)") }
+    if problems.isEmpty { return Result1(probe: probe, outcome: namesOther ? .cleanOther : .clean, detail: firstLine, args: args) }
     return Result1(probe: probe, outcome: .unclear, detail: problems.joined(separator: "; ") + " — " + firstLine.prefix(160), args: args)
 }
 
@@ -533,7 +540,7 @@ private func runOne(_ probe: Probe, exe: URL, root: String, timeout: Double) -> 
         let known = findings.filter { BadInput.knownFindings.contains($0.probe.key) }
         let new = findings.filter { !BadInput.knownFindings.contains($0.probe.key) }
         let stale = BadInput.knownFindings.subtracting(findings.map(\.probe.key))
-        let order: [Outcome] = [.clean, .unclear, .acceptedValid, .acceptedBad, .nanSuccess, .crash, .hang, .skipped]
+        let order: [Outcome] = [.clean, .cleanOther, .unclear, .acceptedValid, .acceptedBad, .nanSuccess, .crash, .hang, .skipped]
         var summary = "bad-input suite: \(all.count) probes over \(Set(all.map(\.probe.command.display)).count) commands "
             + "(\(jobs) jobs, \(Int(timeout)) s timeout)\n"
         for o in order { summary += "  " + o.rawValue.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "%5d\n", counts[o] ?? 0) }
