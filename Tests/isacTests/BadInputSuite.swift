@@ -539,11 +539,13 @@ private func runOne(_ probe: Probe, exe: URL, root: String, timeout: Double) -> 
         let findings = all.filter { failing.contains($0.outcome) }
         let known = findings.filter { BadInput.knownFindings.contains($0.probe.key) }
         let new = findings.filter { !BadInput.knownFindings.contains($0.probe.key) }
+        let probedCommands = Set(all.map { $0.probe.command.display })
         let stale = BadInput.knownFindings.subtracting(findings.map(\.probe.key))
+            .filter { probedCommands.contains(String($0.split(separator: "|").first ?? "")) }
         let order: [Outcome] = [.clean, .cleanOther, .unclear, .acceptedValid, .acceptedBad, .nanSuccess, .crash, .hang, .skipped]
         var summary = "bad-input suite: \(all.count) probes over \(Set(all.map(\.probe.command.display)).count) commands "
             + "(\(jobs) jobs, \(Int(timeout)) s timeout)\n"
-        for o in order { summary += "  " + o.rawValue.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "%5d\n", counts[o] ?? 0) }
+        for o in order { summary += "  " + o.rawValue.padding(toLength: 30, withPad: " ", startingAt: 0) + String(format: "%5d\n", counts[o] ?? 0) }
         summary += "  top-level (unknown command / help topic) problems: \(topProblems.count)\n"
         if deduplicated > 0 { summary += "  (\(deduplicated) probes of options shared within a command group not repeated; ISAC_BADINPUT_FULL=1 runs them)\n" }
         summary += "  findings: \(findings.count) (known, owned elsewhere: \(known.count); new: \(new.count))\n"
@@ -555,7 +557,7 @@ private func runOne(_ probe: Probe, exe: URL, root: String, timeout: Double) -> 
         try? table.write(toFile: reportPath, atomically: true, encoding: .utf8)
         print(summary + "  per-probe table: \(reportPath)")
         for f in findings.prefix(400) { print("  \(f.outcome.rawValue): isac \(f.probe.command.display) --\(f.probe.flag) [\(f.probe.category.rawValue)] — \(f.detail.prefix(200))") }
-        for s in stale.sorted() { print("  known finding no longer reproduces (remove it from BadInput.knownFindings): \(s)") }
+        for s in stale.sorted() { print("  known finding no longer reproduces (delete its line in Tests/isacTests/badinput-known-findings.txt): \(s)") }
         if only == nil { writeSummaryToDocs(summary: summary, findings: findings) }
 
         for p in topProblems { Issue.record(Comment(rawValue: p)) }
