@@ -63,6 +63,6 @@ let package = Package(
         .testTarget(name: "WidebandSensingTests", dependencies: ["WidebandSensing", "Estimation", "Arrays", "Linalg", numerics]),
         .testTarget(name: "MultiTargetISACTests", dependencies: ["MultiTargetISAC", "Estimation", "Metrics", "Arrays", "Waveforms", "Linalg", "Learning", numerics]),
         .testTarget(name: "ExtendedTargetTests", dependencies: ["ExtendedTarget", "Learning", "Scattering", "Linalg", numerics]),
-        .testTarget(name: "isacTests", dependencies: ["isac", "Waveforms", "Linalg"]),
+        .testTarget(name: "isacTests", dependencies: ["isac", "Waveforms", "Linalg", "ISACIO"]),
     ]
 )

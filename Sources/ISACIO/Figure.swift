@@ -202,17 +202,18 @@ public struct Figure: Sendable {
     }
 
     /// Atomically writes the SVG to `path`; if `rsvg-convert` is on `PATH`, also writes a PNG
-    /// with the same base name beside it (silently skipped when the converter is absent or fails).
+    /// with the same base name beside it (skipped when the converter is absent; a converter that
+    /// fails is an error, so a missing PNG never passes as success).
     public func write(to path: String) throws {
         try validate()
         try AtomicFile.write(svg(), to: path)
-        Figure.writePNGIfPossible(svgPath: path)
+        try Figure.writePNGIfPossible(svgPath: path)
     }
 
-    static func writePNGIfPossible(svgPath path: String) {
+    static func writePNGIfPossible(svgPath path: String) throws {
         if let conv = Figure.findExecutable("rsvg-convert") {
             let png = (path.hasSuffix(".svg") ? String(path.dropLast(4)) : path) + ".png"
-            Figure.convert(svgPath: path, pngPath: png, converter: conv)
+            try Figure.convert(svgPath: path, pngPath: png, converter: conv)
         }
     }
 
@@ -225,20 +226,29 @@ public struct Figure: Sendable {
         return nil
     }
 
-    static func convert(svgPath: String, pngPath: String, converter: String) {
+    /// Runs `converter -o TMP svgPath` and renames TMP to `pngPath`.
+    /// - Throws: `ISACError.io` naming the PNG when the converter cannot run, exits non-zero, or
+    ///   the rename fails (the temp file is removed).
+    static func convert(svgPath: String, pngPath: String, converter: String) throws {
+        try AtomicFile.checkDestination(pngPath)
         let url = URL(fileURLWithPath: pngPath)
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
+        let tmp = AtomicFile.tempPath(for: url)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: converter)
         p.arguments = ["-o", tmp, svgPath]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
-        do {
-            try p.run()
-            p.waitUntilExit()
-            if p.terminationStatus == 0 && rename(tmp, pngPath) == 0 { return }
-        } catch {}
-        try? FileManager.default.removeItem(atPath: tmp)
+        defer { unlink(tmp) }
+        do { try p.run() } catch {
+            throw ISACError.io("cannot write \(pngPath): \(converter) could not be started (\(ISACError.userMessage(error)))")
+        }
+        p.waitUntilExit()
+        guard p.terminationReason == .exit, p.terminationStatus == 0 else {
+            throw ISACError.io("cannot write \(pngPath): \(converter) failed (status \(p.terminationStatus))")
+        }
+        guard rename(tmp, pngPath) == 0 else {
+            throw ISACError.io("cannot move output into place at \(pngPath): \(String(cString: strerror(errno)))")
+        }
     }
 
     // MARK: - Rendering
@@ -286,7 +296,7 @@ public struct Figure: Sendable {
         }
         for f in figures { try f.validate() }
         try AtomicFile.write(panels(figures, columns: columns), to: path)
-        writePNGIfPossible(svgPath: path)
+        try writePNGIfPossible(svgPath: path)
     }
 }
 

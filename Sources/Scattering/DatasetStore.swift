@@ -13,6 +13,10 @@ public struct ChunkRecord: Codable, Sendable, Equatable {
     public var bytes: Int
     public var crc32: UInt32
     public var labels: [SampleLabel]
+    /// `DatasetWriter.configHash` of the config that produced this chunk, so chunks of two runs
+    /// with different settings (seed, preset, solver) can never be assembled into one dataset.
+    /// Optional only so older records decode; `dataset info`/`merge` refuse records without it.
+    public var configHash: String?
 }
 
 /// `manifest.json`: the dataset's table of contents. Identical for any `--shard` layout, because it
@@ -66,6 +70,14 @@ public enum DatasetWriter {
     }
     static func chunkName(_ c: Int) -> String { String(format: "chunk-%06d", c) }
 
+    /// FNV-1a (64-bit) of the canonical JSON of `config` (sorted keys), as 16 hex digits. An
+    /// identity tag against mixing runs, not a cryptographic hash.
+    public static func configHash(_ config: DatasetConfig) throws -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in try encoder().encode(config) { h ^= UInt64(b); h = h &* 0x0000_0100_0000_01B3 }
+        return String(format: "%016llx", h)
+    }
+
     public struct Report: Sendable {
         public var chunksWritten: Int
         public var chunksSkipped: Int
@@ -88,31 +100,45 @@ public enum DatasetWriter {
         try Check.positive(shardCount, "--shard (count)")
         try Check.inRange(shardIndex, 0, shardCount - 1, "--shard (index)")
         let start = Date()
-        let fm = FileManager.default
         // Fail before any sample is computed if --out cannot hold the dataset.
+        try OutputPaths.preflightFolder(dir, flag: "--out")
         try OutputFolder.ensureWritable(dir, flag: "--out")
         try OutputFolder.ensureWritable(dir + "/chunks", flag: "--out")
+        // Concurrent writers: a single-shard run owns the folder (exclusive lock); the shards of a
+        // layout share it (shared lock) but each shard index has one writer (exclusive shard lock).
+        // The kernel drops both locks if the process dies, so kill -9 never leaves a stuck folder.
+        let folderLock = try DirectoryLock(dir: dir, exclusive: shardCount == 1, flag: "--out")
+        let shardLock = shardCount == 1 ? nil
+            : try DirectoryLock(dir: dir, name: ".isac-shard-\(shardIndex)-of-\(shardCount).lock", exclusive: true, flag: "--shard")
+        defer { shardLock?.release(); folderLock.release() }
+        if resume {
+            // Temp files of killed writers: all of them under the exclusive lock, else only those
+            // whose writer pid is dead (a live shard may be mid-write).
+            OutputPaths.removeStaleTemps(in: dir, all: shardCount == 1)
+            OutputPaths.removeStaleTemps(in: dir + "/chunks", all: shardCount == 1)
+        }
         let cfgPath = dir + "/config.json"
         let cfgData = try encoder().encode(config)
-        if fm.fileExists(atPath: cfgPath) {
+        let hash = try configHash(config)
+        // Create-exclusive: of two fresh runs racing on one folder exactly one writes config.json;
+        // the other compares against it (and fails unless it is a shard of the same layout).
+        if try !AtomicFile.createExclusive(cfgData, at: cfgPath) {
             // Shards of one layout share the folder, so a matching config is fine for shardCount > 1;
             // finished chunks of *this* shard still need --resume (checked below).
             guard resume || shardCount > 1 else {
                 throw ISACError.io("\(dir) already contains a dataset (config.json); pass --resume to continue it or choose an empty --out")
             }
-            let old = try Data(contentsOf: URL(fileURLWithPath: cfgPath))
+            let old = try readFile(cfgPath)
             guard old == cfgData else {
                 throw ISACError.io("\(cfgPath) was written with different settings (preset/solver/seed); use a new --out")
             }
-        } else {
-            try AtomicFile.write(cfgData, to: cfgPath)
         }
         let array = try config.array()
         let mine = (0..<config.chunkCount).filter { $0 % shardCount == shardIndex }
         var written = 0, skipped = 0, samples = 0
         var maxIts: Int? = nil
         for c in mine {
-            if let rec = try finishedChunk(c, dir: dir) {
+            if let rec = try finishedChunk(c, dir: dir, configHash: hash) {
                 guard resume else {
                     throw ISACError.io("\(dir)/chunks/\(chunkName(c)).npy is already finished; pass --resume to keep it and continue")
                 }
@@ -136,7 +162,7 @@ public enum DatasetWriter {
             // Order matters: data first, sidecar (the completion marker) second, both atomic.
             try AtomicFile.write(npy, to: "\(dir)/chunks/\(name).npy")
             let rec = ChunkRecord(chunk: c, file: "chunks/\(name).npy", firstSample: first, count: n, bytes: npy.count,
-                                  crc32: CRC32.checksum(npy), labels: labels)
+                                  crc32: CRC32.checksum(npy), labels: labels, configHash: hash)
             try AtomicFile.write(try encoder().encode(rec), to: "\(dir)/chunks/\(name).json")
             written += 1; samples += n
         }
@@ -146,20 +172,56 @@ public enum DatasetWriter {
                       seconds: Date().timeIntervalSince(start), maxGmresIterations: maxIts)
     }
 
+    /// Reads a whole file, throwing `ISACError.io("cannot read PATH: reason")`.
+    static func readFile(_ path: String) throws -> Data {
+        do { return try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw ISACError.io(ISACError.describeFoundationError(error) ?? "cannot read \(path)")
+        }
+    }
+
     /// The record of chunk `c` if it is finished and intact; nil if it is missing or unfinished
     /// (no sidecar yet). Throws when the sidecar exists but the data file is missing or its bytes do
-    /// not match the recorded size/CRC-32.
-    public static func finishedChunk(_ c: Int, dir: String) throws -> ChunkRecord? {
+    /// not match the recorded size/CRC-32, and — when `configHash` is given — when the record was
+    /// written by a run with other settings (or carries no hash).
+    public static func finishedChunk(_ c: Int, dir: String, configHash: String? = nil) throws -> ChunkRecord? {
         let side = "\(dir)/chunks/\(chunkName(c)).json"
         guard FileManager.default.fileExists(atPath: side) else { return nil }
         let rec: ChunkRecord
-        do { rec = try JSONDecoder().decode(ChunkRecord.self, from: Data(contentsOf: URL(fileURLWithPath: side))) }
-        catch { throw ISACError.malformedFile(path: side, reason: "unreadable chunk record (\(error)); delete it and rerun with --resume") }
+        do { rec = try JSONDecoder().decode(ChunkRecord.self, from: readFile(side)) }
+        catch { throw ISACError.malformedFile(path: side, reason: "unreadable chunk record (\(shortReason(error))); delete it and rerun with --resume") }
+        guard rec.chunk == c, rec.file == "chunks/\(chunkName(c)).npy" else {
+            throw ISACError.malformedFile(path: side, reason: "record names chunk \(rec.chunk) / file \(rec.file), expected \(c) / chunks/\(chunkName(c)).npy")
+        }
+        if let h = configHash { try checkHash(rec, expected: h, path: side) }
         try verify(rec, dir: dir)
         return rec
     }
 
+    static func checkHash(_ rec: ChunkRecord, expected: String, path: String) throws {
+        guard let got = rec.configHash else {
+            throw ISACError.malformedFile(path: path, reason: "chunk \(rec.chunk) has no config hash (written by an older ISACKit); regenerate the dataset")
+        }
+        guard got == expected else {
+            throw ISACError.malformedFile(path: path, reason: "chunk \(rec.chunk) was written with other settings (config hash \(got), dataset \(expected)): two runs were mixed in one folder; regenerate into an empty --out")
+        }
+    }
+
+    /// A one-line reason for a decoding/IO error (no multi-line DecodingError dumps).
+    static func shortReason(_ error: Error) -> String {
+        if let e = error as? ISACError { return e.description }
+        switch error as? DecodingError {
+        case let .keyNotFound(k, _)?: return "missing key '\(k.stringValue)'"
+        case let .typeMismatch(t, c)?: return "expected \(t) at '\(c.codingPath.map(\.stringValue).joined(separator: "."))'"
+        case let .valueNotFound(t, c)?: return "missing \(t) at '\(c.codingPath.map(\.stringValue).joined(separator: "."))'"
+        case .dataCorrupted?: return "not valid JSON"
+        default: return ISACError.describeFoundationError(error) ?? "\(error)"
+        }
+    }
+
     static func verify(_ rec: ChunkRecord, dir: String) throws {
+        guard !rec.file.contains(".."), !rec.file.hasPrefix("/") else {
+            throw ISACError.malformedFile(path: dir, reason: "chunk \(rec.chunk) names file \(rec.file) outside the dataset folder")
+        }
         let path = "\(dir)/\(rec.file)"
         guard let d = FileManager.default.contents(atPath: path) else {
             throw ISACError.malformedFile(path: path, reason: "missing, but its record \(chunkName(rec.chunk)).json says it was finished; delete the record and rerun with --resume")
@@ -177,11 +239,13 @@ public enum DatasetWriter {
         guard let cd = FileManager.default.contents(atPath: cfgPath) else { throw ISACError.io("\(cfgPath) not found: not a dataset folder") }
         let config: DatasetConfig
         do { config = try JSONDecoder().decode(DatasetConfig.self, from: cd) } catch {
-            throw ISACError.malformedFile(path: cfgPath, reason: "\(error)")
+            throw ISACError.malformedFile(path: cfgPath, reason: shortReason(error))
         }
+        do { try config.validate() } catch { throw ISACError.malformedFile(path: cfgPath, reason: "\(error)") }
+        let hash = try configHash(config)
         var chunks: [ChunkRecord] = []
         for c in 0..<config.chunkCount {
-            guard let rec = try finishedChunk(c, dir: dir) else {
+            guard let rec = try finishedChunk(c, dir: dir, configHash: hash) else {
                 throw ISACError.io("dataset in \(dir) is incomplete: \(chunkName(c)) is not finished (run the missing shards, or --resume)")
             }
             chunks.append(rec)
@@ -216,22 +280,52 @@ public final class ExtendedTargetDataset: @unchecked Sendable {
         }
         let m: DatasetManifest
         do { m = try JSONDecoder().decode(DatasetManifest.self, from: d) } catch {
-            throw ISACError.malformedFile(path: path, reason: "\(error)")
+            throw ISACError.malformedFile(path: path, reason: DatasetWriter.shortReason(error))
         }
         guard m.format == DatasetManifest.formatName else { throw ISACError.malformedFile(path: path, reason: "format \(m.format), expected \(DatasetManifest.formatName)") }
         let c = m.config
+        do { try c.validate() } catch { throw ISACError.malformedFile(path: path, reason: "config: \(error)") }
+        let hash = try DatasetWriter.configHash(c)
         guard m.sampleShape == [c.antennas, c.antennas, c.subcarriers], m.dtype == "complex64" else {
             throw ISACError.malformedFile(path: path, reason: "sampleShape \(m.sampleShape) / dtype \(m.dtype) inconsistent with config")
         }
         var labs: [SampleLabel] = []
+        guard m.chunks.count == c.chunkCount else {
+            throw ISACError.malformedFile(path: path, reason: "lists \(m.chunks.count) chunks, config says \(c.chunkCount)")
+        }
         for (i, ch) in m.chunks.enumerated() {
-            guard ch.chunk == i, ch.firstSample == labs.count, ch.labels.count == ch.count else {
+            let expected = min(c.samplesPerChunk, c.totalSamples - i * c.samplesPerChunk)
+            guard ch.chunk == i, ch.firstSample == labs.count, ch.firstSample == i * c.samplesPerChunk,
+                  ch.count == expected, ch.labels.count == ch.count else {
                 throw ISACError.malformedFile(path: path, reason: "chunk table is not contiguous at chunk \(i)")
             }
+            try DatasetWriter.checkHash(ch, expected: hash, path: path)
             labs += ch.labels
         }
         guard labs.count == c.totalSamples, labs.enumerated().allSatisfy({ $0.offset == $0.element.index }) else {
             throw ISACError.malformedFile(path: path, reason: "has \(labs.count) samples, config says \(c.totalSamples)")
+        }
+        // Split index lists: every index in range, each sample in exactly the split its label says.
+        var seen = [Bool](repeating: false, count: labs.count)
+        for s in DatasetSplit.allCases {
+            for i in m.splits[s.rawValue] ?? [] {
+                guard i >= 0, i < labs.count else {
+                    throw ISACError.malformedFile(path: path, reason: "split \(s.rawValue) lists sample \(i), outside [0, \(labs.count - 1)]")
+                }
+                guard !seen[i], labs[i].split == s else {
+                    throw ISACError.malformedFile(path: path, reason: "sample \(i) is listed twice or in split \(s.rawValue) although its label says \(labs[i].split.rawValue)")
+                }
+                seen[i] = true
+            }
+        }
+        guard seen.allSatisfy({ $0 }) else {
+            throw ISACError.malformedFile(path: path, reason: "sample \(seen.firstIndex(of: false)!) is in no split")
+        }
+        for s in DatasetSplit.allCases {
+            let fromLabels = Set(labs.filter { $0.split == s }.map(\.instanceId))
+            guard Set(m.instances[s.rawValue] ?? []) == fromLabels else {
+                throw ISACError.malformedFile(path: path, reason: "instance list of split \(s.rawValue) disagrees with the sample labels")
+            }
         }
         let sets = DatasetSplit.allCases.map { Set(m.instances[$0.rawValue] ?? []) }
         guard sets[0].isDisjoint(with: sets[1]), sets[0].isDisjoint(with: sets[2]), sets[1].isDisjoint(with: sets[2]) else {
@@ -252,13 +346,7 @@ public final class ExtendedTargetDataset: @unchecked Sendable {
         let ci = i / manifest.config.samplesPerChunk
         lock.lock(); defer { lock.unlock() }
         if cache?.chunk != ci {
-            let rec = manifest.chunks[ci]
-            try DatasetWriter.verify(rec, dir: directory)
-            let a = try NPY.read(from: "\(directory)/\(rec.file)")
-            guard a.shape == [rec.count] + sampleShape, case let .complex64(v) = a.data, !a.fortranOrder else {
-                throw ISACError.malformedFile(path: rec.file, reason: "shape \(a.shape) or dtype does not match [\(rec.count)] + \(sampleShape) complex64 C-order")
-            }
-            cache = (ci, v)
+            cache = (ci, try loadChunk(ci))
         }
         let off = (i - ci * manifest.config.samplesPerChunk) * per
         return Array(cache!.data[off..<(off + per)])
@@ -279,6 +367,23 @@ public final class ExtendedTargetDataset: @unchecked Sendable {
         return (out, [idx.count, 2] + sampleShape, idx.map { labels[$0] })
     }
 
-    /// Re-checks every chunk's CRC-32.
-    public func verifyAll() throws { for rec in manifest.chunks { try DatasetWriter.verify(rec, dir: directory) } }
+    /// Chunk `ci` after its CRC-32, dtype (complex64), C order, shape [count, N_r, N_t, K] and
+    /// finiteness checks.
+    func loadChunk(_ ci: Int) throws -> [CFloat] {
+        let rec = manifest.chunks[ci]
+        try DatasetWriter.verify(rec, dir: directory)
+        let path = "\(directory)/\(rec.file)"
+        let a = try NPY.read(from: path)
+        guard a.shape == [rec.count] + sampleShape, case let .complex64(v) = a.data, !a.fortranOrder else {
+            throw ISACError.malformedFile(path: path, reason: "shape \(a.shape) or dtype does not match [\(rec.count)] + \(sampleShape) complex64 C-order")
+        }
+        if let bad = v.firstIndex(where: { !$0.real.isFinite || !$0.imaginary.isFinite }) {
+            throw ISACError.malformedFile(path: path, reason: "element \(bad) is NaN or infinite")
+        }
+        return v
+    }
+
+    /// Re-checks every chunk: CRC-32, dtype, shape, C order and that every value is finite
+    /// (one chunk in memory at a time).
+    public func verifyAll() throws { for ci in manifest.chunks.indices { _ = try loadChunk(ci) } }
 }

@@ -67,7 +67,13 @@ struct DatasetMerge: ParsableCommand {
         commandName: "merge", abstract: "Verify all chunks of a sharded run in --out and write manifest.json (identical to a single run's).")
     @Option(help: "Dataset folder (shared by all shards).") var out: String
     @Flag(help: "Print one JSON object.") var json = false
+    func validate() throws { try CLIOutput.checkDatasetFolder(out) }
     func run() throws {
+        // No generator may be writing while the manifest is assembled (they hold the folder lock).
+        var isDir: ObjCBool = false
+        let lock = FileManager.default.fileExists(atPath: out, isDirectory: &isDir) && isDir.boolValue
+            ? try DirectoryLock(dir: out, exclusive: true, flag: "--out") : nil
+        defer { lock?.release() }
         let m = try DatasetWriter.merge(dir: out)
         let counts = m.splits.mapValues { $0.count }
         if json { print(try JSONOutput.string(["out": out, "chunks": m.chunks.count, "splits": counts] as [String: Any])) }
@@ -79,6 +85,7 @@ struct DatasetInfo: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "info", abstract: "Load a finished dataset, verify checksums and print its summary.")
     @Option(help: "Dataset folder.") var out: String
     @Flag(help: "Print one JSON object.") var json = false
+    func validate() throws { try CLIOutput.checkDatasetFolder(out) }
     func run() throws {
         let d = try ExtendedTargetDataset(directory: out)
         try d.verifyAll()

@@ -51,6 +51,7 @@ struct ExtendedTrain: ParsableCommand {
     @Option(name: .customLong("logvar-bound"), help: "Bound b of the NLL log-variances, s = b·tanh(ŝ/b) (0.5…80).") var logvarBound: Float = 8
     @Option(name: .customLong("max-nonfinite-steps"), help: "Abort after this many consecutive non-finite steps (each is skipped with a warning).") var maxNonFiniteSteps: Int = 5
     @Option(name: .customLong("weight-decay"), help: "AdamW decoupled weight decay (dense/conv weights only).") var weightDecay: Float = 0.01
+    @Flag(help: "Replace a non-empty --out (without --resume).") var force = false
     @Flag(help: "Continue from OUT/train_state.npz (same data, method, size and hyper-parameters).") var resume = false
     @Option(name: .customLong("stop-after"), help: "Stop after this many epochs in total (the schedule still spans --epochs; continue with --resume).") var stopAfter: Int?
     @Option(help: "Worker threads of the learning kernels (default: ISAC_THREADS, OMP_NUM_THREADS, or the CPU affinity mask).") var threads: Int?
@@ -67,6 +68,7 @@ struct ExtendedTrain: ParsableCommand {
         guard ["small", "paper"].contains(size) else { throw ISACError.invalidParameter(name: "--size", value: size, valid: "small or paper") }
         if let k = ks { try Check.positive(k, "--ks") }
         _ = try normalization()
+        try CLIOutput.checkStaged(out, force: force || resume)
     }
 
     func normalization() throws -> InputPreprocessing.Normalization {
@@ -93,6 +95,9 @@ struct ExtendedTrain: ParsableCommand {
         }
         let opts = ResumeOptions(checkpointPath: statePath, resumeFrom: resume ? statePath : nil, stopAfterEpochs: stopAfter)
         let t0 = Date()
+        // The resumable state is written into --out after every epoch, so this folder is filled incrementally
+        // (like a dataset), not staged: --resume continues in place; a fresh run needs a new/empty folder or --force.
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let (best, log) = try train(try JointNetwork(config: cfg, seed: seed), train: d.train, validation: d.validation, config: tc,
                                     quiet: quiet, label: m.rawValue, resume: opts)
         try saveModel(best, to: out + "/model.npz")
@@ -188,6 +193,7 @@ struct ExtendedPredict: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
+        try CLIOutput.checkFile(out)
         let d = try ExperimentData(directory: data)
         let (m, s) = try loadSaved(model, data: d)
         let set = try splitSet(d, split)

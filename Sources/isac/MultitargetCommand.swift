@@ -464,6 +464,7 @@ struct MTTradeoff: ParsableCommand {
     @Option(name: .customLong("calibration-samples"), help: "Calibration samples per point (default: --samples).") var calSamples: Int?
     @Option(name: .customLong("seed"), help: "Scenario seed.") var seed: UInt64 = 7
     @Option(name: .customLong("out"), help: "Output folder.") var out: String
+    @Flag(help: "Replace a non-empty --out.") var force = false
     @Flag(name: .customLong("json"), help: "Print one JSON summary object on stdout.") var json = false
     @Flag(name: .customLong("quiet"), help: "No progress on stderr.") var quiet = false
 
@@ -476,6 +477,7 @@ struct MTTradeoff: ParsableCommand {
         if !impairments.isEmpty { _ = try parseImpairments(impairments) }
         _ = try parseReceivers(receiver, entries: 0, allowList: false)
         guard !out.isEmpty else { throw ISACError.invalidParameter(name: "--out", value: "\"\"", valid: "must be a folder path") }
+        try CLIOutput.checkStaged(out, force: force)
     }
 
     func run() throws {
@@ -508,7 +510,8 @@ struct MTTradeoff: ParsableCommand {
             }
         }
         pl.finish()
-        let dir = URL(fileURLWithPath: out)
+        let staged = try CLIOutput.stage(out, force: force)
+        let dir = URL(fileURLWithPath: staged.path)
         try csv.write(to: dir.appendingPathComponent("tradeoff.csv").path)
         // Figures: one curve per (impairment mode, phi).
         func fig(_ name: String, _ title: String, _ y: String, yLog: Bool, xLog: Bool = false, xOf: (OperatingPointMetrics) -> Double = { $0.eta },
@@ -541,6 +544,7 @@ struct MTTradeoff: ParsableCommand {
                     xOf: { $0.ser.rate }, xLabel: "SER") { $0.rangeErrorMeters.rmse }
         }
         let el = Date().timeIntervalSince(t0)
+        try staged.commit()
         if json {
             print(try JSONOutput.string(["out": out, "points": rows.map { metricsDict($0.1, label: $0.0) }, "run_time_s": el,
                                          "target_pfa": system.pfa, "seed": Int(seed)]))
@@ -574,6 +578,7 @@ struct MTBench: ParsableCommand {
         try Check.positive(samples, "--samples")
         try Check.inRange(eta, 0, 1, "--eta")
         try Check.positive(export, "--export")
+        if let w = writeInputs { try CLIOutput.checkFolder(w, flag: "--write-inputs") }
     }
 
     func run() throws {
@@ -665,6 +670,7 @@ struct MTTrain: ParsableCommand {
     @Option(name: .customLong("method"), help: "impairment | dictionary | nnbl.") var method = "impairment"
     @Option(name: .customLong("schedule"), help: "Training schedule: small (minutes on 2 cores) | paper (B = 1500, 25k steps: a big machine). (--preset picks the system.)") var schedule = "small"
     @Option(name: .customLong("out"), help: "Output folder.") var out: String
+    @Flag(help: "Replace a non-empty --out.") var force = false
     @Option(name: .customLong("seed"), help: "Training seed (scenes use streams 2^40 + step*B + b).") var seed: UInt64 = 1
     @Option(name: .customLong("steps"), help: "Override the preset's training steps.") var steps: Int?
     @Option(name: .customLong("batch"), help: "Override the preset's batch size B.") var batch: Int?
@@ -707,6 +713,7 @@ struct MTTrain: ParsableCommand {
         guard ["small", "paper"].contains(schedule) else { throw ISACError.invalidParameter(name: "--schedule", value: schedule, valid: "must be small or paper") }
         guard ["random", "test"].contains(trainSector) else { throw ISACError.invalidParameter(name: "--train-sector", value: trainSector, valid: "must be random or test") }
         guard !out.isEmpty else { throw ISACError.invalidParameter(name: "--out", value: "\"\"", valid: "must be a folder path") }
+        try CLIOutput.checkStaged(out, force: force)
         if let s = steps { try Check.positive(s, "--steps") }
         if let b = batch { try Check.positive(b, "--batch") }
         if let l = lr { try Check.positive(l, "--lr") }
@@ -741,8 +748,8 @@ struct MTTrain: ParsableCommand {
             let grid = ULASteering.uniformGrid(-Double.pi / 2, Double.pi / 2, count: cfg.angleGridSize)
             initial = .dictionary(ULASteering.matrix(nominal.geometry, anglesRad: grid, wavelengthMeters: cfg.wavelengthMeters))
         }
-        let dir = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let staged = try CLIOutput.stage(out, force: force)
+        let dir = URL(fileURLWithPath: staged.path)
         let pl = ProgressLine("train \(method)", total: ts.steps, enabled: !quiet)
         let t0 = Date()
         let quietFlag = quiet
@@ -759,7 +766,7 @@ struct MTTrain: ParsableCommand {
         meta["steps"] = "\(ts.steps)"; meta["batch"] = "\(ts.batchSize)"; meta["lr"] = "\(ts.learningRate)"
         meta["seed"] = "\(seed)"; meta["train_sector"] = trainSector; meta["preset"] = schedule; meta["loss"] = ts.loss.rawValue
         let ckPath = out.hasSuffix("/") ? out + "model.npz" : out + "/model.npz"
-        try LearnedCheckpoint(model: model, domp: domp, meta: meta).write(to: ckPath)
+        try LearnedCheckpoint(model: model, domp: domp, meta: meta).write(to: staged.file("model.npz"))
         var csv = CSVTable(header: ["step", ts.loss == .mse ? "loss_m2" : "loss_m", "learning_rate", "spacing_error_mm"])
         for r in log { csv.append([Double(r.step), r.loss, r.learningRate, (r.spacingErrorMeters ?? .nan) * 1e3]) }
         try csv.write(to: dir.appendingPathComponent("training.csv").path)
@@ -802,6 +809,7 @@ struct MTTrain: ParsableCommand {
         }
         result["total_time_s"] = Date().timeIntervalSince(t0)
         try AtomicFile.write(try JSONOutput.string(result, pretty: true), to: dir.appendingPathComponent("summary.json").path)
+        try staged.commit()
         if json { print(try JSONOutput.string(result)) } else {
             print("\(method) learning: \(model.parameterCount) parameters, \(ts.steps) steps x B=\(ts.batchSize), \(String(format: "%.0f", trainTime)) s")
             if let b = result["spacing_error_before_mm"] as? Double, let a = result["spacing_error_after_mm"] as? Double {
@@ -872,8 +880,8 @@ extension MTTrain {
         // Single target: one range ReLU unit, which can start dead (see setRangeOutputBias); start R̂ near 100 m,
         // the centre of the default [10, 190] m window. Multi-target (T_max > 1) keeps the plain initialisation.
         if cfg.maxTargets == 1 { initial.setRangeOutputBias(Float(rangeBiasInit)) }
-        let dir = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let staged = try CLIOutput.stage(out, force: force)
+        let dir = URL(fileURLWithPath: staged.path)
         let total = ts.positionSteps + ts.detectionSteps
         let pl = ProgressLine("train nnbl", total: total, enabled: !quiet)
         let t0 = Date()
@@ -889,7 +897,7 @@ extension MTTrain {
         let ckPath = out.hasSuffix("/") ? out + "model.npz" : out + "/model.npz"
         var ckMeta = NNBLCheckpoint.systemKey(config: cfg, impairmentSeed: system.impairmentSeed)
         ckMeta["complexity"] = cx.rawValue; ckMeta["loss"] = ts.positionLoss.rawValue
-        try NNBLCheckpoint.write(model: model, meta: ckMeta, to: ckPath)
+        try NNBLCheckpoint.write(model: model, meta: ckMeta, to: staged.file("model.npz"))
         var csv = CSVTable(header: ["phase", "step", "loss", "learning_rate"])
         for r in log { csv.append([Double(r.phase), Double(r.step), r.loss, r.learningRate]) }
         try csv.write(to: dir.appendingPathComponent("training.csv").path)
@@ -934,6 +942,7 @@ extension MTTrain {
         }
         result["total_time_s"] = Date().timeIntervalSince(t0)
         try AtomicFile.write(try JSONOutput.string(result, pretty: true), to: dir.appendingPathComponent("summary.json").path)
+        try staged.commit()
         if json { print(try JSONOutput.string(result)) } else {
             print("NNBL (\(cx.rawValue)): \(model.parameterCount) parameters, map \(arch.mapAngles)x\(arch.mapDelays), steps \(ts.positionSteps)+\(ts.detectionSteps) x B=\(ts.batchSize), \(String(format: "%.0f", trainTime)) s")
             printTestTable(tests)

@@ -49,6 +49,7 @@ struct MTPfaSweep: ParsableCommand {
         _ = try parseReceivers(receiver, entries: impairments.isEmpty ? 0 : try parseImpairments(impairments).count, allowList: true)
         try dompOptions.settings.validate()
         if let o = out, o.isEmpty { throw ISACError.invalidParameter(name: "--out", value: "\"\"", valid: "must be a folder path") }
+        if let o = out { try CLIOutput.checkFolder(o) }  // before the sweep, not after it
     }
 
     func run() throws {

@@ -22,7 +22,7 @@ struct RateCommand: ParsableCommand {
     var sensingTones: Int = 4
     @Option(name: .customLong("snr-db"), help: "Full-band per-subcarrier SNR γ̄_c in dB (finite).")
     var snrDB: Double = 15
-    @Option(name: .customLong("monte-carlo"), help: "Also estimate by Monte Carlo with this many trials (>= 1).")
+    @Option(name: .customLong("monte-carlo"), help: "Also estimate by Monte Carlo with this many trials (1 ... 1e9).")
     var monteCarlo: Int?
     @Option(help: "Seed of the Monte Carlo draws (trial t uses stream t).")
     var seed: UInt64 = 0
@@ -32,8 +32,11 @@ struct RateCommand: ParsableCommand {
     var quiet = false
 
     func validate() throws {
+        // ±300 dB covers every physical SNR; beyond it 10^(SNR/10) over/underflows a Double.
+        try Check.inRange(snrDB, -300, 300, "--snr-db")
         try ErgodicRate.validate(totalTones: totalTones, sensingTones: sensingTones, snrDB: snrDB)
-        if let n = monteCarlo { try Check.positive(n, "--monte-carlo") }
+        // Work bound: ~1e9 trials is minutes in release; beyond that a typo (1e12) would run for days.
+        if let n = monteCarlo { try Check.inRange(n, 1, 1_000_000_000, "--monte-carlo") }
     }
 
     func run() throws {

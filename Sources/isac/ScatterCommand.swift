@@ -99,6 +99,7 @@ struct ScatterChannel: ParsableCommand {
     }
 
     func run() throws {
+        try CLIOutput.checkFile(out)  // before building the target (seconds) and the solve (minutes)
         if ["po", "hybrid"].contains(solver) { try runSurface(); return }
         var cfg = try DatasetConfig.preset("paper", solver: solver == "vie" ? .vie : .born, seed: seed)
         cfg.antennas = antennas; cfg.subcarriers = subcarriers; cfg.subcarrierSpacingHz = spacing; cfg.carrierHz = carrier

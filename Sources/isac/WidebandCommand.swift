@@ -286,6 +286,7 @@ struct WBFigure: ParsableCommand {
         """)
     @Argument(help: "fig2 | fig3 | fig4 | fig5 | fig6 | fig7 | fig8 | all.") var name: String
     @Option(help: "Output folder (created if missing).") var out: String
+    @Flag(help: "Write into a non-empty --out (files of the same name are replaced, others kept).") var force = false
     @Option(help: "Monte-Carlo trials: fig3 success-rate trials (default 20), fig8 trials per distance and placement (default 100).") var trials: Int?
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: "OFDM pilot symbols K per observation.") var snapshots: Int = 8
@@ -305,9 +306,11 @@ struct WBFigure: ParsableCommand {
         try Check.inRange(exclusionCells, 0, 1000, "--exclusion-cells")
         try Check.inRange(snapshots, 1, 10_000, "--snapshots")
         try Check.finite(snrDb, "--snr-db")
+        try CLIOutput.checkStaged(out, force: force)
     }
 
     func run() throws {
+        let staged = try CLIOutput.stage(out, force: force)
         var o = WidebandFigureOptions()
         o.trials = trials; o.seed = seed; o.snapshots = snapshots; o.snrDb = snrDb; o.progress = !quiet
         o.exclusionCells = exclusionCells
@@ -329,7 +332,8 @@ struct WBFigure: ParsableCommand {
         var summary: [String: Any] = [:]
         for n in names {
             let t0 = Date()
-            var r = try WidebandFigures.make(n, outDir: out, options: o)
+            var r = try WidebandFigures.make(n, outDir: staged.path, options: o)
+            r = CLIOutput.rewritePaths(r, from: staged.path, to: out) as! [String: Any]
             let sec = Date().timeIntervalSince(t0)
             r["seconds"] = sec
             summary[n] = r
@@ -344,6 +348,7 @@ struct WBFigure: ParsableCommand {
                 }
             }
         }
+        try staged.commit(merge: true)
         if json { print(try JSONOutput.string(["out": out, "figures": summary] as [String: Any])) }
     }
 }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import Linalg
 
 /// `isac`: the ISACKit command line. Each paper's commands live in their own file.
 struct ISAC: ParsableCommand {
@@ -11,4 +13,4 @@ struct ISAC: ParsableCommand {
     )
 }
 
-ISAC.main()
+CLIMain.run(ISAC.self)
