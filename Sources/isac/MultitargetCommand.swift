@@ -419,10 +419,7 @@ struct MTEvaluate: ParsableCommand {
         }
         if json {
             // One shape whatever the number of modes (docs/multitarget.md, "evaluate --json").
-            let obj: [String: Any] = ["results": results, "target_pfa": system.pfa, "seed": Int(seed), "preset": system.preset.rawValue,
-                                      "calibration": cfg.calibration.rawValue, "samples": samples,
-                                      "calibration_samples": cfg.calibration == .testSet ? 0 : cal]
-            print(try JSONOutput.string(obj))
+            print(try JSONOutput.string(jsonObject(results: results, config: cfg, calibrationSamples: cal)))
         } else {
             print("eta=\(eta) phi=\(phiDeg)deg  target p_fa=\(system.pfa)  samples=\(samples) (+\(cal) calibration)")
             print(String(format: "%-20@ %8@ %8@ %9@ %8@ %9@", "method" as NSString, "p_md" as NSString, "p_fa" as NSString,
@@ -1006,5 +1003,15 @@ struct MTFigure3: ParsableCommand {
             print(String(format: "fig3: T = %d, impaired peak / ideal peak = %.3f (%.2f dB); wrote %@/fig3.svg, fig3_map.csv, fig3_targets.csv",
                          targets, peakImpaired, 10 * log10(peakImpaired), out as NSString))
         }
+    }
+}
+
+extension MTEvaluate {
+    /// The `--json` object of `evaluate` (docs/multitarget.md, "evaluate --json"): one shape whatever the number of
+    /// modes. Shared by `run()` and the merge of sharded runs (`isac merge`), so both print the same keys.
+    func jsonObject(results: [[String: Any]], config cfg: MultiTargetConfig, calibrationSamples cal: Int) -> [String: Any] {
+        ["results": results, "target_pfa": system.pfa, "seed": Int(seed), "preset": system.preset.rawValue,
+         "calibration": cfg.calibration.rawValue, "samples": samples,
+         "calibration_samples": cfg.calibration == .testSet ? 0 : cal]
     }
 }

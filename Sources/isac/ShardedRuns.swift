@@ -107,6 +107,7 @@ extension MTEvaluate {
     /// them to `--shard-dir` (see `ShardedEvaluation`).
     func runShard() throws {
         let cfg = try system.config(), gospa = try system.gospa()
+        try refuseTestSetCalibration(cfg)
         try runSampleShard(command: Self.shardCommandName, sharding: sharding,
                            config: shardConfig(of: self, extra: ["checkpoint_files": try fileFingerprints(checkpoint)]),
                            methods: { try shardMethods(config: cfg, gospa: gospa).map { ($0.method, $0.granule) } },
@@ -132,8 +133,7 @@ extension MTEvaluate {
             results.append(d)
         }
         // The composition of MTEvaluate.run's --json object.
-        return results.count == 1 ? results[0].merging(["target_pfa": cmd.system.pfa, "seed": Int(cmd.seed)]) { a, _ in a }
-            : ["results": results, "target_pfa": cmd.system.pfa, "seed": Int(cmd.seed)]
+        return cmd.jsonObject(results: results, config: cfg, calibrationSamples: cal)
     }
 }
 
@@ -208,6 +208,7 @@ extension MTPfaSweep {
             throw ISACError.invalidParameter(name: "--out", value: o, valid: "is not written by a sharded pfa-sweep (the merged --json object holds every point); leave it out with --shard")
         }
         let cfg = try system.config(), gospa = try system.gospa()
+        try refuseTestSetCalibration(cfg)
         try runSampleShard(command: Self.shardCommandName, sharding: sharding,
                            config: shardConfig(of: self, extra: ["checkpoint_files": try fileFingerprints(checkpoint)]),
                            methods: { try shardMethods(config: cfg, gospa: gospa) },
@@ -251,5 +252,14 @@ enum OutputFolderCheck {
         guard fm.isWritableFile(atPath: dir) else {
             throw ISACError.invalidParameter(name: flag, value: dir, valid: "must be a writable folder")
         }
+    }
+}
+
+/// The shard merge replays the out-of-sample protocol (thresholds from the calibration draws of all shards); the
+/// official code's on-the-test-set calibration would need the test outcomes of every shard first, so it is refused.
+func refuseTestSetCalibration(_ cfg: MultiTargetConfig) throws {
+    if cfg.calibration == .testSet {
+        throw ISACError.invalidParameter(name: "--calibration", value: "test-set",
+                                         valid: "out-of-sample with --shard (a sharded run calibrates on its own calibration draws)")
     }
 }
