@@ -7,6 +7,7 @@ struct ISAC: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "isac",
         abstract: "Integrated sensing and communication research toolkit.",
+        version: isacKitVersion,
         subcommands: [DemoCommand.self, RateCommand.self, WidebandCommand.self, MultitargetCommand.self,
                       ScatterCommand.self, DatasetCommand.self, ExtendedCommand.self, BenchCommand.self,
                       ClusterCommand.self, MergeCommand.self]

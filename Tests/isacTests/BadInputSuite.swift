@@ -13,7 +13,7 @@ import Testing
 // finite output.
 //
 // Cost control: probes run in a small pool (`ISAC_BADINPUT_JOBS`, default 3) with a per-probe
-// timeout (`ISAC_BADINPUT_TIMEOUT`, default 20 s); valid-value probes of heavy commands only get
+// timeout (`ISAC_BADINPUT_TIMEOUT`, default 30 s); valid-value probes of heavy commands only get
 // `validProbeSeconds` (a run still going by then counts as accepted — the computation itself is not
 // this suite's business). The summary is printed and written to docs/reliability.md; the full
 // per-probe table goes to $TMPDIR/isac-badinput-report.tsv.
@@ -452,7 +452,7 @@ private func runOne(_ probe: Probe, exe: URL, root: String, timeout: Double) -> 
     @Test func everyFlagRejectsBadValuesCleanly() throws {
         let exe = try isacBinaryURL()
         let env = ProcessInfo.processInfo.environment
-        let timeout = Double(env["ISAC_BADINPUT_TIMEOUT"] ?? "") ?? 20
+        let timeout = Double(env["ISAC_BADINPUT_TIMEOUT"] ?? "") ?? 30
         let jobs = max(1, Int(env["ISAC_BADINPUT_JOBS"] ?? "") ?? 3)
         let root = NSTemporaryDirectory() + "isac-badinput-\(getpid())"
         try FileManager.default.createDirectory(atPath: root + "/logs", withIntermediateDirectories: true)
