@@ -4,6 +4,7 @@ import Learning
 import Linalg
 import Arrays
 import Metrics
+import Waveforms
 import Numerics
 
 /// Per-sample constants of the angle-delay map as a function of the precoder f ∈ ℂ^K.

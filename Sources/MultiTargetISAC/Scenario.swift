@@ -3,6 +3,7 @@ import Linalg
 import Numerics
 import Metrics
 import Arrays
+import Waveforms
 
 /// The random ingredients of one transmission, drawn independently of the transmitter so the
 /// same scene can be observed through different precoders (η sweeps, learned beamformers).
@@ -192,7 +193,7 @@ public struct ScenarioGenerator: Sendable {
 
     /// ML symbol decisions (eq. 15) and their error count against the sent messages.
     public static func decode(_ o: SceneObservation, sent: [Int]) -> (decided: [Int], errors: Int) {
-        let m = zip(o.comm, o.csi).map { QPSK.detect($0, csi: $1) }
+        let m = zip(o.comm, o.csi).map { QPSK.demodulateIndex($0, channel: $1) }
         return (m, zip(m, sent).reduce(0) { $0 + ($1.0 == $1.1 ? 0 : 1) })
     }
 }

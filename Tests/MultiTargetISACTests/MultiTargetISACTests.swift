@@ -4,6 +4,7 @@ import Linalg
 import Numerics
 import Arrays
 import Metrics
+import Waveforms
 @testable import MultiTargetISAC
 
 private func smallConfig() -> MultiTargetConfig {
@@ -169,15 +170,15 @@ private func smallConfig() -> MultiTargetConfig {
         var ser = SymbolErrorCounts()
         for _ in 0..<n {
             let m = rng.integer(in: 0...3)
-            let y = QPSK.symbol(m) + rng.complexGaussian(variance: 1 / snr)
-            ser.add(errors: QPSK.detect(y, csi: CDouble(1, 0)) == m ? 0 : 1, symbols: 1)
+            let y = QPSK.symbol(index: m) + rng.complexGaussian(variance: 1 / snr)
+            ser.add(errors: QPSK.demodulateIndex(y, channel: CDouble(1, 0)) == m ? 0 : 1, symbols: 1)
         }
         let p = ClosedForm.qpskSymbolErrorRate(snr: snr)
         #expect(abs(ser.rate - p) < 3 * (p * (1 - p) / Double(n)).squareRoot())
     }
     // The ML detector is invariant to a known complex channel gain.
     let k = CDouble(0.3, -1.2)
-    for m in 0...3 { #expect(QPSK.detect(QPSK.symbol(m) * k, csi: k) == m) }
+    for m in 0...3 { #expect(QPSK.demodulateIndex(QPSK.symbol(index: m) * k, channel: k) == m) }
 }
 
 @Test func badInputIsRejectedWithFlagNames() throws {

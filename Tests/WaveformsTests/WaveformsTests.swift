@@ -48,6 +48,21 @@ import Testing
     } }
 }
 
+@Test func qpskIndexMapMatchesBitMap() throws {
+    // The documented table: q = b0 + 2 b1, b0 = sign bit of the real part, b1 of the imaginary part.
+    let a = 1 / 2.0.squareRoot()
+    for b0 in 0...1 { for b1 in 0...1 {
+        let q = b0 + 2 * b1
+        let x = QPSK.symbol(index: q)
+        #expect(x == CDouble(Double(1 - 2 * b0) * a, Double(1 - 2 * b1) * a))
+        #expect(try QPSK.modulate(bits: [UInt8(b0), UInt8(b1)]) == [x])
+        #expect(QPSK.demodulateBits([x]) == [UInt8(b0), UInt8(b1)])
+        // Scalar coherent decision through a known channel κ.
+        let k = CDouble(-0.7, 0.4)
+        #expect(QPSK.demodulateIndex(x * k, channel: k) == q)
+    } }
+}
+
 @Test func qpskRoundTripAndML() throws {
     var rng = RandomSource(seed: 7)
     let bits = (0..<400).map { _ in UInt8(rng.integer(in: 0...1)) }
