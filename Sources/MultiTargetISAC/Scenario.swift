@@ -93,8 +93,9 @@ public struct ScenarioGenerator: Sendable {
         switch c.commChannelModel {
         case .rayleigh:
             // Σσ_l² = S·SNR_c·N0 with the unitary DFT ⇒ E|β_s|² = SNR_c·N0 (paper's SNR_c definition).
-            let prof = MultipathChannel.exponentialProfile(taps: c.channelTaps,
-                                                           totalPower: Double(c.subcarriers) * pow(10, c.commSNRdB / 10) * c.noisePower)
+            // `config.validate()` (init) guarantees channelTaps >= 1, the only thing the profile checks.
+            let prof = try! RayleighChannel.powerDelayProfile(taps: c.channelTaps,
+                                                              totalPower: Double(c.subcarriers) * pow(10, c.commSNRdB / 10) * c.noisePower)
             taps = prof.map { rng.complexGaussian(variance: $0) }
         case .losNLOS:
             paths = Self.drawPaths(config: c, losAngleRad: phi, rng: &rng)
@@ -161,12 +162,7 @@ public struct ScenarioGenerator: Sendable {
             }
         }
         // Reciprocal filtering: divide column s by x_s (QPSK never vanishes).
-        y.data.withUnsafeMutableBufferPointer { p in
-            for col in 0..<s {
-                let inv = CDouble.one / x[col]
-                for i in 0..<k { p[i + col * k] *= inv }
-            }
-        }
+        y = try reciprocalFilter(received: y, transmitted: x)
         func beamGain(_ angle: Double) -> CDouble {
             let ac = ULASteering.vector(g, angleRad: angle, wavelengthMeters: lam)
             var gain = CDouble.zero
@@ -176,7 +172,7 @@ public struct ScenarioGenerator: Sendable {
         let kappa: [CDouble]
         if d.commPaths.isEmpty {
             let gain = beamGain(d.commAngleRad)
-            kappa = MultipathChannel.frequencyResponse(taps: d.taps, subcarriers: s).map { $0 * gain }
+            kappa = try RayleighChannel(taps: d.taps).frequencyResponse(subcarriers: s, unitary: true).map { $0 * gain }
         } else {
             // κ_s = Σ_p ψ_p (fᵀa(θ_p)) e^{−j2π s Δf τ_p}
             var acc = [CDouble](repeating: .zero, count: s)

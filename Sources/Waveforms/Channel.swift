@@ -14,15 +14,18 @@ public struct RayleighChannel: Sendable, Equatable {
     /// Wraps known taps (e.g. from a file).
     public init(taps: [CDouble]) { self.taps = taps }
 
-    /// Normalized exponential power-delay profile σ_l², shape [L], Σ = 1.
+    /// Exponential power-delay profile σ_l² = P·e^{−l/τ} / Σ_{l'} e^{−l'/τ}, shape [L], Σ σ_l² = P.
     ///
-    /// - Parameters: taps L ≥ 1; decayTaps τ > 0 (σ_l² ∝ e^{−l/τ}).
-    public static func powerDelayProfile(taps L: Int, decayTaps tau: Double = 1) throws -> [Double] {
+    /// - Parameters: taps L ≥ 1; decayTaps τ > 0 (σ_l² ∝ e^{−l/τ}); totalPower P (default 1: the
+    ///   normalized profile; the multi-target ISAC scenario passes P = S·SNR_c·N0 so that the unitary
+    ///   response has E|H[s]|² = SNR_c·N0). P is a scale, not checked.
+    public static func powerDelayProfile(taps L: Int, decayTaps tau: Double = 1, totalPower: Double = 1) throws -> [Double] {
         try Check.positive(L, "taps")
         try Check.positive(tau, "decayTaps")
         let raw = (0..<L).map { Foundation.exp(-Double($0) / tau) }
         let total = raw.reduce(0, +)
-        return raw.map { $0 / total }
+        // (raw·P)/Σ in this order: P = 1 gives raw/Σ exactly.
+        return raw.map { $0 * totalPower / total }
     }
 
     /// Draws one channel realization h_l ~ CN(0, σ_l²) from `rng`.
@@ -33,11 +36,13 @@ public struct RayleighChannel: Sendable, Equatable {
 
     /// Frequency response over S subcarriers, the S-point DFT of the zero-padded taps:
     ///
-    ///     H[s] = Σ_{l=0}^{L−1} h_l e^{−j2π s l / S},   s = 0..<S.
+    ///     H[s] = c · Σ_{l=0}^{L−1} h_l e^{−j2π s l / S},   s = 0..<S,
+    ///
+    /// with c = 1 (default) or c = 1/√S (`unitary`, the unitary DFT: E|H[s]|² = Σ σ_l² / S).
     ///
     /// - Parameter subcarriers: S ≥ L (the taps must fit in one DFT period, otherwise they alias).
     /// - Returns: shape [S].
-    public func frequencyResponse(subcarriers S: Int) throws -> [CDouble] {
+    public func frequencyResponse(subcarriers S: Int, unitary: Bool = false) throws -> [CDouble] {
         try Check.positive(S, "subcarriers")
         guard S >= taps.count else {
             throw ISACError.invalidParameter(name: "subcarriers", value: "\(S)",
@@ -52,6 +57,10 @@ public struct RayleighChannel: Sendable, Equatable {
                 acc += h * CDouble(Foundation.cos(ph), Foundation.sin(ph))
             }
             H[s] = acc
+        }
+        if unitary {
+            let c = CDouble(1 / Double(S).squareRoot(), 0)
+            for s in 0..<S { H[s] = H[s] * c }
         }
         return H
     }
