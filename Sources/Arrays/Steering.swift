@@ -59,3 +59,53 @@ public enum Steering {
         Matrix(columns: frequenciesHz.map { farField(g, direction: u, wavenumber: wavenumber(frequencyHz: $0)) })
     }
 }
+
+// MARK: - Linear arrays in the x–y plane and OFDM delay atoms
+
+extension Steering {
+    /// Far-field steering vector of an array on the x axis for a source at angle θ from broadside
+    /// (in the x–y plane): [a]_k = exp(−j 2π x_k sin θ / λ), shape [K].
+    ///
+    /// Evaluated as `farField` with the direction û = (−sin θ, cos θ, 0) and k = 2π/λ, which gives
+    /// exactly that phase for positions on the x axis (y_k = z_k = 0).
+    public static func linear(_ g: ArrayGeometry, angleRad th: Double, wavelengthMeters lam: Double) -> [CDouble] {
+        farField(g, direction: Point3(-Double.sin(th), Double.cos(th), 0), wavenumber: 2 * .pi / lam)
+    }
+
+    /// Steering matrix [a(θ_1) … a(θ_N)] of `linear(_:angleRad:wavelengthMeters:)`, shape [K × N]
+    /// (one atom per column), [a(θ_j)]_k = exp(j φ_kj) with φ_kj = (−2π sin θ_j / λ)·x_k.
+    ///
+    /// The phase is rounded in that order (not as k·(û·p)), so entries may differ from `linear` in the
+    /// last bit; seeded results of the multi-target ISAC dictionaries depend on this order.
+    public static func linearMatrix(_ g: ArrayGeometry, anglesRad: [Double], wavelengthMeters lam: Double) -> Matrix<CDouble> {
+        var m = Matrix<CDouble>(rows: g.count, cols: anglesRad.count)
+        for (j, th) in anglesRad.enumerated() {
+            let s = -2 * Double.pi * Double.sin(th) / lam
+            for (k, p) in g.positions.enumerated() {
+                let ph = s * p.x
+                m.data[k + j * g.count] = CDouble(Double.cos(ph), Double.sin(ph))
+            }
+        }
+        return m
+    }
+
+    /// Frequency-domain delay vector of an OFDM symbol ("steering over subcarriers"):
+    /// [ρ(τ)]_s = exp(−j 2π s Δ_f τ), s = 0..<S, for delay τ (s) and subcarrier spacing Δ_f (Hz). Shape [S].
+    public static func delay(delaySeconds tau: Double, subcarriers: Int, spacingHz: Double) -> [CDouble] {
+        (0..<subcarriers).map { s in
+            let ph = -2 * Double.pi * Double(s) * spacingHz * tau
+            return CDouble(Double.cos(ph), Double.sin(ph))
+        }
+    }
+
+    /// Delay dictionary Φ_d = [ρ(τ_1) … ρ(τ_N)] of `delay(delaySeconds:subcarriers:spacingHz:)`, shape [S × N].
+    public static func delayMatrix(delaysSeconds: [Double], subcarriers: Int, spacingHz: Double) -> Matrix<CDouble> {
+        Matrix(columns: delaysSeconds.map { delay(delaySeconds: $0, subcarriers: subcarriers, spacingHz: spacingHz) })
+    }
+
+    /// N uniformly spaced points covering [lo, hi] inclusive: lo + (hi − lo)·n/(N − 1), n = 0..<N (N ≥ 2),
+    /// the angle and delay grids of on-grid dictionaries.
+    public static func uniformGrid(_ lo: Double, _ hi: Double, count n: Int) -> [Double] {
+        (0..<n).map { lo + (hi - lo) * Double($0) / Double(n - 1) }
+    }
+}

@@ -2,6 +2,7 @@ import Foundation
 import Linalg
 import Arrays
 import ISACIO
+import Estimation
 
 /// Paper Fig. 3: the angle–delay map 𝓛_ij = |[Φ_aᴴ Ỹ_r Φ_d*]_ij|² (Sec. III-B) of one scene with T targets, seen
 /// through the ideal array (true = nominal λ/2 ULA) and through the impaired one (true = the perturbed

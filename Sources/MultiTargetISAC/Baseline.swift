@@ -4,6 +4,7 @@ import Linalg
 import Arrays
 import Metrics
 import Numerics
+import Estimation
 
 @_silgen_name("openblas_set_num_threads") private func _openblasSetNumThreads(_ n: Int32)
 
@@ -88,8 +89,8 @@ public struct BaselineSystem: SampleRunner {
         case .known: trueArray = perturbed; assumedArray = perturbed
         }
         generator = try ScenarioGenerator(config: config, trueArray: trueArray)
-        beamGridRad = ULASteering.uniformGrid(-Double.pi / 2, Double.pi / 2, count: config.angleGridSize)
-        beamSteering = ULASteering.matrix(assumedArray.geometry, anglesRad: beamGridRad, wavelengthMeters: lam)
+        beamGridRad = Steering.uniformGrid(-Double.pi / 2, Double.pi / 2, count: config.angleGridSize)
+        beamSteering = Steering.linearMatrix(assumedArray.geometry, anglesRad: beamGridRad, wavelengthMeters: lam)
         commPrecoder = try Beamformer.leastSquares(steering: beamSteering, gridAnglesRad: beamGridRad, interval: config.commSector)
         if case let .fixed(sec) = config.targetSector {
             fixedSensingPrecoder = try Beamformer.leastSquares(steering: beamSteering, gridAnglesRad: beamGridRad, interval: sec)

@@ -4,6 +4,7 @@ import Linalg
 import Arrays
 import Numerics
 import Metrics
+import Estimation
 
 /// The learnable part of the model-based ISAC system (paper Sec. IV-A): the steering dictionary A shared by
 /// the LS beamformer (eq. 7) and the differentiable OMP receiver (Sec. IV-B).
@@ -97,7 +98,7 @@ public struct LearnedISACSystem: SampleRunner {
         useSingleThreadedBLAS()
         self.config = config; self.trueArray = trueArray; self.model = model; self.settings = settings
         generator = try ScenarioGenerator(config: config, trueArray: trueArray)
-        let grid = ULASteering.uniformGrid(-Double.pi / 2, Double.pi / 2, count: config.angleGridSize)
+        let grid = Steering.uniformGrid(-Double.pi / 2, Double.pi / 2, count: config.angleGridSize)
         beamGridRad = grid
         switch model {
         case let .impairment(a):
@@ -105,7 +106,7 @@ public struct LearnedISACSystem: SampleRunner {
                 throw ISACError.invalidParameter(name: "--checkpoint", value: "\(a.spacingsMeters.count) spacings",
                                                  valid: "must hold K = \(config.antennas) spacings")
             }
-            steering = ULASteering.matrix(a.geometry, anglesRad: grid, wavelengthMeters: config.wavelengthMeters)
+            steering = Steering.linearMatrix(a.geometry, anglesRad: grid, wavelengthMeters: config.wavelengthMeters)
         case let .dictionary(m):
             guard m.rows == config.antennas, m.cols == grid.count else {
                 throw ISACError.invalidParameter(name: "--checkpoint", value: "dictionary \(m.rows)x\(m.cols)",
@@ -128,10 +129,10 @@ public struct LearnedISACSystem: SampleRunner {
         let b = steering.transposed
         let gram = Matrix.matmul(b, b, transA: .conjugateTranspose)
         gramInverse = try gram.solve(Matrix<CDouble>.identity(config.antennas))
-        let tau = ULASteering.uniformGrid(2 * config.rangeMinMeters / speedOfLight, 2 * config.rangeMaxMeters / speedOfLight,
+        let tau = Steering.uniformGrid(2 * config.rangeMinMeters / speedOfLight, 2 * config.rangeMaxMeters / speedOfLight,
                                           count: config.delayGridSize)
         delaysSeconds = tau
-        delayAtoms = ULASteering.delayMatrix(delaysSeconds: tau, subcarriers: config.subcarriers, spacingHz: config.subcarrierSpacingHz)
+        delayAtoms = Steering.delayMatrix(delaysSeconds: tau, subcarriers: config.subcarriers, spacingHz: config.subcarrierSpacingHz)
         let xc = Self.lsRaw(steering: steering, gramInverse: gramInverse, grid: grid, sector: config.commSector, antennas: config.antennas)
         commRaw = xc
         let nc = norm2(xc)
@@ -186,7 +187,7 @@ public struct LearnedISACSystem: SampleRunner {
         switch model {
         case let .impairment(a):
             let g = a.geometry, lam = a.wavelengthMeters
-            return { ULASteering.vector(g, angleRad: $0, wavelengthMeters: lam) }
+            return { Steering.linear(g, angleRad: $0, wavelengthMeters: lam) }
         case .dictionary: return nil
         }
     }
@@ -286,7 +287,7 @@ public struct LearnedISACSystem: SampleRunner {
         }
         // True-array steering of the targets and their delay vectors (the physics, not learned).
         let tg = trueArray.geometry
-        let aTrue = d.anglesRad.map { ULASteering.vector(tg, angleRad: $0, wavelengthMeters: trueArray.wavelengthMeters) }
+        let aTrue = d.anglesRad.map { Steering.linear(tg, angleRad: $0, wavelengthMeters: trueArray.wavelengthMeters) }
         let invSqrtS = 1 / Double(s).squareRoot()
         var gGain = [CDouble](repeating: .zero, count: t)    // ∂L/∂(a_trueᵀ f) per true target
         for (it, step) in res.steps.enumerated() {

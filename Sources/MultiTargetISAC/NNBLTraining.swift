@@ -44,9 +44,9 @@ public struct NNBLSystem: Sendable {
         generator = try ScenarioGenerator(config: config, trueArray: trueArray)
         nominal = ArrayImpairment.nominal(antennas: config.antennas, wavelengthMeters: config.wavelengthMeters)
         self.architecture = architecture
-        let tau = ULASteering.uniformGrid(2 * config.rangeMinMeters / speedOfLight, 2 * config.rangeMaxMeters / speedOfLight,
+        let tau = Steering.uniformGrid(2 * config.rangeMinMeters / speedOfLight, 2 * config.rangeMaxMeters / speedOfLight,
                                           count: architecture.mapDelays)
-        var d = ULASteering.delayMatrix(delaysSeconds: tau, subcarriers: config.subcarriers, spacingHz: config.subcarrierSpacingHz)
+        var d = Steering.delayMatrix(delaysSeconds: tau, subcarriers: config.subcarriers, spacingHz: config.subcarrierSpacingHz)
         for i in d.data.indices { d.data[i] = d.data[i].conjugate }
         conjugateDelayAtoms = d
         mapScale = 1 / (Double(config.antennas * config.subcarriers) * config.noisePower).squareRoot()
@@ -54,7 +54,7 @@ public struct NNBLSystem: Sendable {
 
     /// Φ_a (nominal) over `sector`, [K × N_θ].
     func angleAtoms(_ sector: AngularSector) -> Matrix<CDouble> {
-        ULASteering.matrix(nominal.geometry, anglesRad: ULASteering.uniformGrid(sector.lowerRad, sector.upperRad, count: architecture.mapAngles),
+        Steering.linearMatrix(nominal.geometry, anglesRad: Steering.uniformGrid(sector.lowerRad, sector.upperRad, count: architecture.mapAngles),
                            wavelengthMeters: config.wavelengthMeters)
     }
 
@@ -79,12 +79,12 @@ public struct NNBLSystem: Sendable {
         let g = generator.trueArray.geometry, lam = generator.trueArray.wavelengthMeters
         let gs = mapScale / Double(s).squareRoot()
         for i in 0..<min(d.targetCount, tm) {
-            let a = ULASteering.vector(g, angleRad: d.anglesRad[i], wavelengthMeters: lam)
+            let a = Steering.linear(g, angleRad: d.anglesRad[i], wavelengthMeters: lam)
             let amp = d.gains[i] * CDouble(gs, 0)
             for kk in 0..<k { let v = amp * a[kk]; t.gr[i * k + kk] = Float(v.real); t.gi[i * k + kk] = Float(v.imaginary) }
             let u = phiA.apply(a, .conjugateTranspose)
             for r in 0..<nt { t.ur[r * tm + i] = Float(u[r].real); t.ui[r * tm + i] = Float(u[r].imaginary) }
-            let rho = ULASteering.delayVector(delaySeconds: 2 * d.rangesMeters[i] / speedOfLight, subcarriers: s, spacingHz: c.subcarrierSpacingHz)
+            let rho = Steering.delay(delaySeconds: 2 * d.rangesMeters[i] / speedOfLight, subcarriers: s, spacingHz: c.subcarrierSpacingHz)
             let v = conjugateDelayAtoms.apply(rho, .transpose)
             for j in 0..<nd { t.vr[i * nd + j] = Float(v[j].real); t.vi[i * nd + j] = Float(v[j].imaginary) }
         }

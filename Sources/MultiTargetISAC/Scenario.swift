@@ -147,12 +147,12 @@ public struct ScenarioGenerator: Sendable {
         let g = trueArray.geometry, lam = trueArray.wavelengthMeters
         let invSqrtS = 1 / Double(s).squareRoot()
         for t in 0..<d.targetCount {
-            let a = ULASteering.vector(g, angleRad: d.anglesRad[t], wavelengthMeters: lam)
+            let a = Steering.linear(g, angleRad: d.anglesRad[t], wavelengthMeters: lam)
             // ψ_t (aᵀf)/√S a [x ⊙ ρ(τ_t)]ᵀ
             var atf = CDouble.zero
             for i in 0..<k { atf += a[i] * f[i] }
             let amp = d.gains[t] * atf * CDouble(invSqrtS, 0)
-            let rho = ULASteering.delayVector(delaySeconds: 2 * d.rangesMeters[t] / speedOfLight, subcarriers: s,
+            let rho = Steering.delay(delaySeconds: 2 * d.rangesMeters[t] / speedOfLight, subcarriers: s,
                                               spacingHz: c.subcarrierSpacingHz)
             y.data.withUnsafeMutableBufferPointer { p in
                 for col in 0..<s {
@@ -164,7 +164,7 @@ public struct ScenarioGenerator: Sendable {
         // Reciprocal filtering: divide column s by x_s (QPSK never vanishes).
         y = try reciprocalFilter(received: y, transmitted: x)
         func beamGain(_ angle: Double) -> CDouble {
-            let ac = ULASteering.vector(g, angleRad: angle, wavelengthMeters: lam)
+            let ac = Steering.linear(g, angleRad: angle, wavelengthMeters: lam)
             var gain = CDouble.zero
             for i in 0..<k { gain += f[i] * ac[i] }
             return gain
@@ -178,7 +178,7 @@ public struct ScenarioGenerator: Sendable {
             var acc = [CDouble](repeating: .zero, count: s)
             for p in d.commPaths {
                 let amp = p.gain * beamGain(p.angleRad)
-                let rho = ULASteering.delayVector(delaySeconds: p.delaySeconds, subcarriers: s, spacingHz: c.subcarrierSpacingHz)
+                let rho = Steering.delay(delaySeconds: p.delaySeconds, subcarriers: s, spacingHz: c.subcarrierSpacingHz)
                 for j in 0..<s { acc[j] += amp * rho[j] }
             }
             kappa = acc

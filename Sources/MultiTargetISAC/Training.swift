@@ -4,6 +4,7 @@ import Arrays
 import Numerics
 import Metrics
 import ISACIO
+import Estimation
 
 /// Adam (Kingma & Ba) on a flat Double parameter vector. The learnable parameters here are physical
 /// quantities (spacings in metres, dictionary entries) that need float64 resolution for µm-size steps on

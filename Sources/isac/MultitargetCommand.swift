@@ -5,6 +5,8 @@ import ISACIO
 import Learning
 import Metrics
 import MultiTargetISAC
+import Estimation
+import Arrays
 
 /// `isac multitarget …`: the model-based multi-target OFDM ISAC baseline under antenna impairments
 /// (Mateos-Ramos et al., paper 2; docs/multitarget.md).
@@ -376,7 +378,7 @@ struct MTEvaluate: ParsableCommand {
                                                      valid: "apply to dictionary checkpoints only")
                 }
                 let nominalArray = ArrayImpairment.nominal(antennas: cfg.antennas, wavelengthMeters: cfg.wavelengthMeters)
-                let nominal = ULASteering.matrix(nominalArray.geometry, anglesRad: ULASteering.uniformGrid(-Double.pi / 2, Double.pi / 2, count: cfg.angleGridSize),
+                let nominal = Steering.linearMatrix(nominalArray.geometry, anglesRad: Steering.uniformGrid(-Double.pi / 2, Double.pi / 2, count: cfg.angleGridSize),
                                                  wavelengthMeters: cfg.wavelengthMeters)
                 rxSteering = try ReceiverColumns(rawValue: rxColumns)!.columns(learned: learned, nominal: nominal)
                 if txColumns == "nominal" { model = .dictionary(nominal) }
@@ -613,7 +615,7 @@ struct MTBench: ParsableCommand {
         for (_, o) in obs {
             dres.append(try DifferentiableOMP.run(observation: o.sensing, dictionary: dict, iterations: cfg.maxTargets, settings: domp,
                                                   subcarrierSpacingHz: cfg.subcarrierSpacingHz,
-                                                  offGridAtom: { ULASteering.vector(ag, angleRad: $0, wavelengthMeters: lam) }, recordTape: false))
+                                                  offGridAtom: { Steering.linear(ag, angleRad: $0, wavelengthMeters: lam) }, recordTape: false))
         }
         let dompRate = Double(n) / Date().timeIntervalSince(t0)
         for (i, r) in res.enumerated() where r.angleIndices != outs[i].estimatedAnglesRad.map({ dict.anglesRad.firstIndex(of: $0)! }) {
@@ -742,8 +744,8 @@ struct MTTrain: ParsableCommand {
         let domp = dompOptions.settings
         let initial: LearnedSteering
         if method == "impairment" { initial = .impairment(nominal) } else {
-            let grid = ULASteering.uniformGrid(-Double.pi / 2, Double.pi / 2, count: cfg.angleGridSize)
-            initial = .dictionary(ULASteering.matrix(nominal.geometry, anglesRad: grid, wavelengthMeters: cfg.wavelengthMeters))
+            let grid = Steering.uniformGrid(-Double.pi / 2, Double.pi / 2, count: cfg.angleGridSize)
+            initial = .dictionary(Steering.linearMatrix(nominal.geometry, anglesRad: grid, wavelengthMeters: cfg.wavelengthMeters))
         }
         let staged = try CLIOutput.stage(out, force: force)
         let dir = URL(fileURLWithPath: staged.path)

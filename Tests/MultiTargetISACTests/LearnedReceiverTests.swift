@@ -5,6 +5,7 @@ import Numerics
 import Metrics
 import Arrays
 @testable import MultiTargetISAC
+import Estimation
 
 private func tinyConfig(sector: TargetSectorPrior? = nil) -> MultiTargetConfig {
     smallReceiverSystem(maxTargets: 3, sector: sector)
@@ -117,15 +118,15 @@ private func lossAndGradient(_ sys: LearnedISACSystem, _ batch: [(SceneDraw, Dou
     let th = [radians(-31.3), radians(-2.2)], rr = [57.3, 131.9], amp = [CDouble(3, 1), CDouble(-1, 2)]
     var y = Matrix<CDouble>(rows: cfg.antennas, cols: cfg.subcarriers)
     for t in 0..<2 {
-        let a = ULASteering.vector(nominal.geometry, angleRad: th[t], wavelengthMeters: lam)
-        let rho = ULASteering.delayVector(delaySeconds: 2 * rr[t] / speedOfLight, subcarriers: cfg.subcarriers, spacingHz: cfg.subcarrierSpacingHz)
+        let a = Steering.linear(nominal.geometry, angleRad: th[t], wavelengthMeters: lam)
+        let rho = Steering.delay(delaySeconds: 2 * rr[t] / speedOfLight, subcarriers: cfg.subcarriers, spacingHz: cfg.subcarrierSpacingHz)
         for s in 0..<cfg.subcarriers { for k in 0..<cfg.antennas { y[k, s] += amp[t] * a[k] * rho[s] } }
     }
     let omp = try OMP.run(observation: y, dictionary: dict, threshold: 0, maxIterations: 2)
     let g = nominal.geometry
     let d = try DifferentiableOMP.run(observation: y, dictionary: dict, iterations: 2, settings: DifferentiableOMPSettings(),
                                       subcarrierSpacingHz: cfg.subcarrierSpacingHz,
-                                      offGridAtom: { ULASteering.vector(g, angleRad: $0, wavelengthMeters: lam) }, recordTape: false)
+                                      offGridAtom: { Steering.linear(g, angleRad: $0, wavelengthMeters: lam) }, recordTape: false)
     let dth = dict.anglesRad[1] - dict.anglesRad[0], dtau = dict.delaysSeconds[1] - dict.delaysSeconds[0]
     for t in 0..<2 {
         #expect(abs(d.anglesRad[t] - omp.anglesRad[t]) <= dth)

@@ -6,6 +6,7 @@ import Arrays
 import Metrics
 import Waveforms
 @testable import MultiTargetISAC
+import Estimation
 
 private func smallConfig() -> MultiTargetConfig {
     var c = MultiTargetConfig()
@@ -18,9 +19,9 @@ private func smallConfig() -> MultiTargetConfig {
     var rng = RandomSource(seed: 1)
     let imp = ArrayImpairment.random(antennas: 8, wavelengthMeters: lam, stdMeters: lam / 25, model: .perElement, rng: &rng)
     let th = [-0.7, 0.1, 0.4]
-    let m = ULASteering.matrix(imp.geometry, anglesRad: th, wavelengthMeters: lam)
+    let m = Steering.linearMatrix(imp.geometry, anglesRad: th, wavelengthMeters: lam)
     for (j, t) in th.enumerated() {
-        let v = ULASteering.vector(imp.geometry, angleRad: t, wavelengthMeters: lam)
+        let v = Steering.linear(imp.geometry, angleRad: t, wavelengthMeters: lam)
         for k in 0..<8 {
             // Paper Example 1: exp(−j2π(k − (K−1)/2) d_k sin θ / λ).
             let ph = -2 * Double.pi * (Double(k) - 3.5) * imp.spacingsMeters[k] * sin(t) / lam
@@ -33,8 +34,8 @@ private func smallConfig() -> MultiTargetConfig {
 @Test func lsBeamformerSolvesNormalEquationsAndMatchesPattern() throws {
     let lam = speedOfLight / 60e9
     let g = ArrayImpairment.nominal(antennas: 16, wavelengthMeters: lam).geometry
-    let grid = ULASteering.uniformGrid(-.pi / 2, .pi / 2, count: 181)
-    let a = ULASteering.matrix(g, anglesRad: grid, wavelengthMeters: lam)
+    let grid = Steering.uniformGrid(-.pi / 2, .pi / 2, count: 181)
+    let a = Steering.linearMatrix(g, anglesRad: grid, wavelengthMeters: lam)
     let sec = try AngularSector(lowerDeg: -40, upperDeg: -20)
     let f = try Beamformer.leastSquares(steering: a, gridAnglesRad: grid, interval: sec, normalize: false)
     // Normal equations (A* Aᵀ) f = A* b, i.e. Aᴴᵀ residual = 0: A* (b − Aᵀ f) = 0.

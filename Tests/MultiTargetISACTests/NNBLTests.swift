@@ -5,6 +5,7 @@ import Numerics
 import Learning
 import Metrics
 @testable import MultiTargetISAC
+import Estimation
 
 /// K = 8, S = 32, T_max = 2, wide subcarrier spacing so the 180 m window spans several range cells.
 private func tinyNNBLConfig() -> MultiTargetConfig {

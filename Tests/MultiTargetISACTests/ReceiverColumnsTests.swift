@@ -5,6 +5,7 @@ import Numerics
 import Metrics
 import Arrays
 @testable import MultiTargetISAC
+import Estimation
 
 private func smallConfig() -> MultiTargetConfig { smallReceiverSystem(maxTargets: 2) }
 

@@ -15,6 +15,6 @@ func smallReceiverSystem(maxTargets: Int, sector: TargetSectorPrior? = nil) -> M
 /// Nominal λ/2 steering matrix [K × N_θ] over `cfg`'s uniform [−π/2, π/2] grid (the learned models' start).
 func nominalSteeringMatrix(_ cfg: MultiTargetConfig) -> Matrix<CDouble> {
     let nominal = ArrayImpairment.nominal(antennas: cfg.antennas, wavelengthMeters: cfg.wavelengthMeters)
-    let grid = ULASteering.uniformGrid(-Double.pi / 2, Double.pi / 2, count: cfg.angleGridSize)
-    return ULASteering.matrix(nominal.geometry, anglesRad: grid, wavelengthMeters: cfg.wavelengthMeters)
+    let grid = Steering.uniformGrid(-Double.pi / 2, Double.pi / 2, count: cfg.angleGridSize)
+    return Steering.linearMatrix(nominal.geometry, anglesRad: grid, wavelengthMeters: cfg.wavelengthMeters)
 }

@@ -1,15 +1,17 @@
 import Foundation
 import Linalg
+import Arrays
 import Numerics
 
-/// Settings of the differentiable OMP (paper Sec. IV-B, Fig. 4).
+/// Settings of the differentiable OMP (`DifferentiableOMP`; introduced in the multi-target ISAC paper, Sec. IV-B).
 public struct DifferentiableOMPSettings: Sendable, Equatable, Codable {
     /// Softmax temperature relative to the peak: w_ij ∝ exp(𝓛_ij / (temperature · 𝓛_peak)) over the window.
-    /// The paper applies the softmax to the raw masked map, whose entries differ by thousands of noise units
+    /// Applying the softmax to the raw masked map (as the paper writes it), whose entries differ by thousands of noise units
     /// (the softmax would be a hard argmax with zero gradient); normalising by the peak makes the estimate
     /// scale-free. Smaller = closer to the argmax; default 0.1 (`--temperature`).
     public var temperature = 0.1
-    /// Window half-widths as a multiple of half the resolution of eq. (16): |sin θ_i − sin θ*| ≤ s·(2/K)/2 and
+    /// Window half-widths as a multiple of half the resolution cell (2/K in sin θ for a half-wavelength ULA,
+    /// 1/(S Δ_f) in τ): |sin θ_i − sin θ*| ≤ s·(2/K)/2 and
     /// |τ_j − τ*| ≤ s·(1/(S Δ_f))/2 (`--window-scale`, default 1: the window spans one resolution cell).
     public var windowScale = 1.0
     public init(temperature: Double = 0.1, windowScale: Double = 1.0) {
@@ -50,10 +52,10 @@ public struct DOMPResult: Sendable {
     public var delaysSeconds: [Double] { steps.map(\.delaySeconds) }
 }
 
-/// Differentiable OMP (paper Sec. IV-B): lines 7–9 of Algorithm 1 are replaced by
-/// arg max (stop-gradient) → mask of one resolution cell around it (eq. 16) → softmax of the masked map →
+/// Differentiable separable OMP (multi-target ISAC paper, Sec. IV-B): the arg-max selection of `OMP` is replaced by
+/// arg max (stop-gradient) → mask of one resolution cell around it (2/K in sin θ, 1/(S Δ_f) in τ) → softmax of the masked map →
 /// weighted average of the angle and delay grids → steering/delay vectors recomputed at the off-grid
-/// estimate. The LS refit and the residual update (lines 10–12) are those of OMP, with the gradient stopped
+/// estimate. The LS refit and the residual update are those of OMP, with the gradient stopped
 /// through the selected atoms and gains: the map at iteration I is C = Φ_aᴴ (Ỹ − P_I) Φ_d* with P_I a
 /// constant, so gradients reach the parameters through Φ_a (receiver) and through Ỹ (transmitter) only.
 public enum DifferentiableOMP {
@@ -63,7 +65,7 @@ public enum DifferentiableOMP {
     /// - Parameters:
     ///   - observation: Ỹ_r, [K × S].
     ///   - dictionary: Φ_a [K × N_θ] with grid θ_i (rad), Φ_d [S × N_τ] with τ_j (s).
-    ///   - antennas, subcarriers, spacingHz: K, S, Δ_f for the resolution of eq. (16).
+    ///   - subcarrierSpacingHz: Δ_f (K and S are the dictionary's row counts) for the resolution cell.
     ///   - offGridAtom: a(θ̂) for the residual update; nil uses the softmax-weighted combination of the window's
     ///     dictionary columns (dictionary learning has no steering model to evaluate off the grid).
     ///   - recordTape: keep z = R Φ_d* on the window for `backward`.
@@ -126,7 +128,7 @@ public enum DifferentiableOMP {
                 }
                 aAtom = v
             }
-            let rho = ULASteering.delayVector(delaySeconds: tu, subcarriers: s, spacingHz: subcarrierSpacingHz)
+            let rho = Steering.delay(delaySeconds: tu, subcarriers: s, spacingHz: subcarrierSpacingHz)
             try st.add(angleAtom: aAtom, delayAtom: rho)
         }
         return DOMPResult(steps: steps)
