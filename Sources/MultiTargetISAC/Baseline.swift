@@ -8,7 +8,7 @@ import Estimation
 
 @_silgen_name("openblas_set_num_threads") private func _openblasSetNumThreads(_ n: Int32)
 
-/// Keeps BLAS single-threaded: parallelism comes from samples (`concurrentPerform`), and nested
+/// Keeps BLAS single-threaded: parallelism comes from samples (`parallelMap`), and nested
 /// OpenBLAS threads on the same cores only add contention.
 public func useSingleThreadedBLAS() { _openblasSetNumThreads(1) }
 
@@ -232,13 +232,12 @@ func prepareBatch(count: Int, eta: Double, phi: Double) throws {
 /// chunks of 8; the result order is the index order whatever the scheduling, so runs are deterministic.
 func parallelOutcomes(count: Int, firstIndex: UInt64, progress: (@Sendable (Int) -> Void)?,
                       _ sample: @Sendable (UInt64) throws -> SampleOutcome) throws -> [SampleOutcome] {
-    let box = ResultBox<SampleOutcome>(count)
     let chunk = 8
-    DispatchQueue.concurrentPerform(iterations: (count + chunk - 1) / chunk) { c in
-        for i in (c * chunk)..<min(count, (c + 1) * chunk) {
-            box.set(i, Result { try sample(firstIndex + UInt64(i)) })
-        }
-        progress?(min(count, (c + 1) * chunk) - c * chunk)
-    }
-    return try box.values.map { try $0!.get() }
+    // One work item per chunk (progress per chunk); a chunk stops at its first failing sample, which is then
+    // the smallest failing index overall, as before.
+    return try parallelMap((count + chunk - 1) / chunk) { c in
+        let r = try (c * chunk..<min(count, (c + 1) * chunk)).map { try sample(firstIndex + UInt64($0)) }
+        progress?(r.count)
+        return r
+    }.flatMap { $0 }
 }

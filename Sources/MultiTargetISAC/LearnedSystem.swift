@@ -380,22 +380,19 @@ public struct LearnedISACSystem: SampleRunner {
         let k = config.antennas, n = beamGridRad.count
         let workers = max(1, min(batch.count, ProcessInfo.processInfo.activeProcessorCount))
         let scale = 1 / Double(batch.count)
-        let box = ResultBox<SteeringGradient>(workers)
         useSingleThreadedBLAS()
-        DispatchQueue.concurrentPerform(iterations: workers) { wkr in
-            box.set(wkr, Result {
-                var acc = SteeringGradient(antennas: k, gridCount: n)
-                var i = wkr
-                while i < batch.count {
-                    acc.loss += try accumulateGradient(draw: batch[i].0, eta: batch[i].1, phi: phi, gospa: gospa, scale: scale, loss: lossKind, into: &acc)
-                    acc.samples += 1
-                    i += workers
-                }
-                return acc
-            })
+        let partial = try parallelMap(workers) { wkr in
+            var acc = SteeringGradient(antennas: k, gridCount: n)
+            var i = wkr
+            while i < batch.count {
+                acc.loss += try accumulateGradient(draw: batch[i].0, eta: batch[i].1, phi: phi, gospa: gospa, scale: scale, loss: lossKind, into: &acc)
+                acc.samples += 1
+                i += workers
+            }
+            return acc
         }
         var total = SteeringGradient(antennas: k, gridCount: n)
-        for r in box.values { total.add(try r!.get()) }
+        for r in partial { total.add(r) }
         // Comm precoder: f_c = x_c/‖x_c‖, x_c = LS(A, b_c) — shared by all scenes, so one backward per batch.
         let gxc = normalizeBackward(total.commPrecoder, x: commRaw, norm: norm2(commRaw), scale: 1)
         lsBackward(gradX: gxc, x: commRaw, sector: config.commSector, into: &total.steering)
@@ -460,14 +457,6 @@ extension ArrayImpairment {
 
     /// The spacings that determine the geometry (the cumulative model ignores the last entry).
     public var effectiveSpacings: [Double] { model == .cumulative ? Array(spacingsMeters.dropLast()) : spacingsMeters }
-}
-
-/// Lock-protected result slots for `concurrentPerform`.
-final class ResultBox<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var values: [Result<T, Error>?]
-    init(_ n: Int) { values = Array(repeating: nil, count: n) }
-    func set(_ i: Int, _ r: Result<T, Error>) { lock.lock(); values[i] = r; lock.unlock() }
 }
 
 /// Receiver-column ablations of a learned dictionary (docs/multitarget.md, "Why dictionary learning wins on the

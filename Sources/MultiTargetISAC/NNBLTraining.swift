@@ -281,24 +281,20 @@ extension NNBLSystem {
     /// Draws B scenes from streams `firstStream ..< firstStream + B` of `seed` (η after the scene, same stream).
     func batch(seed: UInt64, firstStream: UInt64, size b: Int, etaLow: Double, etaHigh: Double) -> NNBLBatch {
         useSingleThreadedBLAS()
-        final class Box: @unchecked Sendable { var t: [NNBLSampleTerms?]; var d: [SceneDraw?]; var e: [Double]
-            init(_ n: Int) { t = .init(repeating: nil, count: n); d = .init(repeating: nil, count: n); e = .init(repeating: 0, count: n) } }
-        let box = Box(b), lock = NSLock()
-        DispatchQueue.concurrentPerform(iterations: b) { i in
+        let samples = parallelMap(b) { i -> (t: NNBLSampleTerms, d: SceneDraw, e: Double) in
             var rng = RandomSource(seed: seed, stream: firstStream + UInt64(i))
             let d = generator.draw(rng: &rng)
             let eta = rng.uniform(etaLow, etaHigh)
-            let t = terms(d)
-            lock.lock(); box.t[i] = t; box.d[i] = d; box.e[i] = eta; lock.unlock()
+            return (terms(d), d, eta)
         }
-        let draws = box.d.map { $0! }
+        let draws = samples.map(\.d)
         let sectors = draws.map(\.sector)
         let (ap, rp, dp) = priors(sectors)
-        return NNBLBatch(constants: Self.stack(box.t.map { $0! }, architecture),
+        return NNBLBatch(constants: Self.stack(samples.map(\.t), architecture),
                          sensingSector: ap,
                          commSector: Tensor(shape: [1, 2], scalars: [Float(config.commSector.lowerRad), Float(config.commSector.upperRad)]),
-                         sqrtEta: Tensor(shape: [b, 1], scalars: box.e.map { Float($0.squareRoot()) }),
-                         sqrtOneMinusEta: Tensor(shape: [b, 1], scalars: box.e.map { Float((1 - $0).squareRoot()) }),
+                         sqrtEta: Tensor(shape: [b, 1], scalars: samples.map { Float($0.e.squareRoot()) }),
+                         sqrtOneMinusEta: Tensor(shape: [b, 1], scalars: samples.map { Float((1 - $0.e).squareRoot()) }),
                          anglePrior: ap, rangePrior: rp, detectionPrior: dp,
                          truth: draws.map(\.positions), counts: draws.map(\.targetCount))
     }
@@ -391,9 +387,6 @@ extension NNBLSystem {
         var start = 0
         while start < count {
             let n = min(chunk, count - start)
-            final class Box: @unchecked Sendable { var maps: [[Float]]; var draws: [SceneDraw?]; var errs: [Int]; var err: Error?
-                init(_ n: Int) { maps = .init(repeating: [], count: n); draws = .init(repeating: nil, count: n); errs = .init(repeating: 0, count: n) } }
-            let box = Box(n), lock = NSLock()
             let precoders = try (0..<n).map { i -> ([CDouble], SceneDraw) in
                 var rng = RandomSource(seed: seed, stream: firstIndex + UInt64(start + i))
                 let d = generator.draw(rng: &rng)
@@ -401,18 +394,16 @@ extension NNBLSystem {
                                             eta: eta, phi: phi, power: config.power)
                 return (f, d)
             }
-            DispatchQueue.concurrentPerform(iterations: n) { i in
+            // (The first failing index's error is thrown; the old code threw whichever failure came last.)
+            let box = try parallelMap(n) { i -> (map: [Float], draw: SceneDraw, err: Int) in
                 let (f, d) = precoders[i]
-                do {
-                    let o = try generator.observe(d, precoder: f)
-                    let m = map(observation: o.sensing, sector: d.sector)
-                    let (_, e) = ScenarioGenerator.decode(o, sent: d.messages)
-                    lock.lock(); box.maps[i] = m; box.draws[i] = d; box.errs[i] = e; lock.unlock()
-                } catch { lock.lock(); box.err = error; lock.unlock() }
+                let o = try generator.observe(d, precoder: f)
+                let m = map(observation: o.sensing, sector: d.sector)
+                let (_, e) = ScenarioGenerator.decode(o, sent: d.messages)
+                return (m, d, e)
             }
-            if let e = box.err { throw e }
-            let draws = box.draws.map { $0! }
-            let x = Tensor(shape: [n, 1, architecture.mapAngles, architecture.mapDelays], scalars: box.maps.flatMap { $0 })
+            let draws = box.map(\.draw)
+            let x = Tensor(shape: [n, 1, architecture.mapAngles, architecture.mapDelays], scalars: box.flatMap(\.map))
             let (ap, rp, dp) = priors(draws.map(\.sector))
             let th = model.angles(x, prior: ap, training: false).scalars
             let rr = model.ranges(x, prior: rp, training: false).scalars
@@ -424,7 +415,7 @@ extension NNBLSystem {
                                          truePositions: d.positions, trueAnglesRad: d.anglesRad, trueRangesMeters: d.rangesMeters,
                                          estimatedAnglesRad: (0..<tm).map { Double(th[i * tm + $0]) },
                                          estimatedRangesMeters: (0..<tm).map { Double(rr[i * tm + $0]) },
-                                         symbolErrors: box.errs[i], symbols: d.messages.count))
+                                         symbolErrors: box[i].err, symbols: d.messages.count))
             }
             start += n
             progress?(n)

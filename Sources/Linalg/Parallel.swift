@@ -1,0 +1,45 @@
+import Dispatch
+
+/// Deterministic parallel map over an index range: `out[i] = body(i)` for i = 0..<count, evaluated on
+/// `DispatchQueue.concurrentPerform` (one iteration per index, or per chunk of `chunk` consecutive indices).
+///
+/// Every result is written into its own slot, so the output is identical to the serial
+/// `(0..<count).map(body)` whatever the scheduling (as long as `body(i)` depends only on i, e.g. draws
+/// from `RandomSource(seed:stream: i)`). `body` runs concurrently: it must not mutate shared state.
+/// If some iterations throw, the error of the smallest failing index is rethrown (after all iterations
+/// finish), so the reported error is deterministic too.
+///
+/// - Parameters: count ≥ 0 (0 gives []); chunk ≥ 1, indices per work item (amortizes scheduling for
+///   cheap bodies; results do not depend on it).
+/// - Returns: shape [count].
+public func parallelMap<T>(_ count: Int, chunk: Int = 1, _ body: (Int) throws -> T) throws -> [T] {
+    guard count > 0 else { return [] }
+    let step = Swift.max(chunk, 1)
+    let slots = UnsafeMutablePointer<Result<T, Error>?>.allocate(capacity: count)
+    slots.initialize(repeating: nil, count: count)
+    defer { slots.deinitialize(count: count); slots.deallocate() }
+    let out = ParallelSlots(base: slots)
+    withoutActuallyEscaping(body) { body in
+        let work = ParallelBody(body: body)
+        DispatchQueue.concurrentPerform(iterations: (count + step - 1) / step) { c in
+            for i in (c * step)..<Swift.min((c + 1) * step, count) {
+                out.base[i] = Result { try work.body(i) }
+            }
+        }
+    }
+    var result = [T]()
+    result.reserveCapacity(count)
+    for i in 0..<count { result.append(try slots[i]!.get()) }
+    return result
+}
+
+/// Non-throwing `parallelMap`.
+public func parallelMap<T>(_ count: Int, chunk: Int = 1, _ body: (Int) -> T) -> [T] {
+    // The throwing overload cannot throw here.
+    try! parallelMap(count, chunk: chunk, { (i: Int) throws -> T in body(i) })
+}
+
+/// The one `@unchecked Sendable` wrapper behind `parallelMap`: iteration i writes only slot i.
+private struct ParallelSlots<T>: @unchecked Sendable { let base: UnsafeMutablePointer<Result<T, Error>?> }
+/// `body` is called concurrently; callers of `parallelMap` are told not to share mutable state in it.
+private struct ParallelBody<T>: @unchecked Sendable { let body: (Int) throws -> T }
