@@ -1,5 +1,5 @@
 import _Differentiation
-import CLinalg
+import Linalg
 import Foundation
 
 /// Geometry of a 2-D convolution / pooling window.
@@ -101,8 +101,7 @@ func conv2dForward(_ x: Tensor, _ w: Tensor, _ b: Tensor, _ g: ConvGeometry) -> 
                             im2colSample(px.p + n * chw, g, col)
                             let o = pout.p + n * cout * hw
                             for co in 0..<cout { let bv = pb.p[co]; for q in 0..<hw { o[co * hw + q] = bv } }
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(hw), Int32(g.ckk), 1,
-                                        pw.p, Int32(g.ckk), col, Int32(hw), 1, o, Int32(hw))
+                            RowMajorBLAS.sgemm(transA: false, transB: false, m: cout, n: hw, k: g.ckk, alpha: 1, a: pw.p, lda: g.ckk, b: col, ldb: hw, beta: 1, c: o, ldc: hw)
                         }
                     }
                 }
@@ -153,11 +152,9 @@ public func _vjpConv2d(_ x: Tensor, filter: Tensor, bias: Tensor, stride: Int, p
                                     for n in samples {
                                         let gn = pg.p + n * cout * hw
                                         im2colSample(px.p + n * chw, g, col)
-                                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(cout), Int32(g.ckk), Int32(hw), 1,
-                                                    gn, Int32(hw), col, Int32(hw), 1, dW, Int32(g.ckk))
+                                        RowMajorBLAS.sgemm(transA: false, transB: true, m: cout, n: g.ckk, k: hw, alpha: 1, a: gn, lda: hw, b: col, ldb: hw, beta: 1, c: dW, ldc: g.ckk)
                                         for co in 0..<cout { var s: Float = 0; for q in 0..<hw { s += gn[co * hw + q] }; db[co] += s }
-                                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(g.ckk), Int32(hw), Int32(cout), 1,
-                                                    pf.p, Int32(g.ckk), gn, Int32(hw), 0, dcol, Int32(hw))
+                                        RowMajorBLAS.sgemm(transA: true, transB: false, m: g.ckk, n: hw, k: cout, alpha: 1, a: pf.p, lda: g.ckk, b: gn, ldb: hw, beta: 0, c: dcol, ldc: hw)
                                         col2imSample(dcol, g, pd.p + n * chw)
                                     }
                                 }

@@ -1,5 +1,5 @@
 import _Differentiation
-import CLinalg
+import Linalg
 import Foundation
 
 // MARK: - Matrix products (cblas_sgemm, row-major)
@@ -11,19 +11,16 @@ import Foundation
                                     strideA: Int, strideB: Int, beta: Float = 0) {
     _ = blasSingleThreaded
     let lda = transA ? m : k, ldb = transB ? k : n
-    let ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans
     let pa = SendableConstPointer(a), pb = SendableConstPointer(b), pc = SendablePointer(c)
     if batch * m * n * k < 32 * 32 * 32 {
         for i in 0..<batch {
-            cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), 1, a + i * strideA, Int32(lda),
-                        b + i * strideB, Int32(ldb), beta, c + i * m * n, Int32(n))
+            RowMajorBLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb, beta: beta, c: c + i * m * n, ldc: n)
         }
     } else if batch >= learningWorkers {
         // Many products (attention heads, batch samples): split the batch over the cores.
         parallelChunks(batch) { _, r in
             for i in r {
-                cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), 1, pa.p + i * strideA, Int32(lda),
-                            pb.p + i * strideB, Int32(ldb), beta, pc.p + i * m * n, Int32(n))
+                RowMajorBLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: pa.p + i * strideA, lda: lda, b: pb.p + i * strideB, ldb: ldb, beta: beta, c: pc.p + i * m * n, ldc: n)
             }
         }
     } else {
@@ -32,9 +29,7 @@ import Foundation
         for i in 0..<batch {
             parallelChunks(m) { _, rows in
                 let aOff = transA ? rows.lowerBound : rows.lowerBound * lda
-                cblas_sgemm(CblasRowMajor, ta, tb, Int32(rows.count), Int32(n), Int32(k), 1,
-                            pa.p + i * strideA + aOff, Int32(lda), pb.p + i * strideB, Int32(ldb), beta,
-                            pc.p + i * m * n + rows.lowerBound * n, Int32(n))
+                RowMajorBLAS.sgemm(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: 1, a: pa.p + i * strideA + aOff, lda: lda, b: pb.p + i * strideB, ldb: ldb, beta: beta, c: pc.p + i * m * n + rows.lowerBound * n, ldc: n)
             }
         }
     }

@@ -1,5 +1,4 @@
 import _Differentiation
-import CLinalg
 import Foundation
 import Linalg
 

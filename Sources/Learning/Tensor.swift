@@ -1,6 +1,5 @@
 import _Differentiation
 import Foundation
-import CLinalg
 import Linalg
 
 /// A dense float32 tensor: row-major (C order) storage of `shape.reduce(1, *)` scalars.
@@ -227,7 +226,7 @@ func parallelElementwise(_ n: Int, _ body: @Sendable (Range<Int>) -> Void) {
 /// settings freed buffers stay in the heap and the next step's allocations of the same sizes reuse
 /// them (process-wide; documented in docs/learning.md). Set `ISAC_MALLOC_DEFAULT=1` to keep glibc's defaults.
 let blasSingleThreaded: Void = {
-    openblas_set_num_threads(1)
+    RowMajorBLAS.setThreadCount(1)
     if ProcessInfo.processInfo.environment["ISAC_MALLOC_DEFAULT"] != "1" {
         _ = c_mallopt(mallocMmapMax, 0)
         _ = c_mallopt(mallocTrimThreshold, 1 << 30)

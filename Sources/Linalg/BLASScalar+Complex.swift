@@ -1,8 +1,8 @@
-import CLinalg
+internal import CLinalg
 import Numerics
 
 /// Reinterprets a `Complex<T>` buffer as LAPACKE's complex type (identical layout: re, im).
-@inline(__always) @usableFromInline
+@inline(__always)
 func lz<U>(_ p: UnsafeMutablePointer<U>) -> OpaquePointer { OpaquePointer(p) }
 
 extension Complex: BLASScalar where RealType: BLASComplexReal {

@@ -1,4 +1,4 @@
-import CLinalg
+internal import CLinalg
 import Numerics
 
 /// Scalars with BLAS/LAPACK kernels: `Float`, `Double`, `Complex<Float>`, `Complex<Double>`.
@@ -42,7 +42,7 @@ public protocol BLASScalar: Sendable, Equatable, AdditiveArithmetic, Numeric whe
 /// BLAS operation applied to a matrix operand.
 public enum Transpose: Sendable {
     case none, transpose, conjugateTranspose
-    @usableFromInline var cblas: CBLAS_TRANSPOSE {
+    var cblas: CBLAS_TRANSPOSE {
         switch self {
         case .none: return CblasNoTrans
         case .transpose: return CblasTrans
@@ -51,8 +51,8 @@ public enum Transpose: Sendable {
     }
 }
 
-@usableFromInline let colMajor = CblasColMajor
-@usableFromInline let lapackColMajor = Int32(LAPACK_COL_MAJOR)
+let colMajor = CblasColMajor
+let lapackColMajor = Int32(LAPACK_COL_MAJOR)
 
 extension Double: BLASScalar {
     public typealias RealPart = Double

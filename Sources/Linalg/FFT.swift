@@ -1,4 +1,4 @@
-import CLinalg
+internal import CLinalg
 import Foundation
 import Numerics
 
