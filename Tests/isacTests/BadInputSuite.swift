@@ -1,6 +1,7 @@
 import Foundation
 import ISACIO
 import Testing
+import _TestSupport
 
 // The bad-input suite of issue 13: every subcommand × every option × every kind of bad value,
 // generated from the command tree (`isac --experimental-dump-help`, ArgumentParser's JSON dump of
@@ -19,16 +20,6 @@ import Testing
 // per-probe table goes to $TMPDIR/isac-badinput-report.tsv.
 
 // MARK: - Running the binary
-
-private func isacBinaryURL() throws -> URL {
-    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for _ in 0..<3 {
-        let candidate = dir.appendingPathComponent("isac")
-        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        dir = dir.deletingLastPathComponent()
-    }
-    throw BadInput.Failure("isac binary next to \(CommandLine.arguments[0])")
-}
 
 struct ProbeRun: Sendable {
     var status: Int32
@@ -450,7 +441,7 @@ private func runOne(_ probe: Probe, exe: URL, root: String, timeout: Double) -> 
 
 @Suite(.serialized) struct BadInputSuite {
     @Test func everyFlagRejectsBadValuesCleanly() throws {
-        let exe = try isacBinaryURL()
+        let exe = try isacBinary()
         let env = ProcessInfo.processInfo.environment
         let timeout = Double(env["ISAC_BADINPUT_TIMEOUT"] ?? "") ?? 30
         let jobs = max(1, Int(env["ISAC_BADINPUT_JOBS"] ?? "") ?? 3)

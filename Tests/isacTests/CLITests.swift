@@ -1,20 +1,10 @@
 import Foundation
 import Testing
+import _TestSupport
 import Waveforms
 
 /// End-to-end checks of the `isac` CLI contract (JSON on stdout, errors naming the flag, `--help`
 /// everywhere), run against the binary SwiftPM builds next to the test bundle.
-private func isacBinary() throws -> URL {
-    // The test bundle lives in .build/<triple>/<config>/; the `isac` executable is built beside it.
-    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for _ in 0..<3 {
-        let candidate = dir.appendingPathComponent("isac")
-        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        dir = dir.deletingLastPathComponent()
-    }
-    throw CLIError.missing("isac binary next to \(CommandLine.arguments[0])")
-}
-
 private enum CLIError: Error { case missing(String) }
 
 private struct RunResult { var status: Int32; var stdout: String; var stderr: String }

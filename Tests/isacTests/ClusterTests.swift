@@ -1,19 +1,10 @@
 import Foundation
 import Testing
+import _TestSupport
 
 /// `--shard i/n` + `isac merge` and `isac cluster slurm|k8s`, run against the `isac` binary built beside the
 /// test bundle. Slurm itself is exercised by scripts/slurm/ci-slurm.sh; here a stand-in `sbatch` records what
 /// would be submitted and the generated scripts are executed directly, task by task.
-private func isacBinary() throws -> URL {
-    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for _ in 0..<3 {
-        let candidate = dir.appendingPathComponent("isac")
-        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        dir = dir.deletingLastPathComponent()
-    }
-    throw ClusterTestError.missing("isac binary next to \(CommandLine.arguments[0])")
-}
-
 private enum ClusterTestError: Error { case missing(String) }
 
 private struct Run { var status: Int32; var stdout: String; var stderr: String }

@@ -1,18 +1,9 @@
 import Foundation
 import Testing
+import _TestSupport
 
 // Issue 13, end to end on the built binary: two concurrent `dataset generate` runs with different
 // seeds on one --out, and kill -9 during generation followed by --resume.
-
-private func binary() throws -> URL {
-    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for _ in 0..<3 {
-        let c = dir.appendingPathComponent("isac")
-        if FileManager.default.isExecutableFile(atPath: c.path) { return c }
-        dir = dir.deletingLastPathComponent()
-    }
-    throw BadInput.Failure("isac binary")
-}
 
 private func scratch(_ tag: String) throws -> String {
     let d = NSTemporaryDirectory() + "isac-cli-\(tag)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -46,7 +37,7 @@ private func chunkHashes(_ dir: String) -> Set<String> {
 
 @Suite(.serialized) struct WriterSafetyCLITests {
     @Test func twoConcurrentGeneratorsWithDifferentSeedsDoNotMix() throws {
-        let exe = try binary()
+        let exe = try isacBinary()
         let d = try scratch("two")
         defer { try? FileManager.default.removeItem(atPath: d) }
         let out = d + "/ds"
@@ -71,7 +62,7 @@ private func chunkHashes(_ dir: String) -> Set<String> {
     }
 
     @Test func killNineThenResumeLeavesNoTempAndMatchesACleanRun() throws {
-        let exe = try binary()
+        let exe = try isacBinary()
         let d = try scratch("kill")
         defer { try? FileManager.default.removeItem(atPath: d) }
         let out = d + "/ds", ref = d + "/ref"
@@ -105,7 +96,7 @@ private func chunkHashes(_ dir: String) -> Set<String> {
     }
 
     @Test func outputsAreCheckedBeforeComputingAndNeverReplaceSpecialFiles() throws {
-        let exe = try binary()
+        let exe = try isacBinary()
         let d = try scratch("outs")
         defer { try? FileManager.default.removeItem(atPath: d) }
         FileManager.default.createFile(atPath: d + "/file", contents: Data("x".utf8))
@@ -135,7 +126,7 @@ private func chunkHashes(_ dir: String) -> Set<String> {
     }
 
     @Test func helpOfAnUnknownTopicFails() throws {
-        let exe = try binary()
+        let exe = try isacBinary()
         let d = try scratch("help")
         defer { try? FileManager.default.removeItem(atPath: d) }
         let r = try runProbe(exe, ["help", "frobnicate"], cwd: d, logDir: d, timeout: 20)
