@@ -45,9 +45,7 @@ public struct TrainingSettings: Sendable {
     public var seed: UInt64 = 1
     public init() {}
     public func validate() throws {
-        try Check.positive(steps, "--steps")
-        try Check.positive(batchSize, "--batch")
-        try Check.positive(learningRate, "--lr")
+        try MultiTargetLimits.checkTraining(steps: steps, batch: batchSize, learningRate: learningRate)
         try Check.inRange(finalLearningRateFraction, 0, 1, "finalLearningRateFraction")
         try Check.inRange(etaLow, 0, 1, "--train-eta-min")
         try Check.inRange(etaHigh, etaLow, 1, "--train-eta-max")

@@ -21,6 +21,7 @@ struct MTDOMPOptions: ParsableArguments {
     @Option(name: .customLong("temperature"), help: "Differentiable-OMP softmax temperature relative to the peak (--receiver domp and learned models).") var temperature = 0.1
     @Option(name: .customLong("window-scale"), help: "Differentiable-OMP window, in resolution cells of eq. (16).") var windowScale = 1.0
     var settings: DifferentiableOMPSettings { DifferentiableOMPSettings(temperature: temperature, windowScale: windowScale) }
+    func validate() throws { try MultiTargetLimits.checkDOMP(temperature: temperature, windowScale: windowScale) }
 }
 
 extension MultiTargetPreset: ExpressibleByArgument {}
@@ -130,7 +131,7 @@ struct MTSystemOptions: ParsableArguments {
     }
 
     func gospa() throws -> GOSPA {
-        try GOSPA(cutoff: try config().effectiveGOSPACutoffMeters, mu: gospaMu, order: gospaP)
+        try config().gospa(mu: gospaMu, order: gospaP)
     }
 
     /// The flags that reproduce this system from the command line (`--preset` plus every field that differs from
@@ -176,10 +177,10 @@ struct MTSystemOptions: ParsableArguments {
     }
 
     /// Checks the system and, given the sample count of the run, that it fits in memory (flag named otherwise).
-    func validateCommon(samples: Int = 1) throws {
+    func validateCommon(samples: Int = 1, samplesFlag: String = "--samples") throws {
         let c = try config(); _ = try gospa()
         try Check.inOpenRange(pfa, 0, 1, "--pfa")
-        try c.checkMemory(samples: samples)
+        try c.checkMemory(samples: samples, samplesFlag: samplesFlag)
     }
 }
 
@@ -329,11 +330,11 @@ struct MTEvaluate: ParsableCommand {
     @OptionGroup var sharding: ShardOptions
 
     func validate() throws {
+        try MultiTargetLimits.checkSamples(samples, "--samples")
+        if let c = calSamples { try MultiTargetLimits.checkSamples(c, "--calibration-samples") }
         try system.validateCommon(samples: samples + (calSamples ?? samples))
-        try Check.inRange(eta, 0, 1, "--eta")
-        try Check.finite(phiDeg, "--phi")
-        try Check.positive(samples, "--samples")
-        if let c = calSamples { try Check.positive(c, "--calibration-samples") }
+        try MultiTargetLimits.checkOperatingPoint(eta: eta, phiDeg: phiDeg)
+        if let c = checkpoint { _ = try MultiTargetLimits.checkpointPaths(c) }
         if !(checkpoint != nil && impairments.isEmpty) { _ = try parseImpairments(impairments) }
         _ = try parseReceivers(receiver, entries: 0, allowList: false)
         try dompOptions.settings.validate()
@@ -466,11 +467,12 @@ struct MTTradeoff: ParsableCommand {
     @Flag(name: .customLong("quiet"), help: "No progress on stderr.") var quiet = false
 
     func validate() throws {
+        try MultiTargetLimits.checkSamples(samples, "--samples")
+        if let c = calSamples { try MultiTargetLimits.checkSamples(c, "--calibration-samples") }
         try system.validateCommon(samples: samples + (calSamples ?? samples))
         try Check.inRange(etas, 2, 1000, "--etas")
         try Check.inRange(phases, 1, 64, "--phases")
-        try Check.positive(samples, "--samples")
-        if let c = calSamples { try Check.positive(c, "--calibration-samples") }
+        if let c = checkpoint { _ = try MultiTargetLimits.checkpointPaths(c) }
         if !impairments.isEmpty { _ = try parseImpairments(impairments) }
         _ = try parseReceivers(receiver, entries: 0, allowList: false)
         guard !out.isEmpty else { throw ISACError.invalidParameter(name: "--out", value: "\"\"", valid: "must be a folder path") }
@@ -571,10 +573,11 @@ struct MTBench: ParsableCommand {
     @Flag(name: .customLong("json"), help: "Print one JSON object on stdout.") var json = false
 
     func validate() throws {
+        try MultiTargetLimits.checkSamples(samples, "--samples")
         try system.validateCommon(samples: samples)
-        try Check.positive(samples, "--samples")
         try Check.inRange(eta, 0, 1, "--eta")
-        try Check.positive(export, "--export")
+        // Each exported sample is a K x S complex128 observation (256 kB at the paper's sizes).
+        try Check.inRange(export, 1, 10_000, "--export")
         if let w = writeInputs { try CLIOutput.checkFolder(w, flag: "--write-inputs") }
     }
 
@@ -693,17 +696,26 @@ struct MTTrain: ParsableCommand {
     @Flag(name: .customLong("quiet"), help: "No progress on stderr.") var quiet = false
 
     func validate() throws {
-        try system.validateCommon(samples: max(testSamples * 2, 1))
+        try MultiTargetLimits.checkSamples(testSamples, "--test-samples", allowZero: true)
+        try system.validateCommon(samples: max(testSamples * 2, 1), samplesFlag: "--test-samples")
+        try MultiTargetLimits.checkTraining(steps: steps, batch: batch, learningRate: lr)
+        try MultiTargetLimits.checkTraining(steps: detectionSteps, stepsFlag: "--detection-steps", learningRate: detectionLR, lrFlag: "--detection-lr")
+        if method != "nnbl" {
+            // NNBL-only flags would be silently ignored by the other methods.
+            for (flag, given) in [("--map-angles", mapAngles != nil), ("--map-delays", mapDelays != nil),
+                                  ("--detection-steps", detectionSteps != nil), ("--detection-lr", detectionLR != nil)] where given {
+                throw ISACError.invalidParameter(name: flag, value: "given with --method \(method)", valid: "applies to --method nnbl only")
+            }
+        }
         if let b = batch { try checkTrainingBatchMemory(b) }
         guard ["impairment", "dictionary", "nnbl"].contains(method) else {
             throw ISACError.invalidParameter(name: "--method", value: method, valid: "must be impairment, dictionary or nnbl")
         }
         _ = try NNBLComplexity(parsing: complexity)
-        if let m = mapAngles { try Check.positive(m, "--map-angles") }
-        if let m = mapDelays { try Check.positive(m, "--map-delays") }
-        if let d = detectionSteps { try Check.nonNegative(d, "--detection-steps") }
-        if let l = detectionLR { try Check.positive(l, "--detection-lr") }
-        try Check.finite(rangeBiasInit, "--range-bias-init")
+        if let m = mapAngles { try Check.inRange(m, 1, MultiTargetLimits.maxNNBLMapSide, "--map-angles") }
+        if let m = mapDelays { try Check.inRange(m, 1, MultiTargetLimits.maxNNBLMapSide, "--map-delays") }
+        try MultiTargetLimits.check(rangeBiasInit, in: -MultiTargetLimits.maxRangeBiasInit...MultiTargetLimits.maxRangeBiasInit, "--range-bias-init",
+                                    unit: "", why: "an initial range offset within +-10 km")
         guard loss == "auto" || PositionLoss(rawValue: loss) != nil else {
             throw ISACError.invalidParameter(name: "--loss", value: loss, valid: "must be auto, gospa or mse")
         }
@@ -711,14 +723,10 @@ struct MTTrain: ParsableCommand {
         guard ["random", "test"].contains(trainSector) else { throw ISACError.invalidParameter(name: "--train-sector", value: trainSector, valid: "must be random or test") }
         guard !out.isEmpty else { throw ISACError.invalidParameter(name: "--out", value: "\"\"", valid: "must be a folder path") }
         try CLIOutput.checkStaged(out, force: force)
-        if let s = steps { try Check.positive(s, "--steps") }
-        if let b = batch { try Check.positive(b, "--batch") }
-        if let l = lr { try Check.positive(l, "--lr") }
         try dompOptions.settings.validate()
         try Check.inRange(etaMin, 0, 1, "--train-eta-min")
         try Check.inRange(etaMax, etaMin, 1, "--train-eta-max")
         try Check.inRange(eta, 0, 1, "--eta")
-        try Check.nonNegative(testSamples, "--test-samples")
     }
 
     func run() throws {
@@ -981,8 +989,10 @@ struct MTFigure3: ParsableCommand {
     func validate() throws {
         try system.validateCommon()
         try Check.inRange(eta, 0, 1, "--eta")
+        try MultiTargetLimits.check(snrDB, in: MultiTargetLimits.snrDB, "--figure-snr-r-db", unit: "dB", why: "beyond any receiver's dynamic range")
         guard floorDB.isFinite, floorDB < 0 else { throw ISACError.invalidParameter(name: "--floor-db", value: "\(floorDB)", valid: "must be finite and < 0") }
         guard !out.isEmpty else { throw ISACError.invalidParameter(name: "--out", value: "\"\"", valid: "must be a folder path") }
+        try CLIOutput.checkFolder(out)
     }
 
     func run() throws {
