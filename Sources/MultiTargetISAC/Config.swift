@@ -1,6 +1,7 @@
 import Foundation
 import Linalg
 import Arrays
+import Metrics
 
 /// Degrees → radians.
 @inlinable public func radians(_ deg: Double) -> Double { deg * .pi / 180 }
@@ -96,6 +97,93 @@ public struct LinkBudget: Sendable, Equatable, Codable {
     /// σ_n² = k T 10^{F/10} S Δf, the noise power per received entry, W.
     public func noiseVarianceW(subcarriers: Int, subcarrierSpacingHz: Double) -> Double {
         Self.boltzmannJPerK * temperatureK * pow(10, noiseFigureDB / 10) * Double(subcarriers) * subcarrierSpacingHz
+    }
+}
+
+/// Physically justified bounds of the multi-target parameters (docs/multitarget.md, "Parameter ranges"). Every bound
+/// is far outside the paper's and the official code's settings; values beyond it describe no radio system this model
+/// (far-field ULA, OFDM, thermal noise) is valid for, and would only make a run meaningless or endless. All checks throw
+/// `ISACError.invalidParameter` naming the CLI flag, so library users get the same messages as the CLI.
+public enum MultiTargetLimits {
+    /// f_c ∈ [1 MHz, 300 GHz]: radio bands up to the end of EHF (mmWave); above it the THz band's molecular absorption,
+    /// which the model lacks, dominates.
+    public static let carrierHz: ClosedRange<Double> = 1e6...3e11
+    /// P ∈ (0, 1 MW]: the peak power of the largest radars.
+    public static let maxPowerW = 1e6
+    /// SNR_r, SNR_c ∈ [−100, 100] dB: no receiver has more than 100 dB of dynamic range either way.
+    public static let snrDB: ClosedRange<Double> = -100...100
+    /// F ∈ [0, 40] dB: a noise factor is ≥ 1 (0 dB); 40 dB is worse than any usable receiver.
+    public static let noiseFigureDB: ClosedRange<Double> = 0...40
+    /// T ∈ (0, 10⁴ K]: cryogenic to hot-sky system temperatures.
+    public static let maxTemperatureK = 1e4
+    /// Mean RCS ∈ (0, 10⁶ m²]: a large ship is ≈ 10⁴–10⁶ m².
+    public static let maxRCSm2 = 1e6
+    /// UE / scatterer ranges ≤ 100 km: beyond the radio horizon of any ground ISAC link.
+    public static let maxCommRangeMeters = 1e5
+    /// σ_λ ≤ λ/4: with d_k ~ N(λ/2, σ_λ²) the element order (d_k > 0) then still holds at 2σ; the paper uses λ/25,
+    /// the official code λ/15.
+    public static let maxSpacingStdWavelengths = 0.25
+    /// GOSPA order p ∈ [1, 10]: p ≥ 1 for a metric; c^p stays finite for every admissible c (≤ 2 R_max).
+    public static let gospaOrder: ClosedRange<Double> = 1...10
+    /// Inter-beam phase φ ∈ [−360°, 360°] (it is 2π-periodic).
+    public static let maxPhaseDeg = 360.0
+    /// Differentiable-OMP softmax temperature ∈ (0, 10] relative to the peak (above ≈ 1 the softmax is already flat).
+    public static let maxDOMPTemperature = 10.0
+    /// Differentiable-OMP window ∈ (0, 100] resolution cells of eq. (16).
+    public static let maxDOMPWindowScale = 100.0
+    /// Monte-Carlo sample counts ≤ 10⁸ per flag (p_fa resolution 10⁻⁸; 10⁴× the paper's test sets).
+    public static let maxSamples = 100_000_000
+    /// Training steps ≤ 10⁷ (100× the paper's NNBL schedule).
+    public static let maxTrainingSteps = 10_000_000
+    /// Training batch ≤ 10⁶ (and within memory, see `MTTrain`).
+    public static let maxBatch = 1_000_000
+    /// Adam learning rates ∈ (0, 1]: a step ≥ 1 (metres, or unit-modulus dictionary entries) diverges at once.
+    public static let maxLearningRate = 1.0
+    /// NNBL angle–delay map sides ≤ 4096 (the paper's map is 320 × 128).
+    public static let maxNNBLMapSide = 4096
+    /// NNBL range-head bias |b| ≤ 100, i.e. an initial range offset within ±10 km (R = 100 m · ReLU(· + b)).
+    public static let maxRangeBiasInit = 100.0
+
+    /// `value` ∈ [lo, hi] (finite), else an error naming `name` with the range, its unit and why.
+    public static func check(_ value: Double, in r: ClosedRange<Double>, _ name: String, unit: String, why: String) throws {
+        guard value.isFinite, r.contains(value) else {
+            throw ISACError.invalidParameter(name: name, value: "\(value)", valid: "must lie in [\(r.lowerBound), \(r.upperBound)]\(unit.isEmpty ? "" : " " + unit) (\(why))")
+        }
+    }
+    /// `value` ∈ (0, hi] (finite).
+    public static func checkPositive(_ value: Double, upTo hi: Double, _ name: String, unit: String, why: String) throws {
+        guard value.isFinite, value > 0, value <= hi else {
+            throw ISACError.invalidParameter(name: name, value: "\(value)", valid: "must lie in (0, \(hi)]\(unit.isEmpty ? "" : " " + unit) (\(why))")
+        }
+    }
+    /// A Monte-Carlo sample count `n` ∈ [1 (0 with `allowZero`), `maxSamples`].
+    public static func checkSamples(_ n: Int, _ flag: String, allowZero: Bool = false) throws {
+        try Check.inRange(n, allowZero ? 0 : 1, maxSamples, flag)
+    }
+    /// The operating point: η ∈ [0, 1], φ ∈ [−360°, 360°] (`--eta`, `--phi`, degrees).
+    public static func checkOperatingPoint(eta: Double, phiDeg: Double) throws {
+        try Check.inRange(eta, 0, 1, "--eta")
+        try check(phiDeg, in: -maxPhaseDeg...maxPhaseDeg, "--phi", unit: "degrees", why: "phi is 2 pi-periodic")
+    }
+    /// Differentiable-OMP settings (`--temperature`, `--window-scale`).
+    public static func checkDOMP(temperature: Double, windowScale: Double) throws {
+        try checkPositive(temperature, upTo: maxDOMPTemperature, "--temperature", unit: "(relative to the peak)", why: "above 1 the softmax is already flat")
+        try checkPositive(windowScale, upTo: maxDOMPWindowScale, "--window-scale", unit: "resolution cells", why: "eq. (16) window")
+    }
+    /// Training schedule overrides (`--steps`, `--batch`, `--lr` and the NNBL step-2 ones); nil = not given.
+    public static func checkTraining(steps: Int?, stepsFlag: String = "--steps", allowZeroSteps: Bool = false, batch: Int? = nil,
+                                     learningRate: Double? = nil, lrFlag: String = "--lr") throws {
+        if let s = steps { try Check.inRange(s, allowZeroSteps ? 0 : 1, maxTrainingSteps, stepsFlag) }
+        if let b = batch { try Check.inRange(b, 1, maxBatch, "--batch") }
+        if let l = learningRate { try checkPositive(l, upTo: maxLearningRate, lrFlag, unit: "", why: "Adam steps >= 1 diverge") }
+    }
+    /// The entries of a `--checkpoint` comma list; an empty list or an empty entry is an error.
+    public static func checkpointPaths(_ list: String, flag: String = "--checkpoint") throws -> [String] {
+        let parts = list.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !parts.contains(where: \.isEmpty) else {
+            throw ISACError.invalidParameter(name: flag, value: "\"\(list)\"", valid: "must be a .npz path or a comma list of paths, none empty")
+        }
+        return parts
     }
 }
 
@@ -200,6 +288,13 @@ public struct MultiTargetConfig: Sendable, Equatable {
     /// γ of the GOSPA metric, metres (`gospaCutoffMeters` or (R_max − R_min)/2).
     public var effectiveGOSPACutoffMeters: Double { gospaCutoffMeters ?? (rangeMaxMeters - rangeMinMeters) / 2 }
 
+    /// The GOSPA metric of this system: γ = `effectiveGOSPACutoffMeters`, μ ∈ (0, 2] (`--gospa-mu`), order
+    /// p ∈ [1, 10] (`--gospa-p`, `MultiTargetLimits.gospaOrder`).
+    public func gospa(mu: Double = 2, order: Double = 2) throws -> GOSPA {
+        try MultiTargetLimits.check(order, in: MultiTargetLimits.gospaOrder, "--gospa-p", unit: "", why: "c^p must stay finite")
+        return try GOSPA(cutoff: effectiveGOSPACutoffMeters, mu: mu, order: order)
+    }
+
     /// σ_n² of the link budget, W (`LinkBudget.noiseVarianceW` at this S and Δf).
     public var linkBudgetNoiseVarianceW: Double {
         linkBudget.noiseVarianceW(subcarriers: subcarriers, subcarrierSpacingHz: subcarrierSpacingHz)
@@ -225,7 +320,7 @@ public struct MultiTargetConfig: Sendable, Equatable {
     /// Rough heap footprint of one run, bytes, per named input, so absurd sizes fail up front with the flag named
     /// instead of aborting on allocation: shared beam grid and dictionaries (16 B per complex), and per worker
     /// thread the scene (noise K×S, Ỹ), the complex OMP maps C(Ỹ) and C(R) (2 × N_θ×N_τ) and the LS atoms (K S T_max).
-    public func memoryEstimate(samples: Int, threads: Int) -> [(flag: String, bytes: Double)] {
+    public func memoryEstimate(samples: Int, threads: Int, samplesFlag: String = "--samples") -> [(flag: String, bytes: Double)] {
         let k = Double(antennas), s = Double(subcarriers), nt = Double(angleGridSize), nd = Double(delayGridSize)
         let t = Double(max(threads, 1)), tm = Double(maxTargets)
         return [
@@ -233,7 +328,7 @@ public struct MultiTargetConfig: Sendable, Equatable {
             ("--n-tau", 16 * s * nd),
             ("--antennas/--subcarriers", t * 16 * (3 * k * s)),
             ("--targets-max", t * 16 * k * s * tm + Double(samples) * 48 * tm),
-            ("--samples", Double(samples) * 400),
+            (samplesFlag, Double(samples) * 400),
         ]
     }
 
@@ -248,9 +343,10 @@ public struct MultiTargetConfig: Sendable, Equatable {
 
     /// Throws `ISACError.invalidParameter` naming the largest contributor when `memoryEstimate` exceeds
     /// `limitBytes` (default: `availableMemoryBytes()`).
-    public func checkMemory(samples: Int, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+    /// `samplesFlag` is the flag blamed for the per-sample part (`--samples`, `--test-samples`, …).
+    public func checkMemory(samples: Int, samplesFlag: String = "--samples", threads: Int = ProcessInfo.processInfo.activeProcessorCount,
                             limitBytes: Double = MultiTargetConfig.availableMemoryBytes()) throws {
-        let parts = memoryEstimate(samples: samples, threads: threads)
+        let parts = memoryEstimate(samples: samples, threads: threads, samplesFlag: samplesFlag)
         let total = parts.reduce(0) { $0 + $1.bytes }
         guard total.isFinite, total <= limitBytes else {
             let big = parts.max { $0.bytes < $1.bytes }!
@@ -271,22 +367,27 @@ public struct MultiTargetConfig: Sendable, Equatable {
         try Check.inRange(antennas, 1, 1 << 20, "--antennas")
         try Check.inRange(subcarriers, 1, 1 << 20, "--subcarriers")
         try Check.positive(subcarrierSpacingHz, "--subcarrier-spacing-hz")
-        try Check.positive(carrierHz, "--carrier-hz")
+        try MultiTargetLimits.check(carrierHz, in: MultiTargetLimits.carrierHz, "--carrier-hz", unit: "Hz",
+                                    why: "radio bands up to the end of EHF; the model has no THz absorption")
         try Check.positive(maxTargets, "--targets-max")
         // T_max LS atoms of length K S; more targets than entries cannot be resolved (and would only exhaust memory).
         try Check.inRange(maxTargets, 1, min(antennas * subcarriers, 10_000), "--targets-max")
-        try Check.positive(power, "--power")
-        try Check.finite(sensingSNRdB, "--snr-r-db")
-        try Check.finite(commSNRdB, "--snr-c-db")
+        try MultiTargetLimits.checkPositive(power, upTo: MultiTargetLimits.maxPowerW, "--power-w", unit: "W", why: "1 MW is the peak power of the largest radars")
+        try MultiTargetLimits.check(sensingSNRdB, in: MultiTargetLimits.snrDB, "--snr-r-db", unit: "dB", why: "beyond any receiver's dynamic range")
+        try MultiTargetLimits.check(commSNRdB, in: MultiTargetLimits.snrDB, "--snr-c-db", unit: "dB", why: "beyond any receiver's dynamic range")
         try Check.positive(channelTaps, "--taps")
         guard channelTaps <= subcarriers else {
             throw ISACError.invalidParameter(name: "--taps", value: "\(channelTaps)", valid: "must be <= --subcarriers (\(subcarriers))")
         }
         try Check.inRange(angleGridSize, 2, 1_000_000, "--n-theta")
         try Check.inRange(delayGridSize, 2, 1_000_000, "--n-tau")
-        guard rangeMinMeters.isFinite, rangeMaxMeters.isFinite, rangeMinMeters >= 0, rangeMinMeters < rangeMaxMeters else {
+        // R_min > 0: a target at the array is in no far field (and the link budget's R⁻⁴ diverges there).
+        guard rangeMinMeters.isFinite, rangeMinMeters > 0 else {
+            throw ISACError.invalidParameter(name: "--range-min", value: "\(rangeMinMeters)", valid: "must be a finite number > 0 (metres; far-field targets)")
+        }
+        guard rangeMaxMeters.isFinite, rangeMinMeters < rangeMaxMeters else {
             throw ISACError.invalidParameter(name: "--range-min/--range-max", value: "[\(rangeMinMeters), \(rangeMaxMeters)]",
-                                             valid: "need 0 <= range-min < range-max (metres)")
+                                             valid: "need 0 < range-min < range-max (metres)")
         }
         guard rangeMaxMeters < unambiguousRangeMeters else {
             throw ISACError.invalidParameter(name: "--subcarrier-spacing-hz", value: "\(subcarrierSpacingHz)",
@@ -299,13 +400,20 @@ public struct MultiTargetConfig: Sendable, Equatable {
                                                  valid: "must lie strictly inside (-90°, 90°)")
             }
         }
-        try Check.positive(linkBudget.temperatureK, "--noise-temperature-k")
-        try Check.finite(linkBudget.noiseFigureDB, "--noise-figure-db")
-        try Check.positive(linkBudget.meanRCSm2, "--mean-rcs-m2")
+        try MultiTargetLimits.checkPositive(linkBudget.temperatureK, upTo: MultiTargetLimits.maxTemperatureK, "--noise-temperature-k", unit: "K",
+                                            why: "cryogenic to hot-sky system temperatures")
+        try MultiTargetLimits.check(linkBudget.noiseFigureDB, in: MultiTargetLimits.noiseFigureDB, "--noise-figure-db", unit: "dB",
+                                    why: "a noise factor is >= 1; 40 dB is no usable receiver")
+        try MultiTargetLimits.checkPositive(linkBudget.meanRCSm2, upTo: MultiTargetLimits.maxRCSm2, "--mean-rcs-m2", unit: "m^2",
+                                            why: "a large ship is 1e4-1e6 m^2")
         try Check.inRange(maxCommPaths, 1, 1000, "--comm-paths-max")
         guard commRangeMinMeters.isFinite, commRangeMaxMeters.isFinite, commRangeMinMeters > 0, commRangeMinMeters < commRangeMaxMeters else {
             throw ISACError.invalidParameter(name: "--comm-range-min/--comm-range-max", value: "[\(commRangeMinMeters), \(commRangeMaxMeters)]",
                                              valid: "need 0 < comm-range-min < comm-range-max (metres)")
+        }
+        guard commRangeMaxMeters <= MultiTargetLimits.maxCommRangeMeters else {
+            throw ISACError.invalidParameter(name: "--comm-range-max", value: "\(commRangeMaxMeters)",
+                                             valid: "must be <= \(MultiTargetLimits.maxCommRangeMeters) m (beyond the radio horizon of a ground link)")
         }
         try Check.inOpenRange(cyclicPrefixFraction, 0, 1, "--cyclic-prefix-fraction")
         if radarGainModel == .linkBudget {
@@ -313,7 +421,11 @@ public struct MultiTargetConfig: Sendable, Equatable {
                 throw ISACError.invalidParameter(name: "--range-min", value: "\(rangeMinMeters)", valid: "must be > 0 with --radar-gain link-budget (R⁻⁴)")
             }
         }
-        if let g = gospaCutoffMeters { try Check.positive(g, "--gospa-cutoff") }
+        if let g = gospaCutoffMeters {
+            // No two positions of the scene are farther apart than 2 R_max: a larger γ only rescales the miss penalty.
+            try MultiTargetLimits.checkPositive(g, upTo: 2 * rangeMaxMeters, "--gospa-cutoff", unit: "m",
+                                                why: "2 R_max bounds every localisation error")
+        }
         if let p = trueArrayPositionsMeters {
             guard p.count == antennas else {
                 throw ISACError.invalidParameter(name: "--array-positions", value: "\(p.count) positions",
@@ -326,8 +438,10 @@ public struct MultiTargetConfig: Sendable, Equatable {
                 throw ISACError.invalidParameter(name: "--array-positions", value: "unsorted", valid: "positions must be strictly increasing (metres along the array axis)")
             }
         }
-        guard spacingStdMeters.isFinite, spacingStdMeters >= 0 else {
-            throw ISACError.invalidParameter(name: "--spacing-std-mm", value: "\(spacingStdMeters * 1e3)", valid: "must be finite and >= 0")
+        let maxStd = MultiTargetLimits.maxSpacingStdWavelengths * wavelengthMeters
+        guard spacingStdMeters.isFinite, spacingStdMeters >= 0, spacingStdMeters <= maxStd else {
+            throw ISACError.invalidParameter(name: "--spacing-std-mm", value: "\(spacingStdMeters * 1e3)",
+                valid: "must lie in [0, lambda/4 = \(String(format: "%.4g", maxStd * 1e3))] mm (spacings d_k ~ N(lambda/2, sigma^2) stay positive at 2 sigma)")
         }
         try Check.positive(noisePower, "noisePower")
         if case let .random(ml, mh, sl, sh) = targetSector {

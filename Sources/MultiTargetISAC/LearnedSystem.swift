@@ -92,6 +92,7 @@ public struct LearnedISACSystem: SampleRunner {
     public init(config: MultiTargetConfig, trueArray: ArrayImpairment, model: LearnedSteering,
                 settings: DifferentiableOMPSettings, receiverSteering: Matrix<CDouble>? = nil) throws {
         try config.validate(); try settings.validate()
+        try MultiTargetLimits.checkDOMP(temperature: settings.temperature, windowScale: settings.windowScale)
         // Multi-threaded OpenBLAS partitions the Gram GEMM differently from the single-threaded one, which changes
         // the last bits of (A*Aᵀ)⁻¹; fixing the thread count here makes results independent of what ran before
         // (a checkpoint evaluated in a fresh process reproduces the training run's test metrics bit for bit).

@@ -237,11 +237,9 @@ public struct NNBLTrainingSettings: Sendable {
     public init() {}
 
     public func validate() throws {
-        try Check.nonNegative(positionSteps, "--steps")
-        try Check.nonNegative(detectionSteps, "--detection-steps")
-        try Check.positive(batchSize, "--batch")
-        try Check.positive(positionLearningRate, "--lr")
-        try Check.positive(detectionLearningRate, "--detection-lr")
+        try MultiTargetLimits.checkTraining(steps: positionSteps, allowZeroSteps: true, batch: batchSize, learningRate: positionLearningRate)
+        try MultiTargetLimits.checkTraining(steps: detectionSteps, stepsFlag: "--detection-steps", allowZeroSteps: true,
+                                            learningRate: detectionLearningRate, lrFlag: "--detection-lr")
         try Check.positive(plateauPatience, "--plateau-patience")
         try Check.inRange(etaLow, 0, 1, "--train-eta-min")
         try Check.inRange(etaHigh, etaLow, 1, "--train-eta-max")

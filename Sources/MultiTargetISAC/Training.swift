@@ -30,6 +30,20 @@ public struct AdamState: Sendable {
 
 /// Settings of the end-to-end training (paper Sec. V-A: Adam, lr 1e-7 for impairments and 5e-3 for the
 /// dictionary, B = 1500–3000, 25k–100k iterations; presets scale this down for 2 cores).
+/// What `isac multitarget train --method` learns: the K element spacings (impairment learning), the K × N_θ
+/// steering dictionary (dictionary learning), or the NNBL networks (paper App. A).
+public enum TrainingMethod: String, Sendable, CaseIterable, Codable { case impairment, dictionary, nnbl }
+
+/// Training budget (`--schedule`): `small` (minutes on 2 cores) or the paper's (B = 1500, 25 000 steps).
+public enum TrainingSchedule: String, Sendable, CaseIterable, Codable { case small, paper }
+
+/// Where training scenes put their targets (`--train-sector`): a random sector per scene (paper: mean ~ U[−60°, 60°],
+/// span ~ U[10°, 20°]) or the fixed test sector.
+public enum TrainingSectorChoice: String, Sendable, CaseIterable, Codable { case random, test }
+
+/// Transmitter (LS beamformer) columns of a dictionary checkpoint at evaluation (`--tx-columns`, ablation).
+public enum TransmitterColumns: String, Sendable, CaseIterable, Codable { case learned, nominal }
+
 public struct TrainingSettings: Sendable {
     public var steps = 200
     public var batchSize = 32
@@ -46,9 +60,7 @@ public struct TrainingSettings: Sendable {
     public var seed: UInt64 = 1
     public init() {}
     public func validate() throws {
-        try Check.positive(steps, "--steps")
-        try Check.positive(batchSize, "--batch")
-        try Check.positive(learningRate, "--lr")
+        try MultiTargetLimits.checkTraining(steps: steps, batch: batchSize, learningRate: learningRate)
         try Check.inRange(finalLearningRateFraction, 0, 1, "finalLearningRateFraction")
         try Check.inRange(etaLow, 0, 1, "--train-eta-min")
         try Check.inRange(etaHigh, etaLow, 1, "--train-eta-max")

@@ -41,6 +41,8 @@ struct MergeCommand: ParsableCommand {
             return (o, "merged \(shards.count) shards of multitarget evaluate")
         case MTPfaSweep.shardCommandName:
             return (try MTPfaSweep.mergedJSON(shards), "merged \(shards.count) shards of multitarget pfa-sweep")
+        case MTTradeoff.shardCommandName:
+            return (try MTTradeoff.mergedJSON(shards), "merged \(shards.count) shards of multitarget tradeoff (wrote its --out)")
         case let c:
             throw ISACError.invalidParameter(name: "DIR", value: dirs.joined(separator: " "), valid: "holds shards of `\(c)`, which this isac cannot merge")
         }

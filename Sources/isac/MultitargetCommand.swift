@@ -23,6 +23,7 @@ struct MTDOMPOptions: ParsableArguments {
     @Option(name: .customLong("temperature"), help: "Differentiable-OMP softmax temperature relative to the peak (--receiver domp and learned models).") var temperature = 0.1
     @Option(name: .customLong("window-scale"), help: "Differentiable-OMP window, in resolution cells of eq. (16).") var windowScale = 1.0
     var settings: DifferentiableOMPSettings { DifferentiableOMPSettings(temperature: temperature, windowScale: windowScale) }
+    func validate() throws { try MultiTargetLimits.checkDOMP(temperature: temperature, windowScale: windowScale) }
 }
 
 extension MultiTargetPreset: ExpressibleByArgument {}
@@ -30,6 +31,11 @@ extension RadarGainModel: ExpressibleByArgument {}
 extension CommChannelModel: ExpressibleByArgument {}
 extension CalibrationProtocol: ExpressibleByArgument {}
 extension DetectionRule: ExpressibleByArgument {}
+extension TrainingMethod: ExpressibleByArgument {}
+extension TrainingSchedule: ExpressibleByArgument {}
+extension TrainingSectorChoice: ExpressibleByArgument {}
+extension ReceiverColumns: ExpressibleByArgument {}
+extension TransmitterColumns: ExpressibleByArgument {}
 extension ArrayImpairment.SpacingModel: ExpressibleByArgument {}
 
 /// System options shared by the subcommands: `--preset` picks the defaults (paper Sec. V-A or the official code),
@@ -132,7 +138,7 @@ struct MTSystemOptions: ParsableArguments {
     }
 
     func gospa() throws -> GOSPA {
-        try GOSPA(cutoff: try config().effectiveGOSPACutoffMeters, mu: gospaMu, order: gospaP)
+        try config().gospa(mu: gospaMu, order: gospaP)
     }
 
     /// The flags that reproduce this system from the command line (`--preset` plus every field that differs from
@@ -178,10 +184,10 @@ struct MTSystemOptions: ParsableArguments {
     }
 
     /// Checks the system and, given the sample count of the run, that it fits in memory (flag named otherwise).
-    func validateCommon(samples: Int = 1) throws {
+    func validateCommon(samples: Int = 1, samplesFlag: String = "--samples") throws {
         let c = try config(); _ = try gospa()
         try Check.inOpenRange(pfa, 0, 1, "--pfa")
-        try c.checkMemory(samples: samples)
+        try c.checkMemory(samples: samples, samplesFlag: samplesFlag)
     }
 }
 
@@ -320,9 +326,9 @@ struct MTEvaluate: ParsableCommand {
     @Option(name: .customLong("receiver"), help: "Receiver for the --impairments rows: omp (baseline, Algorithm 1) | domp (differentiable OMP, Sec. IV-B).") var receiver = "omp"
     @OptionGroup var dompOptions: MTDOMPOptions
     @Option(name: .customLong("rx-columns"), help: "Dictionary checkpoints, ablation: receiver columns learned (as trained) | unit-norm (learned, rescaled to sqrt(K)) | nominal | nominal-learned-norms (nominal, rescaled to the learned norms).")
-    var rxColumns = "learned"
+    var rxColumns: ReceiverColumns = .learned
     @Option(name: .customLong("tx-columns"), help: "Dictionary checkpoints, ablation: LS beamformer columns learned (as trained) | nominal.")
-    var txColumns = "learned"
+    var txColumns: TransmitterColumns = .learned
     @Option(name: .customLong("samples"), help: "Evaluation samples.") var samples = 400
     @Option(name: .customLong("calibration-samples"), help: "Samples for threshold calibration (default: --samples).") var calSamples: Int?
     @Option(name: .customLong("seed"), help: "Scenario seed.") var seed: UInt64 = 7
@@ -331,20 +337,14 @@ struct MTEvaluate: ParsableCommand {
     @OptionGroup var sharding: ShardOptions
 
     func validate() throws {
+        try MultiTargetLimits.checkSamples(samples, "--samples")
+        if let c = calSamples { try MultiTargetLimits.checkSamples(c, "--calibration-samples") }
         try system.validateCommon(samples: samples + (calSamples ?? samples))
-        try Check.inRange(eta, 0, 1, "--eta")
-        try Check.finite(phiDeg, "--phi")
-        try Check.positive(samples, "--samples")
-        if let c = calSamples { try Check.positive(c, "--calibration-samples") }
+        try MultiTargetLimits.checkOperatingPoint(eta: eta, phiDeg: phiDeg)
+        if let c = checkpoint { _ = try MultiTargetLimits.checkpointPaths(c) }
         if !(checkpoint != nil && impairments.isEmpty) { _ = try parseImpairments(impairments) }
         _ = try parseReceivers(receiver, entries: 0, allowList: false)
         try dompOptions.settings.validate()
-        guard ReceiverColumns(rawValue: rxColumns) != nil else {
-            throw ISACError.invalidParameter(name: "--rx-columns", value: rxColumns, valid: "must be learned, unit-norm, nominal or nominal-learned-norms")
-        }
-        guard ["learned", "nominal"].contains(txColumns) else {
-            throw ISACError.invalidParameter(name: "--tx-columns", value: txColumns, valid: "must be learned or nominal")
-        }
     }
 
     func run() throws {
@@ -372,17 +372,17 @@ struct MTEvaluate: ParsableCommand {
             try ck.checkCompatible(config: cfg, impairmentSeed: system.impairmentSeed)
             let truth = ArrayImpairment.realization(config: cfg, seed: system.impairmentSeed)
             var model = ck.model, rxSteering: Matrix<CDouble>? = nil, label = "\(ck.model.methodName)-learning"
-            if rxColumns != "learned" || txColumns != "learned" {
+            if rxColumns != .learned || txColumns != .learned {
                 guard case let .dictionary(learned) = ck.model else {
-                    throw ISACError.invalidParameter(name: "--rx-columns/--tx-columns", value: "\(rxColumns)/\(txColumns)",
+                    throw ISACError.invalidParameter(name: "--rx-columns/--tx-columns", value: "\(rxColumns.rawValue)/\(txColumns.rawValue)",
                                                      valid: "apply to dictionary checkpoints only")
                 }
                 let nominalArray = ArrayImpairment.nominal(antennas: cfg.antennas, wavelengthMeters: cfg.wavelengthMeters)
                 let nominal = Steering.linearMatrix(nominalArray.geometry, anglesRad: Steering.uniformGrid(-Double.pi / 2, Double.pi / 2, count: cfg.angleGridSize),
                                                  wavelengthMeters: cfg.wavelengthMeters)
-                rxSteering = try ReceiverColumns(rawValue: rxColumns)!.columns(learned: learned, nominal: nominal)
-                if txColumns == "nominal" { model = .dictionary(nominal) }
-                label += " (tx \(txColumns), rx \(rxColumns))"
+                rxSteering = try rxColumns.columns(learned: learned, nominal: nominal)
+                if txColumns == .nominal { model = .dictionary(nominal) }
+                label += " (tx \(txColumns.rawValue), rx \(rxColumns.rawValue))"
             }
             let sys = try LearnedISACSystem(config: cfg, trueArray: truth, model: model, settings: ck.domp, receiverSteering: rxSteering)
             let pl = ProgressLine("evaluate \(label)", total: samples + cal, enabled: !quiet)
@@ -392,7 +392,7 @@ struct MTEvaluate: ParsableCommand {
             pl.finish()
             var d = metricsDict(m, label: label)
             d["checkpoint"] = path
-            if case .dictionary = ck.model { d["tx_columns"] = txColumns; d["rx_columns"] = rxColumns }
+            if case .dictionary = ck.model { d["tx_columns"] = txColumns.rawValue; d["rx_columns"] = rxColumns.rawValue }
             d["parameters"] = ck.model.parameterCount
             if case let .impairment(a) = ck.model {
                 d["spacing_error_mm"] = ISACTrainer.spacingError(a, truth) * 1e3
@@ -435,17 +435,7 @@ struct MTEvaluate: ParsableCommand {
     }
 }
 
-/// The η values of a trade-off sweep.
-enum EtaGrid: String, ExpressibleByArgument, CaseIterable {
-    case linear, log
-    /// linear: i/(n−1); log: 10^{−3 + 3 i/(n−1)} (the official code's `torch.logspace(-3, 0, n)`), i = 0..<n.
-    func values(count n: Int) -> [Double] {
-        (0..<n).map { i in
-            let t = Double(i) / Double(n - 1)
-            return self == .linear ? t : pow(10, -3 + 3 * t)
-        }
-    }
-}
+extension EtaGrid: ExpressibleByArgument {}
 
 struct MTTradeoff: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -466,96 +456,66 @@ struct MTTradeoff: ParsableCommand {
     @Flag(help: "Replace a non-empty --out.") var force = false
     @Flag(name: .customLong("json"), help: "Print one JSON summary object on stdout.") var json = false
     @Flag(name: .customLong("quiet"), help: "No progress on stderr.") var quiet = false
+    @OptionGroup var sharding: ShardOptions
 
     func validate() throws {
+        try MultiTargetLimits.checkSamples(samples, "--samples")
+        if let c = calSamples { try MultiTargetLimits.checkSamples(c, "--calibration-samples") }
         try system.validateCommon(samples: samples + (calSamples ?? samples))
         try Check.inRange(etas, 2, 1000, "--etas")
         try Check.inRange(phases, 1, 64, "--phases")
-        try Check.positive(samples, "--samples")
-        if let c = calSamples { try Check.positive(c, "--calibration-samples") }
+        if let c = checkpoint { _ = try MultiTargetLimits.checkpointPaths(c) }
         if !impairments.isEmpty { _ = try parseImpairments(impairments) }
         _ = try parseReceivers(receiver, entries: 0, allowList: false)
         guard !out.isEmpty else { throw ISACError.invalidParameter(name: "--out", value: "\"\"", valid: "must be a folder path") }
         try CLIOutput.checkStaged(out, force: force)
     }
 
+    /// The curves of the sweep (`--impairments` rows, then `--checkpoint` models), as `run()` and the shard merge build them.
+    func methods(config cfg: MultiTargetConfig, gospa: GOSPA) throws -> [MTMethod] {
+        let entries = impairments.isEmpty ? 0 : try parseImpairments(impairments).count
+        return try buildMethods(system: system, config: cfg, gospa: gospa, impairments: impairments,
+                                receivers: try parseReceivers(receiver, entries: entries, allowList: false),
+                                checkpoints: checkpoint, domp: dompOptions.settings)
+    }
+
     func run() throws {
+        if sharding.isActive { return try runShard() }
         let cfg = try system.config()
         let gospa = try system.gospa()
-        let entries = impairments.isEmpty ? 0 : try parseImpairments(impairments).count
-        let methods = try buildMethods(system: system, config: cfg, gospa: gospa, impairments: impairments,
-                                       receivers: try parseReceivers(receiver, entries: entries, allowList: false),
-                                       checkpoints: checkpoint, domp: dompOptions.settings)
+        let methods = try methods(config: cfg, gospa: gospa)
         let cal = calSamples ?? samples
-        let etaGrid = self.etaGrid.values(count: etas)
-        let phiGrid = (0..<phases).map { 2 * Double.pi * Double($0) / Double(phases) }
-        var csv = CSVTable(header: ["method", "eta", "phi_deg", "threshold_over_KSN0", "p_md", "p_fa", "gospa_m", "ser",
-                                    "angle_rmse_deg", "range_rmse_m", "samples", "single_target_samples", "gross_errors",
-                                    "angle_rmse_fine_deg", "range_rmse_fine_m"])
-        var rows: [(String, OperatingPointMetrics)] = []
-        let pl = ProgressLine("tradeoff", total: methods.count * etaGrid.count * phiGrid.count * (samples + cal), enabled: !quiet)
+        let etaValues = etaGrid.values(count: etas), phis = TradeoffExperiment.phiGrid(count: phases)
+        let curves = methods.map { TradeoffExperiment.Curve(label: $0.label, dashed: $0.dashed) }
+        let pl = ProgressLine("tradeoff", total: methods.count * etaValues.count * phis.count * (samples + cal), enabled: !quiet)
         let t0 = Date()
-        for meth in methods {
-            for phi in phiGrid {
-                for eta in etaGrid {
-                    let m = try meth.evaluate(eta, phi, samples, cal, seed, { pl.advance($0) })
-                    rows.append((meth.label, m))
-                    csv.append(strings: [meth.label] + [eta, degrees(phi), m.normalizedThreshold,
-                                                        m.detection.missedDetectionProbability, m.detection.falseAlarmProbability,
-                                                        m.meanGOSPA, m.ser.rate, m.angleErrorDeg.rmse, m.rangeErrorMeters.rmse,
-                                                        Double(m.detection.samples), Double(m.angleErrorDeg.count), Double(m.grossErrorCount),
-                                                        m.angleErrorFineDeg.rmse, m.rangeErrorFineMeters.rmse].map(CSVTable.format))
-                }
-            }
+        let points = try TradeoffExperiment.grid(curves: curves, phis: phis, etas: etaValues).map { g in
+            TradeoffExperiment.Point(label: methods[g.curve].label,
+                                     metrics: try methods[g.curve].evaluate(g.eta, g.phi, samples, cal, seed, { pl.advance($0) }))
         }
         pl.finish()
         let staged = try CLIOutput.stage(out, force: force)
-        let dir = URL(fileURLWithPath: staged.path)
-        try csv.write(to: dir.appendingPathComponent("tradeoff.csv").path)
-        // Figures: one curve per (impairment mode, phi).
-        func fig(_ name: String, _ title: String, _ y: String, yLog: Bool, xLog: Bool = false, xOf: (OperatingPointMetrics) -> Double = { $0.eta },
-                 xLabel: String = "eta (fraction of power to sensing)", _ val: (OperatingPointMetrics) -> Double) throws {
-            var f = Figure(title: title, xLabel: xLabel, yLabel: y, xLog: xLog, yLog: yLog)
-            for meth in methods {
-                for phi in phiGrid {
-                    let pts = rows.filter { $0.0 == meth.label && $0.1.phi == phi }.map { (xOf($0.1), val($0.1)) }
-                        .filter { $0.1.isFinite && (!yLog || $0.1 > 0) && (!xLog || $0.0 > 0) }
-                    if pts.isEmpty { continue }
-                    let lab = phiGrid.count > 1 ? "\(meth.label), phi=\(Int(degrees(phi).rounded()))°" : meth.label
-                    f.line(x: pts.map(\.0), y: pts.map(\.1), label: lab, dashed: meth.dashed, markers: true)
-                }
-            }
-            try f.write(to: dir.appendingPathComponent(name).path)
-        }
-        let pfaTxt = "p_fa = \(system.pfa)"
-        try fig("pmd_vs_eta.svg", "Misdetection vs eta (\(pfaTxt), T_max = \(cfg.maxTargets))", "p_md", yLog: true) { $0.detection.missedDetectionProbability }
-        try fig("gospa_vs_eta.svg", "GOSPA vs eta (\(pfaTxt))", "mean GOSPA [m]", yLog: false) { $0.meanGOSPA }
-        try fig("ser_vs_eta.svg", "SER vs eta", "SER", yLog: true) { $0.ser.rate }
-        try fig("tradeoff_pmd_vs_ser.svg", "ISAC trade-off (\(pfaTxt))", "p_md", yLog: true, xOf: { $0.ser.rate }, xLabel: "SER") { $0.detection.missedDetectionProbability }
-        try fig("tradeoff_gospa_vs_ser.svg", "ISAC trade-off (\(pfaTxt))", "mean GOSPA [m]", yLog: false, xOf: { $0.ser.rate }, xLabel: "SER") { $0.meanGOSPA }
-        if cfg.maxTargets == 1 {
-            try fig("angle_rmse_vs_eta.svg", "Single-target angle RMSE", "angle RMSE [deg]", yLog: true) { $0.angleErrorDeg.rmse }
-            try fig("range_rmse_vs_eta.svg", "Single-target range RMSE", "range RMSE [m]", yLog: true) { $0.rangeErrorMeters.rmse }
-            // The paper's Fig. 5/6 panels: each sensing metric against SER (the ISAC trade-off).
-            try fig("tradeoff_angle_rmse_vs_ser.svg", "Single-target ISAC trade-off", "angle RMSE [deg]", yLog: true, xLog: true,
-                    xOf: { $0.ser.rate }, xLabel: "SER") { $0.angleErrorDeg.rmse }
-            try fig("tradeoff_range_rmse_vs_ser.svg", "Single-target ISAC trade-off", "range RMSE [m]", yLog: true, xLog: true,
-                    xOf: { $0.ser.rate }, xLabel: "SER") { $0.rangeErrorMeters.rmse }
-        }
+        try TradeoffExperiment.write(points: points, curves: curves, phis: phis, targetPfa: system.pfa, maxTargets: cfg.maxTargets, to: staged.path)
         let el = Date().timeIntervalSince(t0)
         try staged.commit()
         if json {
-            print(try JSONOutput.string(["out": out, "points": rows.map { metricsDict($0.1, label: $0.0) }, "run_time_s": el,
-                                         "target_pfa": system.pfa, "seed": Int(seed)]))
+            print(try JSONOutput.string(jsonObject(points: points, runTimeSeconds: el)))
         } else {
             print(String(format: "%-8@ %5@ %6@ %8@ %8@ %9@ %8@", "impair" as NSString, "eta" as NSString, "phi" as NSString,
                          "p_md" as NSString, "p_fa" as NSString, "GOSPA[m]" as NSString, "SER" as NSString))
-            for (label, m) in rows {
-                print(String(format: "%-8@ %5.3f %6.1f %8.4f %8.4f %9.3f %8.4f", label as NSString, m.eta, degrees(m.phi),
+            for p in points {
+                let m = p.metrics
+                print(String(format: "%-8@ %5.3f %6.1f %8.4f %8.4f %9.3f %8.4f", p.label as NSString, m.eta, degrees(m.phi),
                              m.detection.missedDetectionProbability, m.detection.falseAlarmProbability, m.meanGOSPA, m.ser.rate))
             }
             print("wrote \(out)/tradeoff.csv and SVG figures (\(String(format: "%.1f", el)) s)")
         }
+    }
+
+    /// The `--json` summary of `run()` (and of the shard merge, with the summed shard times).
+    func jsonObject(points: [TradeoffExperiment.Point], runTimeSeconds: Double) -> [String: Any] {
+        ["out": out, "points": points.map { metricsDict($0.metrics, label: $0.label) }, "run_time_s": runTimeSeconds,
+         "target_pfa": system.pfa, "seed": Int(seed)]
     }
 }
 
@@ -573,10 +533,11 @@ struct MTBench: ParsableCommand {
     @Flag(name: .customLong("json"), help: "Print one JSON object on stdout.") var json = false
 
     func validate() throws {
+        try MultiTargetLimits.checkSamples(samples, "--samples")
         try system.validateCommon(samples: samples)
-        try Check.positive(samples, "--samples")
         try Check.inRange(eta, 0, 1, "--eta")
-        try Check.positive(export, "--export")
+        // Each exported sample is a K x S complex128 observation (256 kB at the paper's sizes).
+        try Check.inRange(export, 1, 10_000, "--export")
         if let w = writeInputs { try CLIOutput.checkFolder(w, flag: "--write-inputs") }
     }
 
@@ -666,8 +627,8 @@ struct MTTrain: ParsableCommand {
         commandName: "train",
         abstract: "Train impairment learning (K spacings), dictionary learning (K x N_theta) or the NNBL baseline (App. A) end to end with the GOSPA loss (eq. 18); saves DIR/model.npz, training.csv, SVGs, and evaluates vs the baseline at --pfa.")
     @OptionGroup var system: MTSystemOptions
-    @Option(name: .customLong("method"), help: "impairment | dictionary | nnbl.") var method = "impairment"
-    @Option(name: .customLong("schedule"), help: "Training schedule: small (minutes on 2 cores) | paper (B = 1500, 25k steps: a big machine). (--preset picks the system.)") var schedule = "small"
+    @Option(name: .customLong("method"), help: "impairment | dictionary | nnbl.") var method: TrainingMethod = .impairment
+    @Option(name: .customLong("schedule"), help: "Training schedule: small (minutes on 2 cores) | paper (B = 1500, 25k steps: a big machine). (--preset picks the system.)") var schedule: TrainingSchedule = .small
     @Option(name: .customLong("out"), help: "Output folder.") var out: String
     @Flag(help: "Replace a non-empty --out.") var force = false
     @Option(name: .customLong("seed"), help: "Training seed (scenes use streams 2^40 + step*B + b).") var seed: UInt64 = 1
@@ -678,7 +639,7 @@ struct MTTrain: ParsableCommand {
     @Option(name: .customLong("train-eta-min"), help: "Training eta ~ U[min, max].") var etaMin = 0.5
     @Option(name: .customLong("train-eta-max"), help: "Training eta ~ U[min, max].") var etaMax = 1.0
     @Option(name: .customLong("train-sector"), help: "random (paper: mean ~ U[-60,60] deg, span ~ U[10,20] deg) | test (the --sector-min/max sector).")
-    var trainSector = "random"
+    var trainSector: TrainingSectorChoice = .random
     @Option(name: .customLong("eta"), help: "Test eta.") var eta = 0.5
     @Option(name: .customLong("test-samples"), help: "Test samples (and as many calibration samples); 0 skips the test.") var testSamples = 600
     @Option(name: .customLong("test-seed"), help: "Test scenario seed (same meaning as evaluate --seed).") var testSeed: UInt64 = 7
@@ -695,61 +656,61 @@ struct MTTrain: ParsableCommand {
     @Flag(name: .customLong("quiet"), help: "No progress on stderr.") var quiet = false
 
     func validate() throws {
-        try system.validateCommon(samples: max(testSamples * 2, 1))
-        if let b = batch { try checkTrainingBatchMemory(b) }
-        guard ["impairment", "dictionary", "nnbl"].contains(method) else {
-            throw ISACError.invalidParameter(name: "--method", value: method, valid: "must be impairment, dictionary or nnbl")
+        try MultiTargetLimits.checkSamples(testSamples, "--test-samples", allowZero: true)
+        try system.validateCommon(samples: max(testSamples * 2, 1), samplesFlag: "--test-samples")
+        try MultiTargetLimits.checkTraining(steps: steps, batch: batch, learningRate: lr)
+        try MultiTargetLimits.checkTraining(steps: detectionSteps, stepsFlag: "--detection-steps", learningRate: detectionLR, lrFlag: "--detection-lr")
+        if method != .nnbl {
+            // NNBL-only flags would be silently ignored by the other methods.
+            for (flag, given) in [("--map-angles", mapAngles != nil), ("--map-delays", mapDelays != nil),
+                                  ("--detection-steps", detectionSteps != nil), ("--detection-lr", detectionLR != nil)] where given {
+                throw ISACError.invalidParameter(name: flag, value: "given with --method \(method.rawValue)", valid: "applies to --method nnbl only")
+            }
         }
+        if let b = batch { try checkTrainingBatchMemory(b) }
         _ = try NNBLComplexity(parsing: complexity)
-        if let m = mapAngles { try Check.positive(m, "--map-angles") }
-        if let m = mapDelays { try Check.positive(m, "--map-delays") }
-        if let d = detectionSteps { try Check.nonNegative(d, "--detection-steps") }
-        if let l = detectionLR { try Check.positive(l, "--detection-lr") }
-        try Check.finite(rangeBiasInit, "--range-bias-init")
+        if let m = mapAngles { try Check.inRange(m, 1, MultiTargetLimits.maxNNBLMapSide, "--map-angles") }
+        if let m = mapDelays { try Check.inRange(m, 1, MultiTargetLimits.maxNNBLMapSide, "--map-delays") }
+        try MultiTargetLimits.check(rangeBiasInit, in: -MultiTargetLimits.maxRangeBiasInit...MultiTargetLimits.maxRangeBiasInit, "--range-bias-init",
+                                    unit: "", why: "an initial range offset within +-10 km")
         guard loss == "auto" || PositionLoss(rawValue: loss) != nil else {
             throw ISACError.invalidParameter(name: "--loss", value: loss, valid: "must be auto, gospa or mse")
         }
-        guard ["small", "paper"].contains(schedule) else { throw ISACError.invalidParameter(name: "--schedule", value: schedule, valid: "must be small or paper") }
-        guard ["random", "test"].contains(trainSector) else { throw ISACError.invalidParameter(name: "--train-sector", value: trainSector, valid: "must be random or test") }
         guard !out.isEmpty else { throw ISACError.invalidParameter(name: "--out", value: "\"\"", valid: "must be a folder path") }
         try CLIOutput.checkStaged(out, force: force)
-        if let s = steps { try Check.positive(s, "--steps") }
-        if let b = batch { try Check.positive(b, "--batch") }
-        if let l = lr { try Check.positive(l, "--lr") }
         try dompOptions.settings.validate()
         try Check.inRange(etaMin, 0, 1, "--train-eta-min")
         try Check.inRange(etaMax, etaMin, 1, "--train-eta-max")
         try Check.inRange(eta, 0, 1, "--eta")
-        try Check.nonNegative(testSamples, "--test-samples")
     }
 
     func run() throws {
-        if method == "nnbl" { try runNNBL(); return }
+        if method == .nnbl { try runNNBL(); return }
         let cfg = try system.config()
         let gospa = try system.gospa()
         var trainCfg = cfg
-        if trainSector == "random" {
+        if trainSector == .random {
             trainCfg.targetSector = .random(meanLowRad: radians(-60), meanHighRad: radians(60), spanLowRad: radians(10), spanHighRad: radians(20))
         }
         let truth = ArrayImpairment.realization(config: cfg, seed: system.impairmentSeed)
         let nominal = ArrayImpairment.nominal(antennas: cfg.antennas, wavelengthMeters: cfg.wavelengthMeters)
         var ts = TrainingSettings()
-        let paper = schedule == "paper"
+        let paper = schedule == .paper
         ts.steps = steps ?? (paper ? 25_000 : 400)
         ts.batchSize = batch ?? (paper ? 1500 : 32)
-        ts.learningRate = lr ?? (method == "impairment" ? (paper ? 1e-7 : 1e-5) : 5e-3)
+        ts.learningRate = lr ?? (method == .impairment ? (paper ? 1e-7 : 1e-5) : 5e-3)
         ts.etaLow = etaMin; ts.etaHigh = etaMax; ts.seed = seed
         ts.loss = PositionLoss(rawValue: loss) ?? (cfg.maxTargets == 1 ? .mse : .gospa)
         let lossUnit = ts.loss == .mse ? "m^2" : "m"
         let domp = dompOptions.settings
         let initial: LearnedSteering
-        if method == "impairment" { initial = .impairment(nominal) } else {
+        if method == .impairment { initial = .impairment(nominal) } else {
             let grid = Steering.uniformGrid(-Double.pi / 2, Double.pi / 2, count: cfg.angleGridSize)
             initial = .dictionary(Steering.linearMatrix(nominal.geometry, anglesRad: grid, wavelengthMeters: cfg.wavelengthMeters))
         }
         let staged = try CLIOutput.stage(out, force: force)
         let dir = URL(fileURLWithPath: staged.path)
-        let pl = ProgressLine("train \(method)", total: ts.steps, enabled: !quiet)
+        let pl = ProgressLine("train \(method.rawValue)", total: ts.steps, enabled: !quiet)
         let t0 = Date()
         let quietFlag = quiet
         let (model, log) = try ISACTrainer.train(config: trainCfg, trueArray: truth, initial: initial, domp: domp, settings: ts, gospa: gospa) { r in
@@ -763,22 +724,22 @@ struct MTTrain: ParsableCommand {
         let trainTime = Date().timeIntervalSince(t0)
         var meta = LearnedCheckpoint.systemKey(config: cfg, impairmentSeed: system.impairmentSeed)
         meta["steps"] = "\(ts.steps)"; meta["batch"] = "\(ts.batchSize)"; meta["lr"] = "\(ts.learningRate)"
-        meta["seed"] = "\(seed)"; meta["train_sector"] = trainSector; meta["preset"] = schedule; meta["loss"] = ts.loss.rawValue
+        meta["seed"] = "\(seed)"; meta["train_sector"] = trainSector.rawValue; meta["preset"] = schedule.rawValue; meta["loss"] = ts.loss.rawValue
         let ckPath = out.hasSuffix("/") ? out + "model.npz" : out + "/model.npz"
         try LearnedCheckpoint(model: model, domp: domp, meta: meta).write(to: staged.file("model.npz"))
         var csv = CSVTable(header: ["step", ts.loss == .mse ? "loss_m2" : "loss_m", "learning_rate", "spacing_error_mm"])
         for r in log { csv.append([Double(r.step), r.loss, r.learningRate, (r.spacingErrorMeters ?? .nan) * 1e3]) }
         try csv.write(to: dir.appendingPathComponent("training.csv").path)
         // Smoothed loss curve (moving average over 10 steps) and spacing error.
-        var f = Figure(title: "\(method) learning: training loss (\(ts.loss == .mse ? "MSE, Sec. V-C" : "eq. 18"))", xLabel: "step",
+        var f = Figure(title: "\(method.rawValue) learning: training loss (\(ts.loss == .mse ? "MSE, Sec. V-C" : "eq. 18"))", xLabel: "step",
                        yLabel: ts.loss == .mse ? "batch MSE loss [m^2]" : "batch GOSPA loss [m]")
         let xs = log.map { Double($0.step) }, ls = log.map(\.loss)
         let ma = ls.indices.map { i in let lo = max(0, i - 9); return ls[lo...i].reduce(0, +) / Double(i - lo + 1) }
         f.line(x: xs, y: ls, label: "batch loss"); f.line(x: xs, y: ma, label: "moving average (10)")
         try f.write(to: dir.appendingPathComponent("loss.svg").path)
-        var result: [String: Any] = ["method": method, "schedule": schedule, "steps": ts.steps, "batch": ts.batchSize,
+        var result: [String: Any] = ["method": method.rawValue, "schedule": schedule.rawValue, "steps": ts.steps, "batch": ts.batchSize,
                                      "learning_rate": ts.learningRate, "train_time_s": trainTime, "parameters": model.parameterCount,
-                                     "checkpoint": ckPath, "seed": Int(seed), "train_sector": trainSector,
+                                     "checkpoint": ckPath, "seed": Int(seed), "train_sector": trainSector.rawValue,
                                      "loss": ts.loss.rawValue, ts.loss == .mse ? "final_loss_avg10_m2" : "final_loss_avg10_m": ma.last ?? .nan]
         if case let .impairment(a) = model {
             let before = ISACTrainer.spacingError(nominal, truth), after = ISACTrainer.spacingError(a, truth)
@@ -802,7 +763,7 @@ struct MTTrain: ParsableCommand {
             let ml = try sys.evaluate(eta: eta, phi: 0, samples: testSamples, calibrationSamples: testSamples, seed: testSeed,
                                       targetPfa: system.pfa, gospa: gospa, progress: { pt.advance($0) })
             pt.finish()
-            tests.append(metricsDict(ml, label: "\(method)-learning"))
+            tests.append(metricsDict(ml, label: "\(method.rawValue)-learning"))
             result["test"] = tests
             result["test_command"] = try testCommand(checkpoint: ckPath)
         }
@@ -810,7 +771,7 @@ struct MTTrain: ParsableCommand {
         try AtomicFile.write(try JSONOutput.string(result, pretty: true), to: dir.appendingPathComponent("summary.json").path)
         try staged.commit()
         if json { print(try JSONOutput.string(result)) } else {
-            print("\(method) learning: \(model.parameterCount) parameters, \(ts.steps) steps x B=\(ts.batchSize), \(String(format: "%.0f", trainTime)) s")
+            print("\(method.rawValue) learning: \(model.parameterCount) parameters, \(ts.steps) steps x B=\(ts.batchSize), \(String(format: "%.0f", trainTime)) s")
             if let b = result["spacing_error_before_mm"] as? Double, let a = result["spacing_error_after_mm"] as? Double {
                 print(String(format: "||d_hat - d||: %.4f mm (nominal) -> %.4f mm (learned)", b, a))
                 if let l = result["position_error_linear_rms_mm"] as? [String: Double], let r = result["position_error_nonlinear_rms_mm"] as? [String: Double] {
@@ -853,12 +814,12 @@ extension MTTrain {
     func runNNBL() throws {
         let cfg = try system.config()
         let gospa = try system.gospa()
-        let paper = schedule == "paper"
+        let paper = schedule == .paper
         let cx = try NNBLComplexity(parsing: complexity)
         let arch = try NNBLArchitecture.paper(cx, antennas: cfg.antennas, maxTargets: cfg.maxTargets,
                                               mapAngles: mapAngles ?? (paper ? 320 : 64), mapDelays: mapDelays ?? (paper ? 128 : 64))
         var trainCfg = cfg
-        if trainSector == "random" {
+        if trainSector == .random {
             trainCfg.targetSector = .random(meanLowRad: radians(-60), meanHighRad: radians(60), spanLowRad: radians(10), spanHighRad: radians(20))
         }
         let truth = ArrayImpairment.realization(config: cfg, seed: system.impairmentSeed)
@@ -914,13 +875,13 @@ extension MTTrain {
         }
         let p1 = log.filter { $0.phase == 1 }.suffix(10).map(\.loss), p2 = log.filter { $0.phase == 2 }.suffix(10).map(\.loss)
         var result: [String: Any] = [
-            "method": "nnbl", "complexity": cx.rawValue, "schedule": schedule, "position_steps": ts.positionSteps,
+            "method": "nnbl", "complexity": cx.rawValue, "schedule": schedule.rawValue, "position_steps": ts.positionSteps,
             "detection_steps": ts.detectionSteps, "batch": ts.batchSize, "position_lr": ts.positionLearningRate,
             "detection_lr": ts.detectionLearningRate, "map": [arch.mapAngles, arch.mapDelays], "train_time_s": trainTime,
             "parameters": model.parameterCount,
             "parameters_by_network": ["precoder": arch.precoderParameterCount, "detection": arch.receiverParameterCount(priorInputs: 4),
                                       "angle": arch.receiverParameterCount(priorInputs: 2), "range": arch.receiverParameterCount(priorInputs: 2)],
-            "checkpoint": ckPath, "seed": Int(seed), "train_sector": trainSector,
+            "checkpoint": ckPath, "seed": Int(seed), "train_sector": trainSector.rawValue,
             "loss": ts.positionLoss.rawValue,
             mse ? "final_position_loss_avg10_m2" : "final_position_loss_avg10_m": p1.isEmpty ? Double.nan : p1.reduce(0, +) / Double(p1.count),
             "final_detection_loss_avg10": p2.isEmpty ? Double.nan : p2.reduce(0, +) / Double(p2.count),
@@ -983,8 +944,10 @@ struct MTFigure3: ParsableCommand {
     func validate() throws {
         try system.validateCommon()
         try Check.inRange(eta, 0, 1, "--eta")
+        try MultiTargetLimits.check(snrDB, in: MultiTargetLimits.snrDB, "--figure-snr-r-db", unit: "dB", why: "beyond any receiver's dynamic range")
         guard floorDB.isFinite, floorDB < 0 else { throw ISACError.invalidParameter(name: "--floor-db", value: "\(floorDB)", valid: "must be finite and < 0") }
         guard !out.isEmpty else { throw ISACError.invalidParameter(name: "--out", value: "\"\"", valid: "must be a folder path") }
+        try CLIOutput.checkFolder(out)
     }
 
     func run() throws {

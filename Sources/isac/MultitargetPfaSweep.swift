@@ -30,18 +30,18 @@ struct MTPfaSweep: ParsableCommand {
     @OptionGroup var sharding: ShardOptions
 
     func validate() throws {
+        try MultiTargetLimits.checkSamples(samples, "--samples")
+        if let c = calSamples { try MultiTargetLimits.checkSamples(c, "--calibration-samples") }
         _ = try system.config(); _ = try system.gospa()
         try system.config().checkMemory(samples: samples + (calSamples ?? samples))
+        if let c = checkpoint { _ = try MultiTargetLimits.checkpointPaths(c) }
         _ = try PfaSweep.parse(pfaValues)
         // The shared system options carry the single-point --pfa of evaluate/tradeoff; here it would be silently
         // ignored, so anything but its default is refused.
         guard system.pfa == 1e-2 else {
             throw ISACError.invalidParameter(name: "--pfa", value: "\(system.pfa)", valid: "not used by pfa-sweep; give the targets with --pfa-values")
         }
-        try Check.inRange(eta, 0, 1, "--eta")
-        try Check.finite(phiDeg, "--phi")
-        try Check.positive(samples, "--samples")
-        if let c = calSamples { try Check.positive(c, "--calibration-samples") }
+        try MultiTargetLimits.checkOperatingPoint(eta: eta, phiDeg: phiDeg)
         if !impairments.isEmpty { _ = try parseImpairments(impairments) }
         if impairments.isEmpty && (checkpoint ?? "").isEmpty {
             throw ISACError.invalidParameter(name: "--impairments/--checkpoint", value: "none given", valid: "give at least one baseline mode or checkpoint")

@@ -263,3 +263,60 @@ func refuseTestSetCalibration(_ cfg: MultiTargetConfig) throws {
                                          valid: "out-of-sample with --shard (a sharded run calibrates on its own calibration draws)")
     }
 }
+
+// MARK: multitarget tradeoff
+
+extension MTTradeoff {
+    static let shardCommandName = "multitarget tradeoff"
+
+    /// `--shard i/n`: this shard's blocks of the calibration and test samples of every (curve, φ, η) point, in the
+    /// order of `run()`; the merge (`isac merge`) replays each point's calibrated evaluation from the stored outcomes
+    /// and writes `--out` (CSV + SVG, byte-identical to one run) and prints the `--json` summary.
+    func runShard() throws {
+        let cfg = try system.config(), gospa = try system.gospa()
+        try refuseTestSetCalibration(cfg)
+        let granule = try MTPfaSweep.granule(checkpoint)
+        let etaValues = etaGrid.values(count: etas), phis = TradeoffExperiment.phiGrid(count: phases)
+        try runSampleShard(command: Self.shardCommandName, sharding: sharding,
+                           config: shardConfig(of: self, extra: ["checkpoint_files": try fileFingerprints(checkpoint)]),
+                           methods: {
+                               let ms = try methods(config: cfg, gospa: gospa)
+                               let curves = ms.map { TradeoffExperiment.Curve(label: $0.label, dashed: $0.dashed) }
+                               // One pseudo-method per point: the runner's (η, φ) are replaced by the point's.
+                               return TradeoffExperiment.grid(curves: curves, phis: phis, etas: etaValues).map { g in
+                                   let m = ms[g.curve]
+                                   let point = MTMethod(label: m.label, dashed: m.dashed, run: { _, _, n, first, sd, pr in
+                                       try m.run(g.eta, g.phi, n, first, sd, pr)
+                                   }, config: m.config, gospa: m.gospa, targetPfa: m.targetPfa)
+                                   return (point, granule)
+                               }
+                           },
+                           samples: samples, calibrationSamples: calSamples ?? samples, eta: 0, phiRad: 0, seed: seed,
+                           quiet: quiet, json: json)
+    }
+
+    /// The merge of a complete set of shards: writes `--out` exactly as `run()` does and returns its `--json`
+    /// object (`run_time_s` is the summed shard time).
+    static func mergedJSON(_ shards: [(manifest: ShardManifest, payload: Data)]) throws -> [String: Any] {
+        let cmd = try MTTradeoff.parse(shards[0].manifest.arguments)
+        let cfg = try cmd.system.config(), gospa = try cmd.system.gospa()
+        let cal = cmd.calSamples ?? cmd.samples
+        let ms = try cmd.methods(config: cfg, gospa: gospa)
+        let curves = ms.map { TradeoffExperiment.Curve(label: $0.label, dashed: $0.dashed) }
+        let etaValues = cmd.etaGrid.values(count: cmd.etas), phis = TradeoffExperiment.phiGrid(count: cmd.phases)
+        let grid = TradeoffExperiment.grid(curves: curves, phis: phis, etas: etaValues)
+        let combined = try combineShards(shards, samples: cmd.samples, calibrationSamples: cal)
+        guard combined.count == grid.count, zip(combined, grid).allSatisfy({ $0.label == curves[$1.curve].label }) else {
+            throw ISACError.shapeMismatch("the shards hold \(combined.count) points, the command line \(grid.count)")
+        }
+        let points = try zip(grid, combined).map { g, c in
+            TradeoffExperiment.Point(label: c.label, metrics: try ShardedEvaluation.evaluate(c, config: cfg, targetPfas: [cmd.system.pfa],
+                                                                                             eta: g.eta, phi: g.phi, gospa: gospa)[0])
+        }
+        try CLIOutput.checkStaged(cmd.out, force: cmd.force)
+        let staged = try CLIOutput.stage(cmd.out, force: cmd.force)
+        try TradeoffExperiment.write(points: points, curves: curves, phis: phis, targetPfa: cmd.system.pfa, maxTargets: cfg.maxTargets, to: staged.path)
+        try staged.commit()
+        return cmd.jsonObject(points: points, runTimeSeconds: combined.reduce(0) { $0 + $1.runTimeSeconds })
+    }
+}
