@@ -21,14 +21,20 @@ struct BenchFoundation: ParsableCommand {
         commandName: "foundation",
         abstract: "Time complex GEMM, Hermitian eig and a near-field steering-dictionary build (GFLOP/s vs dgemm peak).")
 
-    @Option(help: "Repetitions per case (best time is reported, >= 1).") var repeats: Int = 3
-    @Option(name: .customLong("atoms"), help: "Atoms of the steering dictionary (N = 127 antennas), >= 1.") var atoms: Int = 61_440
+    @Option(help: "Repetitions per case (best time is reported), 1…1000.") var repeats: Int = 3
+    @Option(name: .customLong("atoms"), help: "Atoms of the steering dictionary (N = 127 antennas), 1…16777216 (and within memory: 2 KiB per atom).") var atoms: Int = 61_440
     @Flag(help: "Small sizes only (smoke run).") var quick = false
     @Flag(help: "Print one JSON object on stdout.") var json = false
 
+    /// Upper bounds: a best-of-N timing needs a handful of repeats (1000 × the 2048³ dgemm is hours);
+    /// 2²⁴ atoms are 2²⁴ × 127 × 16 B = 32 GiB of dictionary, beyond any benchmark of interest.
+    static let maxRepeats = 1000, maxAtoms = 1 << 24
+
     func validate() throws {
-        try Check.positive(repeats, "--repeats")
-        try Check.positive(atoms, "--atoms")
+        try Check.inRange(repeats, 1, Self.maxRepeats, "--repeats")
+        try Check.inRange(atoms, 1, Self.maxAtoms, "--atoms")
+        // The dictionary holds 127 × (atoms rounded up to 512 angles) complex doubles.
+        try Check.memory(flag: "--atoms", value: "\(atoms)", bytes: Check.bytes(127, (atoms + 511) / 512 * 512, 16))
     }
 
     /// Best wall time of `repeats` runs of `body`, seconds.
@@ -130,21 +136,28 @@ struct BenchLearning: ParsableCommand {
         abstract: "Training-step time of ConvAttentionNet and/or the JointNetwork (compare with bench/learning/torch_bench.py, bench/extended/torch_joint.py).")
 
     @Option(help: "Model: conv (ConvAttentionNet) | joint (JointNetwork, paper size) | both.") var model: String = "conv"
-    @Option(help: "Batch size, >= 1 (samples; the joint network sees batch × subcarriers images).") var batch: Int = 16
-    @Option(help: "Antennas per ULA N_r = N_t (multiple of 4; 16 for the joint network's paper token grid).") var antennas: Int = 64
-    @Option(help: "Subcarriers K (conv: input channels 2K; joint: K tones), >= 1.") var subcarriers: Int = 16
-    @Option(name: .customLong("model-size"), help: "Token width D of ConvAttentionNet (divisible by 4 heads).") var modelSize: Int = 64
-    @Option(help: "Timed steps, >= 1.") var steps: Int = 10
-    @Option(help: "Untimed warm-up steps, >= 0.") var warmup: Int = 2
+    @Option(help: "Batch size, 1…4096 (samples; the joint network sees batch × subcarriers images).") var batch: Int = 16
+    @Option(help: "Antennas per ULA N_r = N_t, 4…1024 (multiple of 4; 16 for the joint network's paper token grid).") var antennas: Int = 64
+    @Option(help: "Subcarriers K (conv: input channels 2K; joint: K tones), 1…4096.") var subcarriers: Int = 16
+    @Option(name: .customLong("model-size"), help: "Token width D of ConvAttentionNet (divisible by 4 heads), 4…4096.") var modelSize: Int = 64
+    @Option(help: "Timed steps, 1…10000.") var steps: Int = 10
+    @Option(help: "Untimed warm-up steps, 0…10000.") var warmup: Int = 2
     @Option(help: "Seed of weights and data.") var seed: UInt64 = 42
     @Option(help: "Worker threads (default: ISAC_THREADS, OMP_NUM_THREADS, or the CPU affinity mask).") var threads: Int?
     @Flag(help: "Print one JSON object on stdout.") var json = false
 
+    /// Upper bounds of the sizes (the memory estimate below is the binding limit inside them):
+    /// 1024 antennas / 4096 tones / width 4096 are beyond every configuration of the papers, and a
+    /// timing median needs tens of steps — 10⁴ steps of even the smallest network take many minutes.
+    static let maxBatch = 4096, maxAntennas = 1024, maxSubcarriers = 4096, maxModelSize = 4096, maxSteps = 10_000
+
     func validate() throws {
-        try Check.positive(batch, "--batch")
-        try Check.positive(subcarriers, "--subcarriers")
-        try Check.positive(steps, "--steps")
-        try Check.nonNegative(warmup, "--warmup")
+        try Check.inRange(batch, 1, Self.maxBatch, "--batch")
+        try Check.inRange(antennas, 4, Self.maxAntennas, "--antennas")
+        try Check.inRange(subcarriers, 1, Self.maxSubcarriers, "--subcarriers")
+        try Check.inRange(modelSize, 4, Self.maxModelSize, "--model-size")
+        try Check.inRange(steps, 1, Self.maxSteps, "--steps")
+        try Check.inRange(warmup, 0, Self.maxSteps, "--warmup")
         if let t = threads { try Check.positive(t, "--threads") }
         guard ["conv", "joint", "both"].contains(model) else {
             throw ISACError.invalidParameter(name: "--model", value: model, valid: "conv, joint or both")
@@ -159,15 +172,12 @@ struct BenchLearning: ParsableCommand {
             throw ISACError.invalidParameter(name: "--model-size", value: "\(modelSize)", valid: "must be a multiple of 4 (4 heads), at least 4")
         }
         // Refuse sizes whose activations cannot fit before allocating anything (a failed allocation aborts).
-        let budget = Double(ProcessInfo.processInfo.physicalMemory) * 0.8
-        let px = Double(antennas * antennas)
+        let px = Double(antennas) * Double(antennas)
         let convBytes = 4 * Double(batch) * px * (Double(2 * subcarriers) + 3 * 32 + 8 + 3 * 16 + 4 + 3 * Double(modelSize) / 16) * 2
         let jointBytes = JointNetworkBenchmark.estimatedBytes(batch: batch, antennas: antennas, subcarriers: subcarriers, size: .paper)
         let need = model == "conv" ? convBytes : (model == "joint" ? jointBytes : Swift.max(convBytes, jointBytes))
-        guard need <= budget else {
-            throw ISACError.invalidParameter(name: "--batch", value: "\(batch)",
-                valid: String(format: "one step needs ≈ %.1f GiB of activations, more than 80 %% of this machine's %.1f GiB; lower --batch (or --antennas/--subcarriers)", need / 1_073_741_824, Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824))
-        }
+        try Check.memory(flag: "--batch", value: "\(batch) (with --antennas \(antennas), --subcarriers \(subcarriers); one step's activations)",
+                         bytes: need < 9e18 ? Int(need) : nil)
     }
 
     func run() throws {

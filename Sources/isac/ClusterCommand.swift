@@ -120,6 +120,7 @@ struct ClusterJobOptions: ParsableArguments {
     func validate() throws {
         try Check.inRange(tasks, 1, 1_000_000, "--tasks")
         if let d = dir, d.isEmpty { throw ISACError.invalidParameter(name: "--dir", value: "\"\"", valid: "must be a folder path") }
+        if let i = isac { try ClusterValues.word(i, "--isac", what: "a program name or path on the compute nodes") }
     }
 
     func plan(defaultDirBase: String) throws -> (ShardPlan, String) {
@@ -146,24 +147,20 @@ struct ClusterSlurm: ParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Print the two scripts instead of writing and submitting them.") var dryRun = false
 
     func validate() throws {
-        if let p = partition { try Self.word(p, "--partition") }
-        if let a = account { try Self.word(a, "--account") }
-        if let t = time, t.range(of: #"^([0-9]+|[0-9]+:[0-9]{2}|[0-9]+:[0-9]{2}:[0-9]{2}|[0-9]+-[0-9]{1,2}|[0-9]+-[0-9]{1,2}:[0-9]{2}|[0-9]+-[0-9]{1,2}:[0-9]{2}:[0-9]{2})$"#, options: .regularExpression) == nil {
-            throw ISACError.invalidParameter(name: "--time", value: t, valid: "must be minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS")
-        }
-        if let m = mem, m.range(of: #"^[0-9]+[KMGT]?$"#, options: .regularExpression) == nil {
-            throw ISACError.invalidParameter(name: "--mem", value: m, valid: "must be a size such as 4000, 500M or 4G")
-        }
+        if let p = partition { try ClusterValues.word(p, "--partition", what: "a Slurm partition name (or a comma-separated list)") }
+        if let a = account { try ClusterValues.word(a, "--account", what: "a Slurm account name") }
+        if let t = time { _ = try ClusterValues.slurmMinutes(t) }
+        if let m = mem { _ = try ClusterValues.slurmMegabytes(m) }
         if let c = cpusPerTask { try Check.inRange(c, 1, 4096, "--cpus-per-task") }
         if let k = maxRunning { try Check.inRange(k, 1, 1_000_000, "--max-running") }
-        for t in extraDirectives() where !t.hasPrefix("-") {
-            throw ISACError.invalidParameter(name: "--extra", value: t, valid: "must be sbatch options starting with - (e.g. --qos=short)")
-        }
-    }
-
-    static func word(_ s: String, _ flag: String) throws {
-        guard !s.isEmpty, s.rangeOfCharacter(from: .whitespacesAndNewlines) == nil, !s.contains("#") else {
-            throw ISACError.invalidParameter(name: flag, value: "\"\(s)\"", valid: "must be one word without spaces")
+        for e in extra {
+            let ds = e.split(whereSeparator: \.isWhitespace).map(String.init)
+            guard !ds.isEmpty else {
+                throw ISACError.invalidParameter(name: "--extra", value: "\"\(e)\"", valid: "must hold sbatch options, e.g. \"--qos=short --constraint=avx2\"")
+            }
+            for t in ds where t.range(of: #"^(-[A-Za-z][^\s#]*|--[A-Za-z][A-Za-z0-9-]*(=[^\s#]+)?)$"#, options: .regularExpression) == nil {
+                throw ISACError.invalidParameter(name: "--extra", value: t, valid: "must be sbatch options: --name[=value] or -Xvalue (e.g. --qos=short, -N2), no '#'")
+            }
         }
     }
 
@@ -199,6 +196,13 @@ struct ClusterSlurm: ParsableCommand {
 
     func run() throws {
         let (plan, dir) = try job.plan(defaultDirBase: FileManager.default.currentDirectoryPath)
+        if dryRun {
+            // The scripts may be meant for another machine's file system, so a missing --dir is fine;
+            // but where the path (or its nearest existing ancestor) exists here, it must be a folder.
+            try ClusterValues.notANonFolder(dir, flag: "--dir")
+        } else {
+            try CLIOutput.checkFolder(dir, flag: "--dir")  // before sbatch is looked up or anything is written
+        }
         let isac = job.isac ?? currentExecutable()
         let (arrayScript, mergeScript) = scripts(plan: plan, dir: dir, isac: isac)
         if dryRun {
@@ -253,11 +257,29 @@ struct ClusterK8s: ParsableCommand {
 
     func validate() throws {
         if let p = parallelism { try Check.inRange(p, 1, 1_000_000, "--parallelism") }
+        _ = try ClusterValues.k8sCores(cpu)
+        _ = try ClusterValues.k8sBytes(memory)
+        try ClusterValues.word(image, "--image", what: "a container image reference such as registry.example.org/isackit:0.5")
+        guard image.range(of: #"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$"#, options: .regularExpression) != nil else {
+            throw ISACError.invalidParameter(name: "--image", value: image, valid: "must be a container image reference ([registry/]name[:tag][@digest]; letters, digits and . _ - : / @)")
+        }
+        guard pvc.count <= 253, pvc.range(of: #"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"#, options: .regularExpression) != nil else {
+            throw ISACError.invalidParameter(name: "--pvc", value: "\"\(pvc)\"", valid: "must be a PersistentVolumeClaim name: a lowercase DNS subdomain (a-z, 0-9, - and .), at most 253 characters")
+        }
         let n = name ?? "isac"
         guard n.range(of: "^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$", options: .regularExpression) != nil else {
             throw ISACError.invalidParameter(name: "--name", value: n, valid: "must be a lowercase DNS label (a-z, 0-9, -), at most 42 characters")
         }
-        guard mount.hasPrefix("/") else { throw ISACError.invalidParameter(name: "--mount", value: mount, valid: "must be an absolute path") }
+        guard mount.hasPrefix("/"), mount.rangeOfCharacter(from: .whitespacesAndNewlines) == nil else {
+            throw ISACError.invalidParameter(name: "--mount", value: "\"\(mount)\"", valid: "must be an absolute path inside the pods, without spaces (e.g. /data)")
+        }
+        // --dir is a path inside the pods: the shards and merged.json must land on the shared volume.
+        if let d = job.dir {
+            let m = mount.count > 1 && mount.hasSuffix("/") ? String(mount.dropLast()) : mount
+            guard d.hasPrefix("/"), d == m || d.hasPrefix(m == "/" ? "/" : m + "/") else {
+                throw ISACError.invalidParameter(name: "--dir", value: d, valid: "must be an absolute path inside the pods under --mount \(mount) (the shared volume), e.g. \(m == "/" ? "" : m)/isac-run")
+            }
+        }
     }
 
     func manifest(plan: ShardPlan, dir: String, isac: String) -> String {
@@ -339,10 +361,17 @@ func currentExecutable() -> String {
 /// `name` if it is a path to an executable, else the first match on PATH.
 func resolveExecutable(_ name: String, flag: String) throws -> String {
     let fm = FileManager.default
-    if name.contains("/") {
-        if fm.isExecutableFile(atPath: name) { return name }
+    // A folder has the x bit too: only a regular (or linked-to regular) executable file counts.
+    func isProgram(_ p: String) -> Bool {
+        var isDir: ObjCBool = false
+        return fm.fileExists(atPath: p, isDirectory: &isDir) && !isDir.boolValue && fm.isExecutableFile(atPath: p)
+    }
+    if name.isEmpty {
+        throw ISACError.invalidParameter(name: flag, value: "\"\"", valid: "must be an executable name (on PATH) or path")
+    } else if name.contains("/") {
+        if isProgram(name) { return name }
     } else {
-        for d in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") where fm.isExecutableFile(atPath: "\(d)/\(name)") {
+        for d in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") where isProgram("\(d)/\(name)") {
             return "\(d)/\(name)"
         }
     }
@@ -360,4 +389,115 @@ func runProcess(_ exe: String, _ args: [String]) throws -> (status: Int32, stdou
     let od = o.fileHandleForReading.readDataToEndOfFile(), ed = e.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     return (p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self))
+}
+
+/// Checks of the scheduler values `cluster slurm|k8s` pass through (their forms and operational
+/// ranges): a value the scheduler would reject, or one that could never be scheduled (a pod asking
+/// for 10¹² CPUs stays Pending forever), fails here with the flag, the value and the valid form.
+enum ClusterValues {
+    /// A name (partition, account, image, program): non-empty, one word, no `#` (it would end an
+    /// `#SBATCH` line), not starting with `-` (it would read as an option).
+    static func word(_ s: String, _ flag: String, what: String) throws {
+        guard !s.isEmpty, s.rangeOfCharacter(from: .whitespacesAndNewlines) == nil, s.rangeOfCharacter(from: .controlCharacters) == nil,
+              !s.contains("#"), !s.hasPrefix("-") else {
+            throw ISACError.invalidParameter(name: flag, value: "\"\(s)\"", valid: "must be \(what): one word without spaces or '#', not starting with '-'")
+        }
+    }
+
+    /// Refuses `path` when it, or its nearest existing ancestor, exists here and is not a folder
+    /// (a device, FIFO, regular file or dangling link); a path that does not exist here is accepted.
+    static func notANonFolder(_ path: String, flag: String) throws {
+        var p = URL(fileURLWithPath: path).standardizedFileURL
+        while true {
+            var st = stat()
+            if lstat(p.path, &st) == 0 {
+                var isDir: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: p.path, isDirectory: &isDir), isDir.boolValue else {
+                    throw ISACError.invalidParameter(name: flag, value: path, valid: p.path == URL(fileURLWithPath: path).standardizedFileURL.path
+                        ? "must be a folder (something else of that name exists)" : "must be a folder path (\(p.path) is not a folder)")
+                }
+                return
+            }
+            if p.path == "/" { return }
+            p.deleteLastPathComponent()
+        }
+    }
+
+    /// Longest `--time` accepted: one year. Slurm stores limits in minutes; no partition allows more.
+    static let maxMinutes = 365 * 24 * 60
+
+    /// `--time` in minutes. Slurm's forms: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S (minutes and seconds
+    /// < 60, hours in D-forms < 24); 0 is Slurm's "no limit". Refuses anything over a year.
+    static func slurmMinutes(_ t: String) throws -> Int {
+        let form = "must be a Slurm time limit: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS (0 = no limit), at most 365 days"
+        func bad() -> ISACError { ISACError.invalidParameter(name: "--time", value: "\"\(t)\"", valid: form) }
+        guard !t.isEmpty, t.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ":" || $0 == "-") }), t.count <= 16 else { throw bad() }
+        let dayParts = t.split(separator: "-", omittingEmptySubsequences: false)
+        guard dayParts.count <= 2 else { throw bad() }
+        let hasDays = dayParts.count == 2
+        let days = hasDays ? Double(dayParts[0]) : 0
+        let fields = dayParts.last!.split(separator: ":", omittingEmptySubsequences: false).map { Double($0) }
+        guard let d = days, !fields.isEmpty, fields.count <= 3, fields.allSatisfy({ $0 != nil }) else { throw bad() }
+        let f = fields.map { $0! }
+        var minutes: Double
+        if hasDays {
+            // D-H, D-H:M, D-H:M:S
+            guard f[0] < 24, f.dropFirst().allSatisfy({ $0 < 60 }) else { throw bad() }
+            minutes = d * 1440 + f[0] * 60 + (f.count > 1 ? f[1] : 0) + (f.count > 2 ? f[2] / 60 : 0)
+        } else {
+            switch f.count {
+            case 1: minutes = f[0]                                               // M
+            case 2: guard f[1] < 60 else { throw bad() }; minutes = f[0] + f[1] / 60  // M:S
+            default: guard f[1] < 60, f[2] < 60 else { throw bad() }; minutes = f[0] * 60 + f[1] + f[2] / 60  // H:M:S
+            }
+        }
+        guard minutes <= Double(maxMinutes) else { throw bad() }
+        return Int(minutes.rounded(.up))
+    }
+
+    /// Largest `--mem` accepted: 64 TiB, above the memory of any single node.
+    static let maxMegabytes = 64 * 1024 * 1024
+
+    /// `--mem` in MiB (Slurm's default unit M; suffixes K, M, G, T); 0 is Slurm's "all the node's memory".
+    static func slurmMegabytes(_ m: String) throws -> Int {
+        let form = "must be a Slurm memory size: an integer with an optional K, M, G or T suffix (default M), e.g. 4000, 500M, 4G; 0 = all memory of the node; at most 64T"
+        guard m.count <= 24, m.range(of: #"^[0-9]+[KMGT]?$"#, options: .regularExpression) != nil else {
+            throw ISACError.invalidParameter(name: "--mem", value: "\"\(m)\"", valid: form)
+        }
+        let unit: Double = ["K": 1.0 / 1024, "M": 1, "G": 1024, "T": 1_048_576][m.last.map(String.init) ?? ""] ?? 1
+        let digits = m.last.map { $0.isNumber } == true ? m : String(m.dropLast())
+        guard let n = Double(digits), n * unit <= Double(maxMegabytes) else {
+            throw ISACError.invalidParameter(name: "--mem", value: m, valid: form)
+        }
+        return Int((n * unit).rounded(.up))
+    }
+
+    /// `--cpu` in cores: a Kubernetes CPU quantity `N`, `N.ddd` or millicores `Nm`, in [0.001, 4096]
+    /// (no node has more cores; a larger request is never scheduled).
+    static func k8sCores(_ c: String) throws -> Double {
+        let form = "must be a CPU quantity: cores (2, 0.5) or millicores (500m), between 1m and 4096"
+        guard c.count <= 24, c.range(of: #"^([0-9]+(\.[0-9]{1,3})?|[0-9]+m)$"#, options: .regularExpression) != nil else {
+            throw ISACError.invalidParameter(name: "--cpu", value: "\"\(c)\"", valid: form)
+        }
+        let v = c.hasSuffix("m") ? (Double(c.dropLast()) ?? .nan) / 1000 : (Double(c) ?? .nan)
+        guard v >= 0.001, v <= 4096 else { throw ISACError.invalidParameter(name: "--cpu", value: c, valid: form) }
+        return v
+    }
+
+    /// `--memory` in bytes: a Kubernetes memory quantity (plain bytes or the suffixes k M G T P,
+    /// Ki Mi Gi Ti Pi) in [16 MiB, 64 TiB]: below 16 MiB isac cannot start, above 64 TiB no node exists.
+    static func k8sBytes(_ m: String) throws -> Double {
+        let form = "must be a memory quantity such as 4Gi, 500Mi or 8G (suffixes k, M, G, T, P, Ki, Mi, Gi, Ti, Pi), between 16Mi and 64Ti"
+        guard m.count <= 24, let r = m.range(of: #"^[0-9]+"#, options: .regularExpression) else {
+            throw ISACError.invalidParameter(name: "--memory", value: "\"\(m)\"", valid: form)
+        }
+        let units: [String: Double] = ["": 1, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15,
+                                       "Ki": 1024, "Mi": 1_048_576, "Gi": 1_073_741_824, "Ti": 1_099_511_627_776, "Pi": 1_125_899_906_842_624]
+        guard let u = units[String(m[r.upperBound...])], let n = Double(m[r]) else {
+            throw ISACError.invalidParameter(name: "--memory", value: "\"\(m)\"", valid: form)
+        }
+        let b = n * u
+        guard b >= 16 * 1_048_576, b <= 64 * 1_099_511_627_776 else { throw ISACError.invalidParameter(name: "--memory", value: m, valid: form) }
+        return b
+    }
 }

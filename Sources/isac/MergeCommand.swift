@@ -21,8 +21,8 @@ struct MergeCommand: ParsableCommand {
     @Flag(name: .customLong("json"), help: "Print one JSON object on stdout.") var json = false
 
     func validate() throws {
-        guard !dirs.isEmpty else { throw ISACError.invalidParameter(name: "DIR", value: "(none)", valid: "give at least one shard folder") }
-        if let o = output, o.isEmpty { throw ISACError.invalidParameter(name: "--output", value: "\"\"", valid: "must be a file path") }
+        // Pre-flight --output before reading any shard (refuses a folder, FIFO, device, symlink, `x/`).
+        if let o = output { try CLIOutput.checkFile(o, flag: "--output") }
     }
 
     /// The merged JSON object and a one-line human summary.
@@ -49,6 +49,9 @@ struct MergeCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Here rather than in validate(): ArgumentParser reports validate() errors before unknown
+        // options, so `isac merge --typo` would only say that DIR is missing.
+        guard !dirs.isEmpty else { throw ISACError.invalidParameter(name: "DIR", value: "(none)", valid: "give at least one shard folder") }
         let (obj, summary) = try Self.merge(dirs)
         let text = try JSONOutput.string(obj)
         if let o = output { try AtomicFile.write(text + "\n", to: o) }

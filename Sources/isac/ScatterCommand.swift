@@ -24,12 +24,34 @@ struct ScatterSphere: ParsableCommand {
     @Option(help: "Angles per principal plane (0…180°).") var angles: Int = 37
     @Flag(help: "Print one JSON object.") var json = false
 
+    /// The VIE of `SphereValidation.run` accepts at most this many occupied voxels.
+    static let maxVoxels = 400_000.0
+
+    /// Ranges (checked before anything is built):
+    /// - `--voxels-per-wavelength` N ≥ 2 (pitch ≤ λ/2), and at most the N at which the sphere holds
+    ///   400 000 voxels: (4/3)π (N·ka/2π)³ ≤ 4·10⁵.
+    /// - `--eps-re`/`--eps-im`: the internal wavelength λ/|m| (m = √ε_r) must be sampled by ≥ 2
+    ///   voxels, the Nyquist form of the usual |m| k d ≤ 1 rule of discrete-dipole/VIE codes:
+    ///   |ε_r| ≤ (N/2)². A larger |ε_r| is not resolved by the grid and GMRES stalls for minutes on
+    ///   its huge contrast. |ε_r| ≥ 1e-3 (m → 0 is singular in the Mie series). Re ε_r ≤ 0 is allowed
+    ///   (metal-like / epsilon-near-zero media are physical).
     func validate() throws {
         try Check.inRange(ka, 1e-3, 20, "--ka")
         try Check.finite(epsRe, "--eps-re")
         guard epsIm.isFinite, epsIm <= 0 else { throw ISACError.invalidParameter(name: "--eps-im", value: "\(epsIm)", valid: "must be finite and ≤ 0 (passive, e^{jωt})") }
         guard vpw.isFinite, vpw >= 2 else { throw ISACError.invalidParameter(name: "--voxels-per-wavelength", value: "\(vpw)", valid: "must be ≥ 2 (voxel pitch ≤ λ/2)") }
+        let vpwMax = 2 * Double.pi / ka * Foundation.cbrt(3 * Self.maxVoxels / (4 * Double.pi))
+        guard vpw <= vpwMax else {
+            throw ISACError.invalidParameter(name: "--voxels-per-wavelength", value: "\(vpw)",
+                valid: String(format: "must lie in [2, %.4g] for --ka %g (the sphere then holds ≤ 400000 voxels)", vpwMax, ka))
+        }
+        let absEps = (epsRe * epsRe + epsIm * epsIm).squareRoot(), absEpsMax = (vpw / 2) * (vpw / 2)
+        guard absEps >= 1e-3, absEps <= absEpsMax else {
+            throw ISACError.invalidParameter(name: "--eps-re", value: "\(epsRe) (ε_r = \(epsRe)\(epsIm < 0 ? "" : "+")\(epsIm)j)",
+                valid: String(format: "|ε_r| must lie in [0.001, %.4g]: the internal wavelength λ/√|ε_r| must span ≥ 2 voxels at --voxels-per-wavelength %g (raise it for a denser material)", absEpsMax, vpw))
+        }
         try Check.inOpenRange(tolerance, 0, 1, "--tolerance")
+        try Check.inRange(angles, 2, 3601, "--angles")
     }
 
     func run() throws {
@@ -57,6 +79,56 @@ struct ScatterSphere: ParsableCommand {
 
 enum ScatterTargetKind: String, ExpressibleByArgument, CaseIterable { case car, motorbike, sphere, box }
 extension BornQuadrature: ExpressibleByArgument {}
+
+/// Ranges of the `scatter channel` flags, checked once in `validate()` before anything is built.
+/// Why each bound (the solvers would otherwise run for hours on a meaningless value, or trap):
+/// - `--range-m` (0, 10 km]: a near-field ISAC channel; at 10 km a vehicle is a point target and
+///   the channel underflows the dataset's dynamic range.
+/// - `--heading-deg`, `--azimuth-deg`: one turn, [−360, 360] and [−180, 180].
+/// - `--carrier-hz` [100 MHz, 100 GHz]: the radio range of the material model (and of the papers,
+///   4.9–28 GHz); above it the λ/2 voxel grid of a car exceeds any memory.
+/// - `--voxel-pitch` ≤ λ_min (one voxel per wavelength at the highest tone f_c + (K−1)Δf/2); coarser
+///   voxels cannot represent the field at all (the defaults are λ/2 born, λ/6 vie; vie needs ≤ λ/2).
+/// - `--target-scale` [0.01, 10]: from a 5 cm toy car to a 50 m vessel-sized target.
+/// - `--vie-tolerance` [1e-12, 1): a relative GMRES residual; below 1e-12 double precision cannot
+///   reach it (GMRES would run to the iteration limit), 0/NaN never converge, ≥ 1 means no solve.
+/// - `--gmres-restart` [1, 1000] (the Krylov basis is restart × 3 N_voxels complex doubles; the
+///   memory is checked once the voxel count is known), `--max-iterations` [1, 100000].
+/// - `--metal-sigma` (0, 10⁸] S/m: σ = 0 is no metal at all; no material conducts better than
+///   ≈ 6.3·10⁷ S/m (silver).
+enum ScatterChannelLimits {
+    static let maxRangeM = 10_000.0, minCarrierHz = 1e8, maxCarrierHz = 1e11, minScale = 0.01, maxScale = 10.0
+    static let minTolerance = 1e-12, maxRestart = 1000, maxIterations = 100_000, maxSigma = 1e8
+
+    static func check(_ c: ScatterChannel) throws {
+        guard c.rangeM.isFinite, c.rangeM > 0, c.rangeM <= maxRangeM else {
+            throw ISACError.invalidParameter(name: "--range-m", value: "\(c.rangeM)", valid: "must lie in (0, \(Int(maxRangeM))] m")
+        }
+        try Check.inRange(c.azimuthDeg, -180, 180, "--azimuth-deg")
+        try Check.inRange(c.headingDeg, -360, 360, "--heading-deg")
+        try Check.inRange(c.antennas, 1, 1024, "--antennas"); try Check.inRange(c.subcarriers, 1, 4096, "--subcarriers")
+        try Check.inRange(c.carrier, minCarrierHz, maxCarrierHz, "--carrier-hz")
+        try Check.positive(c.spacing, "--subcarrier-spacing-hz")
+        if let p = c.pitch {
+            try Check.positive(p, "--voxel-pitch")
+            let fMax = c.carrier + Double(c.subcarriers - 1) / 2 * c.spacing
+            let lambdaMin = speedOfLight / fMax
+            guard p <= lambdaMin else {
+                throw ISACError.invalidParameter(name: "--voxel-pitch", value: "\(p)",
+                    valid: String(format: "must be ≤ λ_min = %.4g m (one voxel per wavelength at the highest tone %.4g GHz; default λ/2 born, λ/6 vie)", lambdaMin, fMax / 1e9))
+            }
+        }
+        try Check.inRange(c.scale, minScale, maxScale, "--target-scale")
+        guard c.vieTol.isFinite, c.vieTol >= minTolerance, c.vieTol < 1 else {
+            throw ISACError.invalidParameter(name: "--vie-tolerance", value: "\(c.vieTol)", valid: "must lie in [1e-12, 1) (a relative GMRES residual; below 1e-12 double precision cannot reach it)")
+        }
+        try Check.inRange(c.restart, 1, maxRestart, "--gmres-restart")
+        try Check.inRange(c.maxIterations, 1, maxIterations, "--max-iterations")
+        if let m = c.metalSigma, !(m.isFinite && m > 0 && m <= maxSigma) {
+            throw ISACError.invalidParameter(name: "--metal-sigma", value: "\(m)", valid: "must lie in (0, 1e8] S/m (σ ≤ 0 is no metal or not passive; no material conducts better than ≈ 6.3e7 S/m)")
+        }
+    }
+}
 
 struct ScatterChannel: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -88,14 +160,8 @@ struct ScatterChannel: ParsableCommand {
     func validate() throws {
         guard ["born", "vie", "po", "hybrid"].contains(solver) else { throw ISACError.invalidParameter(name: "--solver", value: solver, valid: "must be born, vie, po or hybrid") }
         if meshPath != nil && !["po", "hybrid"].contains(solver) { throw ISACError.invalidParameter(name: "--mesh", value: meshPath!, valid: "needs --solver po or hybrid") }
-        try Check.positive(rangeM, "--range-m"); try Check.inRange(azimuthDeg, -180, 180, "--azimuth-deg")
-        try Check.finite(headingDeg, "--heading-deg")
-        try Check.inRange(antennas, 1, 1024, "--antennas"); try Check.inRange(subcarriers, 1, 4096, "--subcarriers")
-        if let p = pitch { try Check.positive(p, "--voxel-pitch") }
-        try Check.positive(scale, "--target-scale")
-        if let m = metalSigma, !(m.isFinite && m >= 0) {
-            throw ISACError.invalidParameter(name: "--metal-sigma", value: "\(m)", valid: "must be finite and ≥ 0 S/m (negative conductivity is not passive)")
-        }
+        if figurePath != nil && !["po", "hybrid"].contains(solver) { throw ISACError.invalidParameter(name: "--figure", value: figurePath!, valid: "needs --solver po or hybrid (the voxel solvers write no figure)") }
+        try ScatterChannelLimits.check(self)
     }
 
     func run() throws {
@@ -125,6 +191,11 @@ struct ScatterChannel: ParsableCommand {
             t = target == .sphere
                 ? try VoxelTarget.sphere(center: c, radius: 0.25 * scale, pitch: cfg.voxelPitchM, material: m)
                 : try VoxelTarget.box(center: c, size: scale * Point3(0.6, 0.3, 0.3), pitch: cfg.voxelPitchM, material: m)
+        }
+        if cfg.solver == .vie {
+            // GMRES keeps restart + 1 Krylov vectors of 3 unknowns per occupied voxel.
+            try Check.memory(flag: "--gmres-restart", value: "\(restart) (\(t.occupiedCount) voxels)",
+                             bytes: Check.bytes(restart + 1, 3, t.occupiedCount, 16))
         }
         // Check --out before a solve that can take minutes.
         try OutputFolder.ensureWritable(URL(fileURLWithPath: out).deletingLastPathComponent().path, flag: "--out")

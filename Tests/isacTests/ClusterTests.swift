@@ -190,6 +190,34 @@ private let tinyEvaluate = ["multitarget", "evaluate", "--antennas", "16", "--su
         #expect(shardTooMany.status != 0 && shardTooMany.stderr.contains("17 calibration samples"))
     }
 
+    /// Scheduler values: Slurm's and Kubernetes' documented forms pass, out-of-range or malformed
+    /// ones fail naming the flag (docs/reliability.md, table of ranges).
+    @Test func schedulerValuesFollowTheSchedulersForms() throws {
+        let slurm = ["cluster", "slurm", "--tasks", "2", "--dry-run"]
+        for ok in [["--time", "30"], ["--time", "0"], ["--time", "90:30"], ["--time", "1-12"], ["--time", "2-03:04:05"],
+                   ["--mem", "4G"], ["--mem", "0"], ["--mem", "64T"], ["--extra", "--qos=short -N2"], ["--partition", "gpu,cpu"]] {
+            let r = try isac(slurm + ok + ["--"] + tinyEvaluate)
+            #expect(r.status == 0, "\(ok): \(r.stderr)")
+        }
+        for (bad, flag) in [(["--time", "1:60"], "--time"), (["--time", "1-24"], "--time"), (["--time", "525601"], "--time"),
+                            (["--mem", "65T"], "--mem"), (["--mem", "4GB"], "--mem"), (["--extra", "-1"], "--extra"),
+                            (["--extra", ""], "--extra"), (["--partition", "a b"], "--partition"), (["--dir", "/dev/null"], "--dir")] {
+            let r = try isac(slurm + bad + ["--"] + tinyEvaluate)
+            #expect(r.status != 0 && r.stderr.contains(flag) && r.stdout.isEmpty, "\(bad): \(r.stderr)")
+        }
+        let k8s = ["cluster", "k8s", "--tasks", "2"]
+        for ok in [["--cpu", "500m"], ["--cpu", "0.5"], ["--cpu", "4096"], ["--memory", "16Mi"], ["--memory", "8G"], ["--dir", "/data/run"]] {
+            let r = try isac(k8s + ok + ["--"] + tinyEvaluate)
+            #expect(r.status == 0, "\(ok): \(r.stderr)")
+        }
+        for (bad, flag) in [(["--cpu", "0"], "--cpu"), (["--cpu", "4097"], "--cpu"), (["--cpu", "1e3"], "--cpu"), (["--memory", "1Mi"], "--memory"),
+                            (["--memory", "65Ti"], "--memory"), (["--pvc", "Data"], "--pvc"), (["--image", "a b"], "--image"),
+                            (["--mount", "data"], "--mount"), (["--dir", "/tmp/run"], "--dir"), (["--dir", "/database"], "--dir")] {
+            let r = try isac(k8s + bad + ["--"] + tinyEvaluate)
+            #expect(r.status != 0 && r.stderr.contains(flag) && r.stdout.isEmpty, "\(bad): \(r.stderr)")
+        }
+    }
+
     @Test func dryRunAndKubernetesManifest() throws {
         let dry = try isac(["cluster", "slurm", "--tasks", "4", "--dry-run", "--dir", "/scratch/run", "--", "dataset", "generate",
                             "--preset", "small", "--out", "/scratch/ds"])
