@@ -315,15 +315,21 @@ struct ScatterValidate: ParsableCommand {
             FileHandle.standardError.write(Data(String(format: "validate: %@ %@ %g/λ: %.4f (%.1f s)\n", r.test, r.solver, r.voxelsPerWavelength, r.relativeError, r.seconds).utf8))
         }
         let names = vieDiscretization.split(separator: ",").map { String($0) }
+        guard !names.isEmpty else {
+            throw ISACError.invalidParameter(name: "--vie-discretization", value: vieDiscretization, valid: "comma-separated names: default, " + VIEDiscretization.named.map { $0.0 }.joined(separator: ", "))
+        }
         let discs = try names.map { $0 == "default" ? ("vie", VIEDiscretization.default) : ("vie-" + $0, try VIEDiscretization.named($0)) }
         let run = Set(cases.split(separator: ",").map { String($0) })
         guard !run.isEmpty, run.isSubset(of: ["box", "far", "near"]) else {
             throw ISACError.invalidParameter(name: "--cases", value: cases, valid: "comma-separated subset of box, far, near")
         }
-        let vpws = try voxelsPerWavelength.map { s in try s.split(separator: ",").map { v -> Double in
-            guard let x = Double(v), x.isFinite, x >= 2, x <= 80 else {
-                throw ISACError.invalidParameter(name: "--voxels-per-wavelength", value: s, valid: "comma-separated numbers in [2, 80]") }
-            return x } }
+        let vpws = try voxelsPerWavelength.map { s -> [Double] in
+            let bad = ISACError.invalidParameter(name: "--voxels-per-wavelength", value: s, valid: "comma-separated numbers in [2, 40]")
+            let v = try s.split(separator: ",").map { v -> Double in
+                guard let x = Double(v), x.isFinite, x >= 2, x <= 40 else { throw bad }
+                return x }
+            guard !v.isEmpty else { throw bad }
+            return v }
         let exact = !nominalVolume
         if run.contains("box") {
             for vpw in full ? [2.0, 4, 8] : [2.0, 4] { for s in ["born-center", "born"] { add(try ScatterValidation.bornBox(solver: s, voxelsPerWavelength: vpw)) } }
