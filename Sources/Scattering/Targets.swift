@@ -125,13 +125,25 @@ public struct VoxelTarget: Sendable, Equatable {
     }
 
     /// Homogeneous sphere of radius a (m) centred at c, voxelized with pitch h (voxel in iff its centre is).
-    public static func sphere(center c: Point3, radius a: Double, pitch h: Double, material: Material) throws -> VoxelTarget {
+    ///
+    /// `exactVolume`: after choosing the N voxels at pitch h, the pitch is rescaled to d = (4πa³/(3N))^{1/3} about c
+    /// so that N d³ equals the sphere's volume exactly — the "effective radius" convention by which DDA codes
+    /// (DDSCAT, ADDA) compare with Mie. It removes the O(h) volume error of the staircase (e.g. +8.8 % volume for
+    /// a = 3.18 h); the pitch changes by less than a few per cent.
+    public static func sphere(center c: Point3, radius a: Double, pitch h: Double, material: Material,
+                              exactVolume: Bool = false) throws -> VoxelTarget {
         try Check.positive(a, "radius")
         let r = Point3(repeating: a)
-        return try voxelize(lo: c - r, hi: c + r, pitch: h, materials: [material]) { p in
+        var t = try voxelize(lo: c - r, hi: c + r, pitch: h, materials: [material]) { p in
             let d = p - c
             return (d * d).sum() <= a * a ? 1 : 0
         }
+        if exactVolume, t.occupiedCount > 0 {
+            let d = Foundation.cbrt(4 * Double.pi * a * a * a / (3 * Double(t.occupiedCount)))
+            t.origin = c + (d / h) * (t.origin - c)
+            t.pitch = d
+        }
+        return t
     }
 
     /// Homogeneous sphere whose boundary voxels carry the Maxwell Garnett effective permittivity of their filled

@@ -4,31 +4,101 @@ import Foundation
 import Linalg
 import Numerics
 
+/// Self term (polarizability) of one voxel in the VIE. With α the DDA polarizability of a voxel (p = α E_exc, SI-like
+/// units without ε0: α_CM = 3ΔV(ε − 1)/(ε + 2)), the point-matched VIE E_m − Σ_n T_mn χ_n E_n = E_inc with
+/// T_mm = S_m is the DDA with α = ΔVχ/(1 − Sχ); every DDA polarizability of the form
+/// α = α_CM/(1 − α_CM M/(4πΔV)) (Gaussian-units M of Draine & Goodman 1993 / ADDA, converted to e^{jωt} by conjugation)
+/// is the self term S = −1/3 + M̄/(4π). kd = k0 h, m² = ε_r of the voxel, RR = (2/3) j (kd)³ the radiative reaction.
+public enum VIEPolarizability: String, Sendable, Equatable, Codable, CaseIterable {
+    /// Clausius–Mossotti + radiative reaction: M = (2/3) i (kd)³ (Draine 1988).
+    case clausiusMossotti
+    /// ∫ of G over the equal-volume sphere (radius a = (3ΔV/4π)^{1/3}): S = (2/3)((1 + jk0a)e^{−jk0a} − 1) − 1/3
+    /// (≈ M = 1.611992 (kd)² + RR; ADDA `-pol lak`). The original default.
+    case radiativeSphere
+    /// Lattice dispersion relation (Draine & Goodman 1993): M = (b1 + (b2 + b3 S) m²)(kd)² + RR, b1 = 1.8915316,
+    /// b2 = −0.1648469, b3 = 1.7700004, with S = Σ_j (â_j ê_j)² averaged over the incident polarization for propagation
+    /// along a lattice axis (S = 0; ADDA `-pol ldr avgpol` for the validation and broadside-array geometries).
+    case ldr
+    /// LDR with S = 1/5, its average over all propagation directions and polarizations (direction-independent form for
+    /// near-field illumination from many directions).
+    case ldrIsotropic
+    /// Filtered coupled dipoles (Piller & Martin 1998; Yurkin, Min & Hoekstra 2010): M = (4/3)(kd)² +
+    /// (2/(3π)) ln((π − kd)/(π + kd)) (kd)³ + RR; meant to be used with the filtered Green's tensor (`filteredGreen`).
+    case fcd
+    /// −1/3 + (2k0²/3) ∫_cube g dV over the voxel cube (`VIEOperator.cubeSelfTerm`).
+    case cube
+
+    /// S for a voxel of edge h with relative permittivity ε (complex, e^{jωt}) at wavenumber k.
+    public func selfTerm(pitch h: Double, wavenumber k: Double, permittivity eps: CDouble) -> CDouble {
+        let kd = k * h
+        let rr = CDouble(0, -2.0 / 3.0 * kd * kd * kd)          // conj of (2/3) i (kd)³
+        let m: CDouble
+        switch self {
+        case .radiativeSphere:
+            let ka = k * Foundation.cbrt(3 * h * h * h / (4 * Double.pi))
+            let e = CDouble(Double.cos(ka), -Double.sin(ka)) * CDouble(1, ka)
+            return CDouble(2.0 / 3.0, 0) * (e - CDouble(1, 0)) - CDouble(1.0 / 3.0, 0)
+        case .cube:
+            return VIEOperator.cubeSelfTerm(pitch: h, wavenumber: k)
+        case .clausiusMossotti: m = rr
+        case .ldr, .ldrIsotropic:
+            let sTerm = self == .ldr ? 0.0 : 0.2
+            // M is conjugated as a whole below; conj(m²) enters the conjugate.
+            let m2 = eps.conjugate
+            m = (CDouble(1.8915316, 0) + CDouble(-0.1648469 + 1.7700004 * sTerm, 0) * m2) * CDouble(kd * kd, 0) + rr.conjugate
+            return CDouble(-1.0 / 3.0, 0) + m.conjugate / CDouble(4 * Double.pi, 0)
+        case .fcd:
+            m = CDouble(4.0 / 3.0 * kd * kd + 2 / (3 * Double.pi) * Foundation.log((Double.pi - kd) / (Double.pi + kd)) * kd * kd * kd, 0) + rr
+        }
+        return CDouble(-1.0 / 3.0, 0) + m / CDouble(4 * Double.pi, 0)
+    }
+}
+
 /// How the VIE couples voxels: T_mn = k0² ∫_{cube n} G(r_m − r′) dr′ evaluated exactly (Gauss–Legendre over the source
 /// cube) for the near offsets max(|Δi|, |Δj|, |Δl|) ≤ `integratedNeighbors`, by the point-dipole value k0² ΔV G(r_m − r_n)
-/// beyond, and the self term over the cube (`cubeSelfTerm`) or the equal-volume sphere. `pointMatched` is the
-/// classic DDA-like scheme and the default: measured against Mie (docs/scattering.md, "VIE discretization"), the
-/// integrated-Green's-tensor variants were *less* accurate on the validation spheres (far field 0.19–0.20 vs 0.18,
-/// near-field channel 0.52–0.54 vs 0.43 at λ/10), so `integrated` is kept only as an option for further study.
+/// beyond (or the filtered Green's tensor of FCD, `filteredGreen`), and the voxel self term of `polarizability`.
+/// Measured against Mie in docs/scattering.md ("VIE discretization"); `default` is the best measured combination.
 public struct VIEDiscretization: Sendable, Equatable, Codable {
     public var integratedNeighbors: Int
     public var quadratureOrder: Int
-    public var cubeSelfTerm: Bool
-    public init(integratedNeighbors: Int, quadratureOrder: Int, cubeSelfTerm: Bool) {
-        self.integratedNeighbors = integratedNeighbors; self.quadratureOrder = quadratureOrder; self.cubeSelfTerm = cubeSelfTerm
+    public var polarizability: VIEPolarizability
+    /// Filtered (band-limited to |k| ≤ π/h) Green's tensor of the filtered-coupled-dipole method instead of the point
+    /// dipole value for every offset beyond the integrated ones (`VIEOperator.filteredGreenCorrection`).
+    public var filteredGreen: Bool
+    public init(integratedNeighbors: Int = 0, quadratureOrder: Int = 1, polarizability: VIEPolarizability, filteredGreen: Bool = false) {
+        self.integratedNeighbors = integratedNeighbors; self.quadratureOrder = quadratureOrder
+        self.polarizability = polarizability; self.filteredGreen = filteredGreen
     }
-    public static let pointMatched = VIEDiscretization(integratedNeighbors: 0, quadratureOrder: 1, cubeSelfTerm: false)
-    public static let integrated = VIEDiscretization(integratedNeighbors: 2, quadratureOrder: 8, cubeSelfTerm: true)
+    /// Classic point-matched scheme with the equal-volume-sphere self term (the original default).
+    public static let pointMatched = VIEDiscretization(polarizability: .radiativeSphere)
+    /// Point dipoles with the lattice-dispersion-relation polarizability.
+    public static let ldr = VIEDiscretization(polarizability: .ldr)
+    /// Filtered coupled dipoles: filtered Green's tensor + FCD polarizability (ADDA `-int fcd -pol fcd`).
+    public static let fcd = VIEDiscretization(polarizability: .fcd, filteredGreen: true)
+    /// Integrated Green's tensor over the source cube (2 rings, GL 8³) with the cube self term.
+    public static let integrated = VIEDiscretization(integratedNeighbors: 2, quadratureOrder: 8, polarizability: .cube)
+    /// The default of every VIE entry point: FCD, the best measured on both Mie references (docs/scattering.md).
+    public static let `default` = VIEDiscretization.fcd
+    /// Named variants (CLI/validation spelling).
+    public static let named: [(String, VIEDiscretization)] = [("point", .pointMatched), ("ldr", .ldr), ("fcd", .fcd), ("igt", .integrated),
+        ("cm", VIEDiscretization(polarizability: .clausiusMossotti)), ("ldr-iso", VIEDiscretization(polarizability: .ldrIsotropic)),
+        ("fcd-pol", VIEDiscretization(polarizability: .fcd)), ("cube", VIEDiscretization(polarizability: .cube))]
+    public static func named(_ s: String) throws -> VIEDiscretization {
+        guard let d = named.first(where: { $0.0 == s })?.1 else {
+            throw ISACError.invalidParameter(name: "vie-discretization", value: s, valid: "one of " + named.map { $0.0 }.joined(separator: ", "))
+        }
+        return d
+    }
 }
 
-/// Discretized VIE operator on a voxel grid (eqs. 7/11, point matching at voxel centres):
+/// Discretized VIE operator on a voxel grid (eqs. 7/11, collocation at voxel centres):
 ///
-///     E_m − Σ_n T_mn χ_n E_n = E_inc,m,   T_mn = k0² ΔV G(r_m − r_n)  (m ≠ n),
-///     T_mm = [ (2/3)((1 + j k0 a) e^{−j k0 a} − 1) − 1/3 ] I,   a = (3ΔV/4π)^{1/3}
+///     E_m − Σ_n T_mn χ_n E_n = E_inc,m,   T_mn = k0² ΔV G(r_m − r_n) [+ the FCD filter correction]  (m ≠ n),
+///     T_mm = S_m I,   S = −1/3 + M̄/(4π)  (`VIEPolarizability`; e.g. the equal-volume sphere
+///     S = (2/3)((1 + j k0 a) e^{−j k0 a} − 1) − 1/3, a = (3ΔV/4π)^{1/3})
 ///
-/// The self term integrates G exactly over the equivalent-volume sphere of radius a (principal value
-/// of the ∇∇g part, whose −δ/(3k0²) depolarization gives the −1/3; this is the standard
-/// equivalent-sphere treatment, which reproduces the Clausius–Mossotti static limit E = 3/(ε_r+2) E_inc).
+/// Every self term reproduces the Clausius–Mossotti static limit E = 3/(ε_r+2) E_inc and the radiative reaction.
+/// The default `VIEDiscretization.fcd` uses the filtered Green's tensor and the FCD polarizability (docs/scattering.md).
 /// Because T_mn depends only on the index offset, Σ_n T_mn x_n is a 3-D Toeplitz convolution, applied
 /// by zero-padding each axis to P ≥ 2n − 1 (Toeplitz → circulant embedding; P = the next 7-smooth size)
 /// and FFTW: 3 forward + 3 backward FFTs of size P_x P_y P_z ≈ 8 n_x n_y n_z per product, O(N log N), pruned to the
@@ -48,14 +118,17 @@ public final class VIEOperator: @unchecked Sendable {
     let kernelHat: [[CDouble]]
     /// Padded-grid linear index of each occupied voxel.
     let paddedIndex: [Int]
-    public let selfTerm: CDouble
+    /// Self term S_n of each occupied voxel (length N_s; depends on the voxel's material for LDR): T_nn = S_n I.
+    public let selfTerms: [CDouble]
+    /// S of the first occupied voxel (all voxels of a homogeneous target share it).
+    public var selfTerm: CDouble { selfTerms.first ?? .zero }
 
     public let discretization: VIEDiscretization
 
     /// - Parameters: contrast: χ per grid voxel (length n_x n_y n_z; only occupied voxels are used);
     ///   wavenumber k0 in rad/m; discretization: point-matched or integrated Green's coupling.
     public init(target: VoxelTarget, wavenumber k: Double, contrast: [CDouble],
-                discretization: VIEDiscretization = .pointMatched) throws {
+                discretization: VIEDiscretization = .default) throws {
         try Check.inRange(discretization.integratedNeighbors, 0, 8, "integratedNeighbors")
         try Check.inRange(discretization.quadratureOrder, 1, 32, "quadratureOrder")
         self.discretization = discretization
@@ -77,11 +150,14 @@ public final class VIEOperator: @unchecked Sendable {
             return i + px * (j + py * l)
         }
         let h = target.pitch, dv = target.voxelVolume
-        let a = Foundation.cbrt(3 * dv / (4 * Double.pi))
-        let ka = k * a
-        let e = CDouble(Double.cos(ka), -Double.sin(ka)) * CDouble(1, ka)
-        selfTerm = discretization.cubeSelfTerm ? VIEOperator.cubeSelfTerm(pitch: h, wavenumber: k)
-                                               : CDouble(2.0 / 3.0, 0) * (e - CDouble(1, 0)) - CDouble(1.0 / 3.0, 0)
+        let pol = discretization.polarizability
+        // Self terms per distinct contrast (materials are few; LDR depends on ε of the voxel).
+        var cache: [CDouble: CDouble] = [:]
+        selfTerms = chi.map { c in
+            if let v = cache[c] { return v }
+            let v = pol.selfTerm(pitch: h, wavenumber: k, permittivity: CDouble(1, 0) + c); cache[c] = v; return v
+        }
+        let filtered = discretization.filteredGreen
         let nb = discretization.integratedNeighbors
         let (gx, gw) = GaussLegendre.rule(discretization.quadratureOrder)
         let count = px * py * pz
@@ -90,10 +166,8 @@ public final class VIEOperator: @unchecked Sendable {
         func wrap(_ o: Int, _ p: Int) -> Int { o >= 0 ? o : o + p }
         for dl in -(nz - 1)...(nz - 1) { for dj in -(ny - 1)...(ny - 1) { for di in -(nx - 1)...(nx - 1) {
             let idx = wrap(di, px) + px * (wrap(dj, py) + py * wrap(dl, pz))
-            if di == 0 && dj == 0 && dl == 0 {
-                for c in 0..<3 { comps[c][idx] = selfTerm }
-                continue
-            }
+            // The self term is applied as a diagonal in `scatteredPart` (it may differ per voxel).
+            if di == 0 && dj == 0 && dl == 0 { continue }
             if max(abs(di), abs(dj), abs(dl)) <= nb {
                 // ∫ over the source cube of G(r_m − r′) by a tensor Gauss–Legendre rule (the target point is ≥ h/2 outside).
                 let v = VIEOperator.integratedCoupling(offset: h * Point3(Double(di), Double(dj), Double(dl)), pitch: h, wavenumber: k, nodes: gx, weights: gw)
@@ -108,6 +182,10 @@ public final class VIEOperator: @unchecked Sendable {
             comps[3][idx] = s * be * CDouble(u.x * u.y, 0)
             comps[4][idx] = s * be * CDouble(u.x * u.z, 0)
             comps[5][idx] = s * be * CDouble(u.y * u.z, 0)
+            if filtered {
+                let f = VIEOperator.filteredGreenCorrection(offsetInPitches: Point3(Double(di), Double(dj), Double(dl)), kd: k * h)
+                for c in 0..<6 { comps[c][idx] += CDouble(f[c], 0) }
+            }
         } } }
         let inv = CDouble(1 / Double(count), 0)
         for c in 0..<6 {
@@ -151,6 +229,31 @@ public final class VIEOperator: @unchecked Sendable {
             sum += e * CDouble(w[a] * w[b] * (h / 2) * (h / 2) * (h / 2) / (rho * rho * rho), 0)
         } }
         return CDouble(-1.0 / 3.0, 0) + sum * CDouble(2.0 / 3.0 * 6 / (4 * Double.pi), 0)
+    }
+
+    /// FCD correction T_F − T_point (real, so the same in both time conventions) at the lattice offset r = h·q (q in
+    /// pitches, q ≠ 0), as (xx, yy, zz, xy, xz, yz). The filtered Green's tensor is the point dipole's with its spatial
+    /// spectrum cut at k_F = π/h (Piller & Martin 1998, Gay-Balmaz & Martin 2002); in ADDA's form (their Gp differs by
+    /// 4πk0²) the difference is [r̂r̂ (g0 k²r² + 3g2) − I (g0 k²r² + g2)]/r³ with
+    ///
+    ///     C = Ci((k_F + k)r) − Ci((k_F − k)r),  S = π − Si((k_F + k)r) − Si((k_F − k)r),
+    ///     g0 = (sin(kr) C + cos(kr) S)/π,  g2 = (kr (cos(kr) C − sin(kr) S) + (2/3)(k_F r cos(k_F r) − 4 sin(k_F r)))/π − g0,
+    ///
+    /// and T = (ΔV/4π)·G in this package's units, so the correction to T_mn is (1/4π)[…]·(h³/r³), dimensionless.
+    static func filteredGreenCorrection(offsetInPitches q: Point3, kd: Double) -> [Double] {
+        let rn = (q * q).sum().squareRoot()
+        let u = q / rn
+        let kr = kd * rn, kfr = Double.pi * rn
+        let (ci1, si1) = SineCosineIntegral.ciSi(kfr + kr)
+        let (ci2, si2) = SineCosineIntegral.ciSi(kfr - kr)
+        let cc = ci1 - ci2, ss = Double.pi - si1 - si2
+        let cv = Double.cos(kr), sv = Double.sin(kr)
+        let g0 = (sv * cc + cv * ss) / Double.pi
+        let g2 = (kr * (cv * cc - sv * ss) + 2.0 / 3.0 * (kfr * Double.cos(kfr) - 4 * Double.sin(kfr))) / Double.pi - g0
+        let t = g0 * kr * kr
+        let scale = 1 / (4 * Double.pi * rn * rn * rn)
+        let a = -(t + g2) * scale, b = (t + 3 * g2) * scale
+        return [a + b * u.x * u.x, a + b * u.y * u.y, a + b * u.z * u.z, b * u.x * u.y, b * u.x * u.z, b * u.y * u.z]
     }
 
     /// Smallest 7-smooth integer (2^a 3^b 5^c 7^d) ≥ n: an FFT length FFTW handles with its fast codelets.
@@ -197,7 +300,10 @@ public final class VIEOperator: @unchecked Sendable {
         }
         corner.backwardToCorner(&g0); corner.backwardToCorner(&g1); corner.backwardToCorner(&g2)
         var y = [CDouble](repeating: .zero, count: dimension)
-        for (n, p) in paddedIndex.enumerated() { y[3 * n] = g0[p]; y[3 * n + 1] = g1[p]; y[3 * n + 2] = g2[p] }
+        for (n, p) in paddedIndex.enumerated() {
+            let sc = selfTerms[n] * chi[n]
+            y[3 * n] = g0[p] + sc * x[3 * n]; y[3 * n + 1] = g1[p] + sc * x[3 * n + 1]; y[3 * n + 2] = g2[p] + sc * x[3 * n + 2]
+        }
         return y
     }
 
@@ -306,7 +412,7 @@ struct RHSBasis {
 public enum VIESolver {
     public static func channel(target: VoxelTarget, array: SensingArray, tolerance: Double = 1e-3,
                                restart: Int = 40, maxIterations: Int = 2000, warmStart: Bool = true,
-                               compressRHS: Bool = true, jacobi: Bool = true, discretization: VIEDiscretization = .pointMatched)
+                               compressRHS: Bool = true, jacobi: Bool = true, discretization: VIEDiscretization = .default)
         throws -> (channel: ChannelTensor, stats: [VIEStats])
     {
         try Check.inOpenRange(tolerance, 0, 1, "vie-tolerance")
@@ -396,8 +502,8 @@ public enum VIESolver {
             // (the Clausius–Mossotti factor (ε_r + 2)/3 for small voxels). For lossy-metal voxels |χ| ≈ 7–22
             // the unscaled system has a diagonal spread of that size and restarted GMRES stalls; right
             // preconditioning leaves the residual b − A x unchanged, so tolerances keep their meaning.
-            let dinv: [CDouble] = jacobi ? op.chi.flatMap { c -> [CDouble] in
-                let d = CDouble(1, 0) / (CDouble(1, 0) - op.selfTerm * c); return [d, d, d] } : []
+            let dinv: [CDouble] = jacobi ? op.chi.indices.flatMap { n -> [CDouble] in
+                let d = CDouble(1, 0) / (CDouble(1, 0) - op.selfTerms[n] * op.chi[n]); return [d, d, d] } : []
             DispatchQueue.concurrentPerform(iterations: rhs.count) { i in
                 var r: KrylovResult
                 if jacobi {
@@ -466,4 +572,40 @@ final class ParallelResults<T>: @unchecked Sendable {
     init(count: Int) { items = .init(repeating: nil, count: count) }
     func set(_ i: Int, _ v: T) { lock.lock(); items[i] = v; lock.unlock() }
     func values() -> [T] { items.map { $0! } }
+}
+
+/// Sine and cosine integrals Si(x) = ∫_0^x sin t/t dt, Ci(x) = γ + ln x + ∫_0^x (cos t − 1)/t dt (x > 0), for the
+/// filtered Green's tensor. x ≤ 2: power series; x > 2: the continued fraction of E1(jx) = −Ci(x) + j(Si(x) − π/2),
+/// E1(z) = e^{−z}/(z + 1 − 1²/(z + 3 − 2²/(z + 5 − …))) (modified Lentz), both to ≈ 1e-15 relative.
+enum SineCosineIntegral {
+    static func ciSi(_ x: Double) -> (ci: Double, si: Double) {
+        precondition(x > 0)
+        if x <= 2 {
+            var si = 0.0, ci = 0.0
+            var term = 1.0                       // (−1)^n x^{m}/m! for m = 0, 1, 2, …
+            for m in 1...60 {
+                term *= x / Double(m)
+                if m % 2 == 1 { si += (m % 4 == 1 ? 1 : -1) * term / Double(m) }
+                else { ci += (m % 4 == 0 ? 1 : -1) * term / Double(m) }
+                if term < 1e-18 { break }
+            }
+            return (0.57721566490153286061 + Foundation.log(x) + ci, si)
+        }
+        // Lentz on b_0 + a_1/(b_1 + a_2/(b_2 + …)) with b_i = z + 2i + 1 (i ≥ 0), a_i = −i² (i ≥ 1); z = jx.
+        let tiny = CDouble(1e-300, 0)
+        var b = CDouble(1, x)
+        var f = b, c = b, d = CDouble.zero
+        for i in 1...1000 {
+            let a = CDouble(-Double(i * i), 0)
+            b = b + CDouble(2, 0)
+            d = b + a * d; if d.length < 1e-300 { d = tiny }
+            c = b + a / c; if c.length < 1e-300 { c = tiny }
+            d = CDouble(1, 0) / d
+            let delta = c * d
+            f = f * delta
+            if (delta - CDouble(1, 0)).length < 1e-16 { break }
+        }
+        let e1 = CDouble(Double.cos(x), -Double.sin(x)) / f
+        return (-e1.real, Double.pi / 2 + e1.imaginary)
+    }
 }

@@ -134,7 +134,7 @@ public enum ScatterValidation {
 
     /// Channel of `target` with the named solver ("born" = alias-free cube Born, "born-center", "vie").
     static func solve(_ solver: String, target: VoxelTarget, array: SensingArray, tolerance: Double = 1e-5,
-                      discretization: VIEDiscretization = .pointMatched) throws -> (ChannelTensor, Int?)
+                      discretization: VIEDiscretization = .default) throws -> (ChannelTensor, Int?)
     {
         switch solver {
         case "born": return (try BornSolver.channel(target: target, array: array), nil)
@@ -151,8 +151,8 @@ public enum ScatterValidation {
     /// `antennas` + `antennas` cross array with `subcarriers` tones, vs `MieSphere.dipoleChannel`.
     public static func sphereChannel(solver: String, voxelsPerWavelength vpw: Double, ka: Double = 2.6,
                                      relativePermittivity eps: CDouble = CDouble(4, -0.5), rangeM: Double = 5,
-                                     antennas: Int = 16, subcarriers: Int = 2, discretization: VIEDiscretization = .pointMatched,
-                                     smoothBoundary: Bool = false) throws -> ValidationRow {
+                                     antennas: Int = 16, subcarriers: Int = 2, discretization: VIEDiscretization = .default,
+                                     smoothBoundary: Bool = false, exactVolume: Bool = true) throws -> ValidationRow {
         let t0 = Date()
         let arr = try SensingArray.cross(antennas: antennas, carrierHz: 4.9e9, subcarriers: subcarriers, subcarrierSpacingHz: 20e6)
         let lam = speedOfLight / arr.frequenciesHz.max()!
@@ -160,11 +160,11 @@ public enum ScatterValidation {
         let c = Point3(rangeM, 0, 0)
         let m = try Material(name: "sphere", relativePermittivity: eps, conductivity: 0)
         let t = smoothBoundary ? try VoxelTarget.smoothSphere(center: c, radius: radius, pitch: lam / vpw, material: m, referenceFrequencyHz: 4.9e9)
-                               : try VoxelTarget.sphere(center: c, radius: radius, pitch: lam / vpw, material: m)
+                               : try VoxelTarget.sphere(center: c, radius: radius, pitch: lam / vpw, material: m, exactVolume: exactVolume)
         let ref = try MieSphere.dipoleChannel(center: c, radius: radius, relativePermittivity: eps, array: arr)
         let (h, its) = try solve(solver, target: t, array: arr, discretization: discretization)
         return ValidationRow(test: String(format: "sphere near-field channel (ka %.2g, eps %.3g%+.3gj, %g m, %d+%d array)", ka, eps.real, eps.imaginary, rangeM, antennas, antennas),
-                             solver: solver, voxelsPerWavelength: vpw, voxels: t.occupiedCount,
+                             solver: solver, voxelsPerWavelength: lam / t.pitch, voxels: t.occupiedCount,
                              relativeError: relativeChannelError(h, reference: ref), phaseOffsetDeg: phaseOffsetDeg(h.data, ref.data),
                              rcsErrorDB: nil, gmresIterations: its, seconds: Date().timeIntervalSince(t0))
     }
@@ -191,12 +191,13 @@ public enum ScatterValidation {
     /// E- and H-planes vs Mie; RCS σ = 4π|F|² (m², dBsm) compared at every angle (θ = 180° is monostatic).
     public static func sphereFarField(solver: String, voxelsPerWavelength vpw: Double, ka: Double = 2,
                                       relativePermittivity eps: CDouble = CDouble(4, -1), tolerance: Double = 1e-6,
-                                      discretization: VIEDiscretization = .pointMatched, smoothBoundary: Bool = false) throws -> ValidationRow {
+                                      discretization: VIEDiscretization = .default, smoothBoundary: Bool = false,
+                                      exactVolume: Bool = true) throws -> ValidationRow {
         let t0 = Date()
         let k = 2 * Double.pi, radius = ka / k
         let m = try Material(name: "sphere", relativePermittivity: eps, conductivity: 0)
         let target = smoothBoundary ? try VoxelTarget.smoothSphere(center: Point3(0, 0, 0), radius: radius, pitch: 1 / vpw, material: m, referenceFrequencyHz: speedOfLight)
-                                    : try VoxelTarget.sphere(center: Point3(0, 0, 0), radius: radius, pitch: 1 / vpw, material: m)
+                                    : try VoxelTarget.sphere(center: Point3(0, 0, 0), radius: radius, pitch: 1 / vpw, material: m, exactVolume: exactVolume)
         let op = try VIEOperator(target: target, wavenumber: k, contrast: target.contrastGrid(frequencyHz: speedOfLight), discretization: discretization)
         var b = [CDouble](repeating: .zero, count: op.dimension)
         for (n, idx) in op.occupied.enumerated() { let z = target.center(idx).z; b[3 * n] = CDouble(Double.cos(k * z), -Double.sin(k * z)) }
@@ -227,7 +228,7 @@ public enum ScatterValidation {
         var num = 0.0, den = 0.0
         for i in got.indices { num += (got[i] - want[i]).lengthSquared; den += want[i].lengthSquared }
         return ValidationRow(test: String(format: "sphere far field + RCS (ka %.2g, eps %.3g%+.3gj, plane wave)", ka, eps.real, eps.imaginary),
-                             solver: solver, voxelsPerWavelength: vpw, voxels: target.occupiedCount,
+                             solver: solver, voxelsPerWavelength: 1 / target.pitch, voxels: target.occupiedCount,
                              relativeError: (num / den).squareRoot(), phaseOffsetDeg: phaseOffsetDeg(got, want),
                              rcsErrorDB: rcsErr, gmresIterations: its, seconds: Date().timeIntervalSince(t0))
     }

@@ -372,6 +372,12 @@ struct ScatterValidate: ParsableCommand {
         """)
     @Flag(help: "Add the finer pitches (λ/40 near field, λ/30 far field, λ/8 box; several minutes).") var full = false
     @Flag(help: "Print one JSON object.") var json = false
+    @Option(help: "VIE discretizations to compare, comma-separated (point, ldr, fcd, igt, cm, ldr-iso, fcd-pol, cube; default = the library default).")
+    var vieDiscretization: String = "default"
+    @Flag(help: "Voxelize the spheres at the nominal pitch without the exact-volume (effective radius) rescaling.") var nominalVolume = false
+    @Option(help: "Cases to run, comma-separated: box, far, near.") var cases: String = "box,far,near"
+    @Option(help: "Voxels per wavelength of the sphere cases, comma-separated (default 10,20; --full 10,20,30 far / 10,20,40 near).")
+    var voxelsPerWavelength: String?
 
     func run() throws {
         var rows: [ValidationRow] = []
@@ -379,9 +385,34 @@ struct ScatterValidate: ParsableCommand {
             rows.append(r)
             FileHandle.standardError.write(Data(String(format: "validate: %@ %@ %g/λ: %.4f (%.1f s)\n", r.test, r.solver, r.voxelsPerWavelength, r.relativeError, r.seconds).utf8))
         }
-        for vpw in full ? [2.0, 4, 8] : [2.0, 4] { for s in ["born-center", "born"] { add(try ScatterValidation.bornBox(solver: s, voxelsPerWavelength: vpw)) } }
-        for vpw in full ? [10.0, 20, 30] : [10.0, 20] { for s in ["born", "vie"] { add(try ScatterValidation.sphereFarField(solver: s, voxelsPerWavelength: vpw)) } }
-        for vpw in full ? [10.0, 20, 40] : [10.0, 20] { for s in ["born", "vie"] { add(try ScatterValidation.sphereChannel(solver: s, voxelsPerWavelength: vpw)) } }
+        let names = vieDiscretization.split(separator: ",").map { String($0) }
+        guard !names.isEmpty else {
+            throw ISACError.invalidParameter(name: "--vie-discretization", value: vieDiscretization, valid: "comma-separated names: default, " + VIEDiscretization.named.map { $0.0 }.joined(separator: ", "))
+        }
+        let discs = try names.map { $0 == "default" ? ("vie", VIEDiscretization.default) : ("vie-" + $0, try VIEDiscretization.named($0)) }
+        let run = Set(cases.split(separator: ",").map { String($0) })
+        guard !run.isEmpty, run.isSubset(of: ["box", "far", "near"]) else {
+            throw ISACError.invalidParameter(name: "--cases", value: cases, valid: "comma-separated subset of box, far, near")
+        }
+        let vpws = try voxelsPerWavelength.map { s -> [Double] in
+            let bad = ISACError.invalidParameter(name: "--voxels-per-wavelength", value: s, valid: "comma-separated numbers in [2, 40]")
+            let v = try s.split(separator: ",").map { v -> Double in
+                guard let x = Double(v), x.isFinite, x >= 2, x <= 40 else { throw bad }
+                return x }
+            guard !v.isEmpty else { throw bad }
+            return v }
+        let exact = !nominalVolume
+        if run.contains("box") {
+            for vpw in full ? [2.0, 4, 8] : [2.0, 4] { for s in ["born-center", "born"] { add(try ScatterValidation.bornBox(solver: s, voxelsPerWavelength: vpw)) } }
+        }
+        if run.contains("far") { for vpw in vpws ?? (full ? [10.0, 20, 30] : [10.0, 20]) {
+            add(try ScatterValidation.sphereFarField(solver: "born", voxelsPerWavelength: vpw, exactVolume: exact))
+            for (label, d) in discs { var r = try ScatterValidation.sphereFarField(solver: "vie", voxelsPerWavelength: vpw, discretization: d, exactVolume: exact); r.solver = label; add(r) }
+        } }
+        if run.contains("near") { for vpw in vpws ?? (full ? [10.0, 20, 40] : [10.0, 20]) {
+            add(try ScatterValidation.sphereChannel(solver: "born", voxelsPerWavelength: vpw, exactVolume: exact))
+            for (label, d) in discs { var r = try ScatterValidation.sphereChannel(solver: "vie", voxelsPerWavelength: vpw, discretization: d, exactVolume: exact); r.solver = label; add(r) }
+        } }
         if json {
             let data = try JSONEncoder().encode(rows)
             let arr = try JSONSerialization.jsonObject(with: data)

@@ -49,3 +49,48 @@ private let unitCubeInverseDistance = 3 * Foundation.log((3.0.squareRoot() + 1) 
     }
     #expect(errs[0] < 0.01 && errs[1] < errs[0] / 8)
 }
+
+@Test func sineAndCosineIntegralsMatchTabulatedValues() {
+    // Reference values: scipy.special.sici (Cephes), both branches (series x ≤ 2, continued fraction x > 2).
+    let table: [(Double, Double, Double)] = [(0.5, 0.49310741804306674, -0.17778407880661287), (1, 0.9460830703671831, 0.33740392290096816),
+        (2, 1.605412976802695, 0.422980828774865), (2.5, 1.7785201734438267, 0.2858711963653835), (3, 1.848652527999468, 0.11962978600800067),
+        (10, 1.658347594218874, -0.04545643300445537), (20, 1.5482417010434397, 0.044419820845353314), (150.3, 1.5649677556095152, -0.0032076597744530293)]
+    for (x, si, ci) in table {
+        let got = SineCosineIntegral.ciSi(x)
+        #expect(abs(got.si - si) < 1e-13 && abs(got.ci - ci) < 1e-13, "x = \(x): \(got)")
+    }
+}
+
+@Test func everyPolarizabilityHasTheCMLimitAndTheRadiativeReaction() {
+    // ΔV/α = 1/χ − S: S → −1/3 (Clausius–Mossotti) as kd → 0, and −Im S = (kd)³/(6π) + O((kd)⁵) for a lossless voxel
+    // (the optical theorem for one dipole, Draine 1988): every option must satisfy both.
+    let eps = CDouble(4, 0)
+    for p in VIEPolarizability.allCases {
+        let tiny = p.selfTerm(pitch: 1e-4, wavenumber: 1, permittivity: eps)
+        #expect((tiny - CDouble(-1.0 / 3.0, 0)).length < 1e-7, "\(p)")
+        let kd = 0.05
+        let s = p.selfTerm(pitch: kd, wavenumber: 1, permittivity: eps)
+        let rr = kd * kd * kd / (6 * Double.pi)
+        #expect(abs(-s.imaginary - rr) < 0.01 * rr, "\(p): \(s)")
+    }
+    // LDR's m²-dependent term: b2 + b3 S with S = 0 (lattice axis) and 1/5 (isotropic), at O((kd)²).
+    let kd = 0.01
+    let d = VIEPolarizability.ldr.selfTerm(pitch: kd, wavenumber: 1, permittivity: CDouble(9, 0)) - VIEPolarizability.ldr.selfTerm(pitch: kd, wavenumber: 1, permittivity: CDouble(1, 0))
+    #expect(abs(d.real - 8 * -0.1648469 * kd * kd / (4 * Double.pi)) < 1e-9)
+}
+
+@Test func filteredGreenTendsToTheFilteredStaticDipoleAsKdVanishes() {
+    // Static limit of the FCD Green's tensor (Piller & Martin; ADDA's "fcd_st"): the point static dipole
+    // (3r̂r̂ − I)/(4πr³)·ΔV times (2/(3π))(3 Si(x) + x cos x − 4 sin x), x = π r/h — a different formula from the full one.
+    let kd = 1e-4
+    for q in [Point3(1, 0, 0), Point3(1, 1, 0), Point3(2, 1, 1), Point3(3, -2, 5)] {
+        let rn = (q * q).sum().squareRoot(), u = q / rn, x = Double.pi * rn
+        let f = (2 / (3 * Double.pi)) * (3 * SineCosineIntegral.ciSi(x).si + x * Double.cos(x) - 4 * Double.sin(x))
+        let corr = VIEOperator.filteredGreenCorrection(offsetInPitches: q, kd: kd)
+        let st = 1 / (4 * Double.pi * rn * rn * rn)
+        let pointStatic = [st * (3 * u.x * u.x - 1), st * (3 * u.y * u.y - 1), st * (3 * u.z * u.z - 1), 3 * st * u.x * u.y, 3 * st * u.x * u.z, 3 * st * u.y * u.z]
+        for c in 0..<6 {
+            #expect(abs(pointStatic[c] + corr[c] - f * pointStatic[c]) < 1e-6 * st, "q = \(q), c = \(c)")
+        }
+    }
+}

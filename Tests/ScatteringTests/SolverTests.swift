@@ -66,7 +66,8 @@ private func smallBox(eps: CDouble, sigma: Double = 0, pitch: Double = 0.012) th
     let m = try Material(name: "m", relativePermittivity: CDouble(3, -1), conductivity: 0)
     let t = try VoxelTarget.sphere(center: Point3(0.1, 0, 0), radius: 0.18, pitch: 0.1, material: m)
     let k = 2 * Double.pi
-    let op = try VIEOperator(target: t, wavenumber: k, contrast: t.contrastGrid(frequencyHz: speedOfLight), discretization: .pointMatched)
+    for disc in [VIEDiscretization.pointMatched, .fcd] {
+    let op = try VIEOperator(target: t, wavenumber: k, contrast: t.contrastGrid(frequencyHz: speedOfLight), discretization: disc)
     var rng = RandomSource(seed: 3, stream: 1)
     let x = rng.complexGaussianVector(op.dimension)
     let y = op.apply(x)
@@ -78,12 +79,22 @@ private func smallBox(eps: CDouble, sigma: Double = 0, pitch: Double = 0.012) th
                 for d in 0..<3 {
                     let T: CDouble
                     if nI == mI { T = c == d ? op.selfTerm : .zero }
-                    else { T = try Fields.dyadicGreen(t.center(mIdx), t.center(nIdx), wavenumber: k)[3 * c + d] * CDouble(k * k * t.voxelVolume, 0) }
+                    else {
+                        var v = try Fields.dyadicGreen(t.center(mIdx), t.center(nIdx), wavenumber: k)[3 * c + d] * CDouble(k * k * t.voxelVolume, 0)
+                        if disc.filteredGreen {
+                            // FCD: the (real) filtered-Green correction, components (xx, yy, zz, xy, xz, yz).
+                            let f = VIEOperator.filteredGreenCorrection(offsetInPitches: (t.center(mIdx) - t.center(nIdx)) / t.pitch, kd: k * t.pitch)
+                            let comp = c == d ? c : (min(c, d) == 0 ? (max(c, d) == 1 ? 3 : 4) : 5)
+                            v += CDouble(f[comp], 0)
+                        }
+                        T = v
+                    }
                     s -= T * op.chi[nI] * x[3 * nI + d]
                 }
             }
             #expect((y[3 * mI + c] - s).length < 1e-10 * s.length + 1e-12)
         }
+    }
     }
 }
 
