@@ -69,6 +69,8 @@ public struct DatasetConfig: Codable, Sendable, Equatable {
     public var materials: MaterialRanges
     /// PO surface samples per wavelength (solvers po/hybrid; nil = `PhysicalOptics.defaultSamplesPerWavelength`).
     public var poSamplesPerWavelength: Double? = nil
+    /// PO part-to-part shadowing (`PhysicalOptics.shadowFlags`; nil = off, so configs without it keep their hash).
+    public var poShadowing: Bool? = nil
 
     /// Voxels per free-space wavelength (at the highest subcarrier) of the VIE presets.
     public static let vieVoxelsPerWavelength = 6.0
@@ -264,7 +266,8 @@ public enum ExtendedTargetGenerator {
             let (vt, mesh) = try SurfaceScattering.place(shape, rangeM: r, azimuthRad: az, headingRad: heading, materials: mats, config: c)
             t = vt; its = nil
             h = try SurfaceScattering.channel(mesh: mesh, target: vt, array: array, hybrid: c.solver == .hybrid,
-                                              samplesPerWavelength: c.poSamplesPerWavelength ?? PhysicalOptics.defaultSamplesPerWavelength)
+                                              samplesPerWavelength: c.poSamplesPerWavelength ?? PhysicalOptics.defaultSamplesPerWavelength,
+                                              shadowing: c.poShadowing ?? false)
         } else {
             t = try place(shape, rangeM: r, azimuthRad: az, headingRad: heading, materials: mats, config: c)
             (h, its) = try solve(t, array: array, config: c)

@@ -29,12 +29,14 @@ public enum SurfaceScattering {
     /// (material index ≠ 1).
     public static func channel(mesh: TriangleMesh, target: VoxelTarget?, array: SensingArray, hybrid: Bool,
                                samplesPerWavelength spw: Double = PhysicalOptics.defaultSamplesPerWavelength,
-                               timing: PhysicalOpticsTiming? = nil) throws -> ChannelTensor {
-        var H = try PhysicalOptics.channel(mesh: mesh, array: array, samplesPerWavelength: spw, timing: timing)
+                               shadowing: Bool = false, timing: PhysicalOpticsTiming? = nil) throws -> ChannelTensor {
+        var H = try PhysicalOptics.channel(mesh: mesh, array: array, samplesPerWavelength: spw, shadowing: shadowing, timing: timing)
         if hybrid, var t = target {
             t.material = t.material.map { $0 == MeshPart.metal.rawValue ? 0 : $0 }
             if t.occupiedCount > 0 {
+                let t0 = Date()
                 let hb = try BornSolver.channel(target: t, array: array)
+                timing?.bornSeconds += Date().timeIntervalSince(t0)
                 for i in H.data.indices { H.data[i] += hb.data[i] }
             }
         }
@@ -71,7 +73,9 @@ extension SurfaceScattering {
         case let .vehicle(cls):
             let shape = VehicleShape.random(cls, scale: c.targetScale, rng: &rng)
             let mats = try c.materials.draw(&rng)
+            let t0 = Date()
             (vox, mesh) = try place(shape, rangeM: rangeM, azimuthRad: azimuthRad, headingRad: headingRad, materials: mats, config: c)
+            timing?.placeSeconds += Date().timeIntervalSince(t0)
         case let .sphere(a):
             let lam = c.shortestWavelengthM
             mesh = try .icosphere(radius: a, subdivisions: PhysicalOptics.sphereSubdivisions(radiusM: a, wavelengthM: lam), center: ctr)
@@ -89,7 +93,8 @@ extension SurfaceScattering {
             vox = hybrid && placed.parts.contains(where: { $0 != .metal })
                 ? try placed.voxelize(pitch: c.voxelPitchM, materials: try c.materials.draw(&rng)) : nil
         }
-        let H = try channel(mesh: mesh, target: vox, array: array, hybrid: hybrid, samplesPerWavelength: spw, timing: timing)
+        let H = try channel(mesh: mesh, target: vox, array: array, hybrid: hybrid, samplesPerWavelength: spw,
+                            shadowing: c.poShadowing ?? false, timing: timing)
         return (H, mesh, vox)
     }
 }

@@ -98,8 +98,8 @@ public struct TriangleMesh: Sendable, Equatable {
     /// Checks that the mesh can be used by the solvers and throws `ISACError.invalidParameter` naming
     /// `flag` and `source` (the file or target) otherwise: not empty, finite vertices, indices in range,
     /// no zero-area facets (area ≤ 1e-12 × (bounding-box diagonal)²), edge-manifold (no edge shared by more
-    /// than two facets, neighbours traverse a shared edge in opposite directions), and no facet edge longer
-    /// than `maxEdgeM` when given.
+    /// than two facets, neighbours traverse a shared edge in opposite directions), no facet edge longer
+    /// than `maxEdgeM` when given, and no connected part passing through itself (`selfIntersection`).
     public func validate(flag: String, source: String, maxEdgeM: Double? = nil) throws {
         func fail(_ why: String) -> ISACError { .invalidParameter(name: flag, value: source, valid: why) }
         guard !triangles.isEmpty, !vertices.isEmpty else { throw fail("mesh has no triangles; need a non-empty triangulated surface") }
@@ -136,6 +136,85 @@ public struct TriangleMesh: Sendable, Equatable {
                 throw fail(String(format: "triangle %d has an edge of %.4g m, longer than the validated facet size %.4g m; refine the mesh", i, longestEdge(i), m))
             }
         }
+        if let (i, j) = selfIntersection() {
+            throw fail("self-intersecting: triangles \(i) and \(j) of one connected part cross each other; repair the mesh (separate parts may overlap, one closed part may not pass through itself)")
+        }
+    }
+
+    /// Connected components (triangles sharing an edge), one id per triangle (0-based, in order of first appearance).
+    public func componentIDs() -> [Int] {
+        let n = triangles.count
+        var parent = Array(0..<n)
+        func find(_ x: Int) -> Int { var x = x; while parent[x] != x { parent[x] = parent[parent[x]]; x = parent[x] }; return x }
+        var edgeOwner: [SIMD2<Int32>: Int] = [:]
+        for (i, t) in triangles.enumerated() {
+            for (a, b) in [(t.x, t.y), (t.y, t.z), (t.z, t.x)] {
+                let e = SIMD2(min(a, b), max(a, b))
+                if let o = edgeOwner[e] { let ra = find(o), rb = find(i); if ra != rb { parent[ra] = rb } } else { edgeOwner[e] = i }
+            }
+        }
+        var id: [Int: Int] = [:]
+        return (0..<n).map { i in let r = find(i); if let v = id[r] { return v }; id[r] = id.count; return id.count - 1 }
+    }
+
+    /// First pair of triangles (i < j) of the same connected component that cross each other, or nil.
+    ///
+    /// Candidates come from a uniform spatial hash (cell = mean longest facet edge; each triangle is entered in every
+    /// cell its bounding box overlaps, so the test is ≈ O(F) for well-spread facets instead of O(F²)). Two triangles
+    /// cross when an edge of one passes through the interior of the other (segment–triangle test with a tolerance of
+    /// 1e-9 × the bounding-box diagonal, so facets that only touch along an edge or at a vertex do not count).
+    /// Pairs that share a vertex and coplanar overlaps are not tested. Different components may overlap: multi-part
+    /// models (and the procedural vehicles) are built from intersecting closed parts.
+    public func selfIntersection() -> (Int, Int)? {
+        let n = triangles.count
+        guard n > 1 else { return nil }
+        let comp = componentIDs()
+        let (lo, hi) = bounds
+        let diag = max(vnorm(hi - lo), .leastNormalMagnitude), tol = 1e-9 * diag
+        let cell = max(triangles.indices.reduce(0) { $0 + longestEdge($1) } / Double(n), diag / 2048)
+        func key(_ i: Int, _ j: Int, _ l: Int) -> Int64 { (Int64(i) & 0x1FFFFF) << 42 | (Int64(j) & 0x1FFFFF) << 21 | (Int64(l) & 0x1FFFFF) }
+        var grid: [Int64: [Int32]] = [:]
+        var boxes: [(Point3, Point3)] = []
+        boxes.reserveCapacity(n)
+        for t in 0..<n {
+            let (a, b, c) = corners(t)
+            let bl = pointwiseMin(pointwiseMin(a, b), c), bh = pointwiseMax(pointwiseMax(a, b), c)
+            boxes.append((bl - tol, bh + tol))
+            let i0 = Int(((bl.x - lo.x) / cell).rounded(.down)), i1 = Int(((bh.x - lo.x) / cell).rounded(.down))
+            let j0 = Int(((bl.y - lo.y) / cell).rounded(.down)), j1 = Int(((bh.y - lo.y) / cell).rounded(.down))
+            let l0 = Int(((bl.z - lo.z) / cell).rounded(.down)), l1 = Int(((bh.z - lo.z) / cell).rounded(.down))
+            for i in i0...i1 { for j in j0...j1 { for l in l0...l1 { grid[key(i, j, l), default: []].append(Int32(t)) } } }
+        }
+        /// Segment p→q crosses the interior of triangle (a, b, c) (Möller–Trumbore, strictly inside with margin).
+        func crosses(_ p: Point3, _ q: Point3, _ a: Point3, _ b: Point3, _ c: Point3) -> Bool {
+            let d = q - p, e1 = b - a, e2 = c - a, pv = vcross(d, e2), det = vdot(e1, pv)
+            let scale = vnorm(d) * vnorm(e1) * vnorm(e2)
+            if abs(det) <= 1e-12 * scale { return false }   // parallel or coplanar
+            let tv = p - a, u = vdot(tv, pv) / det
+            let qv = vcross(tv, e1), v = vdot(d, qv) / det, s = vdot(e2, qv) / det
+            let ed = tol / max(vnorm(e1), vnorm(e2)), es = tol / vnorm(d)
+            return u > ed && v > ed && u + v < 1 - ed && s > es && s < 1 - es
+        }
+        var tested = Set<Int64>()
+        var best: (Int, Int)? = nil
+        for (_, list) in grid where list.count > 1 {
+            for x in 0..<list.count { for y in (x + 1)..<list.count {
+                let i = Int(min(list[x], list[y])), j = Int(max(list[x], list[y]))
+                guard comp[i] == comp[j] else { continue }
+                let ti = triangles[i], tj = triangles[j]
+                if ti.x == tj.x || ti.x == tj.y || ti.x == tj.z || ti.y == tj.x || ti.y == tj.y || ti.y == tj.z
+                    || ti.z == tj.x || ti.z == tj.y || ti.z == tj.z { continue }
+                let (bi, bj) = (boxes[i], boxes[j])
+                if any(bi.1 .< bj.0) || any(bj.1 .< bi.0) { continue }
+                guard tested.insert(Int64(i) << 32 | Int64(j)).inserted else { continue }
+                let (a, b, c) = corners(i), (d, e, f) = corners(j)
+                if crosses(a, b, d, e, f) || crosses(b, c, d, e, f) || crosses(c, a, d, e, f)
+                    || crosses(d, e, a, b, c) || crosses(e, f, a, b, c) || crosses(f, d, a, b, c) {
+                    if best == nil || (i, j) < best! { best = (i, j) }
+                }
+            } }
+        }
+        return best
     }
 
     /// Smallest distance from any point of the surface to any of `points`, m (exact point–triangle distances).

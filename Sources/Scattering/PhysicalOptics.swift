@@ -23,6 +23,8 @@ public struct SurfaceSamples: Sendable {
     public var tangent1: [Point3] = [], tangent2: [Point3] = []
     /// True where the facet belongs to an open surface (lit from either side).
     public var twoSided: [Bool] = []
+    /// Index of the mesh triangle each sample lies on.
+    public var facets: [Int32] = []
 
     public var count: Int { points.count }
 
@@ -43,7 +45,7 @@ public struct SurfaceSamples: Sendable {
                 let lmax = max(lpq, lqr, lrp)
                 if lmax <= d2 {
                     points.append((p + q + r) / 3); normals.append(n); weights.append(vnorm(vcross(q - p, r - p)) / 2)
-                    tangent1.append(t1); tangent2.append(t2); twoSided.append(two)
+                    tangent1.append(t1); tangent2.append(t2); twoSided.append(two); facets.append(Int32(i))
                     continue
                 }
                 // Split the longest edge at its midpoint; both halves keep the facet's winding.
@@ -152,8 +154,11 @@ public enum PhysicalOptics {
     /// `BornSolver`: per block of samples the pair geometry is computed once, then per subcarrier B [N_r × 2b] and
     /// A [2b × N_t] are filled and accumulated with one ZGEMM (8·N_r·N_t·2b flops). Samples shadowed from every Tx
     /// are dropped before blocking. Throws when the mesh comes closer than `minClearanceWavelengths` λ to the array.
+    /// `shadowing`: also zero the current where the path from the Tx to the sample crosses another opaque facet
+    /// (part-to-part and non-convex self-shadowing, `shadowFlags`); off by default (docs/physical-optics.md).
     public static func channel(mesh: TriangleMesh, array: SensingArray, samplesPerWavelength spw: Double = defaultSamplesPerWavelength,
-                               blockSize: Int = 2048, minClearanceWavelengths: Double = 1, timing: PhysicalOpticsTiming? = nil) throws -> ChannelTensor {
+                               blockSize: Int = 2048, minClearanceWavelengths: Double = 1, shadowing: Bool = false,
+                               timing: PhysicalOpticsTiming? = nil) throws -> ChannelTensor {
         try Check.positive(spw, "--po-samples-per-wavelength"); try Check.positive(blockSize, "blockSize")
         let fmax = array.frequenciesHz.max()!, lamMin = speedOfLight / fmax
         let clearance = mesh.minimumDistance(to: array.allPositions)
@@ -165,22 +170,53 @@ public enum PhysicalOptics {
             throw ISACError.invalidParameter(name: "target position", value: "antenna \(inside) is inside the mesh",
                                              valid: "the mesh must not overlap the array; move the target away from the antennas")
         }
-        let (all, keep) = try litSamples(mesh: mesh, array: array, samplesPerWavelength: spw)
-        return channel(samples: all, indices: keep, array: array, blockSize: blockSize, timing: timing)
+        var (all, keep) = try litSamples(mesh: mesh, array: array, samplesPerWavelength: spw, timing: timing)
+        var occluded: [UInt8]? = nil
+        if shadowing {
+            let t0 = Date()
+            let f = shadowFlags(samples: all, indices: keep, mesh: mesh, txPositions: array.tx.positions)
+            // Samples shadowed from every Tx carry no current: drop them before blocking.
+            let nt = array.tx.count
+            let live = keep.indices.filter { n in (0..<nt).contains { f[n * nt + $0] == 0 } }
+            occluded = live.flatMap { n in f[(n * nt)..<((n + 1) * nt)] }
+            keep = live.map { keep[$0] }
+            timing?.shadowSeconds += Date().timeIntervalSince(t0)
+        }
+        return channel(samples: all, indices: keep, array: array, blockSize: blockSize, occluded: occluded, timing: timing)
     }
 
     /// Metal-facet samples at spacing λ_min / spw and the indices of those lit by at least one Tx element (the
     /// samples the channel sums over: its GEMMs cost 8 · N_r · N_t · 2 · kept.count real flops per subcarrier).
-    public static func litSamples(mesh: TriangleMesh, array: SensingArray, samplesPerWavelength spw: Double) throws -> (SurfaceSamples, [Int]) {
+    public static func litSamples(mesh: TriangleMesh, array: SensingArray, samplesPerWavelength spw: Double,
+                                  timing: PhysicalOpticsTiming? = nil) throws -> (SurfaceSamples, [Int]) {
         let lamMin = speedOfLight / array.frequenciesHz.max()!
+        let t0 = DispatchTime.now().uptimeNanoseconds
         let all = try SurfaceSamples(mesh: mesh, spacingM: lamMin / spw)
+        let t1 = DispatchTime.now().uptimeNanoseconds
         let keep = (0..<all.count).filter { q in
             all.twoSided[q] || array.tx.positions.contains { vdot(all.normals[q], all.points[q] - $0) < 0 }
+        }
+        if let tm = timing {
+            tm.samplingSeconds += Double(t1 - t0) * 1e-9
+            tm.litSeconds += Double(DispatchTime.now().uptimeNanoseconds - t1) * 1e-9
         }
         return (all, keep)
     }
 
+    /// Tones between direct evaluations of the phasors e^{−jk_m R}; in between they advance by one complex multiply,
+    /// e^{−j(k0 + mΔk)R} = e^{−jk_s R} · (e^{−jΔk R})^{m−s}. The recurrence's rounding grows ≈ (m − s)·ε per pair
+    /// (measured: docs/physical-optics.md, "Tone recurrence"), far below the rounding of k·R itself at R ≫ λ.
+    public static let defaultReseedInterval = 8
+
+    /// The block kernel of `channel(mesh:…)`, per block of b samples:
+    /// 1. pair geometry (Tx and Rx side, pair (a, i) at a·b_max + i): R, 1/R, two real projection factors, the seed
+    ///    phasor e^{−jk0R} and the step e^{−jΔkR} (split real/imaginary planes, so the loops vectorize);
+    /// 2. per tone: the phasors advance (or are re-seeded every `reseedInterval` tones) in the same pass that writes
+    ///    A [2b × N_t] (currents, two tangential unknowns per sample) and Bᵀ [2b × N_r] (radiation to every Rx);
+    /// 3. acc_k [N_r × N_t] += (Bᵀ)ᵀ · A: one ZGEMM (TN: both operands contiguous along the long inner dimension).
+    /// `occluded` (optional, [keep.count × N_t], 1 = shadowed): per-(sample, Tx) shadow flags from `shadowFlags`.
     static func channel(samples s: SurfaceSamples, indices keep: [Int], array: SensingArray, blockSize: Int,
+                        reseedInterval: Int = defaultReseedInterval, occluded: [UInt8]? = nil,
                         timing: PhysicalOpticsTiming? = nil) -> ChannelTensor {
         func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
         let nr = array.rx.count, nt = array.tx.count, K = array.frequenciesHz.count
@@ -189,64 +225,95 @@ public enum PhysicalOptics {
             let d = ks[1] - ks[0]
             return ks.indices.allSatisfy { abs(ks[$0] - ks[0] - Double($0) * d) <= 1e-12 * ks[0] } ? d : nil
         }()
+        let reseed = max(1, reseedInterval)
         let p = array.txPolarization, qv = array.rxPolarization
+        let bmax = max(1, min(blockSize, keep.count))
         var acc = [Matrix<CDouble>](repeating: Matrix<CDouble>(rows: nr, cols: nt), count: K)
+        let tx = PairPhasors(antennas: nt, stride: bmax), rx = PairPhasors(antennas: nr, stride: bmax)
+        let ld = 2 * bmax
+        var A = [CDouble](repeating: .zero, count: ld * nt), Bt = [CDouble](repeating: .zero, count: ld * nr)
+        let qt1 = UnsafeMutablePointer<Double>.allocate(capacity: bmax), qt2 = UnsafeMutablePointer<Double>.allocate(capacity: bmax)
+        defer { qt1.deallocate(); qt2.deallocate() }
+        let inv4pi = 1 / (4 * Double.pi)
         var start = 0
         while start < keep.count {
-            let idx = Array(keep[start..<min(start + blockSize, keep.count)])
+            let idx = Array(keep[start..<min(start + bmax, keep.count)])
             let b = idx.count
-            // Tx pairs (t, i) at t·b + i: geometric current factors a1, a2 (w·s·t̂_c·(n̂ × (R̂ × p̂)), real).
-            var tx = PairGeometry(count: nt * b), rx = PairGeometry(count: nr * b)
-            tx.fill(antennas: array.tx.positions, points: idx.map { s.points[$0] }, k0: ks[0], dk: dk) { j, a, i, u in
+            let pts = idx.map { s.points[$0] }
+            let t0 = now()
+            // Tx side: real current factors w·s·t̂_c·(n̂ × (R̂ × p̂)), n̂ × (R̂ × p̂) = R̂ (n̂·p̂) − p̂ (n̂·R̂); s = lit sign.
+            let blockStart = start
+            tx.fill(antennas: array.tx.positions, points: pts, k0: ks[0], dk: dk) { a, i, u in
                 let q = idx[i], n = s.normals[q]
                 let c = vdot(n, u)
-                let sign: Double = c < 0 ? 1 : (s.twoSided[q] && c > 0 ? -1 : 0)
-                // n̂ × (R̂ × p̂) = R̂ (n̂·p̂) − p̂ (n̂·R̂)
+                var sign: Double = c < 0 ? 1 : (s.twoSided[q] && c > 0 ? -1 : 0)
+                if let o = occluded, o[(blockStart + i) * nt + a] != 0 { sign = 0 }
                 let v = u * vdot(n, p) - p * c
                 let w = sign * s.weights[q]
                 return (w * vdot(s.tangent1[q], v), w * vdot(s.tangent2[q], v))
             }
-            // Rx pairs (r, i) at r·b + i: (R̂·q̂)(R̂·t̂_c).
-            rx.fill(antennas: array.rx.positions, points: idx.map { s.points[$0] }, k0: ks[0], dk: dk) { j, a, i, u in
+            // Rx side: (R̂·q̂)(R̂·t̂_c).
+            rx.fill(antennas: array.rx.positions, points: pts, k0: ks[0], dk: dk) { _, i, u in
                 let q = idx[i], uq = vdot(u, qv)
                 return (uq * vdot(u, s.tangent1[q]), uq * vdot(u, s.tangent2[q]))
             }
-            let qt = idx.map { (vdot(qv, s.tangent1[$0]), vdot(qv, s.tangent2[$0])) }
-            var A = Matrix<CDouble>(rows: 2 * b, cols: nt), B = Matrix<CDouble>(rows: nr, cols: 2 * b)
+            for i in 0..<b { qt1[i] = vdot(qv, s.tangent1[idx[i]]); qt2[i] = vdot(qv, s.tangent2[idx[i]]) }
+            timing?.geometrySeconds += now() - t0
             for kk in 0..<K {
-                let k = ks[kk]
-                if kk > 0 { tx.advance(to: k); rx.advance(to: k) }
-                let rowsA = 2 * b
-                A.data.withUnsafeMutableBufferPointer { ap in
-                    let O = SendablePointer(ap)
-                    let (ph, ir, f1, f2) = (tx.phase, tx.invR, tx.f1, tx.f2)
+                let k = ks[kk], invk = 1 / k
+                // Phasor update mode for this tone: 0 = keep the seed (tone 0), 1 = multiply by the step, 2 = direct.
+                let mode = kk == 0 ? 0 : (dk == nil || kk % reseed == 0 ? 2 : 1)
+                let t1 = now()
+                A.withUnsafeMutableBufferPointer { ab in
+                    let O = SendableRaw(UnsafeMutableRawPointer(ab.baseAddress!).assumingMemoryBound(to: Double.self))
+                    let T = tx.pointers
                     DispatchQueue.concurrentPerform(iterations: nt) { t in
+                        let o = O.p + 2 * ld * t, base = t * bmax
+                        let (pr, pi, sr, si, R, ir, f1, f2) = (T.pr + base, T.pi + base, T.sr + base, T.si + base,
+                                                                T.r + base, T.ir + base, T.f1 + base, T.f2 + base)
+                        PairPhasors.update(mode: mode, count: b, k: k, pr: pr, pi: pi, sr: sr, si: si, r: R)
                         for i in 0..<b {
-                            let j = t * b + i
                             // g(1 + u) = e^{−jkR}/(4πR) (1 − j/(kR))
-                            let e = ph[j] * CDouble(ir[j] / (4 * Double.pi), 0) * CDouble(1, -ir[j] / k)
-                            O[2 * i + t * rowsA] = e * CDouble(f1[j], 0)
-                            O[2 * i + 1 + t * rowsA] = e * CDouble(f2[j], 0)
+                            let c = ir[i] * inv4pi, qk = ir[i] * invk
+                            let er = c * (pr[i] + pi[i] * qk), ei = c * (pi[i] - pr[i] * qk)
+                            o[4 * i] = er * f1[i]; o[4 * i + 1] = ei * f1[i]
+                            o[4 * i + 2] = er * f2[i]; o[4 * i + 3] = ei * f2[i]
                         }
                     }
                 }
-                B.data.withUnsafeMutableBufferPointer { bp in
-                    let O = SendablePointer(bp)
-                    let (ph, ir, f1, f2) = (rx.phase, rx.invR, rx.f1, rx.f2)
+                let t2 = now()
+                Bt.withUnsafeMutableBufferPointer { bb in
+                    let O = SendableRaw(UnsafeMutableRawPointer(bb.baseAddress!).assumingMemoryBound(to: Double.self))
+                    let T = rx.pointers
+                    let Q1 = SendableRaw(qt1), Q2 = SendableRaw(qt2)
                     DispatchQueue.concurrentPerform(iterations: nr) { r in
+                        let o = O.p + 2 * ld * r, base = r * bmax
+                        let (pr, pi, sr, si, R, ir, f1, f2) = (T.pr + base, T.pi + base, T.sr + base, T.si + base,
+                                                                T.r + base, T.ir + base, T.f1 + base, T.f2 + base)
+                        PairPhasors.update(mode: mode, count: b, k: k, pr: pr, pi: pi, sr: sr, si: si, r: R)
+                        let q1 = Q1.p, q2 = Q2.p
                         for i in 0..<b {
-                            let j = r * b + i
-                            let g = ph[j] * CDouble(ir[j] / (4 * Double.pi), 0)
-                            let q = ir[j] / k
-                            let al = g * CDouble(1 - q * q, -q), be = -(g * CDouble(1 - 3 * q * q, -3 * q))
-                            O[r + 2 * i * nr] = al * CDouble(qt[i].0, 0) + be * CDouble(f1[j], 0)
-                            O[r + (2 * i + 1) * nr] = al * CDouble(qt[i].1, 0) + be * CDouble(f2[j], 0)
+                            // q̂ᵀ G t̂ = α (q̂·t̂) + β (R̂·q̂)(R̂·t̂), α = g(1 + u + u²), β = −g(1 + 3u + 3u²), u = 1/(jkR)
+                            let c = ir[i] * inv4pi, q = ir[i] * invk
+                            let gr = c * pr[i], gi = c * pi[i]
+                            let a0 = 1 - q * q, b0 = 1 - 3 * q * q, b1 = 3 * q
+                            let alr = gr * a0 + gi * q, ali = gi * a0 - gr * q
+                            let ber = -(gr * b0 + gi * b1), bei = -(gi * b0 - gr * b1)
+                            o[4 * i] = alr * q1[i] + ber * f1[i]; o[4 * i + 1] = ali * q1[i] + bei * f1[i]
+                            o[4 * i + 2] = alr * q2[i] + ber * f2[i]; o[4 * i + 3] = ali * q2[i] + bei * f2[i]
                         }
                     }
                 }
-                let g0 = now()
-                Matrix.gemm(.none, B, .none, A, beta: .one, into: &acc[kk])
-                if let tm = timing { tm.gemmSeconds += now() - g0; tm.gemmFlops += 8 * Double(nr * nt * 2 * b) }
+                let t3 = now()
+                A.withUnsafeBufferPointer { ap in Bt.withUnsafeBufferPointer { bp in acc[kk].data.withUnsafeMutableBufferPointer { cp in
+                    CDouble.gemm(.transpose, .none, m: nr, n: nt, k: 2 * b, alpha: .one, a: bp.baseAddress!, lda: ld,
+                                 b: ap.baseAddress!, ldb: ld, beta: .one, c: cp.baseAddress!, ldc: nr)
+                } } }
+                if let tm = timing {
+                    let t4 = now()
+                    tm.currentSeconds += t2 - t1; tm.radiationSeconds += t3 - t2
+                    tm.gemmSeconds += t4 - t3; tm.gemmFlops += 8 * Double(nr * nt * 2 * b)
+                }
             }
             start += b
         }
@@ -259,53 +326,103 @@ public enum PhysicalOptics {
         }
         return H
     }
+
+
+    /// Direct-summation reference of the PO channel (no blocking, no GEMM, no phasor recurrence: e^{−jkR} from
+    /// cos/sin at every tone), the same quadrature as `channel(mesh:…)`: for tests of the fast kernel on small cases.
+    static func directChannel(samples s: SurfaceSamples, indices keep: [Int], array: SensingArray) -> ChannelTensor {
+        let nr = array.rx.count, nt = array.tx.count, K = array.frequenciesHz.count
+        let p = array.txPolarization, qv = array.rxPolarization
+        var H = ChannelTensor(rx: nr, tx: nt, subcarriers: K, data: .init(repeating: .zero, count: nr * nt * K))
+        for kk in 0..<K {
+            let k = Fields.wavenumber(frequencyHz: array.frequenciesHz[kk])
+            for r in 0..<nr { for t in 0..<nt {
+                var sum = CDouble.zero
+                for q in keep {
+                    let x = s.points[q], n = s.normals[q]
+                    // current J/(2·η⁻¹) = s n̂ × (g(1 + u) R̂ × p̂), tangential components on t̂1, t̂2
+                    let dt = x - array.tx.positions[t], Rt = vnorm(dt), ut = dt / Rt
+                    let c = vdot(n, ut)
+                    let sign: Double = c < 0 ? 1 : (s.twoSided[q] && c > 0 ? -1 : 0)
+                    if sign == 0 { continue }
+                    let gt = CDouble(Double.cos(k * Rt), -Double.sin(k * Rt)) * CDouble(1 / (4 * Double.pi * Rt), 0) * CDouble(1, -1 / (k * Rt))
+                    let v = ut * vdot(n, p) - p * c
+                    let j1 = gt * CDouble(sign * s.weights[q] * vdot(s.tangent1[q], v), 0)
+                    let j2 = gt * CDouble(sign * s.weights[q] * vdot(s.tangent2[q], v), 0)
+                    // q̂ᵀ G(r_r, x) t̂_c
+                    let dr = x - array.rx.positions[r], Rr = vnorm(dr), ur = dr / Rr
+                    let g = CDouble(Double.cos(k * Rr), -Double.sin(k * Rr)) * CDouble(1 / (4 * Double.pi * Rr), 0)
+                    let u = CDouble(0, -1 / (k * Rr))
+                    let al = g * (1 + u + u * u), be = -(g * (1 + 3 * u + 3 * u * u))
+                    let uq = vdot(ur, qv)
+                    let b1 = al * CDouble(vdot(qv, s.tangent1[q]), 0) + be * CDouble(uq * vdot(ur, s.tangent1[q]), 0)
+                    let b2 = al * CDouble(vdot(qv, s.tangent2[q]), 0) + be * CDouble(uq * vdot(ur, s.tangent2[q]), 0)
+                    sum += b1 * j1 + b2 * j2
+                }
+                H.data[(r * nt + t) * K + kk] = sum * CDouble(0, -2 * k * k * k)
+            } }
+        }
+        return H
+    }
 }
 
-/// Frequency-independent geometry of (antenna, sample) pairs — 1/R, two real projection factors — and the running
-/// phasor e^{−jkR}, advanced per subcarrier (one complex multiply for uniform tones). Pair (a, i) at a·b + i.
-struct PairGeometry {
-    var dist: [Double], invR: [Double], f1: [Double], f2: [Double], phase: [CDouble], step: [CDouble]?
-    init(count n: Int) {
-        dist = .init(repeating: 0, count: n); invR = dist; f1 = dist; f2 = dist
-        phase = .init(repeating: .zero, count: n); step = nil
+/// A raw pointer that parallel loops may share (each iteration writes its own disjoint range).
+struct SendableRaw<T>: @unchecked Sendable {
+    let p: UnsafeMutablePointer<T>
+    init(_ p: UnsafeMutablePointer<T>) { self.p = p }
+}
+
+/// Frequency-independent geometry of (antenna, sample) pairs — R, 1/R, two real projection factors — and the running
+/// phasor e^{−jkR} with its per-tone step e^{−jΔkR}, as split real/imaginary planes. Pair (a, i) at a·stride + i;
+/// the buffers are allocated once and reused for every block (stride = the largest block).
+final class PairPhasors: @unchecked Sendable {
+    let count: Int
+    let r, ir, f1, f2, pr, pi, sr, si: UnsafeMutablePointer<Double>
+    let stride: Int
+    struct Pointers: @unchecked Sendable { let r, ir, f1, f2, pr, pi, sr, si: UnsafeMutablePointer<Double> }
+    var pointers: Pointers { Pointers(r: r, ir: ir, f1: f1, f2: f2, pr: pr, pi: pi, sr: sr, si: si) }
+
+    init(antennas: Int, stride: Int) {
+        let n = max(1, antennas * stride)
+        count = antennas * stride; self.stride = stride
+        r = Self.alloc(n); ir = Self.alloc(n); f1 = Self.alloc(n); f2 = Self.alloc(n)
+        pr = Self.alloc(n); pi = Self.alloc(n); sr = Self.alloc(n); si = Self.alloc(n)
+    }
+    deinit { for b in [r, ir, f1, f2, pr, pi, sr, si] { b.deallocate() } }
+    private static func alloc(_ n: Int) -> UnsafeMutablePointer<Double> {
+        let b = UnsafeMutablePointer<Double>.allocate(capacity: n); b.initialize(repeating: 0, count: n); return b
     }
 
-    /// `factors(j, a, i, R̂)` gives (f1, f2) for pair j = a·b + i with unit vector R̂ from antenna a to point i.
-    mutating func fill(antennas pos: [Point3], points: [Point3], k0: Double, dk: Double?,
-                       factors: @Sendable (Int, Int, Int, Point3) -> (Double, Double)) {
-        let b = points.count
-        if dk != nil { step = .init(repeating: .zero, count: pos.count * b) }
-        let hasStep = dk != nil, dkv = dk ?? 0
-        dist.withUnsafeMutableBufferPointer { dp in invR.withUnsafeMutableBufferPointer { ip in
-        f1.withUnsafeMutableBufferPointer { ap in f2.withUnsafeMutableBufferPointer { bp in
-        phase.withUnsafeMutableBufferPointer { pp in
-            let (D, I, F1, F2, P) = (SendablePointer(dp), SendablePointer(ip), SendablePointer(ap), SendablePointer(bp), SendablePointer(pp))
-            var stepBuf = step ?? []
-            stepBuf.withUnsafeMutableBufferPointer { sp in
-                let S = SendablePointer(sp)
-                DispatchQueue.concurrentPerform(iterations: pos.count) { a in
-                    let src = pos[a]
-                    for i in 0..<b {
-                        let v = points[i] - src
-                        let r = vnorm(v), inv = 1 / r
-                        let j = a * b + i
-                        D[j] = r; I[j] = inv
-                        let (x, y) = factors(j, a, i, v * inv)
-                        F1[j] = x; F2[j] = y
-                        P[j] = CDouble(Double.cos(k0 * r), -Double.sin(k0 * r))
-                        if hasStep { S[j] = CDouble(Double.cos(dkv * r), -Double.sin(dkv * r)) }
-                    }
-                }
+    /// `factors(a, i, R̂)` gives (f1, f2) for antenna a and point i with unit vector R̂ from the antenna to it.
+    func fill(antennas pos: [Point3], points: [Point3], k0: Double, dk: Double?, factors: @Sendable (Int, Int, Point3) -> (Double, Double)) {
+        let b = points.count, st = stride, P = pointers, dkv = dk ?? 0
+        DispatchQueue.concurrentPerform(iterations: pos.count) { a in
+            let src = pos[a]
+            for i in 0..<b {
+                let v = points[i] - src
+                let d = vnorm(v), inv = 1 / d
+                let j = a * st + i
+                P.r[j] = d; P.ir[j] = inv
+                let (x, y) = factors(a, i, v * inv)
+                P.f1[j] = x; P.f2[j] = y
+                P.pr[j] = Double.cos(k0 * d); P.pi[j] = -Double.sin(k0 * d)
+                P.sr[j] = Double.cos(dkv * d); P.si[j] = -Double.sin(dkv * d)
             }
-            if hasStep { step = stepBuf }
-        } } } } }
+        }
     }
 
-    mutating func advance(to k: Double) {
-        if let st = step {
-            phase.withUnsafeMutableBufferPointer { p in st.withUnsafeBufferPointer { s in for j in 0..<p.count { p[j] *= s[j] } } }
-        } else {
-            for j in phase.indices { phase[j] = CDouble(Double.cos(k * dist[j]), -Double.sin(k * dist[j])) }
+    /// Advances `count` phasors to wavenumber k: mode 1 multiplies by the step, mode 2 evaluates e^{−jkR} directly
+    /// (re-seed), mode 0 leaves them.
+    @inline(__always)
+    static func update(mode: Int, count b: Int, k: Double, pr: UnsafeMutablePointer<Double>, pi: UnsafeMutablePointer<Double>,
+                       sr: UnsafeMutablePointer<Double>, si: UnsafeMutablePointer<Double>, r: UnsafeMutablePointer<Double>) {
+        if mode == 1 {
+            for i in 0..<b {
+                let a = pr[i], c = pi[i]
+                pr[i] = a * sr[i] - c * si[i]; pi[i] = a * si[i] + c * sr[i]
+            }
+        } else if mode == 2 {
+            for i in 0..<b { pr[i] = Double.cos(k * r[i]); pi[i] = -Double.sin(k * r[i]) }
         }
     }
 }
@@ -314,6 +431,16 @@ struct PairGeometry {
 /// (8·N_r·N_t·2b per block and subcarrier), and the number of lit samples summed.
 public final class PhysicalOpticsTiming: @unchecked Sendable {
     public var gemmSeconds = 0.0, gemmFlops = 0.0
+    /// Wall seconds per stage: facet sampling, lit test, pair geometry (incl. the seed phasors), current fill A_k
+    /// (incident field × facet factors), radiation fill B_k, voxel placement (vehicles), Born part (hybrid).
+    public var samplingSeconds = 0.0, litSeconds = 0.0, geometrySeconds = 0.0, currentSeconds = 0.0, radiationSeconds = 0.0
+    public var placeSeconds = 0.0, bornSeconds = 0.0, shadowSeconds = 0.0
+    /// The stages as one dictionary (JSON output of `scatter channel`).
+    public var stageSeconds: [String: Double] {
+        ["sampling": samplingSeconds, "litTest": litSeconds, "pairGeometry": geometrySeconds, "currentFill": currentSeconds,
+         "radiationFill": radiationSeconds, "zgemm": gemmSeconds, "place": placeSeconds, "born": bornSeconds, "shadow": shadowSeconds]
+    }
     public var samples = 0
     public init() {}
 }
+

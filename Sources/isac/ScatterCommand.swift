@@ -153,6 +153,7 @@ struct ScatterChannel: ParsableCommand {
     @Option(name: .customLong("max-iterations"), help: "GMRES iteration limit per right-hand side (VIE).") var maxIterations: Int = 2000
     @Option(name: .customLong("metal-sigma"), parsing: .unconditional, help: "Fix the metal conductivity σ (S/m) instead of drawing it from 2…6 S/m.") var metalSigma: Double?
     @Flag(name: .customLong("no-jacobi"), help: "Disable the diagonal (Jacobi) preconditioner of the VIE.") var noJacobi = false
+    @Flag(name: .customLong("po-shadowing"), help: "po/hybrid: zero the PO current where another opaque facet blocks the Tx (part-to-part shadowing).") var poShadowing = false
     @Option(name: .customLong("born-quadrature"), help: "Born voxel integral: cube (alias-free, default) | center (point sample; aliases at λ/2).") var bornQuadrature: BornQuadrature = .cube
     @Option(help: "Output .npy path.") var out: String
     @Flag(help: "Print one JSON object.") var json = false

@@ -85,6 +85,7 @@ extension ScatterChannel {
         cfg.antennas = antennas; cfg.subcarriers = subcarriers; cfg.subcarrierSpacingHz = spacing; cfg.carrierHz = carrier
         cfg.voxelPitchM = pitch ?? cfg.shortestWavelengthM / 2; cfg.targetScale = scale; cfg.arrayHeightM = arrayHeight
         if let m = metalSigma { cfg.materials.metalSigma = m...m }
+        if poShadowing { cfg.poShadowing = true }
         let kind: SurfaceTarget
         if let path = meshPath { kind = .mesh(try MeshIO.read(path: path, flag: "--mesh"), path: path) }
         else {
@@ -105,7 +106,7 @@ extension ScatterChannel {
         let (lo, hi) = mesh.bounds
         let c = (lo + hi) / 2
         let spw = cfg.poSamplesPerWavelength ?? PhysicalOptics.defaultSamplesPerWavelength
-        let lit = try PhysicalOptics.litSamples(mesh: mesh, array: try cfg.array(), samplesPerWavelength: spw).1.count
+        let lit = timing.samples
         if let fig = figurePath {
             let kc = H.subcarriers / 2
             var f = Figure(title: String(format: "|H| over the array, %@ (%@), %.1f m, %.3f GHz", meshPath ?? target.rawValue, solver, rangeM,
@@ -118,7 +119,7 @@ extension ScatterChannel {
             var o: [String: Any] = ["target": meshPath ?? target.rawValue, "solver": solver, "out": out, "shape": [H.rx, H.tx, H.subcarriers],
                                     "facets": mesh.triangles.count, "metalAreaM2": mesh.triangles.indices.filter { mesh.parts[$0] == .metal }.reduce(0) { $0 + mesh.area($1) },
                                     "boundsCenter": [c.x, c.y, c.z], "poSamplesLit": lit, "poSamplesPerWavelength": spw, "frobeniusNorm": H.norm, "seconds": sec,
-                                    "cpuSeconds": cpu, "poGemmSeconds": timing.gemmSeconds, "poGemmGflops": timing.gemmFlops / 1e9, "frequenciesHz": try cfg.array().frequenciesHz]
+                                    "cpuSeconds": cpu, "poGemmSeconds": timing.gemmSeconds, "poGemmGflops": timing.gemmFlops / 1e9, "poStageSeconds": timing.stageSeconds, "frequenciesHz": try cfg.array().frequenciesHz]
             if let v = vox { o["bornVoxels"] = v.material.filter { $0 > 1 }.count }
             print(try JSONOutput.string(o))
         } else {

@@ -122,3 +122,35 @@ private func writeCubeFiles() throws -> [String] {
         #expect(hi.x <= b.hx + 1e-9 && lo.x >= -b.hx - 1e-9 && hi.z <= b.top + 1e-9 && lo.z >= -1e-9)
     }
 }
+
+@Test func meshValidationRejectsSelfIntersectingPart() throws {
+    // A unit box whose corner (1, 1, 1) is pulled through the bottom face to (0.37, 0.61, −0.5): still closed,
+    // manifold and consistently oriented, but the top facets now pass through the bottom ones.
+    var bad = TriangleMesh.box(lo: .zero, hi: Point3(1, 1, 1))
+    bad.vertices[7] = Point3(0.37, 0.61, -0.5)
+    #expect(bad.closedComponentFlags().allSatisfy { $0 })
+    let hit = try #require(bad.selfIntersection())
+    // The crossing pair: one facet uses the moved corner, the other is a bottom facet (z = 0 at all three corners).
+    func usesCorner7(_ i: Int) -> Bool { let t = bad.triangles[i]; return t.x == 7 || t.y == 7 || t.z == 7 }
+    func isBottom(_ i: Int) -> Bool { let (a, b, c) = bad.corners(i); return a.z == 0 && b.z == 0 && c.z == 0 }
+    let uses7 = usesCorner7(hit.0) || usesCorner7(hit.1)
+    let bottom = isBottom(hit.0) || isBottom(hit.1)
+    #expect(uses7 && bottom, "pair \(hit)")
+    let p = FileManager.default.temporaryDirectory.appendingPathComponent("isac-selfx-\(getpid()).obj").path
+    try MeshIO.writeOBJ(bad, to: p)
+    defer { try? FileManager.default.removeItem(atPath: p) }
+    do {
+        try MeshIO.read(path: p).validate(flag: "--mesh", source: p)
+        Issue.record("self-intersecting box was accepted")
+    } catch let ISACError.invalidParameter(flag, value, valid) {
+        #expect(flag == "--mesh" && value == p && valid.contains("self-intersecting"))
+    }
+    // Valid: the box itself, a fine icosphere (facets meet only along edges), and two separate closed parts that
+    // overlap each other (allowed: multi-part models).
+    #expect(TriangleMesh.box(lo: .zero, hi: Point3(1, 1, 1)).selfIntersection() == nil)
+    #expect(try TriangleMesh.icosphere(radius: 1, subdivisions: 4).selfIntersection() == nil)
+    var two = TriangleMesh.box(lo: .zero, hi: Point3(1, 1, 1))
+    two.append(TriangleMesh.box(lo: Point3(0.5, 0.3, 0.2), hi: Point3(1.5, 0.8, 0.7)))
+    #expect(two.selfIntersection() == nil)
+    try two.validate(flag: "--mesh", source: "two boxes")
+}
