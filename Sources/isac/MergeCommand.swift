@@ -41,6 +41,8 @@ struct MergeCommand: ParsableCommand {
             return (o, "merged \(shards.count) shards of multitarget evaluate")
         case MTPfaSweep.shardCommandName:
             return (try MTPfaSweep.mergedJSON(shards), "merged \(shards.count) shards of multitarget pfa-sweep")
+        case let c where c.hasPrefix(WBFigure.shardCommandPrefix):
+            return (try WBFigure.mergeShards(shards), "merged \(shards.count) shards of \(c)")
         case let c:
             throw ISACError.invalidParameter(name: "DIR", value: dirs.joined(separator: " "), valid: "holds shards of `\(c)`, which this isac cannot merge")
         }
