@@ -27,9 +27,21 @@ public struct WidebandFigureOptions: Sendable {
     public var distances: [Double]? = nil
     /// Fig. 8 target placements (nil → both off-grid and on-grid).
     public var placements: [TargetPlacement]? = nil
+    /// dB scale of the fig5/fig7 MUSIC spectra: `amplitude` = 20·log10(P/P_max) (the paper's axis reads
+    /// "Amplitude (dB)"), `power` = 10·log10(P/P_max).
+    public var spectrumScale: SpectrumScale = .amplitude
     /// Print progress lines on stderr.
     public var progress: Bool = true
     public init() {}
+}
+
+/// dB convention of a plotted MUSIC pseudo-spectrum P.
+public enum SpectrumScale: String, Sendable, CaseIterable {
+    /// 20·log10(P/P_max): P read as an amplitude.
+    case amplitude
+    /// 10·log10(P/P_max): P read as a power.
+    case power
+    var factor: Double { self == .amplitude ? 20 : 10 }
 }
 
 /// Fig. 8 target placement.
@@ -48,19 +60,7 @@ public enum WidebandFigures {
     /// - Returns: a JSON-ready summary (files written and the figure's key numbers).
     public static func make(_ name: String, outDir: String, options o: WidebandFigureOptions = WidebandFigureOptions(),
                             system s: WidebandSystem = .paper) throws -> [String: Any] {
-        guard names.contains(name) else {
-            throw ISACError.invalidParameter(name: "name", value: name, valid: "one of \(names.joined(separator: ", ")), all")
-        }
-        if let t = o.trials { try Check.inRange(t, 1, 100_000, "--trials") }
-        try Check.inRange(o.exclusionCells, 0, 1000, "--exclusion-cells")
-        try Check.inRange(o.snapshots, 1, 10_000, "--snapshots")
-        if let ds = o.distances {
-            guard !ds.isEmpty, ds.allSatisfy({ $0.isFinite && $0 >= 0.6 && $0 <= 45 }) else {
-                throw ISACError.invalidParameter(name: "--distances", value: ds.map { "\($0)" }.joined(separator: ","),
-                                                 valid: "a non-empty comma-separated list of ranges in [0.6, 45] m (the MUSIC scan covers 0.5–45 m)")
-            }
-        }
-        try Check.finite(o.snrDb, "--snr-db")
+        try validate(name, o)
         do {
             try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
         } catch {
@@ -78,6 +78,23 @@ public enum WidebandFigures {
         case "fig8snr": return try fig8snr(base, s, o)
         default: return try fig8(base, s, o)
         }
+    }
+
+    /// Checks the figure name and the options (the same checks `make` runs before writing anything).
+    public static func validate(_ name: String, _ o: WidebandFigureOptions) throws {
+        guard names.contains(name) else {
+            throw ISACError.invalidParameter(name: "name", value: name, valid: "one of \(names.joined(separator: ", ")), all")
+        }
+        if let t = o.trials { try Check.inRange(t, 1, 100_000, "--trials") }
+        try Check.inRange(o.exclusionCells, 0, 1000, "--exclusion-cells")
+        try Check.inRange(o.snapshots, 1, 10_000, "--snapshots")
+        if let ds = o.distances {
+            guard !ds.isEmpty, ds.allSatisfy({ $0.isFinite && $0 >= 0.6 && $0 <= 45 }) else {
+                throw ISACError.invalidParameter(name: "--distances", value: ds.map { "\($0)" }.joined(separator: ","),
+                                                 valid: "a non-empty comma-separated list of ranges in [0.6, 45] m (the MUSIC scan covers 0.5–45 m)")
+            }
+        }
+        try Check.inRange(o.snrDb, -100, 100, "--snr-db")
     }
 
     static let degPerRad = 180 / Double.pi
@@ -248,7 +265,7 @@ public enum WidebandFigures {
     /// Writes heatmap + angle cuts + range cuts of a MUSIC spectrum (all in dB relative to the
     /// heatmap maximum) as CSVs and a 3-panel SVG.
     static func spectrumFigure(_ base: String, title: String, targets: [PolarTarget], rRange: ClosedRange<Double>,
-                               rStep: Double, spectrum: (ScanGrid) throws -> MUSICSpectrum) throws -> [String: Any] {
+                               rStep: Double, scale: SpectrumScale, spectrum: (ScanGrid) throws -> MUSICSpectrum) throws -> [String: Any] {
         let nr = Int(((rRange.upperBound - rRange.lowerBound) / rStep).rounded()) + 1
         let grid = try ScanGrid.uniform(rMin: rRange.lowerBound, rMax: rRange.upperBound, rangeCount: nr, angleCount: 301)
         let spec = try spectrum(grid)
@@ -262,7 +279,7 @@ public enum WidebandFigures {
             rangeCuts.append(try spectrum(ScanGrid(rangesMeters: ranges, anglesRad: [t.angleRad])).values[0])
         }
         let mx = (spec.values + angleCuts + rangeCuts).flatMap { $0 }.max() ?? 1
-        func db(_ v: Double) -> Double { 10 * Foundation.log10(Swift.max(v / mx, 1e-30)) }
+        func db(_ v: Double) -> Double { scale.factor * Foundation.log10(Swift.max(v / mx, 1e-30)) }
         var csv = CSVTable(header: ["range_m", "angle_deg", "spectrum_db"])
         let rs = grid.rangesMeters, ts = grid.anglesRad.map { $0 * degPerRad }
         let heat = spec.values.map { $0.map(db) }
@@ -292,7 +309,11 @@ public enum WidebandFigures {
         try csv.write(to: base + "_spectrum.csv")
         try cutCSV.write(to: base + "_cuts.csv")
         try Figure.writePanels([figA, figC, figD], columns: 3, to: base + ".svg")
-        return ["files": [base + "_spectrum.csv", base + "_cuts.csv", base + ".svg"], "targets": peaksOut,
+        // (b): the same map as a surface (the paper's 3-D view), same dB scale.
+        try SurfacePlot.write(x: rs, y: ts, z: heat, zRange: floorDb...0, title: "\(title) (b) spectrum surface",
+                              xLabel: "range r [m]", yLabel: "angle θ [°]", zLabel: "spectrum [dB]", to: base + "_surface.svg")
+        return ["files": [base + "_spectrum.csv", base + "_cuts.csv", base + ".svg", base + "_surface.svg"], "targets": peaksOut,
+                "spectrum_db_scale": scale.rawValue,
                 "estimated": est.map { ["range_m": $0.rangeMeters, "angle_deg": $0.angleDeg] }]
     }
 
@@ -301,7 +322,7 @@ public enum WidebandFigures {
         let targets = [PolarTarget(rangeMeters: 1.1, angleRad: 112.2 / degPerRad), PolarTarget(rangeMeters: 2.5, angleRad: 102.0 / degPerRad)]
         let y = try scene(s, targets, o)
         let us = try Localizer.narrowbandSubspace(system: s, observation: y, targets: 2)
-        var out = try spectrumFigure(base, title: "Fig. 5: NB-NF MUSIC", targets: targets, rRange: 0.5...4, rStep: 0.01) {
+        var out = try spectrumFigure(base, title: "Fig. 5: NB-NF MUSIC", targets: targets, rRange: 0.5...4, rStep: 0.01, scale: o.spectrumScale) {
             Localizer.narrowbandNearFieldSpectrum(system: s, signalSubspace: us, grid: $0)
         }
         out["figure"] = "fig5"
@@ -313,7 +334,7 @@ public enum WidebandFigures {
         let targets = [PolarTarget(rangeMeters: 14.0, angleRad: 84.7 / degPerRad), PolarTarget(rangeMeters: 4.6, angleRad: 107.2 / degPerRad)]
         let y = try scene(s, targets, o)
         let us = try MUSIC.signalSubspace(data: y, rank: 2)
-        var out = try spectrumFigure(base, title: "Fig. 7: WB-FF MUSIC", targets: targets, rRange: 1...20, rStep: 0.05) {
+        var out = try spectrumFigure(base, title: "Fig. 7: WB-FF MUSIC", targets: targets, rRange: 1...20, rStep: 0.05, scale: o.spectrumScale) {
             Localizer.widebandFarFieldSpectrum(system: s, signalSubspace: us, grid: $0)
         }
         out["figure"] = "fig7"
@@ -399,64 +420,9 @@ public enum WidebandFigures {
     /// distances `o.distances` (nil → 3 m and 12 m, inside the interval the paper gives to CS),
     /// off-grid targets, same methods, confidence intervals and CRB as fig8.
     static func fig8snr(_ base: String, _ s: WidebandSystem, _ o: WidebandFigureOptions) throws -> [String: Any] {
-        let trials = o.trials ?? 30
-        let distances = o.distances ?? [3, 12]
-        let grid = try AngleDistanceGrid.make(o.grid, system: s)
-        try grid.checkDictionary(system: s)
-        let b = grid.dictionary(system: s)
-        let coarse = try ScanGrid.uniform(rMin: 0.5, rMax: 45, rangeCount: 446, angleCount: 151)
-        let methodNames = ["cs", "cs_refined", "nbnf_music", "wbff_music"]
-        var header = ["distance_m", "snr_db", "trials", "snapshots", "crb_db"]
-        for m in methodNames { header += ["nmse_\(m)_db", "ci95_lo_\(m)_db", "ci95_hi_\(m)_db"] }
-        var csv = CSVTable(header: header)
-        var panels: [Figure] = []
-        var curves: [String: [String: [Double]]] = [:]
-        let snrs = fig8SNRs
-        let prog = ProgressLine("fig8snr distance×snr×trial", total: distances.count * snrs.count * trials, enabled: o.progress)
-        for (di, r) in distances.enumerated() {
-            var mean = [[Double]](repeating: [], count: 4), lo = mean, hi = mean
-            var crbCurve: [Double] = []
-            for (si, snr) in snrs.enumerated() {
-                var vals = [[Double]](repeating: [], count: 4)
-                var crbAcc = 0.0
-                for t in 0..<trials {
-                    var rng = RandomSource(seed: o.seed, stream: UInt64(5_000_000 + di * 100_000 + si * 10_000 + t))
-                    let truth = PolarTarget(rangeMeters: r, angleRad: rng.uniform(60, 120) / degPerRad)
-                    let (nm, c) = try fig8Trial(s, truth: truth, snrDb: snr, o, grid: grid, dictionary: b, coarse: coarse, rng: &rng)
-                    for mi in 0..<4 { vals[mi].append(nm[mi]) }
-                    crbAcc += c
-                    prog.advance()
-                }
-                let crbDb = 10 * Foundation.log10(crbAcc / Double(trials))
-                crbCurve.append(crbDb)
-                var row = [r, snr, Double(trials), Double(o.snapshots), crbDb]
-                for mi in 0..<4 {
-                    let c = meanCI(vals[mi])
-                    mean[mi].append(c.db); lo[mi].append(c.lo); hi[mi].append(c.hi)
-                    row += [c.db, c.lo, c.hi]
-                }
-                csv.append(row)
-            }
-            var cur: [String: [Double]] = ["crb": crbCurve]
-            for (mi, m) in methodNames.enumerated() { cur[m] = mean[mi] }
-            curves[CSVTable.format(r)] = cur
-            var fig = Figure(title: "Fig. 8 SNR sweep at r = \(CSVTable.format(r)) m (off-grid, K = \(o.snapshots), \(trials) trials/point)",
-                             xLabel: "SNR per antenna, subcarrier and snapshot [dB]", yLabel: "NMSE [dB]")
-            let labels = ["CS (plain SOMP, \(o.grid.rawValue))", "CS + off-grid refinement", "NB-NF MUSIC", "WB-FF MUSIC"]
-            let colors = ["#1f77b4", "#9467bd", "#2ca02c", "#d62728"]
-            for mi in 0..<4 {
-                fig.band(x: snrs, lower: lo[mi], upper: hi[mi], color: colors[mi])
-                fig.line(x: snrs, y: mean[mi], label: labels[mi], dashed: mi == 2, markers: true, color: colors[mi])
-            }
-            fig.line(x: snrs, y: crbCurve, label: "CRB (exact WB-NF model)", dashed: true, color: "#000000")
-            fig.legend = .topRight
-            panels.append(fig)
-        }
-        prog.finish()
-        try csv.write(to: base + ".csv")
-        try Figure.writePanels(panels, columns: panels.count, to: base + ".svg")
-        return ["figure": "fig8snr", "files": [base + ".csv", base + ".svg"], "trials_per_point": trials, "snapshots": o.snapshots,
-                "snr_db": snrs, "distances_m": distances, "nmse_db": curves]
+        let plan = try WidebandTrialPlan(name: "fig8snr", system: s, options: o)
+        let values = try plan.run(0..<plan.count)
+        return try plan.write(base: base, values: values)
     }
 
     /// NMSE (dB) vs target distance for CS (SOMP over the configured grid, plain and with the
@@ -469,79 +435,8 @@ public enum WidebandFigures {
     /// (Cartesian). MUSIC: coarse scan 0.5–45 m × 60–120° (0.1 m × 0.4°), then three levels of local refinement.
     /// Boundaries r_NB-NF and r_WB-FF (ρ = 0.9, θ = 60°) are marked.
     static func fig8(_ base: String, _ s: WidebandSystem, _ o: WidebandFigureOptions) throws -> [String: Any] {
-        let trials = o.trials ?? 100
-        let distances = o.distances ?? fig8Distances
-        let placements = o.placements ?? TargetPlacement.allCases
-        let grid = try AngleDistanceGrid.make(o.grid, system: s)
-        try grid.checkDictionary(system: s)
-        let b = grid.dictionary(system: s)
-        let coarse = try ScanGrid.uniform(rMin: 0.5, rMax: 45, rangeCount: 446, angleCount: 151)
-        let methodNames = ["cs", "cs_refined", "nbnf_music", "wbff_music"]
-        var header = ["placement_on_grid", "distance_m", "trials", "snr_db", "snapshots", "crb_db"]
-        for m in methodNames { header += ["nmse_\(m)_db", "ci95_lo_\(m)_db", "ci95_hi_\(m)_db"] }
-        var csv = CSVTable(header: header)
-        var curves: [String: [String: [Double]]] = [:]
-        var panels: [Figure] = []
-        let th = 60 / degPerRad
-        let rNB = try RegionBoundary.narrowbandNearField(system: s, rho: 0.9, angleRad: th)
-        let rFF = try RegionBoundary.widebandFarField(system: s, rho: 0.9, angleRad: th)
-        let prog = ProgressLine("fig8 placement×distance×trial", total: placements.count * distances.count * trials, enabled: o.progress)
-        for (pi, placement) in placements.enumerated() {
-            var mean = [[Double]](repeating: [], count: 4), lo = mean, hi = mean
-            var crbCurve: [Double] = []
-            for (di, r) in distances.enumerated() {
-                var vals = [[Double]](repeating: [], count: 4)
-                var crbAcc = 0.0
-                for t in 0..<trials {
-                    var rng = RandomSource(seed: o.seed, stream: UInt64(pi * 1_000_000 + di * 10_000 + t))
-                    var truth = PolarTarget(rangeMeters: r, angleRad: rng.uniform(60, 120) / degPerRad)
-                    if placement == .onGrid {
-                        let ai = grid.nearestAngleIndex(angleRad: truth.angleRad)
-                        let rs = grid.rings(angleIndex: ai)
-                        let ri = rs.indices.min { abs(rs[$0] - r) < abs(rs[$1] - r) }!
-                        truth = PolarTarget(rangeMeters: rs[ri], angleRad: Double.acos(grid.alphas[ai]))
-                    }
-                    let (nm, crbN) = try fig8Trial(s, truth: truth, snrDb: o.snrDb, o, grid: grid, dictionary: b, coarse: coarse, rng: &rng)
-                    for mi in 0..<4 { vals[mi].append(nm[mi]) }
-                    crbAcc += crbN
-                    prog.advance()
-                }
-                let crbDb = 10 * Foundation.log10(crbAcc / Double(trials))
-                crbCurve.append(crbDb)
-                var row = [placement == .onGrid ? 1 : 0, r, Double(trials), o.snrDb, Double(o.snapshots), crbDb]
-                for mi in 0..<4 {
-                    let c = meanCI(vals[mi])
-                    mean[mi].append(c.db); lo[mi].append(c.lo); hi[mi].append(c.hi)
-                    row += [c.db, c.lo, c.hi]
-                }
-                csv.append(row)
-            }
-            var cur: [String: [Double]] = ["crb": crbCurve]
-            for (mi, m) in methodNames.enumerated() { cur[m] = mean[mi] }
-            curves[placement.rawValue] = cur
-            var fig = Figure(title: "Fig. 8 (\(placement.rawValue) targets): NMSE vs distance (P = 1, SNR \(CSVTable.format(o.snrDb)) dB per entry, K = \(o.snapshots), \(trials) trials/point)",
-                             xLabel: "distance r [m]", yLabel: "NMSE [dB]", xLog: true)
-            let labels = ["CS (plain SOMP, \(o.grid.rawValue))", "CS + off-grid refinement", "NB-NF MUSIC", "WB-FF MUSIC"]
-            let colors = ["#1f77b4", "#9467bd", "#2ca02c", "#d62728"]
-            for mi in 0..<4 {
-                fig.band(x: distances, lower: lo[mi], upper: hi[mi], color: colors[mi])
-                fig.line(x: distances, y: mean[mi], label: labels[mi], dashed: mi == 2, markers: true, color: colors[mi])
-            }
-            fig.line(x: distances, y: crbCurve, label: "CRB (exact WB-NF model)", dashed: true, color: "#000000")
-            // Keep the −300 dB "exact recovery" value from flattening the other curves.
-            let shown = (mean + lo + hi + [crbCurve]).flatMap { $0 }.filter { $0 > -290 && $0.isFinite }
-            if let mn = shown.min(), let mx = shown.max(), mx > mn { fig.yRange = (mn - 5)...(mx + 5) }
-            fig.verticalLine(at: rNB, label: String(format: "r_NB-NF = %.2f m", rNB), color: "#2ca02c")
-            fig.verticalLine(at: rFF, label: String(format: "r_WB-FF = %.2f m", rFF), color: "#d62728")
-            fig.legend = .bottomRight
-            panels.append(fig)
-        }
-        prog.finish()
-        try csv.write(to: base + ".csv")
-        try Figure.writePanels(panels, columns: panels.count, to: base + ".svg")
-        return ["figure": "fig8", "files": [base + ".csv", base + ".svg"], "trials_per_point": trials,
-                "snr_db": o.snrDb, "snapshots": o.snapshots, "grid": o.grid.rawValue, "atoms": grid.count,
-                "exclusion_cells": o.exclusionCells,
-                "r_nbnf_m": rNB, "r_wbff_m": rFF, "distances_m": distances, "nmse_db": curves]
+        let plan = try WidebandTrialPlan(name: "fig8", system: s, options: o)
+        let values = try plan.run(0..<plan.count)
+        return try plan.write(base: base, values: values)
     }
 }

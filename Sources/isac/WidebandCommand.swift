@@ -28,10 +28,16 @@ struct WBSystemOptions: ParsableArguments {
             throw ISACError.invalidParameter(name: "--aperture-m", value: "\(apertureM!)", valid: "give either --antennas or --aperture-m, not both")
         }
         if let a = antennas { try Check.inRange(a, 2, 100_000, "--antennas") }
-        if let d = apertureM { try Check.positive(d, "--aperture-m") }
+        // Upper bounds: a ULA of ≤ 100,000 half-wavelength elements (also keeps N = round(D/d) an Int),
+        // carriers up to 10 THz (sub-THz sensing and beyond; the model itself is frequency-agnostic).
+        try Check.inRange(carrierGHz, 1e-6, 10_000, "--carrier-ghz")
+        if let d = apertureM {
+            try Check.positive(d, "--aperture-m")
+            let maxD = 100_000 * speedOfLight / (carrierGHz * 1e9) / 2
+            try Check.inRange(d, 0, maxD, "--aperture-m")
+        }
         try Check.positive(bandwidthMHz, "--bandwidth-mhz")
         try Check.inRange(subcarriers, 1, 1_000_000, "--subcarriers")
-        try Check.positive(carrierGHz, "--carrier-ghz")
     }
 
     func system() throws -> WidebandSystem {
@@ -103,6 +109,7 @@ struct WBBoundary: ParsableCommand {
 
 extension GridKind: ExpressibleByArgument {}
 extension LocalizationMethod: ExpressibleByArgument {}
+extension SpectrumScale: ExpressibleByArgument {}
 
 struct WBDictionary: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -118,8 +125,10 @@ struct WBDictionary: ParsableCommand {
     func validate() throws {
         try Check.inOpenRange(delta, 0, 1, "--delta")
         try Check.positive(rMin, "--r-min")
-        if let r = rMax { try Check.positive(r, "--r-max"); try Check.finite(r, "--r-max") }
-        try Check.positive(stepM, "--step-m")
+        // 100 km covers any near-field question (the paper's Rayleigh distance is 86 m) and keeps the ring count finite.
+        if let r = rMax { try Check.positive(r, "--r-max"); try Check.inRange(r, 0, 100_000, "--r-max") }
+        try Check.inRange(rMin, 0, 100_000, "--r-min")
+        try Check.positive(stepM, "--step-m"); try Check.inRange(stepM, 0, 100_000, "--step-m")
     }
     func run() throws {
         let s = try sys.system()
@@ -172,12 +181,16 @@ struct WBLocalize: ParsableCommand {
 
     func validate() throws {
         try Check.positive(targets, "--targets")
-        try Check.finite(snrDb, "--snr-db")
-        try Check.positive(snapshots, "--snapshots")
+        try Check.inRange(snrDb, -100, 100, "--snr-db")
+        try Check.inRange(snapshots, 1, 10_000, "--snapshots")
         try Check.positive(tMin, "--target-r-min")
-        guard tMax.isFinite, tMax > tMin else { throw ISACError.invalidParameter(name: "--target-r-max", value: "\(tMax)", valid: "must exceed --target-r-min") }
+        // The MUSIC scan and the CS grid are bounded to 0.5 m … max(45 m, Rayleigh): targets up to 1 km.
+        guard tMax.isFinite, tMax > tMin, tMax <= 1000 else {
+            throw ISACError.invalidParameter(name: "--target-r-max", value: "\(tMax)", valid: "must exceed --target-r-min and be ≤ 1000 m")
+        }
         try Check.inOpenRange(delta, 0, 1, "--delta")
         try Check.positive(rStep, "--scan-range-step"); try Check.positive(aStep, "--scan-angle-step")
+        try Check.inRange(rStep, 0, 10, "--scan-range-step"); try Check.inRange(aStep, 0, 10, "--scan-angle-step")
         try Check.inRange(exclusionCells, 0, 1000, "--exclusion-cells")
     }
 
@@ -245,9 +258,9 @@ struct WBCRB: ParsableCommand {
     @OptionGroup var sys: WBSystemOptions
     @Flag(help: "Print one JSON object.") var json = false
     func validate() throws {
-        try Check.positive(rangeM, "--range-m"); try Check.finite(rangeM, "--range-m")
+        try Check.positive(rangeM, "--range-m"); try Check.inRange(rangeM, 0, 100_000, "--range-m")
         try FieldOfView.check(angleRad: angleDeg * Double.pi / 180)
-        try Check.finite(snrDb, "--snr-db")
+        try Check.inRange(snrDb, -100, 100, "--snr-db")
         try Check.inRange(snapshots, 1, 1_000_000, "--snapshots")
     }
     func run() throws {
@@ -295,26 +308,35 @@ struct WBFigure: ParsableCommand {
     @Option(help: "CS dictionary grid (fig3, fig8): hybrid-min (default) | hybrid | uniform | polar.") var grid: GridKind = .hybridMin
     @Option(help: "fig8: comma-separated target distances, m, in [0.6, 45] (default 1,2,3,5,8,12,20,35).") var distances: String?
     @Option(help: "fig8: off-grid | on-grid | both.") var placement: String = "both"
+    @Option(name: .customLong("spectrum-db"), help: "fig5/fig7 dB scale: amplitude (20·log10, the paper's \"Amplitude (dB)\") | power (10·log10).") var spectrumDb: SpectrumScale = .amplitude
     @Flag(help: "No progress lines on stderr.") var quiet = false
     @Flag(help: "Print one JSON object (summary of every figure written).") var json = false
+    @OptionGroup var sharding: ShardOptions
+
+    /// Record name of the shards of `wideband figure NAME` (`isac merge` dispatches on it).
+    static let shardCommandPrefix = "wideband figure "
 
     func validate() throws {
+        if sharding.isActive, !WidebandTrialPlan.shardable.contains(name) {
+            throw ISACError.invalidParameter(name: "--shard", value: sharding.shard!, valid: "applies to the Monte-Carlo figures \(WidebandTrialPlan.shardable.joined(separator: ", ")) only")
+        }
         guard name == "all" || WidebandFigures.names.contains(name) else {
             throw ISACError.invalidParameter(name: "name", value: name, valid: "one of \(WidebandFigures.names.joined(separator: ", ")), all")
         }
         if let t = trials { try Check.inRange(t, 1, 100_000, "--trials") }
         try Check.inRange(exclusionCells, 0, 1000, "--exclusion-cells")
         try Check.inRange(snapshots, 1, 10_000, "--snapshots")
-        try Check.finite(snrDb, "--snr-db")
+        try Check.inRange(snrDb, -100, 100, "--snr-db")
         try CLIOutput.checkStaged(out, force: force)
     }
 
-    func run() throws {
-        let staged = try CLIOutput.stage(out, force: force)
+    /// The library options of this command line.
+    func figureOptions() throws -> WidebandFigureOptions {
         var o = WidebandFigureOptions()
         o.trials = trials; o.seed = seed; o.snapshots = snapshots; o.snrDb = snrDb; o.progress = !quiet
         o.exclusionCells = exclusionCells
         o.grid = grid
+        o.spectrumScale = spectrumDb
         if let d = distances {
             let parts = d.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
             guard !parts.isEmpty, parts.allSatisfy({ $0 != nil }) else {
@@ -328,6 +350,69 @@ struct WBFigure: ParsableCommand {
         case "on-grid": o.placements = [.onGrid]
         default: throw ISACError.invalidParameter(name: "--placement", value: placement, valid: "off-grid, on-grid or both")
         }
+        return o
+    }
+
+    /// `--shard i/n`: this shard's block of the figure's trials (`WidebandTrialPlan`), raw values into `--shard-dir`;
+    /// `isac merge DIR` writes the figure into `--out`, bit-identical to one unsharded run.
+    func runShard() throws {
+        let shard = try sharding.spec()
+        let dir = sharding.shardDir!
+        let config = shardConfig(of: self)
+        let command = Self.shardCommandPrefix + name
+        var seconds: Double
+        var resumed = false
+        if let done = try ShardStore.finished(shard, in: dir, configHash: ShardManifest.hash(config), resume: sharding.resume, dirFlag: "--shard-dir") {
+            seconds = done.manifest.runTimeSeconds; resumed = true
+        } else {
+            let plan = try WidebandTrialPlan(name: name, options: try figureOptions())
+            let range = try shard.range(of: plan.count, what: "trials (points × --trials)")
+            try OutputFolderCheck.ensureWritable(dir, flag: "--shard-dir")
+            let t0 = Date()
+            let values = try plan.run(range, label: "\(command) shard \(shard)")
+            seconds = Date().timeIntervalSince(t0)
+            try ShardStore.write(payload: WidebandTrialPlan.encode(values), command: command, shard: shard, config: config,
+                                 arguments: ShardOptions.argumentsWithoutShardOptions(dropping: 2), runTimeSeconds: seconds, to: dir)
+        }
+        let path = dir + "/" + ShardManifest.stem(shard) + ".json"
+        if json {
+            print(try JSONOutput.string(["shard": shard.description, "record": path, "resumed": resumed, "run_time_s": seconds] as [String: Any]))
+        } else {
+            print("shard \(shard) \(resumed ? "already finished" : "written"): \(path) (\(String(format: "%.1f", seconds)) s); merge with `isac merge \(dir)`")
+        }
+    }
+
+    /// The merge of a complete set of `wideband figure fig8|fig8snr --shard` records: writes the figure into the
+    /// shards' `--out` (as one run would) and returns the `--json` object of one run (`seconds` = summed shard time).
+    static func mergeShards(_ shards: [(manifest: ShardManifest, payload: Data)]) throws -> [String: Any] {
+        let cmd = try WBFigure.parse(shards[0].manifest.arguments)
+        let plan = try WidebandTrialPlan(name: cmd.name, options: try cmd.figureOptions())
+        var values: [Double] = []
+        var seconds = 0.0
+        for sh in shards {
+            let spec = try ShardSpec(index: sh.manifest.shardIndex, count: sh.manifest.shardCount)
+            let part = try WidebandTrialPlan.decode(sh.payload, path: sh.manifest.payload)
+            let expected = try spec.range(of: plan.count, what: "trials").count * WidebandTrialPlan.valuesPerTrial
+            guard part.count == expected else {
+                throw ISACError.malformedFile(path: sh.manifest.payload, reason: "holds \(part.count / WidebandTrialPlan.valuesPerTrial) trials, shard \(spec) of this run has \(expected / WidebandTrialPlan.valuesPerTrial)")
+            }
+            values += part
+            seconds += sh.manifest.runTimeSeconds
+        }
+        try CLIOutput.checkStaged(cmd.out, force: cmd.force)
+        let staged = try CLIOutput.stage(cmd.out, force: cmd.force)
+        var r = try plan.write(base: (staged.path as NSString).appendingPathComponent(cmd.name), values: values)
+        r = CLIOutput.rewritePaths(r, from: staged.path, to: cmd.out) as! [String: Any]
+        r["seconds"] = seconds
+        r["shards"] = shards.count
+        try staged.commit(merge: true)
+        return ["out": cmd.out, "figures": [cmd.name: r]] as [String: Any]
+    }
+
+    func run() throws {
+        if sharding.isActive { return try runShard() }
+        let o = try figureOptions()
+        let staged = try CLIOutput.stage(out, force: force)
         let names = name == "all" ? WidebandFigures.names : [name]
         var summary: [String: Any] = [:]
         for n in names {
@@ -374,6 +459,7 @@ struct WBBench: ParsableCommand {
             throw ISACError.invalidParameter(name: "--step", value: st, valid: "one of \(WidebandBench.steps.joined(separator: ", "))")
         }
         try Check.inRange(repeats, 1, 100, "--repeats")
+        if let e = export { try OutputPaths.preflightFolder(e, flag: "--export") }
     }
 
     func run() throws {
