@@ -1,4 +1,5 @@
 import Arrays
+import Estimation
 import Linalg
 import Numerics
 
@@ -57,22 +58,10 @@ public struct FFTPeriodogramEstimator: Sendable {
     }
 
     /// - Parameter h: [Nr × Nt × Ks] channel; Nr ≤ paddedReceive and Nt ≤ paddedTransmit.
+    /// The 2-D spectra and the delay periodogram are `Estimation.Periodogram`'s.
     public func estimate(_ h: MultiToneChannel) throws -> LocationEstimate {
-        let nr = h.receiveCount, nt = h.transmitCount
-        let pr = Swift.max(paddedReceive, nr), pt = Swift.max(paddedTransmit, nt)
-        // Zero-padded 2-D DFT X_k = F_r H_k F_tᵀ written as two gemms with explicit DFT matrices
-        // (F[m, n] = e^{−2πi mn/P}); identical to a padded FFT, and cheap at these sizes.
-        let fr = dftMatrix(rows: pr, cols: nr), ftT = dftMatrix(rows: pt, cols: nt).transposed
-        var power = [Double](repeating: 0, count: pr * pt)
-        var spectra: [[CDouble]] = []
-        for hk in h.tones {
-            let xm = Matrix.matmul(Matrix.matmul(fr, hk), ftT)        // [pr × pt]
-            // Flatten to C order [pr, pt]: index i_r * pt + i_t.
-            var x = [CDouble](repeating: .zero, count: pr * pt)
-            for t in 0..<pt { for r in 0..<pr { x[r * pt + t] = xm[r, t] } }
-            for i in x.indices { power[i] += x[i].absSquared }
-            spectra.append(x)
-        }
+        let sp = Periodogram.spatial2D(h.tones, paddedRows: paddedReceive, paddedCols: paddedTransmit)
+        let pr = sp.paddedRows, pt = sp.paddedCols, power = sp.power
         // Peak restricted to the Tx bins whose sin θ lies inside the azimuth sector.
         let sMin = Double.sin(region.azimuthMinRad), sMax = Double.sin(region.azimuthMaxRad)
         var best = -1.0, bestIdx = 0, bestSin = 0.0
@@ -85,36 +74,15 @@ public struct FFTPeriodogramEstimator: Sendable {
             }
         }
         let theta = Double.asin(Swift.min(1, Swift.max(-1, bestSin)))
-        let b = spectra.map { $0[bestIdx] }
-        let r = delayPeriodogramPeak(b, frequenciesHz: h.frequenciesHz, rangeMin: region.rangeMinMeters,
-                                     rangeMax: region.rangeMaxMeters, step: rangeStepMeters)
+        let b = sp.spectra.map { $0[bestIdx] }
+        let r = Periodogram.delayPeak(b, frequenciesHz: h.frequenciesHz, rangeMinMeters: region.rangeMinMeters,
+                                      rangeMaxMeters: region.rangeMaxMeters, stepMeters: rangeStepMeters)
         return LocationEstimate(rangeMeters: r, azimuthRad: theta)
     }
 }
 
-/// Forward DFT matrix F[m, n] = e^{−2πi mn/P}, shape [P × N] (zero padding from N to P samples).
-func dftMatrix(rows p: Int, cols n: Int) -> Matrix<CDouble> {
-    Matrix(rows: p, cols: n) { m, k in
-        CDouble.exp(CDouble(0, -2 * Double.pi * Double((m * k) % p) / Double(p)))
-    }
-}
-
-/// argmax over r ∈ [rangeMin, rangeMax] (grid `step`) of |Σ_k b_k e^{+j 2π f_k 2r/c}|² (round-trip delay).
-func delayPeriodogramPeak(_ b: [CDouble], frequenciesHz f: [Double], rangeMin: Double, rangeMax: Double,
-                          step: Double) -> Double {
-    let n = Int(((rangeMax - rangeMin) / step).rounded(.down)) + 1
-    var best = -1.0, bestR = rangeMin
-    for i in 0..<n {
-        let r = rangeMin + Double(i) * step
-        var acc = CDouble.zero
-        for k in b.indices { acc = acc + b[k] * CDouble.exp(CDouble(0, 2 * Double.pi * f[k] * 2 * r / speedOfLight)) }
-        let p = acc.absSquared
-        if p > best + 1e-12 * Swift.max(1, best) { best = p; bestR = r }
-    }
-    return bestR
-}
-
-/// Classical reference 2: near-field point-target matched filter (Table II).
+/// Classical reference 2: near-field point-target matched filter (Table II), a grid search over
+/// `Estimation.MatchedFilter`'s score in the sensing plane of a `CrossArrayScene`.
 ///
 /// For a candidate point q(r, θ) in the sensing plane the exact spherical-wave point-target model is
 /// g_k(q) = a_{r,k}(q) a_{t,k}(q)ᵀ with [a_{·,k}(q)]_n = e^{−j κ_k ‖q − p_n‖} / ‖q − p_n‖ (see
@@ -151,48 +119,12 @@ public struct NearFieldMatchedFilter: Sendable {
         return (0..<n).map { region.azimuthMinRad + Double($0) * azimuthStepRad }
     }
 
-    /// Spherical steering a(q) over `geometry` at wavenumber κ, plus its squared norm.
-    func steering(_ g: ArrayGeometry, _ q: Point3, _ kappa: Double) -> ([CDouble], Double) {
-        var v = [CDouble](repeating: .zero, count: g.count)
-        var n2 = 0.0
-        for (i, p) in g.positions.enumerated() {
-            let d = q - p
-            let R = (d * d).sum().squareRoot()
-            v[i] = CDouble.exp(CDouble(0, -kappa * R)) * CDouble(1 / R, 0)
-            n2 += 1 / (R * R)
-        }
-        return (v, n2)
-    }
-
-    /// Matched-filter scores of every sample at the given points (`points.count` = G). Returns [B][G].
+    /// Matched-filter scores of every sample at the given points (`points.count` = G). Returns [B][G]
+    /// (`Estimation.MatchedFilter` with Tx = `scene.tx`, Rx = `scene.rx`).
     func scores(_ batch: [MultiToneChannel], points: [Point3]) -> [[Double]] {
-        let b = batch.count, g = points.count
-        guard b > 0, g > 0 else { return [] }
-        let nr = batch[0].receiveCount, nt = batch[0].transmitCount, ks = batch[0].toneCount
-        var acc = [[CDouble]](repeating: [CDouble](repeating: .zero, count: g), count: b)
-        var norm = [Double](repeating: 0, count: g)
-        for k in 0..<ks {
-            let kappa = Steering.wavenumber(frequencyHz: batch[0].frequenciesHz[k])
-            var at = Matrix<CDouble>(rows: nt, cols: g)      // conj(a_t) per column
-            var ar = Matrix<CDouble>(rows: nr, cols: g)      // a_r per column
-            for (j, q) in points.enumerated() {
-                let (vt, nt2) = steering(scene.tx, q, kappa)
-                let (vr, nr2) = steering(scene.rx, q, kappa)
-                at.setColumn(j, vt.map { $0.conjugate })
-                ar.setColumn(j, vr)
-                norm[j] += nt2 * nr2
-            }
-            // Stack the batch's H_k vertically: [B·Nr × Nt].
-            var stacked = Matrix<CDouble>(rows: b * nr, cols: nt)
-            for (s, h) in batch.enumerated() { for t in 0..<nt { for r in 0..<nr { stacked[s * nr + r, t] = h.tones[k][r, t] } } }
-            let y = Matrix.matmul(stacked, at)                 // [B·Nr × G]
-            for s in 0..<b { for j in 0..<g {
-                var c = CDouble.zero
-                for r in 0..<nr { c = c + ar[r, j].conjugate * y[s * nr + r, j] }
-                acc[s][j] = acc[s][j] + c
-            } }
-        }
-        return acc.map { row in row.indices.map { row[$0].absSquared / norm[$0] } }
+        guard let first = batch.first else { return [] }
+        return MatchedFilter(transmit: scene.tx, receive: scene.rx)
+            .scores(batch.map(\.tones), frequenciesHz: first.frequenciesHz, points: points)
     }
 
     /// Estimates for a batch of channels (all with the same shape and tones, array sizes matching `scene`).

@@ -225,6 +225,8 @@ public final class ExperimentRunner: @unchecked Sendable {
     public let directory: String
     public let quiet: Bool
     public var epochsOverride: Int?
+    /// False while a shard merge builds tables: a run missing from the cache is then an error, not a new training.
+    public var trainingAllowed = true
 
     public init(preset: ExperimentPreset, data: ExperimentData, directory: String, quiet: Bool) {
         self.preset = preset; self.data = data; self.directory = directory; self.quiet = quiet
@@ -232,12 +234,22 @@ public final class ExperimentRunner: @unchecked Sendable {
 
     public func tones(ks: Int) throws -> [Int] { try selectedToneIndices(ks: ks, available: data.train.toneCount) }
 
+    /// Cache key of a run: `method_sSEED_ksK_fPCT`.
+    public static func key(_ method: Method, seed: UInt64, ks: Int, trainFraction: Double) -> String {
+        "\(method.rawValue)_s\(seed)_ks\(ks)_f\(Int((trainFraction * 100).rounded()))"
+    }
+    /// OUT/runs/KEY.json.
+    public func jsonPath(_ key: String) -> String { "\(directory)/runs/\(key).json" }
+
     /// Trains (or loads from cache) one run; the model checkpoint is stored next to the JSON.
     public func run(_ method: Method, seed: UInt64, ks: Int, trainFraction: Double = 1) throws -> RunResult {
-        let key = "\(method.rawValue)_s\(seed)_ks\(ks)_f\(Int((trainFraction * 100).rounded()))"
-        let jsonPath = "\(directory)/runs/\(key).json"
+        let key = Self.key(method, seed: seed, ks: ks, trainFraction: trainFraction)
+        let jsonPath = self.jsonPath(key)
         if let d = FileManager.default.contents(atPath: jsonPath), let r = try? RunResult.decoder.decode(RunResult.self, from: d) {
             return r
+        }
+        guard trainingAllowed else {
+            throw ISACError.io("run \(key) is missing or unreadable in \(directory)/runs; the merge does not train: rerun the shard that owns it")
         }
         let t0 = Date()
         let tones = try self.tones(ks: ks)

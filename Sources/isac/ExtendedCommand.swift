@@ -118,10 +118,24 @@ struct ExtendedTrain: ParsableCommand {
     }
 }
 
-func loadSaved(_ dir: String, data: ExperimentData) throws -> (JointNetwork, SavedModel) {
+/// Reads DIR/model.json; a file that is not one (bad JSON, missing key, wrong type) is reported in plain words.
+func readSavedModel(_ dir: String) throws -> SavedModel {
     guard let d = FileManager.default.contents(atPath: dir + "/model.json") else { throw ISACError.io("\(dir)/model.json not found (run `isac extended train --out \(dir)`)") }
-    let s: SavedModel
-    do { s = try JSONDecoder().decode(SavedModel.self, from: d) } catch { throw ISACError.malformedFile(path: dir + "/model.json", reason: "\(error)") }
+    do { return try JSONDecoder().decode(SavedModel.self, from: d) } catch let e as DecodingError {
+        func at(_ c: DecodingError.Context) -> String { c.codingPath.isEmpty ? "the top level" : "`" + c.codingPath.map(\.stringValue).joined(separator: ".") + "`" }
+        let why: String
+        switch e {
+        case .dataCorrupted(let c): why = c.codingPath.isEmpty ? "not valid JSON" : "invalid value at \(at(c))"
+        case .keyNotFound(let k, _): why = "missing key `\(k.stringValue)`"
+        case .typeMismatch(_, let c), .valueNotFound(_, let c): why = "wrong or missing value at \(at(c))"
+        @unknown default: why = "unreadable"
+        }
+        throw ISACError.malformedFile(path: dir + "/model.json", reason: why + "; not a model.json written by `isac extended train`")
+    }
+}
+
+func loadSaved(_ dir: String, data: ExperimentData) throws -> (JointNetwork, SavedModel) {
+    let s = try readSavedModel(dir)
     guard s.config.receiveCount == data.train.receiveCount, s.config.transmitCount == data.train.transmitCount,
           s.config.toneCount == data.train.toneCount else {
         throw ISACError.shapeMismatch("model expects \(s.config.receiveCount)x\(s.config.transmitCount)x\(s.config.toneCount), dataset is \(data.train.receiveCount)x\(data.train.transmitCount)x\(data.train.toneCount)")
@@ -221,6 +235,8 @@ struct ExtendedExperiment: ParsableCommand {
     @Option(help: "Override the preset's epoch count.") var epochs: Int?
     @Option(help: "Comma-separated seeds (default 42,43,44).") var seeds: String?
     @Option(help: "Worker threads of the learning kernels (default: ISAC_THREADS, OMP_NUM_THREADS, or the CPU affinity mask).") var threads: Int?
+    @Option(help: "Train only block i of n of the experiment's trained runs (i/n) into OUT/runs and record it in OUT/shards; needs --data or an existing OUT/dataset. Rerunning a shard resumes it.") var shard: String?
+    @Flag(help: "Build the tables from the finished shards in OUT (no training; names missing shards). Same experiment, --preset, --seeds, --epochs and --data as the shards.") var merge = false
     @Flag(help: "No progress lines on stderr.") var quiet = false
     @Flag(help: "Print one JSON object.") var json = false
 
@@ -232,6 +248,8 @@ struct ExtendedExperiment: ParsableCommand {
         if let e = epochs { try Check.positive(e, "--epochs") }
         if let t = threads { try Check.positive(t, "--threads") }
         _ = try parsedSeeds()
+        if let sh = shard { _ = try ShardSpec.parse(sh) }
+        if shard != nil && merge { throw ISACError.invalidParameter(name: "--merge", value: "with --shard \(shard!)", valid: "give either --shard i/n (train one block) or --merge (collect), not both") }
     }
 
     func parsedSeeds() throws -> [UInt64]? {
@@ -247,6 +265,10 @@ struct ExtendedExperiment: ParsableCommand {
         if let s = try parsedSeeds() { p.seeds = s }
         let dataDir = data ?? out + "/dataset"
         let t0 = Date()
+        if data == nil && (shard != nil || merge) && !FileManager.default.fileExists(atPath: dataDir + "/manifest.json") {
+            // Parallel tasks must not generate one dataset folder concurrently.
+            throw ISACError.invalidParameter(name: "--data", value: "(none)", valid: "with --shard/--merge give --data DS or generate \(dataDir) first (`isac dataset generate --preset \(preset) --out \(dataDir)`)")
+        }
         if data == nil && !FileManager.default.fileExists(atPath: dataDir + "/manifest.json") {
             let prog = ProgressLine("dataset \(preset)", total: p.dataset.totalSamples, enabled: !quiet)
             _ = try DatasetWriter.generate(config: p.dataset, to: dataDir, resume: true, progress: prog)
@@ -255,9 +277,26 @@ struct ExtendedExperiment: ParsableCommand {
         let d = try ExperimentData(directory: dataDir)
         let runner = ExperimentRunner(preset: p, data: d, directory: out, quiet: quiet)
         runner.epochsOverride = epochs
-        let todo = name == "all" ? Array(Self.names.dropLast()) : [name]
+        if let sh = shard {
+            let spec = try ShardSpec.parse(sh)
+            var args = Array(CommandLine.arguments.dropFirst()), i = 0
+            while i < args.count { if args[i] == "--shard" { args.removeSubrange(i..<Swift.min(i + 2, args.count)) } else if args[i].hasPrefix("--shard=") { args.remove(at: i) } else { i += 1 } }
+            let keys = try ShardedExperiment.runShard(name, runner: runner, shard: spec, epochs: epochs, arguments: args)
+            let secs = Date().timeIntervalSince(t0)
+            if json {
+                print(try JSONOutput.string(["experiment": name, "preset": preset, "out": out, "shard": sh, "runs": keys, "seconds": secs]))
+            } else {
+                print("experiment \(name) shard \(sh): \(keys.count) runs in \(String(format: "%.0f", secs)) s (merge: the same command with --merge instead of --shard)")
+            }
+            return
+        }
         var files: [String] = []
-        for e in todo { files += try ExperimentSuite(runner: runner).run(e) }
+        if merge {
+            files = try ShardedExperiment.merge(name, runner: runner, epochs: epochs)
+        } else {
+            let todo = name == "all" ? ExperimentSuite.names : [name]
+            for e in todo { files += try ExperimentSuite(runner: runner).run(e) }
+        }
         let secs = Date().timeIntervalSince(t0)
         if json {
             print(try JSONOutput.string(["experiment": name, "preset": preset, "out": out, "files": files, "seconds": secs,
@@ -291,11 +330,7 @@ struct ExtendedExport: ParsableCommand {
     }
 
     func run() throws {
-        guard let jd = FileManager.default.contents(atPath: model + "/model.json") else {
-            throw ISACError.io("\(model)/model.json not found (run `isac extended train --out \(model)`)")
-        }
-        let s: SavedModel
-        do { s = try JSONDecoder().decode(SavedModel.self, from: jd) } catch { throw ISACError.malformedFile(path: model + "/model.json", reason: "\(error)") }
+        let s = try readSavedModel(model)
         var m = try JointNetwork(config: s.config, seed: s.seed)
         try loadModel(&m, from: model + "/model.npz")
         if format == "torch" { try JointNetworkInterop.saveTorch(m, to: out) } else { try saveModel(m, to: out) }
