@@ -43,7 +43,6 @@ struct MergeCommand: ParsableCommand {
             return (try MTPfaSweep.mergedJSON(shards), "merged \(shards.count) shards of multitarget pfa-sweep")
         case MTTradeoff.shardCommandName:
             return (try MTTradeoff.mergedJSON(shards), "merged \(shards.count) shards of multitarget tradeoff (wrote its --out)")
-
         case let c where c.hasPrefix(WBFigure.shardCommandPrefix):
             return (try WBFigure.mergeShards(shards), "merged \(shards.count) shards of \(c)")
         case let c:
