@@ -237,6 +237,7 @@ struct ExtendedExperiment: ParsableCommand {
     @Option(help: "Worker threads of the learning kernels (default: ISAC_THREADS, OMP_NUM_THREADS, or the CPU affinity mask).") var threads: Int?
     @Option(help: "Train only block i of n of the experiment's trained runs (i/n) into OUT/runs and record it in OUT/shards; needs --data or an existing OUT/dataset. Rerunning a shard resumes it.") var shard: String?
     @Flag(help: "Build the tables from the finished shards in OUT (no training; names missing shards). Same experiment, --preset, --seeds, --epochs and --data as the shards.") var merge = false
+    @Flag(help: "Only generate OUT/dataset for --preset (resumable) and stop; run it once before starting --shard tasks, which must not generate one folder concurrently.") var datasetOnly = false
     @Flag(help: "No progress lines on stderr.") var quiet = false
     @Flag(help: "Print one JSON object.") var json = false
 
@@ -250,6 +251,7 @@ struct ExtendedExperiment: ParsableCommand {
         _ = try parsedSeeds()
         if let sh = shard { _ = try ShardSpec.parse(sh) }
         if shard != nil && merge { throw ISACError.invalidParameter(name: "--merge", value: "with --shard \(shard!)", valid: "give either --shard i/n (train one block) or --merge (collect), not both") }
+        if datasetOnly && (shard != nil || merge || data != nil) { throw ISACError.invalidParameter(name: "--dataset-only", value: shard.map { "with --shard \($0)" } ?? (merge ? "with --merge" : "with --data"), valid: "alone: it generates OUT/dataset for --preset; --data, --shard and --merge come in later calls") }
     }
 
     func parsedSeeds() throws -> [UInt64]? {
@@ -267,12 +269,18 @@ struct ExtendedExperiment: ParsableCommand {
         let t0 = Date()
         if data == nil && (shard != nil || merge) && !FileManager.default.fileExists(atPath: dataDir + "/manifest.json") {
             // Parallel tasks must not generate one dataset folder concurrently.
-            throw ISACError.invalidParameter(name: "--data", value: "(none)", valid: "with --shard/--merge give --data DS or generate \(dataDir) first (`isac dataset generate --preset \(preset) --out \(dataDir)`)")
+            throw ISACError.invalidParameter(name: "--data", value: "(none)", valid: "with --shard/--merge give --data DS or generate \(dataDir) first (`isac extended experiment \(name) --preset \(preset) --out \(out) --dataset-only`)")
         }
         if data == nil && !FileManager.default.fileExists(atPath: dataDir + "/manifest.json") {
             let prog = ProgressLine("dataset \(preset)", total: p.dataset.totalSamples, enabled: !quiet)
             _ = try DatasetWriter.generate(config: p.dataset, to: dataDir, resume: true, progress: prog)
             prog.finish()
+        }
+        if datasetOnly {
+            // The dataset of the preset, nothing trained: the step a job array runs once before its shard tasks.
+            if json { print(try JSONOutput.string(["experiment": name, "preset": preset, "out": out, "dataset": dataDir])) }
+            else { print("dataset for experiment \(name) (preset \(preset)) in \(dataDir)") }
+            return
         }
         let d = try ExperimentData(directory: dataDir)
         let runner = ExperimentRunner(preset: p, data: d, directory: out, quiet: quiet)
