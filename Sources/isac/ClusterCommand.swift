@@ -28,7 +28,7 @@ struct ShardPlan {
     var units: Int
     var unitName: String
 
-    static let shardable = "dataset generate, multitarget evaluate, multitarget pfa-sweep"
+    static let shardable = "dataset generate, multitarget evaluate, multitarget pfa-sweep, multitarget tradeoff"
 
     /// Builds the plan for `command` (validated with the command's own parser) in working folder `dir`.
     static func make(command: [String], tasks: Int, dir: String) throws -> ShardPlan {
@@ -84,6 +84,18 @@ struct ShardPlan {
                              taskSuffix: ["--shard", "{INDEX}/\(tasks)", "--shard-dir", dir + "/shards", "--resume"],
                              mergeCommand: ["merge", dir + "/shards", "--json", "--output", dir + "/merged.json"],
                              result: dir + "/merged.json", units: min(e.samples, cal), unitName: "samples")
+        case "multitarget tradeoff":
+            // Each task computes its block of every (curve, φ, η) point; the merge job writes the command's --out.
+            let e = try parsed(MTTradeoff.self)
+            let granule = try MTPfaSweep.granule(e.checkpoint)
+            let cal = e.calSamples ?? e.samples
+            for (n, what) in [(e.samples, "samples (--samples)"), (cal, "calibration samples (--calibration-samples)")] {
+                _ = try ShardSpec(index: 0, count: tasks, flag: "--tasks").range(of: n, granule: granule, what: what, countFlag: "--tasks")
+            }
+            return ShardPlan(name: "multitarget-tradeoff", command: command,
+                             taskSuffix: ["--shard", "{INDEX}/\(tasks)", "--shard-dir", dir + "/shards", "--resume"],
+                             mergeCommand: ["merge", dir + "/shards", "--json", "--output", dir + "/merged.json"],
+                             result: absolute(e.out) + "/tradeoff.csv", units: min(e.samples, cal), unitName: "samples")
         default:
             throw ISACError.invalidParameter(name: "COMMAND", value: path, valid: "is not shardable; shardable commands: \(shardable)")
         }

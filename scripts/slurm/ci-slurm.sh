@@ -28,15 +28,18 @@ ev=(multitarget evaluate --antennas 16 --subcarriers 32 --n-theta 64 --n-tau 32 
 ds=(dataset generate --preset small --seed 5 --quiet)
 pf=(multitarget pfa-sweep --antennas 16 --subcarriers 32 --n-theta 64 --n-tau 32 --impairments unknown
     --pfa-values 0.01,0.1 --samples 100 --calibration-samples 120 --seed 3 --quiet)
+tr=(multitarget tradeoff --antennas 16 --subcarriers 32 --n-theta 64 --n-tau 32 --impairments unknown --etas 3
+    --samples 40 --calibration-samples 48 --seed 9 --quiet)
 
 t1=$(date +%s)
 "$isac" cluster slurm --tasks 4 --dir "$work/ds-job" --json -- "${ds[@]}" --out "$work/ds-sharded" > ds-submit.json
 "$isac" cluster slurm --tasks 4 --dir "$work/ev-job" --json -- "${ev[@]}" > ev-submit.json
 "$isac" cluster slurm --tasks 4 --dir "$work/pf-job" --json -- "${pf[@]}" > pf-submit.json
+"$isac" cluster slurm --tasks 4 --dir "$work/tr-job" --json -- "${tr[@]}" --out "$work/tr-sharded" > tr-submit.json
 # The one-line JSON answer of `isac cluster slurm --json` (sorted keys, no spaces): pick a job id.
 job() { sed -nE "s/.*\"$2\":\"([0-9]+)\".*/\1/p" "$1"; }
 ids=""
-for f in ds ev pf; do ids="$ids$(job $f-submit.json array_job_id),$(job $f-submit.json merge_job_id),"; done
+for f in ds ev pf tr; do ids="$ids$(job $f-submit.json array_job_id),$(job $f-submit.json merge_job_id),"; done
 ids=${ids%,}
 echo "ci-slurm: submitted jobs $ids"
 for _ in $(seq 600); do
@@ -46,7 +49,7 @@ done
 [ -z "$(squeue -h -j "$ids" 2>/dev/null)" ] || { echo "ci-slurm: jobs still queued after 600 s" >&2; squeue >&2; exit 1; }
 t2=$(date +%s)
 status=0
-for m in "$(job ds-submit.json merge_job_id)" "$(job ev-submit.json merge_job_id)" "$(job pf-submit.json merge_job_id)"; do
+for m in "$(job ds-submit.json merge_job_id)" "$(job ev-submit.json merge_job_id)" "$(job pf-submit.json merge_job_id)" "$(job tr-submit.json merge_job_id)"; do
     st=$(scontrol show job "$m" -o | grep -o 'JobState=[A-Z_]*' | head -1)
     echo "ci-slurm: merge job $m $st"
     [ "$st" = "JobState=COMPLETED" ] || status=1
@@ -56,15 +59,17 @@ if [ $status -ne 0 ]; then
     tail -n 20 "$work"/*/logs/* >&2 || true
     exit 1
 fi
-echo "ci-slurm: 3 arrays of 4 tasks + 3 merges done in $(( t2 - t1 )) s"
+echo "ci-slurm: 4 arrays of 4 tasks + 4 merges done in $(( t2 - t1 )) s"
 
 # The same two commands in one process.
 "$isac" "${ds[@]}" --out "$work/ds-single" > /dev/null
 "$isac" "${ev[@]}" --json > ev-single.json
 "$isac" "${pf[@]}" --json > pf-single.json
+"$isac" "${tr[@]}" --out "$work/tr-single" > /dev/null
 cmp "$work/ds-sharded/manifest.json" "$work/ds-single/manifest.json"
 diff -r "$work/ds-sharded/chunks" "$work/ds-single/chunks"
 strip() { sed -E 's/"(method_run_time_s|run_time_s|samples_per_s)":[^,}]*,?//g' "$1"; }
 cmp <(strip ev-single.json) <(strip "$work/ev-job/merged.json")
 cmp <(strip pf-single.json) <(strip "$work/pf-job/merged.json")
-echo "ci-slurm: OK: sharded dataset ($(ls "$work/ds-single/chunks" | wc -l) files), evaluate and pfa-sweep JSON are byte-identical to one process ($(( $(date +%s) - t0 )) s in all)"
+diff -r "$work/tr-single" "$work/tr-sharded"
+echo "ci-slurm: OK: sharded dataset ($(ls "$work/ds-single/chunks" | wc -l) files), evaluate and pfa-sweep JSON and the tradeoff folder are byte-identical to one process ($(( $(date +%s) - t0 )) s in all)"
