@@ -20,3 +20,34 @@ public func isacBinary() throws -> URL {
     }
     throw TestSupportError.missing("isac binary next to \(CommandLine.arguments[0])")
 }
+
+/// Exit status and captured output of one child process.
+public struct ProcessRun: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+}
+
+/// Runs `exe args` to completion with this process's environment plus `env`, capturing stdout and stderr.
+public func runProcess(_ exe: URL, _ args: [String], env: [String: String] = [:]) throws -> ProcessRun {
+    let p = Process()
+    p.executableURL = exe
+    p.arguments = args
+    if !env.isEmpty {
+        var e = ProcessInfo.processInfo.environment
+        for (k, v) in env { e[k] = v }
+        p.environment = e
+    }
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out; p.standardError = err
+    try p.run()
+    // Drain both pipes before waiting, so a child that fills one pipe cannot block.
+    let o = out.fileHandleForReading.readDataToEndOfFile(), r = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return ProcessRun(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: r, as: UTF8.self))
+}
+
+/// Runs the `isac` binary built beside the test bundle (`isacBinary()`).
+public func runIsac(_ args: [String], env: [String: String] = [:]) throws -> ProcessRun {
+    try runProcess(try isacBinary(), args, env: env)
+}

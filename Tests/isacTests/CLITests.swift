@@ -7,20 +7,7 @@ import Waveforms
 /// everywhere), run against the binary SwiftPM builds next to the test bundle.
 private enum CLIError: Error { case missing(String) }
 
-private struct RunResult { var status: Int32; var stdout: String; var stderr: String }
-
-private func isac(_ args: [String]) throws -> RunResult {
-    let p = Process()
-    p.executableURL = try isacBinary()
-    p.arguments = args
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out; p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return RunResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-}
+private func isac(_ args: [String]) throws -> ProcessRun { try runIsac(args) }
 
 private func jsonObject(_ s: String) throws -> [String: Any] {
     let obj = try JSONSerialization.jsonObject(with: Data(s.utf8))

@@ -7,24 +7,7 @@ import _TestSupport
 /// would be submitted and the generated scripts are executed directly, task by task.
 private enum ClusterTestError: Error { case missing(String) }
 
-private struct Run { var status: Int32; var stdout: String; var stderr: String }
-
-private func run(_ exe: URL, _ args: [String], env: [String: String] = [:]) throws -> Run {
-    let p = Process()
-    p.executableURL = exe
-    p.arguments = args
-    var e = ProcessInfo.processInfo.environment
-    for (k, v) in env { e[k] = v }
-    p.environment = e
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out; p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile(), r = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: r, as: UTF8.self))
-}
-
-private func isac(_ args: [String], env: [String: String] = [:]) throws -> Run { try run(try isacBinary(), args, env: env) }
+private func isac(_ args: [String], env: [String: String] = [:]) throws -> ProcessRun { try runIsac(args, env: env) }
 
 private func tempDir(_ tag: String) throws -> String {
     let d = NSTemporaryDirectory() + "isac-cluster-\(tag)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -157,10 +140,10 @@ private let tinyEvaluate = ["multitarget", "evaluate", "--antennas", "16", "--su
         // Run what Slurm would run: every array task, then the merge.
         let bash = URL(fileURLWithPath: "/bin/bash")
         for i in 0..<3 {
-            let t = try run(bash, [job + "/array.sbatch"], env: ["SLURM_ARRAY_TASK_ID": "\(i)"])
+            let t = try runProcess(bash, [job + "/array.sbatch"], env: ["SLURM_ARRAY_TASK_ID": "\(i)"])
             try #require(t.status == 0, "\(t.stderr)")
         }
-        let m = try run(bash, [job + "/merge.sbatch"])
+        let m = try runProcess(bash, [job + "/merge.sbatch"])
         try #require(m.status == 0, "\(m.stderr)")
         let merged = try String(contentsOfFile: job + "/merged.json", encoding: .utf8)
         let single = try isac(tinyEvaluate + ["--json"])

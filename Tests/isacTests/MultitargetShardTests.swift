@@ -1,34 +1,11 @@
 import Foundation
 import Testing
+import _TestSupport
 
 /// `multitarget tradeoff --shard i/n` + `isac merge` (issue 18): the merged folder (tradeoff.csv and every SVG) is
 /// byte-identical to the folder of one process, and the merged `--json` summary equals the single run's without
 /// the wall-time field. Runs the `isac` binary built beside the test bundle.
-private func isacBinary() throws -> URL {
-    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for _ in 0..<3 {
-        let candidate = dir.appendingPathComponent("isac")
-        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        dir = dir.deletingLastPathComponent()
-    }
-    throw ShardTestError("isac binary next to \(CommandLine.arguments[0])")
-}
-
-private struct ShardTestError: Error, CustomStringConvertible { var description: String; init(_ d: String) { description = d } }
-
-private struct Run { var status: Int32; var stdout: String; var stderr: String }
-
-private func isac(_ args: [String]) throws -> Run {
-    let p = Process()
-    p.executableURL = try isacBinary()
-    p.arguments = args
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out; p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile(), r = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: r, as: UTF8.self))
-}
+private func isac(_ args: [String]) throws -> ProcessRun { try runIsac(args) }
 
 /// The JSON text without the fields that legitimately differ: wall time and the output folder's path.
 private func comparable(_ s: String) -> String {
