@@ -62,43 +62,39 @@ struct ShardPlan {
                 throw ISACError.invalidParameter(name: "--checkpoint", value: c, valid: "a sharded evaluate supports NNBL checkpoints and --impairments rows; run impairment/dictionary checkpoints unsharded (or with pfa-sweep)")
             }
             let granule = e.checkpoint == nil ? 1 : 64
-            let cal = e.calSamples ?? e.samples
-            for (n, what) in [(e.samples, "samples (--samples)"), (cal, "calibration samples (--calibration-samples)")] {
-                _ = try ShardSpec(index: 0, count: tasks, flag: "--tasks").range(of: n, granule: granule, what: what, countFlag: "--tasks")
-            }
-            return ShardPlan(name: "multitarget-evaluate", command: command,
-                             taskSuffix: ["--shard", "{INDEX}/\(tasks)", "--shard-dir", dir + "/shards", "--resume"],
-                             mergeCommand: ["merge", dir + "/shards", "--json", "--output", dir + "/merged.json"],
-                             result: dir + "/merged.json", units: min(e.samples, cal), unitName: "samples")
+            return try samplePlan(name: "multitarget-evaluate", command: command, tasks: tasks, dir: dir, samples: e.samples,
+                                  calibrationSamples: e.calSamples ?? e.samples, granule: granule, result: dir + "/merged.json")
         case "multitarget pfa-sweep":
             let e = try parsed(MTPfaSweep.self)
             if let o = e.out {
                 throw ISACError.invalidParameter(name: "--out", value: o, valid: "is not written by a sharded pfa-sweep (the merged JSON holds every point); leave it out")
             }
             let granule = try MTPfaSweep.granule(e.checkpoint)
-            let cal = e.calSamples ?? e.samples
-            for (n, what) in [(e.samples, "samples (--samples)"), (cal, "calibration samples (--calibration-samples)")] {
-                _ = try ShardSpec(index: 0, count: tasks, flag: "--tasks").range(of: n, granule: granule, what: what, countFlag: "--tasks")
-            }
-            return ShardPlan(name: "multitarget-pfa-sweep", command: command,
-                             taskSuffix: ["--shard", "{INDEX}/\(tasks)", "--shard-dir", dir + "/shards", "--resume"],
-                             mergeCommand: ["merge", dir + "/shards", "--json", "--output", dir + "/merged.json"],
-                             result: dir + "/merged.json", units: min(e.samples, cal), unitName: "samples")
+            return try samplePlan(name: "multitarget-pfa-sweep", command: command, tasks: tasks, dir: dir, samples: e.samples,
+                                  calibrationSamples: e.calSamples ?? e.samples, granule: granule, result: dir + "/merged.json")
         case "multitarget tradeoff":
             // Each task computes its block of every (curve, φ, η) point; the merge job writes the command's --out.
             let e = try parsed(MTTradeoff.self)
             let granule = try MTPfaSweep.granule(e.checkpoint)
-            let cal = e.calSamples ?? e.samples
-            for (n, what) in [(e.samples, "samples (--samples)"), (cal, "calibration samples (--calibration-samples)")] {
-                _ = try ShardSpec(index: 0, count: tasks, flag: "--tasks").range(of: n, granule: granule, what: what, countFlag: "--tasks")
-            }
-            return ShardPlan(name: "multitarget-tradeoff", command: command,
-                             taskSuffix: ["--shard", "{INDEX}/\(tasks)", "--shard-dir", dir + "/shards", "--resume"],
-                             mergeCommand: ["merge", dir + "/shards", "--json", "--output", dir + "/merged.json"],
-                             result: absolute(e.out) + "/tradeoff.csv", units: min(e.samples, cal), unitName: "samples")
+            return try samplePlan(name: "multitarget-tradeoff", command: command, tasks: tasks, dir: dir, samples: e.samples,
+                                  calibrationSamples: e.calSamples ?? e.samples, granule: granule, result: absolute(e.out) + "/tradeoff.csv")
         default:
             throw ISACError.invalidParameter(name: "COMMAND", value: path, valid: "is not shardable; shardable commands: \(shardable)")
         }
+    }
+
+    /// The plan of a command sharded by `ShardedEvaluation` sample blocks (evaluate, pfa-sweep, tradeoff): every task
+    /// writes its record to DIR/shards, the merge job runs `isac merge DIR/shards`; `tasks` must leave every task a
+    /// block of both the calibration and the test samples (in multiples of `granule`).
+    static func samplePlan(name: String, command: [String], tasks: Int, dir: String, samples: Int, calibrationSamples: Int,
+                           granule: Int, result: String) throws -> ShardPlan {
+        for (n, what) in [(samples, "samples (--samples)"), (calibrationSamples, "calibration samples (--calibration-samples)")] {
+            _ = try ShardSpec(index: 0, count: tasks, flag: "--tasks").range(of: n, granule: granule, what: what, countFlag: "--tasks")
+        }
+        return ShardPlan(name: name, command: command,
+                         taskSuffix: ["--shard", "{INDEX}/\(tasks)", "--shard-dir", dir + "/shards", "--resume"],
+                         mergeCommand: ["merge", dir + "/shards", "--json", "--output", dir + "/merged.json"],
+                         result: result, units: min(samples, calibrationSamples), unitName: "samples")
     }
 
     static func check(tasks: Int, units: Int, what: String) throws {

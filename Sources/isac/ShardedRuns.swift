@@ -169,6 +169,11 @@ func runSampleShard(command: String, sharding: ShardOptions, config: [String: St
         try ShardStore.write(payload: ShardedEvaluation.encode(parts), command: command, shard: shard, config: config,
                              arguments: ShardOptions.argumentsWithoutShardOptions(dropping: 2), runTimeSeconds: seconds, to: dir)
     }
+    try printShardReport(shard, dir: dir, resumed: resumed, seconds: seconds, json: json)
+}
+
+/// The one-line answer of a `--shard` task: its record's path, whether it was resumed, its run time.
+func printShardReport(_ shard: ShardSpec, dir: String, resumed: Bool, seconds: Double, json: Bool) throws {
     let path = dir + "/" + ShardManifest.stem(shard) + ".json"
     if json {
         print(try JSONOutput.string(["shard": shard.description, "record": path, "resumed": resumed, "run_time_s": seconds] as [String: Any]))

@@ -374,12 +374,7 @@ struct WBFigure: ParsableCommand {
             try ShardStore.write(payload: WidebandTrialPlan.encode(values), command: command, shard: shard, config: config,
                                  arguments: ShardOptions.argumentsWithoutShardOptions(dropping: 2), runTimeSeconds: seconds, to: dir)
         }
-        let path = dir + "/" + ShardManifest.stem(shard) + ".json"
-        if json {
-            print(try JSONOutput.string(["shard": shard.description, "record": path, "resumed": resumed, "run_time_s": seconds] as [String: Any]))
-        } else {
-            print("shard \(shard) \(resumed ? "already finished" : "written"): \(path) (\(String(format: "%.1f", seconds)) s); merge with `isac merge \(dir)`")
-        }
+        try printShardReport(shard, dir: dir, resumed: resumed, seconds: seconds, json: json)
     }
 
     /// The merge of a complete set of `wideband figure fig8|fig8snr --shard` records: writes the figure into the
