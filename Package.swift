@@ -5,6 +5,7 @@ import PackageDescription
 //   CLinalg (system: OpenBLAS, LAPACKE, FFTW3)
 //   Linalg  <- Arrays, Waveforms, ISACIO
 //   Estimation, Metrics, Scattering, Learning  (algorithms)
+//   ExtendedDatasets <- Scattering  (extended-target datasets: generator, locked chunk store)
 //   WidebandSensing, MultiTargetISAC, ExtendedTarget  (one per reproduced paper: models + experiments)
 //   isac (CLI)
 let numerics = Target.Dependency.product(name: "Numerics", package: "swift-numerics")
@@ -36,19 +37,22 @@ let package = Package(
         .target(name: "Metrics", dependencies: ["Linalg", numerics]),
         .target(name: "Scattering", dependencies: ["Linalg", "Arrays", "ISACIO", numerics]),
         .target(name: "Learning", dependencies: ["Linalg", "ISACIO", numerics]),
+        // Extended-target datasets (generator + locked, config-hashed chunk store) on top of the physics; below
+        // ExtendedTarget so `isac dataset generate` needs no learning stack.
+        .target(name: "ExtendedDatasets", dependencies: ["Linalg", "Arrays", "ISACIO", "Scattering", numerics]),
         .target(name: "WidebandSensing",
                 dependencies: ["Linalg", "Arrays", "Estimation", "ISACIO", numerics]),
         .target(name: "MultiTargetISAC",
                 dependencies: ["Linalg", "Arrays", "Waveforms", "Estimation", "Metrics", "ISACIO", "Learning", numerics]),
         .target(name: "ExtendedTarget",
-                dependencies: ["Linalg", "Arrays", "Waveforms", "Scattering", "Estimation", "Metrics",
+                dependencies: ["Linalg", "Arrays", "Waveforms", "Scattering", "ExtendedDatasets", "Estimation", "Metrics",
                                "Learning", "ISACIO", numerics]),
         .target(name: "ISACKit", dependencies: [
-            "Linalg", "Arrays", "Waveforms", "ISACIO", "Estimation", "Metrics", "Scattering",
+            "Linalg", "Arrays", "Waveforms", "ISACIO", "Estimation", "Metrics", "Scattering", "ExtendedDatasets",
             "Learning", "WidebandSensing", "MultiTargetISAC", "ExtendedTarget",
         ]),
         .executableTarget(name: "isac", dependencies: [
-            "Linalg", "Arrays", "Waveforms", "ISACIO", "Estimation", "Metrics", "Scattering",
+            "Linalg", "Arrays", "Waveforms", "ISACIO", "Estimation", "Metrics", "Scattering", "ExtendedDatasets",
             "Learning", "WidebandSensing", "MultiTargetISAC", "ExtendedTarget",
             .product(name: "ArgumentParser", package: "swift-argument-parser"), numerics,
         ]),
@@ -58,11 +62,13 @@ let package = Package(
         .testTarget(name: "ISACIOTests", dependencies: ["ISACIO", "Linalg", numerics]),
         .testTarget(name: "EstimationTests", dependencies: ["Estimation", "Arrays", "Linalg", numerics]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Linalg", numerics]),
-        .testTarget(name: "ScatteringTests", dependencies: ["Scattering", "Arrays", "Linalg", numerics]),
+        // ScatteringTests: the dataset-config based PO/VIE/validated-range tests build their scenes with ExtendedDatasets.
+        .testTarget(name: "ScatteringTests", dependencies: ["Scattering", "ExtendedDatasets", "Arrays", "Linalg", numerics]),
+        .testTarget(name: "ExtendedDatasetsTests", dependencies: ["ExtendedDatasets", "Scattering", "ISACIO", "Arrays", "Linalg", numerics]),
         .testTarget(name: "LearningTests", dependencies: ["Learning", "Linalg", numerics]),
         .testTarget(name: "WidebandSensingTests", dependencies: ["WidebandSensing", "Estimation", "Arrays", "Linalg", numerics]),
         .testTarget(name: "MultiTargetISACTests", dependencies: ["MultiTargetISAC", "Estimation", "Metrics", "Arrays", "Waveforms", "Linalg", "Learning", numerics]),
-        .testTarget(name: "ExtendedTargetTests", dependencies: ["ExtendedTarget", "Learning", "Scattering", "Linalg", numerics]),
+        .testTarget(name: "ExtendedTargetTests", dependencies: ["ExtendedTarget", "ExtendedDatasets", "Learning", "Scattering", "Linalg", numerics]),
         // Helpers shared by test targets (Tests/_TestSupport); only test targets depend on it.
         .target(name: "_TestSupport", path: "Tests/_TestSupport"),
         .testTarget(name: "isacTests", dependencies: ["isac", "Waveforms", "Linalg", "ISACIO", "_TestSupport"]),

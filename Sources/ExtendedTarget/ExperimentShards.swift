@@ -1,3 +1,4 @@
+import ExtendedDatasets
 import Foundation
 import ISACIO
 import Linalg

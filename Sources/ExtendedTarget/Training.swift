@@ -1,3 +1,4 @@
+import ExtendedDatasets
 import _Differentiation
 import Foundation
 import Learning

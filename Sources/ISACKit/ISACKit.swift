@@ -8,6 +8,7 @@
 @_exported import Estimation
 @_exported import Metrics
 @_exported import Scattering
+@_exported import ExtendedDatasets
 @_exported import Learning
 @_exported import WidebandSensing
 @_exported import MultiTargetISAC

@@ -15,7 +15,7 @@ public enum SurfaceScattering {
     /// Places `shape` exactly as `ExtendedTargetGenerator.place` (projected support centre of the voxelization at
     /// (range, azimuth)) and returns the voxel target together with the world-frame mesh moved by the same offset.
     public static func place(_ shape: VehicleShape, rangeM: Double, azimuthRad: Double, headingRad: Double,
-                             materials: [Material], config c: DatasetConfig) throws -> (VoxelTarget, TriangleMesh) {
+                             materials: [Material], config c: some VehicleScene) throws -> (VoxelTarget, TriangleMesh) {
         try Check.positive(rangeM, "--range-m")
         let want = Point3(rangeM * Double.cos(azimuthRad), rangeM * Double.sin(azimuthRad), -c.arrayHeightM)
         var t = try shape.voxelize(position: want, headingRad: headingRad, pitch: c.voxelPitchM, materials: materials)
@@ -60,7 +60,7 @@ public enum SurfaceTarget: Sendable {
 extension SurfaceScattering {
     /// One channel with the po/hybrid solver for `target` at (range, azimuth, heading); returns the channel, the
     /// placed mesh and (vehicles, hybrid meshes) the voxel target used for the non-metal Born part.
-    public static func channel(target: SurfaceTarget, config c: DatasetConfig, rangeM: Double, azimuthRad: Double, headingRad: Double,
+    public static func channel(target: SurfaceTarget, config c: some VehicleScene, rangeM: Double, azimuthRad: Double, headingRad: Double,
                                seed: UInt64, hybrid: Bool, timing: PhysicalOpticsTiming? = nil) throws -> (ChannelTensor, TriangleMesh, VoxelTarget?) {
         try c.validate()
         try Check.positive(rangeM, "--range-m")

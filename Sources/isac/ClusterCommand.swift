@@ -1,4 +1,5 @@
 import ArgumentParser
+import ExtendedDatasets
 import Foundation
 import ISACIO
 import Linalg

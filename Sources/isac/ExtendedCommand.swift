@@ -1,4 +1,5 @@
 import ArgumentParser
+import ExtendedDatasets
 import ExtendedTarget
 import Foundation
 import ISACIO

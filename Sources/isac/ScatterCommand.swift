@@ -1,5 +1,6 @@
 import ArgumentParser
 import Arrays
+import ExtendedDatasets
 import Foundation
 import ISACIO
 import Linalg

@@ -1,3 +1,4 @@
+import ExtendedDatasets
 import Testing
 import Foundation
 import Linalg

@@ -1,4 +1,5 @@
 import Arrays
+import ExtendedDatasets
 import Foundation
 import Linalg
 import Numerics

@@ -3,23 +3,9 @@ import Foundation
 import ISACIO
 import Linalg
 import Numerics
+import Scattering
 
-/// CRC-32 (IEEE 802.3 / zlib polynomial), the checksum stored per chunk in the manifest;
-/// Python can verify it with `zlib.crc32(open(f, 'rb').read())`.
-public enum CRC32 {
-    static let table: [UInt32] = (0..<256).map { i -> UInt32 in
-        var c = UInt32(i)
-        for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
-    }
-    public static func checksum(_ data: Data) -> UInt32 {
-        var c: UInt32 = 0xFFFF_FFFF
-        data.withUnsafeBytes { (p: UnsafeRawBufferPointer) in
-            for b in p { c = table[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
-        }
-        return c ^ 0xFFFF_FFFF
-    }
-}
+// The per-chunk checksum is `ISACIO.CRC32` (zlib polynomial; Python: `zlib.crc32(open(f, 'rb').read())`).
 
 public enum DatasetSolver: String, Codable, Sendable, CaseIterable {
     case born, vie
@@ -46,7 +32,7 @@ public enum DatasetSplit: String, Codable, Sendable, CaseIterable { case train, 
 /// iterations), and a λ/2 grid is 50–65 % off the Mie series anyway; at λ/6 GMRES converges on the 0.1-scale
 /// vehicles of `small` (110–300 iterations) and the far-field error vs Mie is ≈ 14 % (dielectric) / 16 % (σ ≈ 4 S/m metal-like sphere). A 1e-2 residual
 /// keeps the solver error well below that discretization error (docs/scattering.md).
-public struct DatasetConfig: Codable, Sendable, Equatable {
+public struct DatasetConfig: Codable, Sendable, Equatable, VehicleScene {
     public var preset: String
     public var solver: DatasetSolver
     public var seed: UInt64

@@ -2,7 +2,8 @@ import Foundation
 import ISACIO
 import Linalg
 import Testing
-@testable import Scattering
+import Scattering
+@testable import ExtendedDatasets
 
 // Issue 13: concurrent writers never produce a mixed dataset that validates, and interrupted
 // writes leave no temp file behind a --resume.
@@ -81,7 +82,7 @@ private func copy(_ from: String, _ to: String) throws {
             let bytes = NPY.encode(arr)
             try AtomicFile.write(bytes, to: d + "/chunks/chunk-000000.npy")
             var m = try JSONDecoder().decode(DatasetManifest.self, from: original)
-            m.chunks[0].bytes = bytes.count; m.chunks[0].crc32 = Scattering.CRC32.checksum(bytes)
+            m.chunks[0].bytes = bytes.count; m.chunks[0].crc32 = CRC32.checksum(bytes)
             try AtomicFile.write(try enc.encode(m), to: mPath)
         }
         let ds = try ExtendedTargetDataset(directory: d)

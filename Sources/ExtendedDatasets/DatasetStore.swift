@@ -2,6 +2,7 @@ import Foundation
 import ISACIO
 import Linalg
 import Numerics
+import Scattering
 
 /// Per-chunk sidecar `chunks/chunk-NNNNNN.json`, written atomically *after* its `.npy`; a chunk
 /// counts as finished only when the sidecar exists and its CRC-32 matches the `.npy` bytes.

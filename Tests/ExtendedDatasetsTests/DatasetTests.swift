@@ -3,7 +3,8 @@ import Foundation
 import Linalg
 import Numerics
 import Testing
-@testable import Scattering
+import Scattering
+@testable import ExtendedDatasets
 
 /// A tiny dataset config (Born, 4 antennas, 2 subcarriers, tiny vehicles at coarse pitch) so the
 /// pipeline tests run in seconds in debug.
