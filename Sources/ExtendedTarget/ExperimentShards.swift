@@ -27,7 +27,13 @@ extension ExperimentSuite {
     /// the experiment makes; `ShardedExperiment.merge` refuses to train, so a run missing from this list
     /// would surface there as an error, never as a silent retraining.
     public func plannedRuns(_ name: String) throws -> [PlannedRun] {
-        let seeds = p.seeds, k = fullK
+        try Self.plannedRuns(name, preset: p, toneCount: fullK)
+    }
+
+    /// The planned runs of experiment `name` for `preset` on a dataset of `toneCount` subcarriers (K), without
+    /// loading the dataset: what `isac cluster` sizes a job array with before the dataset exists.
+    public static func plannedRuns(_ name: String, preset p: ExperimentPreset, toneCount k: Int) throws -> [PlannedRun] {
+        let seeds = p.seeds
         func full(_ ms: [Method]) -> [PlannedRun] { ms.flatMap { m in seeds.map { PlannedRun(method: m, seed: $0, ks: k) } } }
         let out: [PlannedRun]
         switch name {
@@ -40,7 +46,7 @@ extension ExperimentSuite {
             out = p.sweepMethods.flatMap { m in p.trainFractions.flatMap { f in seeds.map { PlannedRun(method: m, seed: $0, ks: k, trainFraction: f) } } }
         case "robustness": out = full([.sharedMTLPCGrad, .crossStitch, .proposedFull])
         case "all":
-            out = try Self.names.flatMap { try plannedRuns($0) }
+            out = try Self.names.flatMap { try plannedRuns($0, preset: p, toneCount: k) }
         default: throw ISACError.invalidParameter(name: "experiment", value: name, valid: "unknown experiment")
         }
         var seen = Set<String>(), unique: [PlannedRun] = []

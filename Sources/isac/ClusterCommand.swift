@@ -5,6 +5,8 @@ import ISACIO
 import Linalg
 import MultiTargetISAC
 import Scattering
+import ExtendedTarget
+import WidebandSensing
 
 /// `isac cluster slurm|k8s -- <isac command>`: runs a shardable command as an array of `--shard i/n` tasks
 /// plus one merge job (docs/cluster.md).
@@ -28,8 +30,15 @@ struct ShardPlan {
     /// Work items per shard layout, for the "more tasks than work" check, and their name.
     var units: Int
     var unitName: String
+    /// A one-off step the array tasks need first (the extended experiment's `--dataset-only`): its own job, which
+    /// the array depends on (Slurm `afterok`; Kubernetes: the shard pods wait for `prepareDone`).
+    var prepare: [String]? = nil
+    /// The file that exists once `prepare` has finished.
+    var prepareDone: String? = nil
+    /// Where the shard records land when it is not DIR/shards (extended experiment: OUT/shards).
+    var recordDir: String? = nil
 
-    static let shardable = "dataset generate, multitarget evaluate, multitarget pfa-sweep, multitarget tradeoff"
+    static let shardable = "dataset generate, multitarget evaluate, multitarget pfa-sweep, multitarget tradeoff, multitarget train-sweep, wideband figure fig8|fig8snr, extended experiment NAME"
 
     /// Builds the plan for `command` (validated with the command's own parser) in working folder `dir`.
     static func make(command: [String], tasks: Int, dir: String) throws -> ShardPlan {
@@ -79,6 +88,52 @@ struct ShardPlan {
             let granule = try MTPfaSweep.granule(e.checkpoint)
             return try samplePlan(name: "multitarget-tradeoff", command: command, tasks: tasks, dir: dir, samples: e.samples,
                                   calibrationSamples: e.calSamples ?? e.samples, granule: granule, result: absolute(e.out) + "/tradeoff.csv")
+        case "wideband figure":
+            // One Monte-Carlo trial per work item; the merge job writes the figure into the command's --out.
+            let f = try parsed(WBFigure.self)
+            guard WidebandTrialPlan.shardable.contains(f.name) else {
+                throw ISACError.invalidParameter(name: "COMMAND", value: "wideband figure \(f.name)", valid: "only the Monte-Carlo figures \(WidebandTrialPlan.shardable.joined(separator: ", ")) shard; run the others in one process")
+            }
+            let trials = try WidebandTrialPlan(name: f.name, options: try f.figureOptions())
+            try check(tasks: tasks, units: trials.count, what: "trials (points × --trials) of \(f.name)")
+            return ShardPlan(name: "wideband-figure-\(f.name)", command: command,
+                             taskSuffix: ["--shard", "{INDEX}/\(tasks)", "--shard-dir", dir + "/shards", "--resume"],
+                             mergeCommand: ["merge", dir + "/shards", "--json", "--output", dir + "/merged.json"],
+                             result: absolute(f.out) + "/\(f.name).csv", units: trials.count, unitName: "trials")
+        case "extended experiment":
+            // One trained run (method, seed, K_s, fraction) per work item into OUT/runs; records in OUT/shards.
+            let e = try parsed(ExtendedExperiment.self)
+            for (given, flag) in [(e.merge, "--merge"), (e.datasetOnly, "--dataset-only")] where given {
+                throw ISACError.invalidParameter(name: "COMMAND", value: flag, valid: "leave out \(flag): the plan runs --dataset-only once before the array and merges with `isac merge OUT/shards`")
+            }
+            var preset = try ExperimentPreset.named(e.preset)
+            if let s = try e.parsedSeeds() { preset.seeds = s }
+            let tones: Int
+            if let d = e.data {
+                guard let m = try? JSONDecoder().decode(DatasetManifest.self, from: Data(contentsOf: URL(fileURLWithPath: d + "/manifest.json"))) else {
+                    throw ISACError.invalidParameter(name: "--data", value: d, valid: "must be a finished dataset folder (manifest.json from `isac dataset generate` + `isac merge`)")
+                }
+                tones = m.config.subcarriers
+            } else {
+                tones = preset.dataset.subcarriers
+            }
+            let runs = try ExperimentSuite.plannedRuns(e.name, preset: preset, toneCount: tones).count
+            try check(tasks: tasks, units: runs, what: "trained runs of experiment \(e.name) (preset \(e.preset), \(preset.seeds.count) seeds)")
+            let out = absolute(e.out)
+            // Without --data every task reads OUT/dataset: one job generates it first (tasks must not generate it concurrently).
+            let prepare = e.data == nil ? ["extended", "experiment", e.name, "--preset", e.preset, "--out", out, "--dataset-only", "--quiet"] : nil
+            return ShardPlan(name: "extended-experiment-\(e.name)", command: command, taskSuffix: ["--shard", "{INDEX}/\(tasks)"],
+                             mergeCommand: ["merge", out + "/shards", "--json", "--output", dir + "/merged.json"],
+                             result: out, units: runs, unitName: "trained runs", prepare: prepare,
+                             prepareDone: prepare == nil ? nil : out + "/dataset/manifest.json", recordDir: out + "/shards")
+        case "multitarget train-sweep":
+            let w = try parsed(MTTrainSweep.self)
+            let items = try w.items().count
+            try check(tasks: tasks, units: items, what: "(seed, learning rate) runs of the sweep")
+            return ShardPlan(name: "multitarget-train-sweep", command: command,
+                             taskSuffix: ["--shard", "{INDEX}/\(tasks)", "--shard-dir", dir + "/shards", "--resume"],
+                             mergeCommand: ["merge", dir + "/shards", "--json", "--output", dir + "/merged.json"],
+                             result: absolute(w.out) + "/" + MTTrainSweep.tableName, units: items, unitName: "runs")
         default:
             throw ISACError.invalidParameter(name: "COMMAND", value: path, valid: "is not shardable; shardable commands: \(shardable)")
         }
@@ -175,8 +230,8 @@ struct ClusterSlurm: ParsableCommand {
 
     func extraDirectives() -> [String] { extra.flatMap { $0.split(whereSeparator: \.isWhitespace).map(String.init) } }
 
-    /// The array and merge scripts.
-    func scripts(plan: ShardPlan, dir: String, isac: String) -> (array: String, merge: String) {
+    /// The array and merge scripts, and the script of the plan's one-off first step (nil without one).
+    func scripts(plan: ShardPlan, dir: String, isac: String) -> (array: String, merge: String, prepare: String?) {
         let n = job.tasks
         let cwd = FileManager.default.currentDirectoryPath
         var common: [String] = []
@@ -200,7 +255,14 @@ struct ClusterSlurm: ParsableCommand {
             + "# (submitted with --dependency=afterok:<array job id>). Rerun by hand with: sbatch this-script\n"
             + mergeDirectives.map { "#SBATCH \($0)\n" }.joined()
             + "set -euo pipefail\nexec " + ([isac] + plan.mergeCommand).map(shellQuote).joined(separator: " ") + "\n"
-        return (a, m)
+        let p = plan.prepare.map { cmd in
+            "#!/bin/bash\n# Generated by `isac cluster slurm`: the one-off step before the \(n) array tasks (submitted first;\n"
+            + "# the array has --dependency=afterok:<this job id>). Resumable: rerun with sbatch this-script\n"
+            + (["--job-name=isac-\(plan.name)-prepare", "--output=\(dir)/logs/%x-%j.out", "--chdir=\(cwd)", "--ntasks=1"] + common
+                + (mem.map { ["--mem=\($0)"] } ?? []) + (cpusPerTask.map { ["--cpus-per-task=\($0)"] } ?? [])).map { "#SBATCH \($0)\n" }.joined()
+            + "set -euo pipefail\nexec " + ([isac] + cmd).map(shellQuote).joined(separator: " ") + "\n"
+        }
+        return (a, m, p)
     }
 
     func run() throws {
@@ -213,13 +275,16 @@ struct ClusterSlurm: ParsableCommand {
             try CLIOutput.checkFolder(dir, flag: "--dir")  // before sbatch is looked up or anything is written
         }
         let isac = job.isac ?? currentExecutable()
-        let (arrayScript, mergeScript) = scripts(plan: plan, dir: dir, isac: isac)
+        let (arrayScript, mergeScript, prepareScript) = scripts(plan: plan, dir: dir, isac: isac)
         if dryRun {
             if job.json {
-                print(try JSONOutput.string(["dry_run": true, "tasks": job.tasks, "dir": dir, "array_script": arrayScript,
-                                             "merge_script": mergeScript, "result": plan.result] as [String: Any]))
+                var o: [String: Any] = ["dry_run": true, "tasks": job.tasks, "dir": dir, "array_script": arrayScript,
+                                        "merge_script": mergeScript, "result": plan.result]
+                if let p = prepareScript { o["prepare_script"] = p }
+                print(try JSONOutput.string(o))
             } else {
-                print("# ---- \(dir)/array.sbatch ----\n" + arrayScript + "# ---- \(dir)/merge.sbatch ----\n" + mergeScript, terminator: "")
+                print((prepareScript.map { "# ---- \(dir)/prepare.sbatch ----\n" + $0 } ?? "")
+                      + "# ---- \(dir)/array.sbatch ----\n" + arrayScript + "# ---- \(dir)/merge.sbatch ----\n" + mergeScript, terminator: "")
             }
             return
         }
@@ -228,13 +293,22 @@ struct ClusterSlurm: ParsableCommand {
         let ap = dir + "/array.sbatch", mp = dir + "/merge.sbatch"
         try AtomicFile.write(arrayScript, to: ap)
         try AtomicFile.write(mergeScript, to: mp)
-        let arrayID = try Self.submit(sb, ["--parsable", ap])
+        var prepareID: String?
+        if let p = prepareScript {
+            let pp = dir + "/prepare.sbatch"
+            try AtomicFile.write(p, to: pp)
+            prepareID = try Self.submit(sb, ["--parsable", pp])
+        }
+        let arrayID = try Self.submit(sb, ["--parsable"] + (prepareID.map { ["--dependency=afterok:\($0)", "--kill-on-invalid-dep=yes"] } ?? []) + [ap])
         let mergeID = try Self.submit(sb, ["--parsable", "--dependency=afterok:\(arrayID)", "--kill-on-invalid-dep=yes", mp])
         if job.json {
-            print(try JSONOutput.string(["array_job_id": arrayID, "merge_job_id": mergeID, "tasks": job.tasks, "dir": dir,
-                                         "array_script": ap, "merge_script": mp, "result": plan.result] as [String: Any]))
+            var o: [String: Any] = ["array_job_id": arrayID, "merge_job_id": mergeID, "tasks": job.tasks, "dir": dir,
+                                    "array_script": ap, "merge_script": mp, "result": plan.result]
+            if let id = prepareID { o["prepare_job_id"] = id; o["prepare_script"] = dir + "/prepare.sbatch" }
+            print(try JSONOutput.string(o))
         } else {
-            print("submitted array job \(arrayID) (\(job.tasks) tasks) and merge job \(mergeID) (afterok:\(arrayID))")
+            if let id = prepareID { print("submitted prepare job \(id) (\(plan.prepare!.prefix(3).joined(separator: " ")) --dataset-only)") }
+            print("submitted array job \(arrayID) (\(job.tasks) tasks\(prepareID.map { ", afterok:\($0)" } ?? "")) and merge job \(mergeID) (afterok:\(arrayID))")
             print("scripts: \(ap), \(mp); logs: \(dir)/logs; result: \(plan.result)")
         }
     }
@@ -295,9 +369,11 @@ struct ClusterK8s: ParsableCommand {
         let n = job.tasks
         let jobName = (name ?? "isac") + "-" + plan.name
         func yamlString(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
-        let task = "exec " + ([isac] + plan.command).map(shellQuote).joined(separator: " ") + " "
+        // With a one-off first step (its own Job below), every shard pod waits for that step's result file.
+        let waitPrepared = plan.prepareDone.map { "until [ -f \(shellQuote($0)) ]; do sleep 30; done; " } ?? ""
+        let task = waitPrepared + "exec " + ([isac] + plan.command).map(shellQuote).joined(separator: " ") + " "
             + plan.taskSuffix.map { $0.contains("{INDEX}") ? "\"" + $0.replacingOccurrences(of: "{INDEX}", with: "${JOB_COMPLETION_INDEX}") + "\"" : shellQuote($0) }.joined(separator: " ")
-        let records = plan.name == "dataset-generate" ? "" : dir + "/shards"
+        let records = plan.recordDir ?? (plan.name == "dataset-generate" ? "" : dir + "/shards")
         let wait = records.isEmpty
             ? "until [ \"$(ls \(shellQuote(plan.result.replacingOccurrences(of: "/manifest.json", with: "")))/chunks/*.json 2>/dev/null | wc -l)\" -ge \(plan.units) ]; do sleep 30; done; "
             : "until [ \"$(ls \(shellQuote(records))/shard-*-of-\(String(format: "%04d", n)).json 2>/dev/null | wc -l)\" -ge \(n) ]; do sleep 30; done; "
@@ -323,7 +399,20 @@ struct ClusterK8s: ParsableCommand {
 
             """
         }
-        return """
+        let prepareJob = plan.prepare.map { cmd in
+            """
+            # The one-off first step; the shard pods start their work once \(plan.prepareDone ?? "it") exists.
+            apiVersion: batch/v1
+            kind: Job
+            metadata:
+              name: \(jobName)-prepare
+            spec:
+              completions: 1
+              backoffLimit: 2
+
+            """ + pod("prepare", "exec " + ([isac] + cmd).map(shellQuote).joined(separator: " "), indent: "  ") + "---\n"
+        } ?? ""
+        return prepareJob + """
         # Generated by `isac cluster k8s --tasks \(n)`: \(n) shards of `isac \(plan.command.joined(separator: " "))`.
         # kubectl apply -f this.yaml; the merge Job waits until every shard has finished, then writes \(plan.result).
         # A failed index is retried (backoffLimit); finished shards are kept (--resume).

@@ -262,6 +262,27 @@ struct ExtendedExperiment: ParsableCommand {
         return v.map { $0! }
     }
 
+    /// `isac merge OUT/shards` of `extended experiment NAME --shard i/n` records: re-parses the recorded command line
+    /// (records of 0.6.0 kept the `extended experiment` path in front; it is dropped) and runs it with `--merge`, which
+    /// builds the tables from the cached runs without training. Returns the `--json` object of `--merge`.
+    static func mergeShards(_ shards: [(manifest: ShardManifest, payload: Data)]) throws -> [String: Any] {
+        var args = shards[0].manifest.arguments
+        if args.starts(with: ["extended", "experiment"]) { args.removeFirst(2) }
+        var cmd = try ExtendedExperiment.parse(args)
+        cmd.merge = true; cmd.shard = nil; cmd.datasetOnly = false
+        try cmd.validate()
+        try applyLearningThreads(cmd.threads)
+        var p = try ExperimentPreset.named(cmd.preset)
+        if let s = try cmd.parsedSeeds() { p.seeds = s }
+        let dataDir = cmd.data ?? cmd.out + "/dataset"
+        let t0 = Date()
+        let runner = ExperimentRunner(preset: p, data: try ExperimentData(directory: dataDir), directory: cmd.out, quiet: true)
+        runner.epochsOverride = cmd.epochs
+        let files = try ShardedExperiment.merge(cmd.name, runner: runner, epochs: cmd.epochs)
+        return ["experiment": cmd.name, "preset": cmd.preset, "out": cmd.out, "files": files, "seconds": Date().timeIntervalSince(t0),
+                "seeds": p.seeds.map { Double($0) }, "shards": shards.count]
+    }
+
     func run() throws {
         try applyLearningThreads(threads)
         var p = try ExperimentPreset.named(preset)
@@ -288,14 +309,15 @@ struct ExtendedExperiment: ParsableCommand {
         runner.epochsOverride = epochs
         if let sh = shard {
             let spec = try ShardSpec.parse(sh)
-            var args = Array(CommandLine.arguments.dropFirst()), i = 0
-            while i < args.count { if args[i] == "--shard" { args.removeSubrange(i..<Swift.min(i + 2, args.count)) } else if args[i].hasPrefix("--shard=") { args.remove(at: i) } else { i += 1 } }
+            // Recorded as every sharded command records its line: after the subcommand path, shard options removed,
+            // so `isac merge OUT/shards` re-parses it with this command's parser (`mergeShards`).
+            let args = ShardOptions.argumentsWithoutShardOptions(dropping: 2)
             let keys = try ShardedExperiment.runShard(name, runner: runner, shard: spec, epochs: epochs, arguments: args)
             let secs = Date().timeIntervalSince(t0)
             if json {
                 print(try JSONOutput.string(["experiment": name, "preset": preset, "out": out, "shard": sh, "runs": keys, "seconds": secs]))
             } else {
-                print("experiment \(name) shard \(sh): \(keys.count) runs in \(String(format: "%.0f", secs)) s (merge: the same command with --merge instead of --shard)")
+                print("experiment \(name) shard \(sh): \(keys.count) runs in \(String(format: "%.0f", secs)) s (merge: `isac merge \(out)/shards`, or the same command with --merge instead of --shard)")
             }
             return
         }

@@ -3,6 +3,7 @@ import ExtendedDatasets
 import Foundation
 import ISACIO
 import Linalg
+import ExtendedTarget
 import Scattering
 
 /// `isac merge DIR...`: combines the shards of one run into the result a single process prints.
@@ -11,6 +12,9 @@ import Scattering
 ///   (metrics bit-identical to one run; `run_time_s` is the summed shard time).
 /// - A dataset folder of `dataset generate --shard i/n --out DIR`: verifies every chunk and writes
 ///   `manifest.json` (as `isac dataset merge`).
+/// - `OUT/shards` of `extended experiment NAME --shard i/n --out OUT`: the experiment's tables and figures from the
+///   cached runs (as `extended experiment NAME --merge`, which stays as an alias).
+/// - Shard folders of `wideband figure fig8|fig8snr`, `multitarget pfa-sweep|tradeoff|train-sweep`.
 /// Refuses shards of different commands, layouts, configurations or seeds, and names missing shards.
 struct MergeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -44,6 +48,11 @@ struct MergeCommand: ParsableCommand {
             return (try MTPfaSweep.mergedJSON(shards), "merged \(shards.count) shards of multitarget pfa-sweep")
         case MTTradeoff.shardCommandName:
             return (try MTTradeoff.mergedJSON(shards), "merged \(shards.count) shards of multitarget tradeoff (wrote its --out)")
+        case MTTrainSweep.shardCommandName:
+            return (try MTTrainSweep.mergeShards(shards), "merged \(shards.count) shards of multitarget train-sweep (wrote its table)")
+        case ShardedExperiment.commandName:
+            let o = try ExtendedExperiment.mergeShards(shards)
+            return (o, "merged \(shards.count) shards of extended experiment \(o["experiment"] ?? ""): " + ((o["files"] as? [String]) ?? []).joined(separator: ", "))
         case let c where c.hasPrefix(WBFigure.shardCommandPrefix):
             return (try WBFigure.mergeShards(shards), "merged \(shards.count) shards of \(c)")
         case let c:

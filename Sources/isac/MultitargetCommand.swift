@@ -14,7 +14,7 @@ struct MultitargetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "multitarget",
         abstract: "Model-based multi-target ISAC under impairments (paper 2).",
-        subcommands: [MTEvaluate.self, MTTradeoff.self, MTTrain.self, MTBench.self, MTPfaSweep.self, MTFigure.self])
+        subcommands: [MTEvaluate.self, MTTradeoff.self, MTTrain.self, MTTrainSweep.self, MTBench.self, MTPfaSweep.self, MTFigure.self])
 }
 
 /// System options shared by the subcommands (defaults = paper Sec. V-A).

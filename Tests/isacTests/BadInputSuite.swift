@@ -259,6 +259,7 @@ enum BadInput {
     static let commandAllowList: [(command: String, pattern: String, categories: Set<Category>, why: String)] = [
         ("cluster slurm", "^mem$", [.zero], "Slurm: --mem=0 grants all memory of each node"),
         ("cluster slurm", "^time$", [.zero], "Slurm: --time=0 requests no time limit"),
+        ("multitarget train-sweep", "^seeds$", [.zero, .hugeInt, .intMax], "any UInt64 is a seed"),
     ]
 
     static func allowed(_ flag: String, _ c: Category) -> Bool {
@@ -282,6 +283,9 @@ enum BadInput {
         case "cluster slurm": return (probe.flag == "sbatch" ? [] : ["--dry-run"], inner)
         case "cluster k8s": return ([], inner)
         case "merge": return ([dir + "/missing-shards"], [])
+        // train-sweep: a one-step train on a tiny system, so that a valid value (a seed) finishes in a second.
+        case "multitarget train-sweep": return ([], ["--", "--antennas", "8", "--subcarriers", "16", "--n-theta", "16", "--n-tau", "8",
+                                                     "--steps", "1", "--batch", "1", "--test-samples", "0"])
         default: return ([], [])
         }
     }

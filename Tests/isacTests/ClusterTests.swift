@@ -216,4 +216,101 @@ private let tinyEvaluate = ["multitarget", "evaluate", "--antennas", "16", "--su
             #expect(k.stdout.contains(s), "manifest lacks \(s)")
         }
     }
+
+    /// `multitarget train-sweep`: 4 (seed, lr) runs as 3 shards + `isac merge` give the one-process table byte for
+    /// byte; shards of another configuration in the folder are refused naming the option; finished shards need --resume.
+    @Test func trainSweepShardsMergeToTheSingleRunTable() throws {
+        let d = try tempDir("sweep")
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        let train = ["--antennas", "8", "--subcarriers", "16", "--n-theta", "32", "--n-tau", "16", "--steps", "3", "--batch", "2", "--test-samples", "4"]
+        let sweep = ["multitarget", "train-sweep", "--seeds", "1,2", "--lrs", "1e-3,3e-4", "--quiet"]
+        let one = try isac(sweep + ["--out", d + "/one", "--"] + train)
+        try #require(one.status == 0, "\(one.stderr)")
+        for i in 0..<3 {
+            let t = try isac(sweep + ["--out", d + "/sharded", "--shard", "\(i)/3", "--shard-dir", d + "/sd", "--"] + train)
+            try #require(t.status == 0, "\(t.stderr)")
+        }
+        let m = try isac(["merge", d + "/sd", "--json"])
+        try #require(m.status == 0, "\(m.stderr)")
+        let a = try String(contentsOfFile: d + "/one/train_sweep.csv", encoding: .utf8)
+        let b = try String(contentsOfFile: d + "/sharded/train_sweep.csv", encoding: .utf8)
+        #expect(a == b)
+        // 4 rows (seed-major, each rate once per seed) and the requested rate reached the trainer.
+        let rows = a.split(separator: "\n").dropFirst().map { $0.split(separator: ",").map(String.init) }
+        #expect(rows.map { $0[0] + "/" + $0[1] } == ["1.0/0.001", "1.0/0.0003", "2.0/0.001", "2.0/0.0003"])
+        let header = a.split(separator: "\n")[0].split(separator: ",").map(String.init)
+        let lrCol = try #require(header.firstIndex(of: "learning_rate"))
+        #expect(rows.allSatisfy { Double($0[lrCol]) == Double($0[1]) })
+        #expect(!header.contains("train_time_s") && !header.contains("total_time_s"))
+        let again = try isac(sweep + ["--out", d + "/sharded", "--shard", "0/3", "--shard-dir", d + "/sd", "--"] + train)
+        #expect(again.status != 0 && again.stderr.contains("--resume"))
+        // Mixed configurations: shard 1/2 with other --steps than shard 0/2.
+        let two = ["multitarget", "train-sweep", "--seeds", "1,2", "--quiet", "--out", d + "/mixed", "--shard-dir", d + "/sdm"]
+        #expect(try isac(two + ["--shard", "0/2", "--"] + train).status == 0)
+        #expect(try isac(two + ["--shard", "1/2", "--"] + train.map { $0 == "3" ? "4" : $0 }).status == 0)
+        let mixed = try isac(["merge", d + "/sdm"])
+        #expect(mixed.status != 0 && mixed.stderr.contains("steps") && mixed.stderr.contains("different configurations"))
+        // Bad input names the flag.
+        for (bad, flag) in [(["--seeds", "1,x"], "--seeds"), (["--seeds", "1,1"], "--seeds"), (["--seeds", "1", "--lrs", "0"], "--lrs"),
+                            (["--seeds", "1", "--lrs", "nan"], "--lrs")] {
+            let r = try isac(["multitarget", "train-sweep", "--out", d + "/bad"] + bad + ["--"] + train)
+            #expect(r.status != 0 && r.stderr.contains(flag), "\(bad): \(r.stderr)")
+        }
+        let reserved = try isac(["multitarget", "train-sweep", "--seeds", "1", "--out", d + "/bad", "--"] + train + ["--lr", "1e-3"])
+        #expect(reserved.status != 0 && reserved.stderr.contains("--lr"))
+        let tooMany = try isac(["cluster", "slurm", "--tasks", "5", "--dry-run", "--"] + sweep + ["--out", d + "/c", "--"] + train)
+        #expect(tooMany.status != 0 && tooMany.stderr.contains("--tasks") && tooMany.stderr.contains("4 (seed, learning rate) runs"))
+    }
+
+    /// Cluster plans of the wideband figure and the extended experiment: the experiment's `--dataset-only` step is a
+    /// first job the array depends on (Slurm afterok; Kubernetes pods wait for the dataset manifest), the merge job
+    /// is `isac merge OUT/shards`; non-Monte-Carlo figures and more tasks than trained runs are refused.
+    @Test func widebandAndExtendedExperimentPlans() throws {
+        let d = try tempDir("plans")
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        let fake = d + "/sbatch"
+        try """
+        #!/bin/sh
+        echo "$@" >> \(d)/sbatch.log
+        echo $((100 + $(wc -l < \(d)/sbatch.log)))
+
+        """.write(toFile: fake, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake)
+        let job = d + "/job", out = d + "/ext"
+        let r = try isac(["cluster", "slurm", "--tasks", "3", "--dir", job, "--sbatch", fake, "--json", "--",
+                          "extended", "experiment", "table2", "--out", out, "--epochs", "1", "--seeds", "42", "--quiet"])
+        try #require(r.status == 0, "\(r.stderr)")
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(o["prepare_job_id"] as? String == "101" && o["array_job_id"] as? String == "102" && o["merge_job_id"] as? String == "103")
+        let log = try String(contentsOfFile: d + "/sbatch.log", encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(log == ["--parsable \(job)/prepare.sbatch", "--parsable --dependency=afterok:101 --kill-on-invalid-dep=yes \(job)/array.sbatch",
+                        "--parsable --dependency=afterok:102 --kill-on-invalid-dep=yes \(job)/merge.sbatch"])
+        let prep = try String(contentsOfFile: job + "/prepare.sbatch", encoding: .utf8)
+        #expect(prep.contains("extended experiment table2 --preset small --out \(out) --dataset-only --quiet"))
+        let arr = try String(contentsOfFile: job + "/array.sbatch", encoding: .utf8)
+        #expect(arr.contains("--shard \"${SLURM_ARRAY_TASK_ID}/3\"") && !arr.contains("--shard-dir"))
+        let merge = try String(contentsOfFile: job + "/merge.sbatch", encoding: .utf8)
+        #expect(merge.contains("merge \(out)/shards --json --output \(job)/merged.json"))
+        // table2 with one seed has 8 trained runs (Method.table2): 9 tasks are refused.
+        let tooMany = try isac(["cluster", "slurm", "--tasks", "9", "--dry-run", "--", "extended", "experiment", "table2", "--out", out, "--seeds", "42"])
+        #expect(tooMany.status != 0 && tooMany.stderr.contains("--tasks") && tooMany.stderr.contains("trained runs"))
+        let k = try isac(["cluster", "k8s", "--tasks", "2", "--", "extended", "experiment", "table2", "--out", "/data/ext"])
+        try #require(k.status == 0, "\(k.stderr)")
+        #expect(k.stdout.contains("--dataset-only") && k.stdout.contains("until [ -f /data/ext/dataset/manifest.json ]")
+                && k.stdout.contains("shard-*-of-0002.json") && k.stdout.contains("merge /data/ext/shards"))
+        let own = try isac(["cluster", "slurm", "--tasks", "2", "--dry-run", "--", "extended", "experiment", "table2", "--out", out, "--merge"])
+        #expect(own.status != 0 && own.stderr.contains("--merge"))
+
+        let w = try isac(["cluster", "slurm", "--tasks", "4", "--dry-run", "--dir", "/scratch/w", "--", "wideband", "figure", "fig8",
+                          "--out", "/scratch/fig", "--trials", "3", "--quiet"])
+        try #require(w.status == 0, "\(w.stderr)")
+        #expect(w.stdout.contains("wideband figure fig8 --out /scratch/fig --trials 3 --quiet --shard \"${SLURM_ARRAY_TASK_ID}/4\" --shard-dir /scratch/w/shards --resume"))
+        #expect(w.stdout.contains("merge /scratch/w/shards --json --output /scratch/w/merged.json") && !w.stdout.contains("prepare.sbatch"))
+        let fig3 = try isac(["cluster", "slurm", "--tasks", "2", "--dry-run", "--", "wideband", "figure", "fig3", "--out", d + "/f3"])
+        #expect(fig3.status != 0 && fig3.stderr.contains("fig8"))
+        // fig8 with 1 distance, 1 placement and 3 trials has 3 trials to split.
+        let wMany = try isac(["cluster", "slurm", "--tasks", "4", "--dry-run", "--", "wideband", "figure", "fig8", "--out", d + "/f8",
+                              "--trials", "3", "--distances", "3", "--placement", "off-grid"])
+        #expect(wMany.status != 0 && wMany.stderr.contains("--tasks") && wMany.stderr.contains("3 trials"))
+    }
 }
