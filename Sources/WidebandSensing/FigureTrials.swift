@@ -140,6 +140,36 @@ public struct WidebandTrialPlan {
             }
             return (vals, 10 * Foundation.log10(crbAcc / Double(trials)))
         }
+        /// The points `indices` (one curve, in order) summarized into one CSV row each — `prefix(i)`, the CRB in dB,
+        /// then mean / CI low / CI high of every method (dB) — and the curves: per method the mean and the 95 %
+        /// band, the CRB, and the JSON curve dictionary (method name → mean dB, "crb" → CRB dB).
+        func summarize(_ indices: [Int], prefix: (Int) -> [Double], into csv: inout CSVTable)
+            -> (mean: [[Double]], lo: [[Double]], hi: [[Double]], crb: [Double], json: [String: [Double]]) {
+            var mean = [[Double]](repeating: [], count: 4), lo = mean, hi = mean
+            var crb: [Double] = []
+            for (i, p) in indices.enumerated() {
+                let (vals, crbDb) = point(p)
+                crb.append(crbDb)
+                var row = prefix(i) + [crbDb]
+                for mi in 0..<4 {
+                    let c = WidebandFigures.meanCI(vals[mi])
+                    mean[mi].append(c.db); lo[mi].append(c.lo); hi[mi].append(c.hi)
+                    row += [c.db, c.lo, c.hi]
+                }
+                csv.append(row)
+            }
+            var json: [String: [Double]] = ["crb": crb]
+            for (mi, m) in methodNames.enumerated() { json[m] = mean[mi] }
+            return (mean, lo, hi, crb, json)
+        }
+        /// Draws the four methods (mean line + 95 % band) and the CRB of one summarized curve over `x`.
+        func draw(_ fig: inout Figure, x: [Double], _ c: (mean: [[Double]], lo: [[Double]], hi: [[Double]], crb: [Double], json: [String: [Double]])) {
+            for mi in 0..<4 {
+                fig.band(x: x, lower: c.lo[mi], upper: c.hi[mi], color: colors[mi])
+                fig.line(x: x, y: c.mean[mi], label: labels[mi], dashed: mi == 2, markers: true, color: colors[mi])
+            }
+            fig.line(x: x, y: c.crb, label: "CRB (exact WB-NF model)", dashed: true, color: "#000000")
+        }
         let o = options
         var panels: [Figure] = []
         var curves: [String: [String: [Double]]] = [:]
@@ -151,31 +181,15 @@ public struct WidebandTrialPlan {
             let rNB = try RegionBoundary.narrowbandNearField(system: system, rho: 0.9, angleRad: th)
             let rFF = try RegionBoundary.widebandFarField(system: system, rho: 0.9, angleRad: th)
             for (pi, placement) in placements.enumerated() {
-                var mean = [[Double]](repeating: [], count: 4), lo = mean, hi = mean
-                var crbCurve: [Double] = []
-                for (di, r) in distances.enumerated() {
-                    let (vals, crbDb) = point(pi * distances.count + di)
-                    crbCurve.append(crbDb)
-                    var row = [placement == .onGrid ? 1 : 0, r, Double(trials), o.snrDb, Double(o.snapshots), crbDb]
-                    for mi in 0..<4 {
-                        let c = WidebandFigures.meanCI(vals[mi])
-                        mean[mi].append(c.db); lo[mi].append(c.lo); hi[mi].append(c.hi)
-                        row += [c.db, c.lo, c.hi]
-                    }
-                    csv.append(row)
-                }
-                var cur: [String: [Double]] = ["crb": crbCurve]
-                for (mi, m) in methodNames.enumerated() { cur[m] = mean[mi] }
-                curves[placement.rawValue] = cur
+                let c = summarize(distances.indices.map { pi * distances.count + $0 }, prefix: { di in
+                    [placement == .onGrid ? 1 : 0, distances[di], Double(trials), o.snrDb, Double(o.snapshots)]
+                }, into: &csv)
+                curves[placement.rawValue] = c.json
                 var fig = Figure(title: "Fig. 8 (\(placement.rawValue) targets): NMSE vs distance (P = 1, SNR \(CSVTable.format(o.snrDb)) dB per entry, K = \(o.snapshots), \(trials) trials/point)",
                                  xLabel: "distance r [m]", yLabel: "NMSE [dB]", xLog: true)
-                for mi in 0..<4 {
-                    fig.band(x: distances, lower: lo[mi], upper: hi[mi], color: colors[mi])
-                    fig.line(x: distances, y: mean[mi], label: labels[mi], dashed: mi == 2, markers: true, color: colors[mi])
-                }
-                fig.line(x: distances, y: crbCurve, label: "CRB (exact WB-NF model)", dashed: true, color: "#000000")
+                draw(&fig, x: distances, c)
                 // Keep the −300 dB "exact recovery" value from flattening the other curves.
-                let shown = (mean + lo + hi + [crbCurve]).flatMap { $0 }.filter { $0 > -290 && $0.isFinite }
+                let shown = (c.mean + c.lo + c.hi + [c.crb]).flatMap { $0 }.filter { $0 > -290 && $0.isFinite }
                 if let mn = shown.min(), let mx = shown.max(), mx > mn { fig.yRange = (mn - 5)...(mx + 5) }
                 fig.verticalLine(at: rNB, label: String(format: "r_NB-NF = %.2f m", rNB), color: "#2ca02c")
                 fig.verticalLine(at: rFF, label: String(format: "r_WB-FF = %.2f m", rFF), color: "#d62728")
@@ -193,29 +207,13 @@ public struct WidebandTrialPlan {
         for m in methodNames { header += ["nmse_\(m)_db", "ci95_lo_\(m)_db", "ci95_hi_\(m)_db"] }
         var csv = CSVTable(header: header)
         for (di, r) in distances.enumerated() {
-            var mean = [[Double]](repeating: [], count: 4), lo = mean, hi = mean
-            var crbCurve: [Double] = []
-            for (si, snr) in snrs.enumerated() {
-                let (vals, crbDb) = point(di * snrs.count + si)
-                crbCurve.append(crbDb)
-                var row = [r, snr, Double(trials), Double(o.snapshots), crbDb]
-                for mi in 0..<4 {
-                    let c = WidebandFigures.meanCI(vals[mi])
-                    mean[mi].append(c.db); lo[mi].append(c.lo); hi[mi].append(c.hi)
-                    row += [c.db, c.lo, c.hi]
-                }
-                csv.append(row)
-            }
-            var cur: [String: [Double]] = ["crb": crbCurve]
-            for (mi, m) in methodNames.enumerated() { cur[m] = mean[mi] }
-            curves[CSVTable.format(r)] = cur
+            let c = summarize(snrs.indices.map { di * snrs.count + $0 }, prefix: { si in
+                [r, snrs[si], Double(trials), Double(o.snapshots)]
+            }, into: &csv)
+            curves[CSVTable.format(r)] = c.json
             var fig = Figure(title: "Fig. 8 SNR sweep at r = \(CSVTable.format(r)) m (off-grid, K = \(o.snapshots), \(trials) trials/point)",
                              xLabel: "SNR per antenna, subcarrier and snapshot [dB]", yLabel: "NMSE [dB]")
-            for mi in 0..<4 {
-                fig.band(x: snrs, lower: lo[mi], upper: hi[mi], color: colors[mi])
-                fig.line(x: snrs, y: mean[mi], label: labels[mi], dashed: mi == 2, markers: true, color: colors[mi])
-            }
-            fig.line(x: snrs, y: crbCurve, label: "CRB (exact WB-NF model)", dashed: true, color: "#000000")
+            draw(&fig, x: snrs, c)
             fig.legend = .topRight
             panels.append(fig)
         }
