@@ -11,7 +11,14 @@ samples (removes the one-off costs: imports, first-call allocations, threshold s
 stays in — it is part of the per-sample work).
 
     git clone https://github.com/josemateosramos/MBE2EMTISAC /tmp/MBE2EMTISAC   # or any checkout
-    python3 bench/multitarget/official_bench.py /tmp/MBE2EMTISAC [n1 n2 eta threads]
+    python3 bench/multitarget/official_bench.py /tmp/MBE2EMTISAC [n1 n2 eta threads search batch]
+
+`search` = `fixed` (default since issue 19 session 13) replaces the official threshold search
+(`obtainThresholdsFixedPfa`, a loop that moves 3 thresholds by their standard deviation until all three p_fa lie in
+1e-2 ± 1e-4; from `thresholds` below it did not finish within 457 CPU-s on one 800-sample batch) by one fixed
+threshold, so `testISAC` times the per-sample work (scene, precoders, radar and comm channels, OMP, ML decoding)
+plus one metric evaluation (p_d, p_fa, GOSPA at one δ), the same work as ISACKit's `evaluate` per sample;
+`search` = `official` keeps the search.
 
 Prints one JSON object. Needs torch (CPU wheel) — an optional reference, never an ISACKit dependency.
 """
@@ -29,6 +36,10 @@ def main():
     n2 = int(sys.argv[3]) if len(sys.argv) > 3 else 3
     eta = float(sys.argv[4]) if len(sys.argv) > 4 else 1.0
     threads = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+    search = sys.argv[6] if len(sys.argv) > 6 else "fixed"
+    batch_arg = int(sys.argv[7]) if len(sys.argv) > 7 else 0   # 0: the official batch size (800)
+    if search not in ("fixed", "official"):
+        sys.exit(f"search must be fixed or official, got {search!r}")
     # The official modules use package-relative imports (`from ..lib.functions import *`): import the checkout
     # as a package named after its folder.
     parent, name = os.path.dirname(repo), os.path.basename(repo)
@@ -41,6 +52,11 @@ def main():
     if threads > 0:
         torch.set_num_threads(threads)
     sp = importlib.import_module(f"{name}.lib.simulation_parameters")
+    batch = batch_arg if batch_arg > 0 else sp.batch_size
+    if search == "fixed":
+        fn = importlib.import_module(f"{name}.lib.functions")
+        # testISAC looks the search up in its module's globals: one threshold, returned unchanged.
+        fn.obtainThresholdsFixedPfa = lambda maxT, metric, true_n, pfa, dpfa, init_thr: init_thr[:1]
     A_tx, _ = sp.steeringMatrix(sp.angle_grid, sp.angle_grid, sp.assumed_pos, sp.lamb)
     thresholds = torch.linspace(5.958e-4, 5.970e-4, 3, device=sp.device)
     eta_list = torch.tensor([eta], device=sp.device)
@@ -61,20 +77,20 @@ def main():
                           sp.Ngrid_angle, sp.Ngrid_range, sp.K, sp.S, sp.Rcp, sp.noiseVariance, sp.Delta_f, sp.lamb,
                           sp.ant_pos, A_tx, sp.assumed_pos, sp.refConst, sp.target_pfa, sp.delta_pfa, thresholds,
                           eta_list, phi_list, sp.gamma_gospa_test, sp.mu_gospa, sp.p_gospa,
-                          sp.batch_size, batches * sp.batch_size, dyn_flag=True, device=sp.device)
+                          batch, batches * batch, dyn_flag=True, device=sp.device)
         return time.process_time() - c0, time.perf_counter() - w0, out
 
     # n1 = 0: one run only; the per-sample figure then includes the one-off costs (an upper bound).
     c1, w1 = (0.0, 0.0) if n1 == 0 else run(n1)[:2]
     c2, w2, out = run(n2)
-    per = (c2 - c1) / ((n2 - n1) * sp.batch_size)
+    per = (c2 - c1) / ((n2 - n1) * batch)
     print(json.dumps({
-        "official_commit_dir": repo, "batch_size": sp.batch_size, "n1_batches": n1, "n2_batches": n2, "eta": eta,
+        "official_commit_dir": repo, "batch_size": batch, "n1_batches": n1, "n2_batches": n2, "eta": eta,
         "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
         "cpu_s_n1": c1, "cpu_s_n2": c2, "wall_s_n1": w1, "wall_s_n2": w2,
         "steady_cpu_ms_per_sample": per * 1e3,
         "ser": out[0][0], "pd": float(out[1][0]), "pfa": float(out[2][0]), "gospa": float(out[3][0]),
-        "K": sp.K, "S": sp.S, "n_theta": sp.Ngrid_angle, "n_tau": sp.Ngrid_range, "t_max": sp.maxTargets_r,
+        "threshold_search": search, "K": sp.K, "S": sp.S, "n_theta": sp.Ngrid_angle, "n_tau": sp.Ngrid_range, "t_max": sp.maxTargets_r,
     }))
 
 
