@@ -258,6 +258,22 @@ private let tinyEvaluate = ["multitarget", "evaluate", "--antennas", "16", "--su
         }
         let reserved = try isac(["multitarget", "train-sweep", "--seeds", "1", "--out", d + "/bad", "--"] + train + ["--lr", "1e-3"])
         #expect(reserved.status != 0 && reserved.stderr.contains("--lr"))
+        // Through the Slurm plan: the shard options go before the train flags' `--`; tasks run by hand, then the merge.
+        let fake = d + "/sbatch"
+        try "#!/bin/sh\necho 7\n".write(toFile: fake, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake)
+        let plan = try isac(["cluster", "slurm", "--tasks", "2", "--dir", d + "/job", "--sbatch", fake, "--"] + sweep + ["--out", d + "/viaslurm", "--"] + train)
+        try #require(plan.status == 0, "\(plan.stderr)")
+        let script = try String(contentsOfFile: d + "/job/array.sbatch", encoding: .utf8)
+        #expect(script.contains("--resume -- --antennas 8"))
+        let bash = URL(fileURLWithPath: "/bin/bash")
+        for i in 0..<2 {
+            let t = try runProcess(bash, [d + "/job/array.sbatch"], env: ["SLURM_ARRAY_TASK_ID": "\(i)"])
+            try #require(t.status == 0, "\(t.stderr)")
+        }
+        let jm = try runProcess(bash, [d + "/job/merge.sbatch"])
+        try #require(jm.status == 0, "\(jm.stderr)")
+        #expect(try String(contentsOfFile: d + "/viaslurm/train_sweep.csv", encoding: .utf8) == a)
         let tooMany = try isac(["cluster", "slurm", "--tasks", "5", "--dry-run", "--"] + sweep + ["--out", d + "/c", "--"] + train)
         #expect(tooMany.status != 0 && tooMany.stderr.contains("--tasks") && tooMany.stderr.contains("4 (seed, learning rate) runs"))
     }
