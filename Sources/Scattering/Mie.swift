@@ -134,6 +134,10 @@ public struct SphereValidation: Sendable {
             b[3 * n] = CDouble(Double.cos(k * z), -Double.sin(k * z))
         }
         let sol = GMRES.solve(op.apply, b: b, tolerance: tolerance, restart: 60, maxIterations: 3000)
+        guard sol.converged else {
+            throw ISACError.invalidParameter(name: "voxels-per-wavelength", value: "\(vpw)",
+                valid: String(format: "GMRES did not reach %.2e within %d iterations (residual %.2e); no far field from an unconverged solve", tolerance, sol.iterations, sol.relativeResidual))
+        }
         let mie = try MieSphere(sizeParameter: ka, relativePermittivity: eps)
         var th: [Double] = [], vE: [Double] = [], vH: [Double] = [], mE: [Double] = [], mH: [Double] = []
         var bE: [Double] = [], bH: [Double] = []

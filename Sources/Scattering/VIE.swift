@@ -82,7 +82,11 @@ public struct VIEDiscretization: Sendable, Equatable, Codable {
     /// Named variants (CLI/validation spelling).
     public static let named: [(String, VIEDiscretization)] = [("point", .pointMatched), ("ldr", .ldr), ("fcd", .fcd), ("igt", .integrated),
         ("cm", VIEDiscretization(polarizability: .clausiusMossotti)), ("ldr-iso", VIEDiscretization(polarizability: .ldrIsotropic)),
-        ("fcd-pol", VIEDiscretization(polarizability: .fcd)), ("cube", VIEDiscretization(polarizability: .cube))]
+        ("fcd-pol", VIEDiscretization(polarizability: .fcd)), ("cube", VIEDiscretization(polarizability: .cube)),
+        // Issue 14, third session: other self terms with the filtered kernel, and the IGT of the nearest ring on top of it.
+        ("fcd-cube", VIEDiscretization(polarizability: .cube, filteredGreen: true)),
+        ("fcd-ldr", VIEDiscretization(polarizability: .ldrIsotropic, filteredGreen: true)),
+        ("fcd-igt1", VIEDiscretization(integratedNeighbors: 1, quadratureOrder: 6, polarizability: .fcd, filteredGreen: true))]
     public static func named(_ s: String) throws -> VIEDiscretization {
         guard let d = named.first(where: { $0.0 == s })?.1 else {
             throw ISACError.invalidParameter(name: "vie-discretization", value: s, valid: "one of " + named.map { $0.0 }.joined(separator: ", "))
@@ -124,6 +128,11 @@ public final class VIEOperator: @unchecked Sendable {
     public var selfTerm: CDouble { selfTerms.first ?? .zero }
 
     public let discretization: VIEDiscretization
+    /// Largest lattice offset |Δ|∞ whose real-space coupling is kept in `nearKernel` (block edges ≤ nearRadius + 1).
+    static let nearRadius = 3
+    /// T at the lattice offsets |Δ|∞ ≤ `nearRadius` (zero self entry; T_mm = S_m I is in `selfTerms`), as
+    /// (xx, yy, zz, xy, xz, yz), indexed (Δi + R) + (2R + 1)((Δj + R) + (2R + 1)(Δl + R)).
+    let nearKernel: [[CDouble]]
 
     /// - Parameters: contrast: χ per grid voxel (length n_x n_y n_z; only occupied voxels are used);
     ///   wavenumber k0 in rad/m; discretization: point-matched or integrated Green's coupling.
@@ -187,6 +196,14 @@ public final class VIEOperator: @unchecked Sendable {
                 for c in 0..<6 { comps[c][idx] += CDouble(f[c], 0) }
             }
         } } }
+        // Real-space coupling at the small offsets the block preconditioner needs (before the FFT overwrites it).
+        let rn = VIEOperator.nearRadius, side = 2 * rn + 1
+        var near = [[CDouble]](repeating: [CDouble](repeating: .zero, count: 6), count: side * side * side)
+        for dl in -rn...rn where abs(dl) < nz { for dj in -rn...rn where abs(dj) < ny { for di in -rn...rn where abs(di) < nx {
+            let idx = wrap(di, px) + px * (wrap(dj, py) + py * wrap(dl, pz))
+            near[(di + rn) + side * ((dj + rn) + side * (dl + rn))] = (0..<6).map { comps[$0][idx] }
+        } } }
+        nearKernel = near
         let inv = CDouble(1 / Double(count), 0)
         for c in 0..<6 {
             plan.forward(&comps[c])
@@ -331,6 +348,97 @@ public final class VIEOperator: @unchecked Sendable {
     }
 }
 
+/// Right preconditioner of the VIE's GMRES solves, (I − Tχ) M⁻¹ y = b, x = M⁻¹ y (right preconditioning leaves the
+/// residual b − A x unchanged, so tolerances keep their meaning).
+public enum VIEPreconditioner: String, Sendable, Equatable, Codable, CaseIterable {
+    /// Unpreconditioned GMRES.
+    case none
+    /// M = diag(1 − S_n χ_n): the Clausius–Mossotti factor (ε_r + 2)/3 of each voxel for small voxels.
+    case jacobi
+    /// Block Jacobi: M = the operator I − Tχ restricted to each cluster of e × e × e grid cells (e = `blockEdge`,
+    /// default 2: ≤ 24 × 24 dense blocks with the exact near-field coupling between the cluster's voxels), each block
+    /// inverted once per tone (LAPACK `gesv`), applied per iteration (`VIEBlockPreconditioner`).
+    case block
+    /// The default of every VIE entry point: Jacobi, chosen by measurement (docs/BENCHMARKS.md, issue 14 third session:
+    /// non-overlapping 2³ blocks need *more* GMRES iterations than Jacobi on a σ = 4 S/m car, 384 vs 285).
+    public static let `default` = VIEPreconditioner.jacobi
+    /// Default cluster edge (grid cells) of `block`.
+    public static let defaultBlockEdge = 2
+}
+
+/// Block-Jacobi preconditioner of a `VIEOperator`: the occupied voxels are grouped by the grid cluster
+/// (⌊i/e⌋, ⌊j/e⌋, ⌊l/e⌋); per cluster of s voxels the 3s × 3s block
+///
+///     M_ab = δ_ab (1 − S_a χ_a) I − (1 − δ_ab) T(r_a − r_b) χ_b      (a, b in the cluster)
+///
+/// is exactly the operator's restriction, and M⁻¹ is stored (the inverse of each block, column-major). e = 1 is Jacobi.
+/// Memory: Σ_clusters 2 (3s)² complex entries, ≤ 2 · 9 e³ · 3 N_s · 16 bytes (≈ 3.5 kB per voxel at e = 2).
+public struct VIEBlockPreconditioner: Sendable {
+    /// Cluster edge e in grid cells.
+    public let edge: Int
+    /// Occupied-voxel indices (into `VIEOperator.occupied`) of each cluster, ascending.
+    let clusters: [[Int]]
+    /// M per cluster and its inverse, (3s)², column-major.
+    let forward: [[CDouble]], inverse: [[CDouble]]
+
+    /// Builds and inverts the blocks of `op` for clusters of `edge`³ grid cells (1 ≤ edge ≤ nearRadius + 1).
+    public init(operator op: VIEOperator, edge: Int) throws {
+        try Check.inRange(edge, 1, VIEOperator.nearRadius + 1, "vie-block-edge")
+        self.edge = edge
+        let (nx, ny, _) = op.target.dims
+        let ijl = op.occupied.map { idx in (idx % nx, (idx / nx) % ny, idx / (nx * ny)) }
+        var keyOf: [Int: Int] = [:], groups: [[Int]] = []
+        let cx = (nx + edge - 1) / edge, cy = (ny + edge - 1) / edge
+        for (n, p) in ijl.enumerated() {
+            let key = p.0 / edge + cx * (p.1 / edge + cy * (p.2 / edge))
+            if let g = keyOf[key] { groups[g].append(n) } else { keyOf[key] = groups.count; groups.append([n]) }
+        }
+        clusters = groups
+        let rn = VIEOperator.nearRadius, side = 2 * rn + 1
+        let comp = [[0, 3, 4], [3, 1, 5], [4, 5, 2]]
+        var fw: [[CDouble]] = [], iv: [[CDouble]] = []
+        fw.reserveCapacity(groups.count); iv.reserveCapacity(groups.count)
+        for g in groups {
+            let d = 3 * g.count
+            var m = Matrix<CDouble>(rows: d, cols: d)
+            for (b, nb) in g.enumerated() { for (a, na) in g.enumerated() {
+                if a == b {
+                    let v = CDouble(1, 0) - op.selfTerms[na] * op.chi[na]
+                    for c in 0..<3 { m[3 * a + c, 3 * b + c] = v }
+                    continue
+                }
+                let o = (ijl[na].0 - ijl[nb].0 + rn) + side * ((ijl[na].1 - ijl[nb].1 + rn) + side * (ijl[na].2 - ijl[nb].2 + rn))
+                let t = op.nearKernel[o]
+                for r in 0..<3 { for c in 0..<3 { m[3 * a + r, 3 * b + c] = -t[comp[r][c]] * op.chi[nb] } }
+            } }
+            var eye = Matrix<CDouble>(rows: d, cols: d)
+            for i in 0..<d { eye[i, i] = CDouble(1, 0) }
+            iv.append(try m.solve(eye).data); fw.append(m.data)
+        }
+        forward = fw; inverse = iv
+    }
+
+    private func blockProduct(_ mats: [[CDouble]], _ x: [CDouble]) -> [CDouble] {
+        var y = [CDouble](repeating: .zero, count: x.count)
+        for (g, members) in clusters.enumerated() {
+            let d = 3 * members.count, a = mats[g]
+            for col in 0..<d {
+                let xv = x[3 * members[col / 3] + col % 3]
+                if xv == .zero { continue }
+                for row in 0..<d { y[3 * members[row / 3] + row % 3] += a[col * d + row] * xv }
+            }
+        }
+        return y
+    }
+
+    /// x = M⁻¹ y (length 3 N_s).
+    public func solve(_ y: [CDouble]) -> [CDouble] { blockProduct(inverse, y) }
+    /// y = M x (length 3 N_s): maps a warm start x₀ onto the preconditioned unknown.
+    public func multiply(_ x: [CDouble]) -> [CDouble] { blockProduct(forward, x) }
+    /// Number of clusters (blocks).
+    public var blockCount: Int { clusters.count }
+}
+
 /// Per-subcarrier VIE statistics.
 public struct VIEStats: Sendable, Codable {
     public var frequencyHz: Double
@@ -403,7 +511,8 @@ struct RHSBasis {
 ///   the r basis solutions (GMRES to tol/(2√r)) are recombined, so each Tx's residual stays ≤ tol:
 ///   ‖a_t − (I − Tχ)A_t‖ ≤ (tol/2)‖a_t‖ + (tol/(2√r))‖c_t‖₁ ≤ tol‖a_t‖. The true per-Tx residual is
 ///   computed afterwards and reported. Without compression each Tx is solved directly.
-/// - `jacobi`: right diagonal preconditioning by (1 − T_self χ_n)⁻¹ (see the solve below).
+/// - `preconditioner` (right; `VIEPreconditioner`): `jacobi` (default) = (1 − T_self χ_n)⁻¹, `block` (clusters of
+///   `blockEdge`³ cells, `VIEBlockPreconditioner`), or `none`; `jacobi: false` forces `none`.
 /// - Solves run in parallel over right-hand sides; each is sequential, so results do not depend on the
 ///   thread count.
 /// - Warm start across subcarriers: A_{k+1} ≈ A_k · (k_{k+1}/k_k)² e^{−j(k_{k+1}−k_k)|r_n − r_t|}
@@ -412,7 +521,8 @@ struct RHSBasis {
 public enum VIESolver {
     public static func channel(target: VoxelTarget, array: SensingArray, tolerance: Double = 1e-3,
                                restart: Int = 40, maxIterations: Int = 2000, warmStart: Bool = true,
-                               compressRHS: Bool = true, jacobi: Bool = true, discretization: VIEDiscretization = .default)
+                               compressRHS: Bool = true, jacobi: Bool = true, discretization: VIEDiscretization = .default,
+                               preconditioner: VIEPreconditioner = .default, blockEdge: Int = VIEPreconditioner.defaultBlockEdge)
         throws -> (channel: ChannelTensor, stats: [VIEStats])
     {
         try Check.inOpenRange(tolerance, 0, 1, "vie-tolerance")
@@ -502,11 +612,18 @@ public enum VIESolver {
             // (the Clausius–Mossotti factor (ε_r + 2)/3 for small voxels). For lossy-metal voxels |χ| ≈ 7–22
             // the unscaled system has a diagonal spread of that size and restarted GMRES stalls; right
             // preconditioning leaves the residual b − A x unchanged, so tolerances keep their meaning.
-            let dinv: [CDouble] = jacobi ? op.chi.indices.flatMap { n -> [CDouble] in
+            let prec: VIEPreconditioner = jacobi ? preconditioner : .none
+            let dinv: [CDouble] = prec == .jacobi ? op.chi.indices.flatMap { n -> [CDouble] in
                 let d = CDouble(1, 0) / (CDouble(1, 0) - op.selfTerms[n] * op.chi[n]); return [d, d, d] } : []
+            let blocks: VIEBlockPreconditioner? = prec == .block ? try VIEBlockPreconditioner(operator: op, edge: blockEdge) : nil
             DispatchQueue.concurrentPerform(iterations: rhs.count) { i in
                 var r: KrylovResult
-                if jacobi {
+                if let blocks {
+                    let apply: ([CDouble]) -> [CDouble] = { y in op.apply(blocks.solve(y)) }
+                    let y0 = x0Snap[i].map { blocks.multiply($0) }
+                    r = GMRES.solve(apply, b: rhsSnap[i], initialGuess: y0, tolerance: tolSnap, restart: restart, maxIterations: maxIterations)
+                    r.solution = blocks.solve(r.solution)
+                } else if prec == .jacobi {
                     let apply: ([CDouble]) -> [CDouble] = { y in
                         var x = y; for e in x.indices { x[e] *= dinv[e] }; return op.apply(x)
                     }

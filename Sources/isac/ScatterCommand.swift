@@ -80,6 +80,7 @@ struct ScatterSphere: ParsableCommand {
 
 enum ScatterTargetKind: String, ExpressibleByArgument, CaseIterable { case car, motorbike, sphere, box }
 extension BornQuadrature: ExpressibleByArgument {}
+extension VIEPreconditioner: ExpressibleByArgument {}
 
 /// Ranges of the `scatter channel` flags, checked once in `validate()` before anything is built.
 /// Why each bound (the solvers would otherwise run for hours on a meaningless value, or trap):
@@ -95,6 +96,7 @@ extension BornQuadrature: ExpressibleByArgument {}
 ///   reach it (GMRES would run to the iteration limit), 0/NaN never converge, ≥ 1 means no solve.
 /// - `--gmres-restart` [1, 1000] (the Krylov basis is restart × 3 N_voxels complex doubles; the
 ///   memory is checked once the voxel count is known), `--max-iterations` [1, 100000].
+/// - `--vie-block-edge` [1, 4]: the near-field coupling is kept for offsets ≤ 3 cells; e = 4 is already 192 × 192 blocks.
 /// - `--metal-sigma` (0, 10⁸] S/m: σ = 0 is no metal at all; no material conducts better than
 ///   ≈ 6.3·10⁷ S/m (silver).
 enum ScatterChannelLimits {
@@ -125,6 +127,8 @@ enum ScatterChannelLimits {
         }
         try Check.inRange(c.restart, 1, maxRestart, "--gmres-restart")
         try Check.inRange(c.maxIterations, 1, maxIterations, "--max-iterations")
+        try Check.inRange(c.vieBlockEdge, 1, 4, "--vie-block-edge")
+        _ = try c.vieDiscretization()
         if let m = c.metalSigma, !(m.isFinite && m > 0 && m <= maxSigma) {
             throw ISACError.invalidParameter(name: "--metal-sigma", value: "\(m)", valid: "must lie in (0, 1e8] S/m (σ ≤ 0 is no metal or not passive; no material conducts better than ≈ 6.3e7 S/m)")
         }
@@ -153,11 +157,23 @@ struct ScatterChannel: ParsableCommand {
     @Option(name: .customLong("gmres-restart"), help: "GMRES restart length (VIE).") var restart: Int = 100
     @Option(name: .customLong("max-iterations"), help: "GMRES iteration limit per right-hand side (VIE).") var maxIterations: Int = 2000
     @Option(name: .customLong("metal-sigma"), parsing: .unconditional, help: "Fix the metal conductivity σ (S/m) instead of drawing it from 2…6 S/m.") var metalSigma: Double?
-    @Flag(name: .customLong("no-jacobi"), help: "Disable the diagonal (Jacobi) preconditioner of the VIE.") var noJacobi = false
+    @Flag(name: .customLong("no-jacobi"), help: "Disable every preconditioner of the VIE (same as --vie-preconditioner none).") var noJacobi = false
+    @Option(name: .customLong("vie-preconditioner"), help: "VIE right preconditioner: jacobi (default; diagonal) | block (block Jacobi on e³-cell clusters) | none.") var viePreconditioner: VIEPreconditioner = .default
+    @Option(name: .customLong("vie-discretization"), help: "VIE coupling/self term (default = fcd; point = the original point-matched scheme; see `scatter validate`).") var vieDiscretizationName: String = "default"
+    @Option(name: .customLong("vie-block-edge"), help: "Cluster edge e (grid cells, 1…4) of --vie-preconditioner block.") var vieBlockEdge: Int = VIEPreconditioner.defaultBlockEdge
     @Flag(name: .customLong("po-shadowing"), help: "po/hybrid: zero the PO current where another opaque facet blocks the Tx (part-to-part shadowing).") var poShadowing = false
     @Option(name: .customLong("born-quadrature"), help: "Born voxel integral: cube (alias-free, default) | center (point sample; aliases at λ/2).") var bornQuadrature: BornQuadrature = .cube
     @Option(help: "Output .npy path.") var out: String
     @Flag(help: "Print one JSON object.") var json = false
+
+    /// The `--vie-discretization` value ("default" or one of `VIEDiscretization.named`).
+    func vieDiscretization() throws -> VIEDiscretization {
+        if vieDiscretizationName == "default" { return .default }
+        do { return try VIEDiscretization.named(vieDiscretizationName) } catch {
+            throw ISACError.invalidParameter(name: "--vie-discretization", value: vieDiscretizationName,
+                                             valid: "default or one of " + VIEDiscretization.named.map { $0.0 }.joined(separator: ", "))
+        }
+    }
 
     func validate() throws {
         guard ["born", "vie", "po", "hybrid"].contains(solver) else { throw ISACError.invalidParameter(name: "--solver", value: solver, valid: "must be born, vie, po or hybrid") }
@@ -206,7 +222,8 @@ struct ScatterChannel: ParsableCommand {
         var vieStats: [VIEStats] = []
         if cfg.solver == .vie {
             (H, vieStats) = try VIESolver.channel(target: t, array: array, tolerance: cfg.vieTolerance, restart: restart,
-                                                  maxIterations: maxIterations, jacobi: !noJacobi)
+                                                  maxIterations: maxIterations, jacobi: !noJacobi,
+                                                  discretization: try vieDiscretization(), preconditioner: viePreconditioner, blockEdge: vieBlockEdge)
             its = vieStats.map { $0.maxIterations }.max()
         } else {
             H = try BornSolver.channel(target: t, array: array, quadrature: bornQuadrature); its = nil
@@ -222,6 +239,8 @@ struct ScatterChannel: ParsableCommand {
                                     "frequenciesHz": array.frequenciesHz]
             if let i = its { o["gmresMaxIterations"] = i }
             if !vieStats.isEmpty {
+                o["viePreconditioner"] = noJacobi ? "none" : viePreconditioner.rawValue
+                o["vieBlockEdge"] = vieBlockEdge; o["vieDiscretization"] = vieDiscretizationName
                 o["vie"] = vieStats.map { ["frequencyHz": $0.frequencyHz, "solves": $0.solves, "meanIterations": $0.meanIterations,
                                            "maxIterations": $0.maxIterations, "maxRelativeResidual": $0.maxRelativeResidual,
                                            "seconds": $0.seconds] as [String: Any] }
