@@ -11,7 +11,10 @@ import Foundation
 @inline(__always)
 func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
     let hiLimit: Float = 88.72283, loLimit: Float = -87.33654
-    let xc = x.clamped(lowerBound: SIMD8(repeating: loLimit), upperBound: SIMD8(repeating: hiLimit))
+    // clamp with masked selects (the generic `clamped`/`pointwiseMin` are not inlined across modules)
+    var xc = x
+    xc.replace(with: loLimit, where: x .< loLimit)
+    xc.replace(with: hiLimit, where: x .> hiLimit)
     let shift: Float = 12_582_912  // 1.5·2²³: adding it rounds to an integer held in the low mantissa bits
     let t = xc * 1.442_695_04 + shift
     let n = t - shift
@@ -49,7 +52,8 @@ func softmaxRow(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _
     var mv = SIMD8<Float>(repeating: -.infinity)
     var j = 0
     while j < c8 {
-        mv = pointwiseMax(mv, UnsafeRawPointer(x + j).loadUnaligned(as: SIMD8<Float>.self)); j += 8
+        let v = UnsafeRawPointer(x + j).loadUnaligned(as: SIMD8<Float>.self)
+        mv.replace(with: v, where: v .> mv); j += 8
     }
     var m = mv.max()
     while j < c { m = Swift.max(m, x[j]); j += 1 }
