@@ -42,10 +42,34 @@ func im2colSample(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ col: UnsafeMut
     }
 }
 
-/// Adjoint of `im2colSample`: scatter-adds `col` into one `[C, H, W]` image gradient.
+/// Adjoint of `im2colSample`: `dx[c, y, x] = Σ_{i,j} col[(c·kh + i)·kw + j, oy·Wo + ox]` over the window
+/// positions with oy·s − p + i = y, ox·s − p + j = x. **Overwrites** one `[C, H, W]` image gradient (no
+/// zero-filled input needed). Stride 1: a gather per output row (the row is zeroed in L1, then each of the
+/// kh·kw taps adds one contiguous, 8-lane vectorized run of `col`); other strides: zero + scatter-add.
 @inline(__always)
 func col2imSample(_ col: UnsafePointer<Float>, _ g: ConvGeometry, _ dx: UnsafeMutablePointer<Float>) {
     let hw = g.ho * g.wo
+    if g.stride == 1 {
+        for c in 0..<g.c {
+            for y in 0..<g.h {
+                let row = dx + (c * g.h + y) * g.w
+                row.update(repeating: 0, count: g.w)
+                for i in 0..<g.kh {
+                    let oy = y + g.padding - i
+                    if oy < 0 || oy >= g.ho { continue }
+                    for j in 0..<g.kw {
+                        // ox = x + p − j ∈ [0, Wo) and x ∈ [0, W)
+                        let xLo = Swift.max(0, j - g.padding), xHi = Swift.min(g.w, g.wo + j - g.padding)
+                        if xLo >= xHi { continue }
+                        let src = col + ((c * g.kh + i) * g.kw + j) * hw + oy * g.wo + (xLo + g.padding - j)
+                        vectorAccumulate(row + xLo, src, xHi - xLo)
+                    }
+                }
+            }
+        }
+        return
+    }
+    dx.update(repeating: 0, count: g.c * g.h * g.w)
     for r in 0..<g.ckk {
         let c = r / (g.kh * g.kw), i = (r / g.kw) % g.kh, j = r % g.kw
         let img = dx + c * g.h * g.w
@@ -133,7 +157,8 @@ public func _vjpConv2d(_ x: Tensor, filter: Tensor, bias: Tensor, stride: Int, p
         let workers = Swift.max(1, Swift.min(learningWorkers, g.n))
         var partialW = [Float](repeating: 0, count: workers * filter.count)
         var partialB = [Float](repeating: 0, count: workers * cout)
-        var dx = [Float](repeating: 0, count: x.count)
+        // every sample's dx block is overwritten by col2imSample (each sample is in exactly one chunk)
+        var dx = [Float](unsafeUninitializedCapacity: x.count) { _, n in n = x.count }
         let wcount = filter.count
         x.scalars.withUnsafeBufferPointer { pxb in
             filter.scalars.withUnsafeBufferPointer { pfb in
@@ -153,7 +178,7 @@ public func _vjpConv2d(_ x: Tensor, filter: Tensor, bias: Tensor, stride: Int, p
                                         let gn = pg.p + n * cout * hw
                                         im2colSample(px.p + n * chw, g, col)
                                         RowMajorBLAS.sgemm(transA: false, transB: true, m: cout, n: g.ckk, k: hw, alpha: 1, a: gn, lda: hw, b: col, ldb: hw, beta: 1, c: dW, ldc: g.ckk)
-                                        for co in 0..<cout { var s: Float = 0; for q in 0..<hw { s += gn[co * hw + q] }; db[co] += s }
+                                        for co in 0..<cout { db[co] += vectorSum(gn + co * hw, hw) }
                                         RowMajorBLAS.sgemm(transA: true, transB: false, m: g.ckk, n: hw, k: cout, alpha: 1, a: pf.p, lda: g.ckk, b: gn, ldb: hw, beta: 0, c: dcol, ldc: hw)
                                         col2imSample(dcol, g, pd.p + n * chw)
                                     }
@@ -178,8 +203,9 @@ func maxPoolForward(_ x: Tensor, _ k: Int, _ s: Int) -> (Tensor, [Int32]) {
                  "maxPool2d: input [N, C, H, W] with H, W ≥ kernel expected, got \(x.shape), kernel \(k)")
     let planes = x.shape[0] * x.shape[1], h = x.shape[2], w = x.shape[3]
     let ho = (h - k) / s + 1, wo = (w - k) / s + 1
-    var out = [Float](repeating: 0, count: planes * ho * wo)
-    var arg = [Int32](repeating: 0, count: out.count)
+    // every window writes its element of `out` and `arg`: no zero-fill
+    var out = [Float](unsafeUninitializedCapacity: planes * ho * wo) { _, c in c = planes * ho * wo }
+    var arg = [Int32](unsafeUninitializedCapacity: out.count) { _, c in c = planes * ho * wo }
     x.scalars.withUnsafeBufferPointer { px in
         out.withUnsafeMutableBufferPointer { po in
             arg.withUnsafeMutableBufferPointer { pa in

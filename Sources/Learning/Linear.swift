@@ -47,7 +47,9 @@ import Foundation
     let k2 = tB ? bc : br, n = tB ? br : bc
     precondition(k == k2, "matmul: inner dimensions \(a.shape)\(tA ? "ᵀ" : "") · \(b.shape)\(tB ? "ᵀ" : "")")
     let batch = lead.reduce(1, *)
-    var out = [Float](repeating: 0, count: batch * m * n)
+    // sgemm with β = 0 overwrites C, so the output is not zero-filled first (only k = 0 needs zeros)
+    var out = k > 0 ? [Float](unsafeUninitializedCapacity: batch * m * n) { _, c in c = batch * m * n }
+                    : [Float](repeating: 0, count: batch * m * n)
     if k > 0 {
         a.scalars.withUnsafeBufferPointer { pa in
             b.scalars.withUnsafeBufferPointer { pb in
@@ -132,7 +134,7 @@ extension Tensor {
         let outShape = perm.map { shape[$0] }
         let inStrides = Tensor.strides(shape)
         let srcStrides = perm.map { inStrides[$0] }  // stride in the source per output dim
-        var out = [Float](repeating: 0, count: count)
+        var out = [Float](unsafeUninitializedCapacity: count) { _, k in k = count }  // a permutation writes every element
         let zeros = [Int](repeating: 0, count: rank)
         scalars.withUnsafeBufferPointer { pi in
             out.withUnsafeMutableBufferPointer { po in

@@ -5,7 +5,7 @@ import Linalg
 // MARK: - Softmax and normalization over the last axis
 
 extension Tensor {
-    /// Softmax over the last axis, computed stably as e^{x−max}/Σe^{x−max}.
+    /// Softmax over the last axis, computed stably as e^{x−max}/Σe^{x−max} (8-lane `fastExp`, ≤ 2 ulp).
     /// Pullback: dx = y ⊙ (g − Σ_j g_j y_j).
     @differentiable(reverse)
     public func softmax() -> Tensor { softmaxRaw() }
@@ -16,15 +16,7 @@ extension Tensor {
                 let p = SendableConstPointer(pb.baseAddress!), o = SendablePointer(po)
                 parallelChunks(rows * c >= 65_536 ? rows : 1) { _, rr in
                     let range = rows * c >= 65_536 ? rr : 0..<rows
-                    for r in range {
-                        let b = r * c
-                        var m = -Float.infinity
-                        for j in 0..<c { m = Swift.max(m, p.p[b + j]) }
-                        var s: Float = 0
-                        for j in 0..<c { let e = Foundation.expf(p.p[b + j] - m); o.p[b + j] = e; s += e }
-                        let inv = 1 / s
-                        for j in 0..<c { o.p[b + j] *= inv }
-                    }
+                    for r in range { softmaxRow(p.p + r * c, o.p + r * c, c) }
                 }
             }
         }
@@ -43,12 +35,7 @@ extension Tensor {
                         let py = SendableConstPointer(pyb.baseAddress!), pg = SendableConstPointer(pgb.baseAddress!)
                         let pd = SendablePointer(pdp)
                         parallelChunks(big ? rows : 1) { _, rr in
-                            for r in (big ? rr : 0..<rows) {
-                                let b = r * c
-                                var dot: Float = 0
-                                for j in 0..<c { dot += pg.p[b + j] * py.p[b + j] }
-                                for j in 0..<c { pd.p[b + j] = py.p[b + j] * (pg.p[b + j] - dot) }
-                            }
+                            for r in (big ? rr : 0..<rows) { softmaxPullbackRow(py.p + r * c, pg.p + r * c, pd.p + r * c, c) }
                         }
                     }
                 }
@@ -179,7 +166,9 @@ func batchNormForward(_ x: Tensor, _ gamma: Tensor, _ beta: Tensor, _ eps: Float
     precondition(gamma.shape == [c] && beta.shape == [c], "batchNorm: gamma/beta must be [\(c)]")
     let m = n * inner
     var mean = [Float](repeating: 0, count: c), variance = mean, rstd = mean
-    var y = [Float](repeating: 0, count: x.count), xhat = y
+    // y and xhat are written element by element below (no zero-fill)
+    var y = [Float](unsafeUninitializedCapacity: x.count) { _, k in k = x.count }
+    var xhat = [Float](unsafeUninitializedCapacity: x.count) { _, k in k = x.count }
     x.scalars.withUnsafeBufferPointer { px in
         for ch in 0..<c {
             var s: Double = 0
@@ -215,7 +204,7 @@ public func _vjpBatchNormTraining(_ x: Tensor, gamma: Tensor, beta: Tensor, epsi
     return (f.y, { g in
         let g = g.materialized(shape)
         let n = shape[0], c = shape[1], inner = shape.dropFirst(2).reduce(1, *)
-        var dx = [Float](repeating: 0, count: g.count)
+        var dx = [Float](unsafeUninitializedCapacity: g.count) { _, k in k = g.count }  // every element written below
         var dg = [Float](repeating: 0, count: c), db = dg
         g.scalars.withUnsafeBufferPointer { pg in
             f.xhat.withUnsafeBufferPointer { ph in
