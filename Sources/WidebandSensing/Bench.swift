@@ -14,7 +14,9 @@ import Glibc
 /// (3 m, 75°), (8 m, 100°), (20 m, 110°), K = 8 pilots, SNR 0 dB, seed 7; the hybrid Δ = 0.1 grid;
 /// a MUSIC scan grid of 0.5–40 m × 60–120° in 0.1 m × 0.1° steps (396 × 601 = 237,996 points).
 public enum WidebandBench {
-    public static let steps = ["dictionary", "somp", "nbnf-music", "wbff-music"]
+    /// Step names. `dictionary-f32` / `somp-f32` are the single-precision dictionary (complex64) and
+    /// `SinglePrecisionSOMP` on it (picks verified in double, coefficients from the exact double atoms).
+    public static let steps = ["dictionary", "somp", "nbnf-music", "wbff-music", "dictionary-f32", "somp-f32"]
 
     public static let targets = [PolarTarget(rangeMeters: 3, angleRad: 75 * Double.pi / 180),
                                  PolarTarget(rangeMeters: 8, angleRad: 100 * Double.pi / 180),
@@ -99,6 +101,7 @@ public enum WidebandBench {
         let selected = only.map { [$0] } ?? steps
         var out: [Step] = []
         var dict: Matrix<CDouble>? = nil
+        var dictF: Matrix<CFloat>? = nil
         let prog = ProgressLine("wideband bench steps×repeats", total: selected.count * repeats, enabled: progress)
         var lastCPU: [Double] = []
         func timed(_ body: () throws -> [String: Any]) rethrows -> ([Double], [String: Any]) {
@@ -136,6 +139,26 @@ public enum WidebandBench {
                 }
                 // B (input) + BᴴY and its updated copy [Q × K] + Bᴴ B_S [Q × P] + one atom copy per pick.
                 out.append(Step(name: name, seconds: secs, workingSetBytes: (l * q + 2 * q * k + q * p + l * (p + 1)) * c16,
+                                peakRSSBytes: peakRSSBytes(), result: res))
+            case "dictionary-f32":
+                let (secs, res) = timed { () -> [String: Any] in
+                    dictF = nil
+                    let b = grid.dictionarySingle(system: s)
+                    dictF = b
+                    return ["atoms": b.cols, "rows": b.rows, "precision": "complex64"]
+                }
+                out.append(Step(name: name, seconds: secs, workingSetBytes: l * q * c16 / 2, peakRSSBytes: peakRSSBytes(), result: res))
+            case "somp-f32":
+                let b = dictF ?? grid.dictionarySingle(system: s)
+                dictF = b
+                let (secs, res) = try timed { () -> [String: Any] in
+                    let (r, verified) = try Localizer.compressedSensing(observation: y, grid: grid, singlePrecisionDictionary: b,
+                                                                        targets: p, exclusionCells: 0, system: s)
+                    return ["support": r.support, "verified_candidates": verified,
+                            "estimates": r.estimates.map { ["range_m": $0.rangeMeters, "angle_deg": $0.angleDeg] }]
+                }
+                // B (complex64) + its float copy of Y + C in float and double + G [Q × P] + exact atoms.
+                out.append(Step(name: name, seconds: secs, workingSetBytes: l * q * c16 / 2 + l * k * c16 / 2 + 3 * q * k * c16 / 2 + q * p * c16 + 2 * l * p * c16,
                                 peakRSSBytes: peakRSSBytes(), result: res))
             case "nbnf-music":
                 let (secs, res) = try timed { () -> [String: Any] in

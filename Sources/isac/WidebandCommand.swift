@@ -443,7 +443,7 @@ struct WBBench: ParsableCommand {
         process peak RSS (getrusage) after each step; run one --step per process for a per-step peak.
         --export DIR writes the inputs for bench/wideband/numpy_wideband.py.
         """)
-    @Option(help: "Only this step: dictionary | somp | nbnf-music | wbff-music (default: all).") var step: String?
+    @Option(help: "Only this step: dictionary | somp | nbnf-music | wbff-music | dictionary-f32 | somp-f32 (default: all).") var step: String?
     @Option(help: "Repeats per step (best and median reported).") var repeats: Int = 3
     @Option(help: "Write the benchmark inputs (.npy + system.json) to this folder for the NumPy script.") var export: String?
     @Flag(help: "No progress line on stderr.") var quiet = false

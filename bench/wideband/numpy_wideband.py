@@ -6,6 +6,9 @@ Runs the same four steps on the same inputs as the Swift benchmark:
   somp        SOMP with P = 3 on Y [NM x K] (B^H Y once, closed-form Gram column per pick, LS refit)
   nbnf-music  R = (1/MK) sum_m Y_m Y_m^H, eigh, 1/(N - ||U_s^H a||^2) on the scan grid
   wbff-music  thin SVD of Y, factorized planar scan 1/(NM - ||U_s^H a||^2) (no NM x NM covariance)
+  dictionary-f32  the same dictionary stored as complex64 (computed in float64, rounded once)
+  somp-f32    SOMP with B^H Y as one complex64 GEMM on it, everything else (Gram, refit, lstsq) in float64;
+              no double-precision verification of the picks (the Swift side does one), so NumPy does less work
 
 Inputs come from `isac wideband bench --export DIR` (Y.npy, grid_*.npy, scan_*.npy, system.json).
 Usage:
@@ -26,7 +29,7 @@ import time
 import numpy as np
 
 C = 299_792_458.0
-STEPS = ["dictionary", "somp", "nbnf-music", "wbff-music"]
+STEPS = ["dictionary", "somp", "nbnf-music", "wbff-music", "dictionary-f32", "somp-f32"]
 
 
 def load(d):
@@ -45,11 +48,11 @@ def geometry(sysp):
     return n, m, x, k
 
 
-def build_dictionary(sysp, rr, aa, chunk=32):
+def build_dictionary(sysp, rr, aa, chunk=32, dtype=np.complex128):
     """Bt [Q x NM] (row q = atom q, entry n + m*N), i.e. B stored transposed (C order == B in Fortran order)."""
     n, m, x, k = geometry(sysp)
     q = rr.size
-    bt = np.empty((q, n * m), dtype=np.complex128)
+    bt = np.empty((q, n * m), dtype=dtype)
     scale = 1 / np.sqrt(n * m)
     for c0 in range(0, q, chunk):
         c1 = min(q, c0 + chunk)
@@ -78,7 +81,10 @@ def gram_column(sysp, dist, q):
 
 
 def somp(bt, y, p, gram_fn=None):
-    corr0 = np.conj(bt @ np.conj(y))              # B^H Y [Q x K] without a conjugated copy of B
+    if bt.dtype == np.complex64:                  # single-precision correlation, the rest in float64
+        corr0 = np.conj(bt @ np.conj(y).astype(np.complex64)).astype(np.complex128)
+    else:
+        corr0 = np.conj(bt @ np.conj(y))          # B^H Y [Q x K] without a conjugated copy of B
     q = bt.shape[0]
     gram = np.zeros((q, 0), dtype=np.complex128)
     support, x = [], np.zeros((0, y.shape[1]), dtype=np.complex128)
@@ -92,7 +98,7 @@ def somp(bt, y, p, gram_fn=None):
         support.append(best)
         g = gram_fn(best) if gram_fn else np.conj(bt @ np.conj(bt[best]))
         gram = np.concatenate([gram, g[:, None]], axis=1)
-        bs = bt[support].T
+        bs = bt[support].T.astype(np.complex128)
         x = np.linalg.lstsq(bs, y, rcond=None)[0]
     return support
 
@@ -161,7 +167,7 @@ def main():
     sysp, y, rr, aa, sr, st = load(a.inputs)
     p = sysp["targets"]
     steps = [a.step] if a.step else STEPS
-    out, bt = [], None
+    out, bt, bt32 = [], None, None
 
     cpu = []
 
@@ -184,12 +190,22 @@ def main():
                 bt = build_dictionary(sysp, rr, aa)
                 return {"atoms": bt.shape[0], "rows": bt.shape[1]}
             secs, res = timed(run)
-        elif s == "somp":
-            if bt is None:
+        elif s == "dictionary-f32":
+            def run():
+                nonlocal bt32
+                bt32 = None
+                bt32 = build_dictionary(sysp, rr, aa, dtype=np.complex64)
+                return {"atoms": bt32.shape[0], "rows": bt32.shape[1], "precision": "complex64"}
+            secs, res = timed(run)
+        elif s in ("somp", "somp-f32"):
+            if s == "somp" and bt is None:
                 bt = build_dictionary(sysp, rr, aa)
+            if s == "somp-f32" and bt32 is None:
+                bt32 = build_dictionary(sysp, rr, aa, dtype=np.complex64)
+            bb = bt if s == "somp" else bt32
             def run():
                 dist = atom_distances(sysp, rr, aa)
-                return somp(bt, y, p, lambda q: gram_column(sysp, dist, q))
+                return somp(bb, y, p, lambda q: gram_column(sysp, dist, q))
             secs, sup = timed(run)
             res = {"support": sup, "estimates": [{"range_m": float(rr[i]), "angle_deg": float(np.degrees(np.arccos(aa[i])))} for i in sup]}
         else:
