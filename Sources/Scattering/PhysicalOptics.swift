@@ -157,7 +157,7 @@ public enum PhysicalOptics {
     /// `shadowing`: also zero the current where the path from the Tx to the sample crosses another opaque facet
     /// (part-to-part and non-convex self-shadowing, `shadowFlags`); off by default (docs/physical-optics.md).
     public static func channel(mesh: TriangleMesh, array: SensingArray, samplesPerWavelength spw: Double = defaultSamplesPerWavelength,
-                               blockSize: Int = 2048, minClearanceWavelengths: Double = 1, shadowing: Bool = false,
+                               blockSize: Int = defaultBlockSize, minClearanceWavelengths: Double = 1, shadowing: Bool = false,
                                timing: PhysicalOpticsTiming? = nil) throws -> ChannelTensor {
         try Check.positive(spw, "--po-samples-per-wavelength"); try Check.positive(blockSize, "blockSize")
         let fmax = array.frequenciesHz.max()!, lamMin = speedOfLight / fmax
@@ -210,12 +210,16 @@ public enum PhysicalOptics {
 
     /// The block kernel of `channel(mesh:…)`, per block of b samples:
     /// 1. pair geometry (Tx and Rx side, pair (a, i) at a·b_max + i): R, 1/R, two real projection factors, the seed
-    ///    phasor e^{−jk0R} and the step e^{−jΔkR} (split real/imaginary planes, so the loops vectorize);
+    ///    phasor e^{−jk0R} and the step e^{−jΔkR} (split real/imaginary planes; the per-sample quantities are gathered
+    ///    into structure-of-arrays buffers first, so the pair loops have no look-ups and vectorize; sin/cos by
+    ///    `FastSinCos`);
     /// 2. per tone: the phasors advance (or are re-seeded every `reseedInterval` tones) in the same pass that writes
     ///    A [2b × N_t] (currents, two tangential unknowns per sample) and Bᵀ [2b × N_r] (radiation to every Rx);
     /// 3. acc_k [N_r × N_t] += (Bᵀ)ᵀ · A: one ZGEMM (TN: both operands contiguous along the long inner dimension).
     /// `occluded` (optional, [keep.count × N_t], 1 = shadowed): per-(sample, Tx) shadow flags from `shadowFlags`.
-    static func channel(samples s: SurfaceSamples, indices keep: [Int], array: SensingArray, blockSize: Int,
+    /// Default block: 256 samples (the pair tables and A, Bᵀ of one tone then stay in a 2 MB L2 cache; the ZGEMM
+    /// inner dimension is 512).
+    static func channel(samples s: SurfaceSamples, indices keep: [Int], array: SensingArray, blockSize: Int = defaultBlockSize,
                         reseedInterval: Int = defaultReseedInterval, occluded: [UInt8]? = nil,
                         timing: PhysicalOpticsTiming? = nil) -> ChannelTensor {
         func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
@@ -228,36 +232,29 @@ public enum PhysicalOptics {
         let reseed = max(1, reseedInterval)
         let p = array.txPolarization, qv = array.rxPolarization
         let bmax = max(1, min(blockSize, keep.count))
+        // Fast sin/cos is valid for |kR| < FastSinCos.maxArgument: bound R by |r_q − a_0| + max |a − a_0|.
+        let all = array.allPositions
+        let a0 = all.first ?? .zero
+        let arrayRadius = all.map { vnorm($0 - a0) }.max() ?? 0
+        let rBound = (keep.map { vnorm(s.points[$0] - a0) }.max() ?? 0) + arrayRadius
+        let fast = (ks.max() ?? 0) * rBound < FastSinCos.maxArgument
         var acc = [Matrix<CDouble>](repeating: Matrix<CDouble>(rows: nr, cols: nt), count: K)
         let tx = PairPhasors(antennas: nt, stride: bmax), rx = PairPhasors(antennas: nr, stride: bmax)
+        let blk = BlockSamples(capacity: bmax)
         let ld = 2 * bmax
         var A = [CDouble](repeating: .zero, count: ld * nt), Bt = [CDouble](repeating: .zero, count: ld * nr)
-        let qt1 = UnsafeMutablePointer<Double>.allocate(capacity: bmax), qt2 = UnsafeMutablePointer<Double>.allocate(capacity: bmax)
-        defer { qt1.deallocate(); qt2.deallocate() }
         let inv4pi = 1 / (4 * Double.pi)
         var start = 0
         while start < keep.count {
-            let idx = Array(keep[start..<min(start + bmax, keep.count)])
-            let b = idx.count
-            let pts = idx.map { s.points[$0] }
+            let b = min(bmax, keep.count - start)
             let t0 = now()
-            // Tx side: real current factors w·s·t̂_c·(n̂ × (R̂ × p̂)), n̂ × (R̂ × p̂) = R̂ (n̂·p̂) − p̂ (n̂·R̂); s = lit sign.
-            let blockStart = start
-            tx.fill(antennas: array.tx.positions, points: pts, k0: ks[0], dk: dk) { a, i, u in
-                let q = idx[i], n = s.normals[q]
-                let c = vdot(n, u)
-                var sign: Double = c < 0 ? 1 : (s.twoSided[q] && c > 0 ? -1 : 0)
-                if let o = occluded, o[(blockStart + i) * nt + a] != 0 { sign = 0 }
-                let v = u * vdot(n, p) - p * c
-                let w = sign * s.weights[q]
-                return (w * vdot(s.tangent1[q], v), w * vdot(s.tangent2[q], v))
+            blk.gather(samples: s, indices: keep[start..<(start + b)], txPolarization: p, rxPolarization: qv)
+            tx.fillTx(antennas: array.tx.positions, block: blk, count: b, k0: ks[0], dk: dk, fast: fast)
+            if let o = occluded {
+                // Shadowed (sample, Tx) pairs carry no current.
+                for a in 0..<nt { for i in 0..<b where o[(start + i) * nt + a] != 0 { tx.f1[a * bmax + i] = 0; tx.f2[a * bmax + i] = 0 } }
             }
-            // Rx side: (R̂·q̂)(R̂·t̂_c).
-            rx.fill(antennas: array.rx.positions, points: pts, k0: ks[0], dk: dk) { _, i, u in
-                let q = idx[i], uq = vdot(u, qv)
-                return (uq * vdot(u, s.tangent1[q]), uq * vdot(u, s.tangent2[q]))
-            }
-            for i in 0..<b { qt1[i] = vdot(qv, s.tangent1[idx[i]]); qt2[i] = vdot(qv, s.tangent2[idx[i]]) }
+            rx.fillRx(antennas: array.rx.positions, block: blk, count: b, polarization: qv, k0: ks[0], dk: dk, fast: fast)
             timing?.geometrySeconds += now() - t0
             for kk in 0..<K {
                 let k = ks[kk], invk = 1 / k
@@ -271,11 +268,11 @@ public enum PhysicalOptics {
                         let o = O.p + 2 * ld * t, base = t * bmax
                         let (pr, pi, sr, si, R, ir, f1, f2) = (T.pr + base, T.pi + base, T.sr + base, T.si + base,
                                                                 T.r + base, T.ir + base, T.f1 + base, T.f2 + base)
-                        PairPhasors.update(mode: mode, count: b, k: k, pr: pr, pi: pi, sr: sr, si: si, r: R)
+                        PairPhasors.update(mode: mode, count: b, k: k, pr: pr, pi: pi, sr: sr, si: si, r: R, fast: fast)
                         for i in 0..<b {
-                            // g(1 + u) = e^{−jkR}/(4πR) (1 − j/(kR))
-                            let c = ir[i] * inv4pi, qk = ir[i] * invk
-                            let er = c * (pr[i] + pi[i] * qk), ei = c * (pi[i] - pr[i] * qk)
+                            // g(1 + u) = e^{−jkR}/(4πR) (1 − j/(kR)); f1, f2 already carry 1/(4πR).
+                            let qk = ir[i] * invk
+                            let er = pr[i] + pi[i] * qk, ei = pi[i] - pr[i] * qk
                             o[4 * i] = er * f1[i]; o[4 * i + 1] = ei * f1[i]
                             o[4 * i + 2] = er * f2[i]; o[4 * i + 3] = ei * f2[i]
                         }
@@ -285,12 +282,12 @@ public enum PhysicalOptics {
                 Bt.withUnsafeMutableBufferPointer { bb in
                     let O = SendableRaw(UnsafeMutableRawPointer(bb.baseAddress!).assumingMemoryBound(to: Double.self))
                     let T = rx.pointers
-                    let Q1 = SendableRaw(qt1), Q2 = SendableRaw(qt2)
+                    let Q1 = SendableRaw(blk.qt1), Q2 = SendableRaw(blk.qt2)
                     DispatchQueue.concurrentPerform(iterations: nr) { r in
                         let o = O.p + 2 * ld * r, base = r * bmax
                         let (pr, pi, sr, si, R, ir, f1, f2) = (T.pr + base, T.pi + base, T.sr + base, T.si + base,
                                                                 T.r + base, T.ir + base, T.f1 + base, T.f2 + base)
-                        PairPhasors.update(mode: mode, count: b, k: k, pr: pr, pi: pi, sr: sr, si: si, r: R)
+                        PairPhasors.update(mode: mode, count: b, k: k, pr: pr, pi: pi, sr: sr, si: si, r: R, fast: fast)
                         let q1 = Q1.p, q2 = Q2.p
                         for i in 0..<b {
                             // q̂ᵀ G t̂ = α (q̂·t̂) + β (R̂·q̂)(R̂·t̂), α = g(1 + u + u²), β = −g(1 + 3u + 3u²), u = 1/(jkR)
@@ -327,6 +324,8 @@ public enum PhysicalOptics {
         return H
     }
 
+    /// Samples per block of the PO kernel (see `channel(samples:…)`).
+    public static let defaultBlockSize = 256
 
     /// Direct-summation reference of the PO channel (no blocking, no GEMM, no phasor recurrence: e^{−jkR} from
     /// cos/sin at every tone), the same quadrature as `channel(mesh:…)`: for tests of the fast kernel on small cases.
@@ -372,6 +371,85 @@ struct SendableRaw<T>: @unchecked Sendable {
     init(_ p: UnsafeMutablePointer<T>) { self.p = p }
 }
 
+
+/// sin and cos without library calls, so that loops over arrays of phases vectorize.
+///
+/// Cody–Waite reduction x = nπ/2 + r, |r| ≤ π/4, with π/2 split into two 33-bit parts and a 53-bit tail (n·P1 and
+/// n·P2 are exact for |n| < 2²⁰), then the Taylor series of sin r to r¹⁷ and cos r to r¹⁸ (truncation
+/// < (π/4)¹⁹/19! ≈ 1e-19), and the quadrant by bit operations on n. Valid for |x| < `maxArgument`; the rounding is a
+/// few ulp of 1 (test `fastSinCosMatchesLibm`: max error < 4e-16 for |x| ≤ 2e4, i.e. far below the rounding of k·R).
+enum FastSinCos {
+    /// Largest |x| (rad) the reduction is exact for (2¹⁹ · π/2 ≈ 8.2e5; R ≤ 8 km at 4.9 GHz).
+    static let maxArgument = 8.0e5
+    static let p1 = 1.5707963267341256, p2 = 6.077100506303966e-11, p3 = 2.0222662487959506e-21
+    static let twoOverPi = 0.6366197723675814
+    static let magic = 6755399441055744.0  // 1.5 · 2⁵²: x + magic − magic rounds to the nearest integer
+
+    /// (sin x, cos x) for |x| < `maxArgument`.
+    @inline(__always)
+    static func sinCos(_ x: Double) -> (sin: Double, cos: Double) {
+        let t = x * twoOverPi + magic
+        let n = t - magic
+        let q = t.bitPattern  // low bits: n mod 2⁵¹ (two's complement)
+        let r = ((x - n * p1) - n * p2) - n * p3
+        let z = r * r
+        var sp = 1.0 / 355687428096000.0      // 1/17!
+        sp = sp * z - 1.0 / 1307674368000.0   // 1/15!
+        sp = sp * z + 1.0 / 6227020800.0      // 1/13!
+        sp = sp * z - 1.0 / 39916800.0        // 1/11!
+        sp = sp * z + 1.0 / 362880.0          // 1/9!
+        sp = sp * z - 1.0 / 5040.0            // 1/7!
+        sp = sp * z + 1.0 / 120.0             // 1/5!
+        sp = sp * z - 1.0 / 6.0               // 1/3!
+        let sv = r + r * z * sp
+        var cp = 1.0 / 6402373705728000.0     // 1/18!
+        cp = cp * z - 1.0 / 20922789888000.0  // 1/16!
+        cp = cp * z + 1.0 / 87178291200.0     // 1/14!
+        cp = cp * z - 1.0 / 479001600.0       // 1/12!
+        cp = cp * z + 1.0 / 3628800.0         // 1/10!
+        cp = cp * z - 1.0 / 40320.0           // 1/8!
+        cp = cp * z + 1.0 / 720.0             // 1/6!
+        cp = cp * z - 1.0 / 24.0              // 1/4!
+        cp = cp * z + 0.5
+        let cv = 1 - z * cp
+        // Quadrant n mod 4: odd n swaps sin and cos; sin changes sign for n mod 4 ∈ {2, 3}, cos for {1, 2}.
+        let swap = 0 &- (q & 1)
+        let sb = (sv.bitPattern & ~swap) | (cv.bitPattern & swap)
+        let cb = (cv.bitPattern & ~swap) | (sv.bitPattern & swap)
+        let sSign = (q & 2) << 62, cSign = ((q &+ 1) & 2) << 62
+        return (Double(bitPattern: sb ^ sSign), Double(bitPattern: cb ^ cSign))
+    }
+}
+
+/// Per-sample quantities of one block as structure-of-arrays buffers (allocated once, reused by every block):
+/// position, normal·p̂, tangent projections, weight and the two-sided flag, for the vectorized pair loops.
+final class BlockSamples: @unchecked Sendable {
+    let x, y, z, nx, ny, nz, t1x, t1y, t1z, t2x, t2y, t2z, w, two, np, t1p, t2p, qt1, qt2: UnsafeMutablePointer<Double>
+    private let all: [UnsafeMutablePointer<Double>]
+    init(capacity n: Int) {
+        let bufs = (0..<19).map { _ in
+            let b = UnsafeMutablePointer<Double>.allocate(capacity: max(1, n)); b.initialize(repeating: 0, count: max(1, n)); return b
+        }
+        all = bufs
+        (x, y, z, nx, ny, nz) = (bufs[0], bufs[1], bufs[2], bufs[3], bufs[4], bufs[5])
+        (t1x, t1y, t1z, t2x, t2y, t2z) = (bufs[6], bufs[7], bufs[8], bufs[9], bufs[10], bufs[11])
+        (w, two, np, t1p, t2p, qt1, qt2) = (bufs[12], bufs[13], bufs[14], bufs[15], bufs[16], bufs[17], bufs[18])
+    }
+    deinit { for b in all { b.deallocate() } }
+
+    /// Copies samples `indices` of `s` (n̂·p̂, t̂·p̂ for the Tx polarization p̂, q̂·t̂ for the Rx polarization q̂).
+    func gather(samples s: SurfaceSamples, indices: ArraySlice<Int>, txPolarization p: Point3, rxPolarization qv: Point3) {
+        for (i, q) in indices.enumerated() {
+            let r = s.points[q], n = s.normals[q], a = s.tangent1[q], b = s.tangent2[q]
+            x[i] = r.x; y[i] = r.y; z[i] = r.z; nx[i] = n.x; ny[i] = n.y; nz[i] = n.z
+            t1x[i] = a.x; t1y[i] = a.y; t1z[i] = a.z; t2x[i] = b.x; t2y[i] = b.y; t2z[i] = b.z
+            w[i] = s.weights[q]; two[i] = s.twoSided[q] ? 1 : 0
+            np[i] = vdot(n, p); t1p[i] = vdot(a, p); t2p[i] = vdot(b, p)
+            qt1[i] = vdot(qv, a); qt2[i] = vdot(qv, b)
+        }
+    }
+}
+
 /// Frequency-independent geometry of (antenna, sample) pairs — R, 1/R, two real projection factors — and the running
 /// phasor e^{−jkR} with its per-tone step e^{−jΔkR}, as split real/imaginary planes. Pair (a, i) at a·stride + i;
 /// the buffers are allocated once and reused for every block (stride = the largest block).
@@ -393,7 +471,8 @@ final class PairPhasors: @unchecked Sendable {
         let b = UnsafeMutablePointer<Double>.allocate(capacity: n); b.initialize(repeating: 0, count: n); return b
     }
 
-    /// `factors(a, i, R̂)` gives (f1, f2) for antenna a and point i with unit vector R̂ from the antenna to it.
+    /// `factors(a, i, R̂)` gives (f1, f2) for antenna a and point i with unit vector R̂ from the antenna to it
+    /// (generic, scalar path: tests and small cases).
     func fill(antennas pos: [Point3], points: [Point3], k0: Double, dk: Double?, factors: @Sendable (Int, Int, Point3) -> (Double, Double)) {
         let b = points.count, st = stride, P = pointers, dkv = dk ?? 0
         DispatchQueue.concurrentPerform(iterations: pos.count) { a in
@@ -411,18 +490,84 @@ final class PairPhasors: @unchecked Sendable {
         }
     }
 
+    /// Seed and step phasors of row j0..<j0+b from the distances already in `r` (fast path or libm).
+    @inline(__always)
+    private static func phasors(_ P: Pointers, from j0: Int, count b: Int, k0: Double, dk: Double, fast: Bool) {
+        let R = P.r + j0, pr = P.pr + j0, pi = P.pi + j0, sr = P.sr + j0, si = P.si + j0
+        if fast {
+            for i in 0..<b {
+                let (s0, c0) = FastSinCos.sinCos(k0 * R[i]), (s1, c1) = FastSinCos.sinCos(dk * R[i])
+                pr[i] = c0; pi[i] = -s0; sr[i] = c1; si[i] = -s1
+            }
+        } else {
+            for i in 0..<b {
+                pr[i] = Double.cos(k0 * R[i]); pi[i] = -Double.sin(k0 * R[i])
+                sr[i] = Double.cos(dk * R[i]); si[i] = -Double.sin(dk * R[i])
+            }
+        }
+    }
+
+    /// Tx side of the PO kernel: f_c = w s [(t̂_c·R̂)(n̂·p̂) − (t̂_c·p̂)(n̂·R̂)] / (4πR) = w s t̂_c·(n̂ × (R̂ × p̂)) / (4πR),
+    /// s = 1 when the sample faces the antenna (n̂·R̂ < 0), −1 on the back of an open surface, else 0.
+    func fillTx(antennas pos: [Point3], block S: BlockSamples, count b: Int, k0: Double, dk: Double?, fast: Bool) {
+        let st = stride, P = pointers, dkv = dk ?? 0, inv4pi = 1 / (4 * Double.pi)
+        DispatchQueue.concurrentPerform(iterations: pos.count) { a in
+            let src = pos[a], j0 = a * st
+            let R = P.r + j0, IR = P.ir + j0, F1 = P.f1 + j0, F2 = P.f2 + j0
+            for i in 0..<b {
+                let vx = S.x[i] - src.x, vy = S.y[i] - src.y, vz = S.z[i] - src.z
+                let d = (vx * vx + vy * vy + vz * vz).squareRoot(), inv = 1 / d
+                let ux = vx * inv, uy = vy * inv, uz = vz * inv
+                let c = S.nx[i] * ux + S.ny[i] * uy + S.nz[i] * uz
+                let sign: Double = c < 0 ? 1 : (c > 0 ? -S.two[i] : 0)
+                let t1u = S.t1x[i] * ux + S.t1y[i] * uy + S.t1z[i] * uz
+                let t2u = S.t2x[i] * ux + S.t2y[i] * uy + S.t2z[i] * uz
+                let ws = sign * S.w[i] * inv * inv4pi
+                R[i] = d; IR[i] = inv
+                F1[i] = ws * (t1u * S.np[i] - S.t1p[i] * c); F2[i] = ws * (t2u * S.np[i] - S.t2p[i] * c)
+            }
+            Self.phasors(P, from: j0, count: b, k0: k0, dk: dkv, fast: fast)
+        }
+    }
+
+    /// Rx side of the PO kernel: f_c = (R̂·q̂)(R̂·t̂_c) for the Rx polarization q̂.
+    func fillRx(antennas pos: [Point3], block S: BlockSamples, count b: Int, polarization qv: Point3, k0: Double, dk: Double?, fast: Bool) {
+        let st = stride, P = pointers, dkv = dk ?? 0
+        let (qx, qy, qz) = (qv.x, qv.y, qv.z)
+        DispatchQueue.concurrentPerform(iterations: pos.count) { a in
+            let src = pos[a], j0 = a * st
+            let R = P.r + j0, IR = P.ir + j0, F1 = P.f1 + j0, F2 = P.f2 + j0
+            for i in 0..<b {
+                let vx = S.x[i] - src.x, vy = S.y[i] - src.y, vz = S.z[i] - src.z
+                let d = (vx * vx + vy * vy + vz * vz).squareRoot(), inv = 1 / d
+                let ux = vx * inv, uy = vy * inv, uz = vz * inv
+                let t1u = S.t1x[i] * ux + S.t1y[i] * uy + S.t1z[i] * uz
+                let t2u = S.t2x[i] * ux + S.t2y[i] * uy + S.t2z[i] * uz
+                let uq = ux * qx + uy * qy + uz * qz
+                R[i] = d; IR[i] = inv
+                F1[i] = uq * t1u; F2[i] = uq * t2u
+            }
+            Self.phasors(P, from: j0, count: b, k0: k0, dk: dkv, fast: fast)
+        }
+    }
+
     /// Advances `count` phasors to wavenumber k: mode 1 multiplies by the step, mode 2 evaluates e^{−jkR} directly
-    /// (re-seed), mode 0 leaves them.
+    /// (re-seed; `FastSinCos` when `fast`), mode 0 leaves them.
     @inline(__always)
     static func update(mode: Int, count b: Int, k: Double, pr: UnsafeMutablePointer<Double>, pi: UnsafeMutablePointer<Double>,
-                       sr: UnsafeMutablePointer<Double>, si: UnsafeMutablePointer<Double>, r: UnsafeMutablePointer<Double>) {
+                       sr: UnsafeMutablePointer<Double>, si: UnsafeMutablePointer<Double>, r: UnsafeMutablePointer<Double>,
+                       fast: Bool = false) {
         if mode == 1 {
             for i in 0..<b {
                 let a = pr[i], c = pi[i]
                 pr[i] = a * sr[i] - c * si[i]; pi[i] = a * si[i] + c * sr[i]
             }
         } else if mode == 2 {
-            for i in 0..<b { pr[i] = Double.cos(k * r[i]); pi[i] = -Double.sin(k * r[i]) }
+            if fast {
+                for i in 0..<b { let (s, c) = FastSinCos.sinCos(k * r[i]); pr[i] = c; pi[i] = -s }
+            } else {
+                for i in 0..<b { pr[i] = Double.cos(k * r[i]); pi[i] = -Double.sin(k * r[i]) }
+            }
         }
     }
 }

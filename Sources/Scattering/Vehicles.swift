@@ -77,10 +77,13 @@ public struct VehicleShape: Sendable, Codable, Equatable {
     /// Body-frame material classifier (0 empty, 1 metal, 2 tyre, 3 glass, 4 seat). `h` is the voxel
     /// pitch: shells are 1.2 h thick and thin tubes are inflated to radius ≥ 0.75 h so that centre
     /// sampling never drops a part.
-    func classify(_ p: Point3, pitch h: Double) -> UInt8 {
+    func classify(_ p: Point3, pitch h: Double) -> UInt8 { classify(p, pitch: h, dims: ClassifyDims(dims)) }
+
+    /// `classify` with the dimensions already unpacked (voxelization calls it once per grid point).
+    func classify(_ p: Point3, pitch h: Double, dims D: ClassifyDims) -> UInt8 {
         switch cls {
-        case .car: return classifyCar(p, h)
-        case .motorbike: return classifyBike(p, h)
+        case .car: return classifyCar(p, h, D)
+        case .motorbike: return classifyBike(p, h, D)
         }
     }
 
@@ -92,13 +95,13 @@ public struct VehicleShape: Sendable, Codable, Equatable {
         return r >= rimFrac * R ? 2 : 1
     }
 
-    private func classifyCar(_ p: Point3, _ h: Double) -> UInt8 {
-        let L = dims["length"]!, W = dims["width"]!, c = dims["clearance"]!, hb = dims["bodyHeight"]!
-        let hc = dims["cabinHeight"]!, R = dims["wheelRadius"]!, tw = dims["tyreWidth"]!
-        let wb = dims["wheelbaseFrac"]! * L, t = 1.2 * h
+    private func classifyCar(_ p: Point3, _ h: Double, _ D: ClassifyDims) -> UInt8 {
+        let L = D.length, W = D.width, c = D.clearance, hb = D.bodyHeight
+        let hc = D.cabinHeight, R = D.wheelRadius, tw = D.tyreWidth
+        let wb = D.wheelbaseFrac * L, t = 1.2 * h
         let wy = W / 2 - tw / 2 - 0.02
         for sx in [-1.0, 1.0] { for sy in [-1.0, 1.0] {
-            if let m = wheel(p, cx: sx * wb / 2, cy: sy * wy, R: R, w: tw, rimFrac: dims["rimFrac"]!) { return m }
+            if let m = wheel(p, cx: sx * wb / 2, cy: sy * wy, R: R, w: tw, rimFrac: D.rimFrac) { return m }
         } }
         // Wheel arches: the body is cut around each axle.
         for sx in [-1.0, 1.0] {
@@ -113,16 +116,16 @@ public struct VehicleShape: Sendable, Codable, Equatable {
             return inner ? 0 : 1
         }
         // Cabin: a trapezoid in x (raked windscreen and rear window), shell with glass panes.
-        let Lc = dims["cabinLengthFrac"]! * L, xo = dims["cabinOffsetFrac"]! * L, Wc = dims["cabinWidthFrac"]! * W
+        let Lc = D.cabinLengthFrac * L, xo = D.cabinOffsetFrac * L, Wc = D.cabinWidthFrac * W
         guard p.z > zb1, p.z <= zb1 + hc, abs(p.y) <= Wc / 2 else { return 0 }
         let s = (p.z - zb1) / hc
-        let xf = xo + Lc / 2 - s * dims["frontRake"]! * Lc, xr = xo - Lc / 2 + s * dims["rearRake"]! * Lc
+        let xf = xo + Lc / 2 - s * D.frontRake * Lc, xr = xo - Lc / 2 + s * D.rearRake * Lc
         guard p.x <= xf, p.x >= xr else { return 0 }
         let roof = p.z > zb1 + hc - t
         let inner = p.x <= xf - t && p.x >= xr + t && abs(p.y) <= Wc / 2 - t && !roof
         if inner { return 0 }
         if roof { return 1 }
-        let pw = dims["pillarWidth"]!
+        let pw = D.pillarWidth
         let pillar = p.x > xf - pw || p.x < xr + pw || abs(p.x - xo) < pw / 2
         // Side pillars are metal; windscreen/rear window/side windows are glass.
         if pillar && abs(p.y) > Wc / 2 - t { return 1 }
@@ -136,32 +139,32 @@ public struct VehicleShape: Sendable, Codable, Equatable {
         return (d * d).sum() <= r * r
     }
 
-    private func classifyBike(_ p: Point3, _ h: Double) -> UInt8 {
-        let L = dims["length"]!, R = dims["wheelRadius"]!, tw = dims["tyreWidth"]!
+    private func classifyBike(_ p: Point3, _ h: Double, _ D: ClassifyDims) -> UInt8 {
+        let L = D.length, R = D.wheelRadius, tw = D.tyreWidth
         let wb = L - 1.8 * R
-        let tube = max(dims["tubeRadius"]!, 0.75 * h)
+        let tube = max(D.tubeRadius, 0.75 * h)
         for sx in [-1.0, 1.0] {
-            if let m = wheel(p, cx: sx * wb / 2, cy: 0, R: R, w: max(tw, 1.5 * h), rimFrac: dims["rimFrac"]!) {
+            if let m = wheel(p, cx: sx * wb / 2, cy: 0, R: R, w: max(tw, 1.5 * h), rimFrac: D.rimFrac) {
                 // Spoked wheels: only a metal rim ring and hub, not a solid disc.
                 if m == 2 { return 2 }
                 let dx = p.x - sx * wb / 2, dz = p.z - R
                 let r = (dx * dx + dz * dz).squareRoot()
-                if r >= dims["rimFrac"]! * R - max(0.03, h) || r <= max(0.06, h) { return 1 }
+                if r >= D.rimFrac * R - max(0.03, h) || r <= max(0.06, h) { return 1 }
             }
         }
-        let head = Point3(wb / 2 - 0.12, 0, R + dims["headHeight"]!)
+        let head = Point3(wb / 2 - 0.12, 0, R + D.headHeight)
         let front = Point3(wb / 2, 0, R), rear = Point3(-wb / 2, 0, R)
         if capsule(p, front, head, tube) { return 1 }                                    // fork
-        let bw = dims["barHalfWidth"]!
+        let bw = D.barHalfWidth
         if capsule(p, head + Point3(-0.05, -bw, 0.08), head + Point3(-0.05, bw, 0.08), tube) { return 1 } // handlebar
-        let el = dims["engineLength"]!, eh = dims["engineHeight"]!, ew = dims["engineWidth"]!
+        let el = D.engineLength, eh = D.engineHeight, ew = D.engineWidth
         let ec = Point3(0, 0, R + 0.02)
         if abs(p.x - ec.x) <= el / 2 && abs(p.y) <= ew / 2 && abs(p.z - ec.z) <= eh / 2 { return 1 }  // engine
-        let tank = Point3(wb / 2 - 0.12 - dims["tankLength"]!, 0, R + dims["headHeight"]! - 0.1)
-        let q = (p - tank) / Point3(dims["tankLength"]!, 0.16, 0.12)
+        let tank = Point3(wb / 2 - 0.12 - D.tankLength, 0, R + D.headHeight - 0.1)
+        let q = (p - tank) / Point3(D.tankLength, 0.16, 0.12)
         if (q * q).sum() <= 1 { return 1 }                                                 // fuel tank
-        let sl = dims["seatLength"]!, sz = R + dims["seatHeight"]!
-        if p.x <= tank.x - dims["tankLength"]! * 0.6 && p.x >= tank.x - dims["tankLength"]! * 0.6 - sl
+        let sl = D.seatLength, sz = R + D.seatHeight
+        if p.x <= tank.x - D.tankLength * 0.6 && p.x >= tank.x - D.tankLength * 0.6 - sl
             && abs(p.y) <= 0.13 && abs(p.z - sz) <= max(0.05, 0.6 * h) { return 4 }         // seat
         if capsule(p, rear, head, tube) || capsule(p, rear, ec, tube) { return 1 }        // frame tubes
         if capsule(p, Point3(-0.1, -0.18, R - 0.05), Point3(-wb / 2 - 0.1, -0.18, R + 0.1), max(0.045, 0.75 * h)) { return 1 } // exhaust
@@ -181,10 +184,66 @@ public struct VehicleShape: Sendable, Codable, Equatable {
             let w = position + Point3(c * x - s * y, s * x + c * y, z)
             lo = pointwiseMin(lo, w); hi = pointwiseMax(hi, w)
         } } }
+        let D = ClassifyDims(dims)
         return try VoxelTarget.voxelize(lo: lo, hi: hi, pitch: h, materials: materials) { w in
             let d = w - position
             let body = Point3(c * d.x + s * d.y, -s * d.x + c * d.y, d.z)
-            return self.classify(body, pitch: h)
+            return self.classify(body, pitch: h, dims: D)
         }
+    }
+}
+
+/// The dimensions of a `VehicleShape` as stored properties (metres or fractions, names as in `dims`; 0 where the
+/// class has no such entry), so that the voxel classifier does no dictionary look-ups per grid point.
+struct ClassifyDims {
+    let barHalfWidth: Double
+    let bodyHeight: Double
+    let cabinHeight: Double
+    let cabinLengthFrac: Double
+    let cabinOffsetFrac: Double
+    let cabinWidthFrac: Double
+    let clearance: Double
+    let engineHeight: Double
+    let engineLength: Double
+    let engineWidth: Double
+    let frontRake: Double
+    let headHeight: Double
+    let length: Double
+    let pillarWidth: Double
+    let rearRake: Double
+    let rimFrac: Double
+    let seatHeight: Double
+    let seatLength: Double
+    let tankLength: Double
+    let tubeRadius: Double
+    let tyreWidth: Double
+    let wheelRadius: Double
+    let wheelbaseFrac: Double
+    let width: Double
+    init(_ d: [String: Double]) {
+        barHalfWidth = d["barHalfWidth"] ?? 0
+        bodyHeight = d["bodyHeight"] ?? 0
+        cabinHeight = d["cabinHeight"] ?? 0
+        cabinLengthFrac = d["cabinLengthFrac"] ?? 0
+        cabinOffsetFrac = d["cabinOffsetFrac"] ?? 0
+        cabinWidthFrac = d["cabinWidthFrac"] ?? 0
+        clearance = d["clearance"] ?? 0
+        engineHeight = d["engineHeight"] ?? 0
+        engineLength = d["engineLength"] ?? 0
+        engineWidth = d["engineWidth"] ?? 0
+        frontRake = d["frontRake"] ?? 0
+        headHeight = d["headHeight"] ?? 0
+        length = d["length"] ?? 0
+        pillarWidth = d["pillarWidth"] ?? 0
+        rearRake = d["rearRake"] ?? 0
+        rimFrac = d["rimFrac"] ?? 0
+        seatHeight = d["seatHeight"] ?? 0
+        seatLength = d["seatLength"] ?? 0
+        tankLength = d["tankLength"] ?? 0
+        tubeRadius = d["tubeRadius"] ?? 0
+        tyreWidth = d["tyreWidth"] ?? 0
+        wheelRadius = d["wheelRadius"] ?? 0
+        wheelbaseFrac = d["wheelbaseFrac"] ?? 0
+        width = d["width"] ?? 0
     }
 }
