@@ -91,8 +91,7 @@ public enum DifferentiableOMP {
             let na = i1 - i0 + 1, nd = j1 - j0 + 1
             var map = [CDouble](repeating: .zero, count: na * nd)
             var w = [Double](repeating: 0, count: na * nd)
-            let r = st.residualMap
-            for b in 0..<nd { for a in 0..<na { map[a + b * na] = r[i0 + a, j0 + b] } }
+            for b in 0..<nd { for a in 0..<na { map[a + b * na] = st.residualMapEntry(i0 + a, j0 + b) } }
             if pk.value > 0 && pk.value.isFinite {
                 let scale = 1 / (settings.temperature * pk.value)
                 var sum = 0.0

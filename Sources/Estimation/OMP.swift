@@ -43,16 +43,27 @@ public struct OMPDictionary: Sendable {
 /// The angle–delay map of the residual is 𝓛 = |Φ_aᴴ R Φ_d*|² (element-wise). Because the map
 /// is linear in R and R = Ỹ − Σ_t α_t a_t ρ_tᵀ, its complex form is
 ///   C(R) = C(Ỹ) − Σ_t α_t (Φ_aᴴ a_t)(Φ_dᴴ ρ_t)ᵀ,
-/// so only the first map costs two GEMMs (Ỹ Φ_d* then Φ_aᴴ·); each iteration then adds one
-/// rank-I GEMM update instead of recomputing the residual and two more GEMMs. The LS refit (13)
+/// so only the first map costs two GEMMs (Ỹ Φ_d* then Φ_aᴴ·). The residual map is never materialised on the
+/// hot path: `peak()` evaluates C(Ỹ)_{ij} − Σ_t (u_t α_t)_i (v_t)_j and its squared modulus in one fused pass over
+/// C(Ỹ) (I complex multiply-adds per cell, no [N_θ × N_τ] copy or write), and `add` only refits the I gains
+/// (`residualMap` builds the full map on request, for tests and windows). The LS refit (13)
 /// uses the normal equations with Gram G_{tu} = (a_tᴴ a_u)(ρ_tᴴ ρ_u) and right-hand side
 /// b_t = a_tᴴ Ỹ ρ_t* = C(Ỹ) evaluated at the atoms, all available from the same vectors.
 public struct OMPState {
     public let dictionary: OMPDictionary
     /// C(Ỹ) = Φ_aᴴ Ỹ Φ_d*, shape [N_θ × N_τ].
     public private(set) var initialMap: Matrix<CDouble>
-    /// C(Ỹ^{(I)}) of the current residual, shape [N_θ × N_τ].
-    public private(set) var residualMap: Matrix<CDouble>
+    /// C(Ỹ^{(I)}) = C(Ỹ) − U diag(α) Vᵀ of the current residual, shape [N_θ × N_τ]; built on each access
+    /// (O(N_θ N_τ I)); `residualMapEntry` reads one cell.
+    public var residualMap: Matrix<CDouble> {
+        var m = initialMap
+        let r = m.rows, n = gains.count
+        guard n > 0 else { return m }
+        for j in 0..<m.cols {
+            for i in 0..<r { m.data[i + j * r] = residualMapEntry(i, j) }
+        }
+        return m
+    }
     /// Selected angle atoms Ψ_a, shape [K × I].
     public private(set) var angleAtoms: [[CDouble]] = []
     /// Selected delay atoms Ψ_d, shape [S × I].
@@ -65,6 +76,10 @@ public struct OMPState {
     /// a_tᴴ Ỹ ρ_t* per atom.
     private var rhs: [CDouble] = []
     private let observation: Matrix<CDouble>
+    /// Split real/imaginary planes of the fused update: (u_t α_t)_i at `uaRe/uaIm[t * N_θ + i]`,
+    /// (v_t)_j at `vRe/vIm[t * N_τ + j]`.
+    private var uaRe: [Double] = [], uaIm: [Double] = []
+    private var vRe: [Double] = [], vIm: [Double] = []
 
     /// - Parameter observation: Ỹ, shape [K × S] (in OFDM sensing: after reciprocal filtering).
     public init(observation y: Matrix<CDouble>, dictionary d: OMPDictionary) throws {
@@ -75,22 +90,60 @@ public struct OMPState {
         observation = y
         let z = Matrix.matmul(y, d.conjugateDelayAtoms)                        // [K × N_τ]
         initialMap = Matrix.matmul(d.angleAtoms, z, transA: .conjugateTranspose)  // [N_θ × N_τ]
-        residualMap = initialMap
     }
 
     /// Number of atoms selected so far (I).
     public var iterations: Int { gains.count }
 
-    /// arg max_{i,j} 𝓛_{i,j} of the current residual and the peak value max 𝓛.
-    public func peak() -> (angleIndex: Int, delayIndex: Int, value: Double) {
-        var best = -1.0, bi = 0
-        residualMap.data.withUnsafeBufferPointer { p in
-            for k in 0..<p.count {
-                let v = p[k].real * p[k].real + p[k].imaginary * p[k].imaginary
-                if v > best { best = v; bi = k }
-            }
+    /// C(Ỹ^{(I)})_{ij}, one cell of the residual map (same arithmetic as `peak()`).
+    public func residualMapEntry(_ i: Int, _ j: Int) -> CDouble {
+        let r = initialMap.rows, c = initialMap.cols
+        var re = initialMap[i, j].real, im = initialMap[i, j].imaginary
+        for t in 0..<gains.count {
+            let ar = uaRe[t * r + i], ai = uaIm[t * r + i], br = vRe[t * c + j], bi = vIm[t * c + j]
+            re -= ar * br - ai * bi
+            im -= ar * bi + ai * br
         }
-        let r = residualMap.rows
+        return CDouble(re, im)
+    }
+
+    /// arg max_{i,j} 𝓛_{i,j} of the current residual and the peak value max 𝓛 (first maximum in column-major
+    /// order on ties). One fused pass: 𝓛_{ij} = |C(Ỹ)_{ij} − Σ_t (u_t α_t)_i (v_t)_j|², nothing written.
+    public func peak() -> (angleIndex: Int, delayIndex: Int, value: Double) {
+        let r = initialMap.rows, c = initialMap.cols, n = gains.count
+        var best = -1.0, bi = 0
+        initialMap.data.withUnsafeBufferPointer { p in
+            if n == 0 {
+                for k in 0..<p.count {
+                    let v = p[k].real * p[k].real + p[k].imaginary * p[k].imaginary
+                    if v > best { best = v; bi = k }
+                }
+                return
+            }
+            uaRe.withUnsafeBufferPointer { ur in uaIm.withUnsafeBufferPointer { ui in
+            vRe.withUnsafeBufferPointer { vr in vIm.withUnsafeBufferPointer { vi in
+                var colRe = [Double](repeating: 0, count: r), colIm = [Double](repeating: 0, count: r)
+                colRe.withUnsafeMutableBufferPointer { cr in colIm.withUnsafeMutableBufferPointer { ci in
+                    for j in 0..<c {
+                        let base = j * r
+                        for i in 0..<r { cr[i] = p[base + i].real; ci[i] = p[base + i].imaginary }
+                        for t in 0..<n {
+                            let br = vr[t * c + j], bim = vi[t * c + j], o = t * r
+                            for i in 0..<r {
+                                let ar = ur[o + i], ai = ui[o + i]
+                                cr[i] -= ar * br - ai * bim
+                                ci[i] -= ar * bim + ai * br
+                            }
+                        }
+                        for i in 0..<r {
+                            let v = cr[i] * cr[i] + ci[i] * ci[i]
+                            if v > best { best = v; bi = base + i }
+                        }
+                    }
+                } }
+            } }
+            } }
+        }
         return (bi % r, bi / r, best)
     }
 
@@ -115,12 +168,16 @@ public struct OMPState {
             }
         }
         gains = try g.solve(Matrix(rows: n, cols: 1, data: rhs)).data
-        // C(R) = C(Ỹ) − U diag(α) Vᵀ.
-        var ua = Matrix<CDouble>(rows: d.angleAtoms.cols, cols: n)
-        for t in 0..<n { ua.setColumn(t, u[t].map { $0 * gains[t] }) }
-        let vm = Matrix<CDouble>(columns: v)                                     // [N_τ × I]
-        residualMap = initialMap
-        Matrix.gemm(.none, ua, .transpose, vm, alpha: CDouble(-1, 0), beta: .one, into: &residualMap)
+        // C(R) = C(Ỹ) − U diag(α) Vᵀ, kept as its factors (applied by `peak()` / `residualMapEntry`).
+        let r = d.angleAtoms.cols
+        uaRe = [Double](repeating: 0, count: r * n); uaIm = uaRe
+        for t in 0..<n {
+            for i in 0..<r {
+                let x = u[t][i] * gains[t]
+                uaRe[t * r + i] = x.real; uaIm[t * r + i] = x.imaginary
+            }
+        }
+        for x in v[n - 1] { vRe.append(x.real); vIm.append(x.imaginary) }
     }
 
     /// Adds dictionary atoms (i, j).
