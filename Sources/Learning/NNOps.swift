@@ -13,17 +13,17 @@ extension Tensor {
         let c = shape.last ?? 1, rows = count / Swift.max(c, 1)
         let out = scalars.withUnsafeBufferPointer { pb in
             uninitializedFloats(count) { po in
-                let p = SendableConstPointer(pb.baseAddress!), o = SendablePointer(po)
+                let p = SendableMutablePointer(mutating: pb.baseAddress!), o = SendableMutablePointer(po)
                 parallelChunks(rows * c >= 65_536 ? rows : 1) { _, rr in
                     let range = rows * c >= 65_536 ? rr : 0..<rows
                     for r in range {
                         let b = r * c
                         var m = -Float.infinity
-                        for j in 0..<c { m = Swift.max(m, p.p[b + j]) }
+                        for j in 0..<c { m = Swift.max(m, p.pointer[b + j]) }
                         var s: Float = 0
-                        for j in 0..<c { let e = Foundation.expf(p.p[b + j] - m); o.p[b + j] = e; s += e }
+                        for j in 0..<c { let e = Foundation.expf(p.pointer[b + j] - m); o.pointer[b + j] = e; s += e }
                         let inv = 1 / s
-                        for j in 0..<c { o.p[b + j] *= inv }
+                        for j in 0..<c { o.pointer[b + j] *= inv }
                     }
                 }
             }
@@ -40,14 +40,14 @@ extension Tensor {
             let dx = y.scalars.withUnsafeBufferPointer { pyb in
                 g.scalars.withUnsafeBufferPointer { pgb in
                     uninitializedFloats(y.count) { pdp in
-                        let py = SendableConstPointer(pyb.baseAddress!), pg = SendableConstPointer(pgb.baseAddress!)
-                        let pd = SendablePointer(pdp)
+                        let py = SendableMutablePointer(mutating: pyb.baseAddress!), pg = SendableMutablePointer(mutating: pgb.baseAddress!)
+                        let pd = SendableMutablePointer(pdp)
                         parallelChunks(big ? rows : 1) { _, rr in
                             for r in (big ? rr : 0..<rows) {
                                 let b = r * c
                                 var dot: Float = 0
-                                for j in 0..<c { dot += pg.p[b + j] * py.p[b + j] }
-                                for j in 0..<c { pd.p[b + j] = py.p[b + j] * (pg.p[b + j] - dot) }
+                                for j in 0..<c { dot += pg.pointer[b + j] * py.pointer[b + j] }
+                                for j in 0..<c { pd.pointer[b + j] = py.pointer[b + j] * (pg.pointer[b + j] - dot) }
                             }
                         }
                     }
