@@ -63,8 +63,8 @@ let package = Package(
         .testTarget(name: "EstimationTests", dependencies: ["Estimation", "Arrays", "Linalg", numerics]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Linalg", numerics]),
         // ScatteringTests: the dataset-config based PO/VIE/validated-range tests build their scenes with ExtendedDatasets.
-        .testTarget(name: "ScatteringTests", dependencies: ["Scattering", "ExtendedDatasets", "Arrays", "Linalg", numerics]),
-        .testTarget(name: "ExtendedDatasetsTests", dependencies: ["ExtendedDatasets", "Scattering", "ISACIO", "Arrays", "Linalg", numerics]),
+        .testTarget(name: "ScatteringTests", dependencies: ["Scattering", "ExtendedDatasets", "Arrays", "Linalg", "_TestSupport", numerics]),
+        .testTarget(name: "ExtendedDatasetsTests", dependencies: ["ExtendedDatasets", "Scattering", "ISACIO", "Arrays", "Linalg", "_TestSupport", numerics]),
         .testTarget(name: "LearningTests", dependencies: ["Learning", "Linalg", numerics]),
         .testTarget(name: "WidebandSensingTests", dependencies: ["WidebandSensing", "Estimation", "Arrays", "Linalg", numerics]),
         .testTarget(name: "MultiTargetISACTests", dependencies: ["MultiTargetISAC", "Estimation", "Metrics", "Arrays", "Waveforms", "Linalg", "Learning", numerics]),

@@ -116,16 +116,16 @@ func conv2dForward(_ x: Tensor, _ w: Tensor, _ b: Tensor, _ g: ConvGeometry) -> 
         w.scalars.withUnsafeBufferPointer { pwb in
             b.scalars.withUnsafeBufferPointer { pbb in
                 uninitializedFloats(g.n * cout * hw) { po in
-                    let px = SendableConstPointer(pxb.baseAddress!), pw = SendableConstPointer(pwb.baseAddress!)
-                    let pb = SendableConstPointer(pbb.baseAddress!), pout = SendablePointer(po)
+                    let px = SendableMutablePointer(mutating: pxb.baseAddress!), pw = SendableMutablePointer(mutating: pwb.baseAddress!)
+                    let pb = SendableMutablePointer(mutating: pbb.baseAddress!), pout = SendableMutablePointer(po)
                     parallelChunks(g.n) { _, samples in
                         let col = UnsafeMutablePointer<Float>.allocate(capacity: g.ckk * hw)
                         defer { col.deallocate() }
                         for n in samples {
-                            im2colSample(px.p + n * chw, g, col)
-                            let o = pout.p + n * cout * hw
-                            for co in 0..<cout { let bv = pb.p[co]; for q in 0..<hw { o[co * hw + q] = bv } }
-                            RowMajorBLAS.sgemm(transA: false, transB: false, m: cout, n: hw, k: g.ckk, alpha: 1, a: pw.p, lda: g.ckk, b: col, ldb: hw, beta: 1, c: o, ldc: hw)
+                            im2colSample(px.pointer + n * chw, g, col)
+                            let o = pout.pointer + n * cout * hw
+                            for co in 0..<cout { let bv = pb.pointer[co]; for q in 0..<hw { o[co * hw + q] = bv } }
+                            RowMajorBLAS.sgemm(transA: false, transB: false, m: cout, n: hw, k: g.ckk, alpha: 1, a: pw.pointer, lda: g.ckk, b: col, ldb: hw, beta: 1, c: o, ldc: hw)
                         }
                     }
                 }
@@ -166,21 +166,21 @@ public func _vjpConv2d(_ x: Tensor, filter: Tensor, bias: Tensor, stride: Int, p
                     partialW.withUnsafeMutableBufferPointer { pwb in
                         partialB.withUnsafeMutableBufferPointer { pbb in
                             dx.withUnsafeMutableBufferPointer { pdb in
-                                let px = SendableConstPointer(pxb.baseAddress!), pf = SendableConstPointer(pfb.baseAddress!)
-                                let pg = SendableConstPointer(pgb.baseAddress!), pw = SendablePointer(pwb.baseAddress!)
-                                let pb = SendablePointer(pbb.baseAddress!), pd = SendablePointer(pdb.baseAddress!)
+                                let px = SendableMutablePointer(mutating: pxb.baseAddress!), pf = SendableMutablePointer(mutating: pfb.baseAddress!)
+                                let pg = SendableMutablePointer(mutating: pgb.baseAddress!), pw = SendableMutablePointer(pwb.baseAddress!)
+                                let pb = SendableMutablePointer(pbb.baseAddress!), pd = SendableMutablePointer(pdb.baseAddress!)
                                 parallelChunks(g.n, workers: workers) { worker, samples in
                                     let col = UnsafeMutablePointer<Float>.allocate(capacity: g.ckk * hw)
                                     let dcol = UnsafeMutablePointer<Float>.allocate(capacity: g.ckk * hw)
                                     defer { col.deallocate(); dcol.deallocate() }
-                                    let dW = pw.p + worker * wcount, db = pb.p + worker * cout
+                                    let dW = pw.pointer + worker * wcount, db = pb.pointer + worker * cout
                                     for n in samples {
-                                        let gn = pg.p + n * cout * hw
-                                        im2colSample(px.p + n * chw, g, col)
+                                        let gn = pg.pointer + n * cout * hw
+                                        im2colSample(px.pointer + n * chw, g, col)
                                         RowMajorBLAS.sgemm(transA: false, transB: true, m: cout, n: g.ckk, k: hw, alpha: 1, a: gn, lda: hw, b: col, ldb: hw, beta: 1, c: dW, ldc: g.ckk)
                                         for co in 0..<cout { db[co] += vectorSum(gn + co * hw, hw) }
-                                        RowMajorBLAS.sgemm(transA: true, transB: false, m: g.ckk, n: hw, k: cout, alpha: 1, a: pf.p, lda: g.ckk, b: gn, ldb: hw, beta: 0, c: dcol, ldc: hw)
-                                        col2imSample(dcol, g, pd.p + n * chw)
+                                        RowMajorBLAS.sgemm(transA: true, transB: false, m: g.ckk, n: hw, k: cout, alpha: 1, a: pf.pointer, lda: g.ckk, b: gn, ldb: hw, beta: 0, c: dcol, ldc: hw)
+                                        col2imSample(dcol, g, pd.pointer + n * chw)
                                     }
                                 }
                             }

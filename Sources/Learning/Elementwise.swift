@@ -1,5 +1,6 @@
 import _Differentiation
 import Foundation
+import Linalg
 
 // MARK: - Broadcasting machinery (NumPy rules: shapes are right-aligned; a dimension of 1 or a
 // missing dimension stretches to the other operand's size).
@@ -57,9 +58,9 @@ func broadcastBinary(_ a: Tensor, _ b: Tensor, _ op: @escaping @Sendable (Float,
         let out = a.scalars.withUnsafeBufferPointer { pab in
             b.scalars.withUnsafeBufferPointer { pbb in
                 uninitializedFloats(n) { po in
-                    let pa = SendableConstPointer(pab.baseAddress!), pb = SendableConstPointer(pbb.baseAddress!)
-                    let o = SendablePointer(po)
-                    parallelElementwise(n) { r in for i in r { o.p[i] = op(pa.p[i], pb.p[i]) } }
+                    let pa = SendableMutablePointer(mutating: pab.baseAddress!), pb = SendableMutablePointer(mutating: pbb.baseAddress!)
+                    let o = SendableMutablePointer(po)
+                    parallelElementwise(n) { r in for i in r { o.pointer[i] = op(pa.pointer[i], pb.pointer[i]) } }
                 }
             }
         }
@@ -125,8 +126,8 @@ extension Tensor {
         let n = count
         let out = scalars.withUnsafeBufferPointer { pb in
             uninitializedFloats(n) { po in
-                let p = SendableConstPointer(pb.baseAddress!), o = SendablePointer(po)
-                parallelElementwise(n) { r in for i in r { o.p[i] = f(p.p[i]) } }
+                let p = SendableMutablePointer(mutating: pb.baseAddress!), o = SendableMutablePointer(po)
+                parallelElementwise(n) { r in for i in r { o.pointer[i] = f(p.pointer[i]) } }
             }
         }
         return Tensor(shape: shape, scalars: out)

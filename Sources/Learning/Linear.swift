@@ -11,7 +11,7 @@ import Foundation
                                     strideA: Int, strideB: Int, beta: Float = 0) {
     _ = blasSingleThreaded
     let lda = transA ? m : k, ldb = transB ? k : n
-    let pa = SendableConstPointer(a), pb = SendableConstPointer(b), pc = SendablePointer(c)
+    let pa = SendableMutablePointer(mutating: a), pb = SendableMutablePointer(mutating: b), pc = SendableMutablePointer(c)
     if batch * m * n * k < 32 * 32 * 32 {
         for i in 0..<batch {
             RowMajorBLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb, beta: beta, c: c + i * m * n, ldc: n)
@@ -20,7 +20,7 @@ import Foundation
         // Many products (attention heads, batch samples): split the batch over the cores.
         parallelChunks(batch) { _, r in
             for i in r {
-                RowMajorBLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: pa.p + i * strideA, lda: lda, b: pb.p + i * strideB, ldb: ldb, beta: beta, c: pc.p + i * m * n, ldc: n)
+                RowMajorBLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: pa.pointer + i * strideA, lda: lda, b: pb.pointer + i * strideB, ldb: ldb, beta: beta, c: pc.pointer + i * m * n, ldc: n)
             }
         }
     } else {
@@ -29,7 +29,7 @@ import Foundation
         for i in 0..<batch {
             parallelChunks(m) { _, rows in
                 let aOff = transA ? rows.lowerBound : rows.lowerBound * lda
-                RowMajorBLAS.sgemm(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: 1, a: pa.p + i * strideA + aOff, lda: lda, b: pb.p + i * strideB, ldb: ldb, beta: beta, c: pc.p + i * m * n + rows.lowerBound * n, ldc: n)
+                RowMajorBLAS.sgemm(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: 1, a: pa.pointer + i * strideA + aOff, lda: lda, b: pb.pointer + i * strideB, ldb: ldb, beta: beta, c: pc.pointer + i * m * n + rows.lowerBound * n, ldc: n)
             }
         }
     }

@@ -13,10 +13,10 @@ extension Tensor {
         let c = shape.last ?? 1, rows = count / Swift.max(c, 1)
         let out = scalars.withUnsafeBufferPointer { pb in
             uninitializedFloats(count) { po in
-                let p = SendableConstPointer(pb.baseAddress!), o = SendablePointer(po)
+                let p = SendableMutablePointer(mutating: pb.baseAddress!), o = SendableMutablePointer(po)
                 parallelChunks(rows * c >= 65_536 ? rows : 1) { _, rr in
                     let range = rows * c >= 65_536 ? rr : 0..<rows
-                    for r in range { softmaxRow(p.p + r * c, o.p + r * c, c) }
+                    for r in range { softmaxRow(p.pointer + r * c, o.pointer + r * c, c) }
                 }
             }
         }
@@ -32,10 +32,10 @@ extension Tensor {
             let dx = y.scalars.withUnsafeBufferPointer { pyb in
                 g.scalars.withUnsafeBufferPointer { pgb in
                     uninitializedFloats(y.count) { pdp in
-                        let py = SendableConstPointer(pyb.baseAddress!), pg = SendableConstPointer(pgb.baseAddress!)
-                        let pd = SendablePointer(pdp)
+                        let py = SendableMutablePointer(mutating: pyb.baseAddress!), pg = SendableMutablePointer(mutating: pgb.baseAddress!)
+                        let pd = SendableMutablePointer(pdp)
                         parallelChunks(big ? rows : 1) { _, rr in
-                            for r in (big ? rr : 0..<rows) { softmaxPullbackRow(py.p + r * c, pg.p + r * c, pd.p + r * c, c) }
+                            for r in (big ? rr : 0..<rows) { softmaxPullbackRow(py.pointer + r * c, pg.pointer + r * c, pd.pointer + r * c, c) }
                         }
                     }
                 }

@@ -122,16 +122,8 @@ public struct Tensor: Differentiable, AdditiveArithmetic, Equatable, Sendable, C
 
 // MARK: - Parallel helpers
 
-/// Sendable wrapper around a raw pointer for hand-partitioned parallel loops (each worker writes
-/// a disjoint range, so sharing the pointer is race-free).
-@usableFromInline struct SendablePointer<T>: @unchecked Sendable {
-    @usableFromInline let p: UnsafeMutablePointer<T>
-    @usableFromInline init(_ p: UnsafeMutablePointer<T>) { self.p = p }
-}
-@usableFromInline struct SendableConstPointer<T>: @unchecked Sendable {
-    @usableFromInline let p: UnsafePointer<T>
-    @usableFromInline init(_ p: UnsafePointer<T>) { self.p = p }
-}
+// Hand-partitioned parallel loops share pointers through `Linalg.SendableMutablePointer` (each worker writes a
+// disjoint range; read-only inputs via `init(mutating:)`).
 
 /// Process-wide worker count of every Learning parallel loop (`parallelChunks`, `parallelFor`, the
 /// conv and GEMM splits). Resolution order, first hit wins:

@@ -43,3 +43,45 @@ public func parallelMap<T>(_ count: Int, chunk: Int = 1, _ body: (Int) -> T) -> 
 private struct ParallelSlots<T>: @unchecked Sendable { let base: UnsafeMutablePointer<Result<T, Error>?> }
 /// `body` is called concurrently; callers of `parallelMap` are told not to share mutable state in it.
 private struct ParallelBody<T>: @unchecked Sendable { let body: (Int) throws -> T }
+
+/// The one pointer that concurrent iterations may share (`parallelForEach`, `DispatchQueue.concurrentPerform`):
+/// a plain `UnsafeMutablePointer` marked `Sendable` on the caller's promise that **iterations write disjoint
+/// elements** (iteration i owns its indices or its range) and nobody reads an element another iteration writes.
+/// Under that promise the result does not depend on the scheduling, so parallel loops stay deterministic.
+/// Read-only sharing (`init(mutating:)`) is always safe while no iteration writes.
+///
+/// Use `pointer` for pointer arithmetic and C calls, the subscript for element access. The buffer it points to
+/// must outlive the loop (wrap it inside `withUnsafeMutableBufferPointer`).
+public struct SendableMutablePointer<T>: @unchecked Sendable {
+    /// The shared base address.
+    public let pointer: UnsafeMutablePointer<T>
+    /// Shares `pointer`.
+    @inlinable public init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
+    /// Shares the base of `buffer`; precondition: `buffer` is non-empty.
+    @inlinable public init(_ buffer: UnsafeMutableBufferPointer<T>) { pointer = buffer.baseAddress! }
+    /// Shares a read-only pointer (the loop must not write through it).
+    @inlinable public init(mutating pointer: UnsafePointer<T>) { self.pointer = UnsafeMutablePointer(mutating: pointer) }
+    /// Element i (no bounds check: the caller owns the range).
+    @inlinable public subscript(i: Int) -> T {
+        get { pointer[i] }
+        nonmutating set { pointer[i] = newValue }
+    }
+}
+
+/// Deterministic parallel loop `body(i)` for i = 0..<count on `DispatchQueue.concurrentPerform`, in work items of
+/// `chunk` consecutive indices. `body` must write only what index i owns (e.g. through a `SendableMutablePointer`
+/// at disjoint offsets); then the result equals the serial loop whatever the scheduling.
+/// - Parameters: count ≥ 0 (0 runs nothing); chunk ≥ 1 (values below 1 act as 1).
+public func parallelForEach(_ count: Int, chunk: Int = 1, _ body: (Int) -> Void) {
+    guard count > 0 else { return }
+    let step = Swift.max(chunk, 1)
+    withoutActuallyEscaping(body) { body in
+        let work = ParallelVoidBody(body: body)
+        DispatchQueue.concurrentPerform(iterations: (count + step - 1) / step) { c in
+            for i in (c * step)..<Swift.min((c + 1) * step, count) { work.body(i) }
+        }
+    }
+}
+
+/// `body` is called concurrently; callers of `parallelForEach` are told to write only what index i owns.
+private struct ParallelVoidBody: @unchecked Sendable { let body: (Int) -> Void }

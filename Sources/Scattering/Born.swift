@@ -5,16 +5,6 @@ import Linalg
 import Numerics
 
 /// Fields and channel matrices for many voxels at once, shared by the Born and VIE solvers.
-/// Lets a parallel loop write disjoint elements of one buffer (each iteration owns its indices).
-struct SendablePointer<T>: @unchecked Sendable {
-    let base: UnsafeMutableBufferPointer<T>
-    init(_ b: UnsafeMutableBufferPointer<T>) { base = b }
-    subscript(i: Int) -> T {
-        get { base[i] }
-        nonmutating set { base[i] = newValue }
-    }
-}
-
 enum TransferMatrices {
     /// Incident-field transfer rows for a block of voxel centres (eq. 5): returns [3b × N_t] column-major,
     /// row 3n + c = component c of E_inc at voxel n from Tx t, E_inc = k0² G(r_n, r_t) p̂.
@@ -24,7 +14,7 @@ enum TransferMatrices {
         let p = array.txPolarization, k2 = CDouble(k * k, 0)
         let base = points.startIndex
         m.data.withUnsafeMutableBufferPointer { out in
-            let o = SendablePointer(out)
+            let o = SendableMutablePointer(out)
             DispatchQueue.concurrentPerform(iterations: nt) { t in
                 let src = array.tx.positions[t]
                 for n in 0..<b {
@@ -44,7 +34,7 @@ enum TransferMatrices {
         let q = array.rxPolarization
         let base = points.startIndex
         m.data.withUnsafeMutableBufferPointer { out in
-            let o = SendablePointer(out)
+            let o = SendableMutablePointer(out)
             DispatchQueue.concurrentPerform(iterations: nr) { r in
                 let rcv = array.rx.positions[r]
                 for n in 0..<b {
@@ -101,8 +91,8 @@ struct PairTable: @unchecked Sendable {
         d.withUnsafeMutableBufferPointer { dp in ir.withUnsafeMutableBufferPointer { irp in
         x.withUnsafeMutableBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in z.withUnsafeMutableBufferPointer { zp in
         up.withUnsafeMutableBufferPointer { upp in ph.withUnsafeMutableBufferPointer { php in
-            let (D, IR, X, Y, Z, UP, PH) = (SendablePointer(dp), SendablePointer(irp), SendablePointer(xp), SendablePointer(yp),
-                                            SendablePointer(zp), SendablePointer(upp), SendablePointer(php))
+            let (D, IR, X, Y, Z, UP, PH) = (SendableMutablePointer(dp), SendableMutablePointer(irp), SendableMutablePointer(xp), SendableMutablePointer(yp),
+                                            SendableMutablePointer(zp), SendableMutablePointer(upp), SendableMutablePointer(php))
             DispatchQueue.concurrentPerform(iterations: pos.count) { a in
                 let src = pos[a]
                 for i in 0..<bb {
@@ -117,7 +107,7 @@ struct PairTable: @unchecked Sendable {
         } } } } } } }
         if let dk {
             st!.withUnsafeMutableBufferPointer { sp in
-                let S = SendablePointer(sp), dd = d
+                let S = SendableMutablePointer(sp), dd = d
                 DispatchQueue.concurrentPerform(iterations: pos.count) { a in
                     for j in (a * bb)..<((a + 1) * bb) { S[j] = CDouble(Double.cos(dk * dd[j]), -Double.sin(dk * dd[j])) }
                 }
@@ -144,7 +134,7 @@ struct PairTable: @unchecked Sendable {
         let bb = b
         let (ir, x, y, z, up, ph) = (invR, ux, uy, uz, upol, phase)
         out.withUnsafeMutableBufferPointer { o in
-            let O = SendablePointer(o)
+            let O = SendableMutablePointer(o)
             DispatchQueue.concurrentPerform(iterations: antennas) { a in
                 for i in 0..<bb {
                     let j = a * bb + i

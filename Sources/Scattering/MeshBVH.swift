@@ -109,7 +109,7 @@ extension PhysicalOptics {
         let near = (0..<nt).map { t in reps.indices.min { abs(reps[$0] - t) < abs(reps[$1] - t) }! }
         let chunk = 256, chunks = (keep.count + chunk - 1) / chunk
         flags.withUnsafeMutableBufferPointer { fb in
-            let F = SendablePointer(fb)
+            let F = SendableMutablePointer(fb)
             DispatchQueue.concurrentPerform(iterations: chunks) { c in
                 var hit = [Bool](repeating: false, count: reps.count)
                 for n in (c * chunk)..<min((c + 1) * chunk, keep.count) {

@@ -262,10 +262,10 @@ public enum PhysicalOptics {
                 let mode = kk == 0 ? 0 : (dk == nil || kk % reseed == 0 ? 2 : 1)
                 let t1 = now()
                 A.withUnsafeMutableBufferPointer { ab in
-                    let O = SendableRaw(UnsafeMutableRawPointer(ab.baseAddress!).assumingMemoryBound(to: Double.self))
+                    let O = SendableMutablePointer(UnsafeMutableRawPointer(ab.baseAddress!).assumingMemoryBound(to: Double.self))
                     let T = tx.pointers
                     DispatchQueue.concurrentPerform(iterations: nt) { t in
-                        let o = O.p + 2 * ld * t, base = t * bmax
+                        let o = O.pointer + 2 * ld * t, base = t * bmax
                         let (pr, pi, sr, si, R, ir, f1, f2) = (T.pr + base, T.pi + base, T.sr + base, T.si + base,
                                                                 T.r + base, T.ir + base, T.f1 + base, T.f2 + base)
                         PairPhasors.update(mode: mode, count: b, k: k, pr: pr, pi: pi, sr: sr, si: si, r: R, fast: fast)
@@ -280,15 +280,15 @@ public enum PhysicalOptics {
                 }
                 let t2 = now()
                 Bt.withUnsafeMutableBufferPointer { bb in
-                    let O = SendableRaw(UnsafeMutableRawPointer(bb.baseAddress!).assumingMemoryBound(to: Double.self))
+                    let O = SendableMutablePointer(UnsafeMutableRawPointer(bb.baseAddress!).assumingMemoryBound(to: Double.self))
                     let T = rx.pointers
-                    let Q1 = SendableRaw(blk.qt1), Q2 = SendableRaw(blk.qt2)
+                    let Q1 = SendableMutablePointer(blk.qt1), Q2 = SendableMutablePointer(blk.qt2)
                     DispatchQueue.concurrentPerform(iterations: nr) { r in
-                        let o = O.p + 2 * ld * r, base = r * bmax
+                        let o = O.pointer + 2 * ld * r, base = r * bmax
                         let (pr, pi, sr, si, R, ir, f1, f2) = (T.pr + base, T.pi + base, T.sr + base, T.si + base,
                                                                 T.r + base, T.ir + base, T.f1 + base, T.f2 + base)
                         PairPhasors.update(mode: mode, count: b, k: k, pr: pr, pi: pi, sr: sr, si: si, r: R, fast: fast)
-                        let q1 = Q1.p, q2 = Q2.p
+                        let q1 = Q1.pointer, q2 = Q2.pointer
                         for i in 0..<b {
                             // q̂ᵀ G t̂ = α (q̂·t̂) + β (R̂·q̂)(R̂·t̂), α = g(1 + u + u²), β = −g(1 + 3u + 3u²), u = 1/(jkR)
                             let c = ir[i] * inv4pi, q = ir[i] * invk
@@ -365,11 +365,6 @@ public enum PhysicalOptics {
     }
 }
 
-/// A raw pointer that parallel loops may share (each iteration writes its own disjoint range).
-struct SendableRaw<T>: @unchecked Sendable {
-    let p: UnsafeMutablePointer<T>
-    init(_ p: UnsafeMutablePointer<T>) { self.p = p }
-}
 
 
 /// sin and cos without library calls, so that loops over arrays of phases vectorize.

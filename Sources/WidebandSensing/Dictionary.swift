@@ -215,7 +215,7 @@ public struct AngleDistanceGrid: Sendable {
         let scale = 1 / Double(l).squareRoot()
         let pts = points
         b.data.withUnsafeMutableBufferPointer { pb in
-            let base = UnsafeSendable(pb.baseAddress!)
+            let base = SendableMutablePointer(pb.baseAddress!)
             let chunks = Swift.max(1, Swift.min(q, 64))
             DispatchQueue.concurrentPerform(iterations: chunks) { c in
                 var j = c * q / chunks
@@ -233,12 +233,7 @@ public struct AngleDistanceGrid: Sendable {
     }
 }
 
-/// Wraps a pointer for use across concurrentPerform iterations that write disjoint ranges.
-@usableFromInline
-struct UnsafeSendable<T>: @unchecked Sendable {
-    @usableFromInline let pointer: UnsafeMutablePointer<T>
-    @usableFromInline init(_ p: UnsafeMutablePointer<T>) { pointer = p }
-}
+// Pointers shared by the concurrentPerform loops below: `Linalg.SendableMutablePointer` (disjoint writes).
 
 // MARK: - Mutual coherence
 
@@ -289,8 +284,8 @@ public enum DictionaryCoherence {
         var out = [CDouble](repeating: .zero, count: count)
         d.withUnsafeBufferPointer { pd in
             out.withUnsafeMutableBufferPointer { po in
-                let so = UnsafeSendable(po.baseAddress!)
-                let sd = UnsafeSendable(UnsafeMutablePointer(mutating: pd.baseAddress!))
+                let so = SendableMutablePointer(po.baseAddress!)
+                let sd = SendableMutablePointer(UnsafeMutablePointer(mutating: pd.baseAddress!))
                 let chunks = Swift.max(1, Swift.min(count, 16))
                 DispatchQueue.concurrentPerform(iterations: chunks) { c in
                     let base = sd.pointer, bq = sd.pointer + q * n
@@ -340,7 +335,7 @@ public enum DictionaryCoherence {
             vals.withUnsafeMutableBufferPointer { pv in
             pairs.withUnsafeMutableBufferPointer { pp in
             counts.withUnsafeMutableBufferPointer { pc in
-                let sv = UnsafeSendable(pv.baseAddress!), sp = UnsafeSendable(pp.baseAddress!), sc = UnsafeSendable(pc.baseAddress!)
+                let sv = SendableMutablePointer(pv.baseAddress!), sp = SendableMutablePointer(pp.baseAddress!), sc = SendableMutablePointer(pc.baseAddress!)
                 DispatchQueue.concurrentPerform(iterations: chunks) { c in
                     var lb = 0.0, lp = (0, 1), cnt = 0
                     for i in (c * q / chunks)..<((c + 1) * q / chunks) {

@@ -185,7 +185,7 @@ public enum Localizer {
         let offs = s.elementOffsetsMeters
         var out = [[Double]](repeating: [], count: nt)
         out.withUnsafeMutableBufferPointer { po in
-            let so = UnsafeSendable(po.baseAddress!)
+            let so = SendableMutablePointer(po.baseAddress!)
             DispatchQueue.concurrentPerform(iterations: nt) { t in
                 let c = Double.cos(grid.anglesRad[t])
                 var a = Matrix<CDouble>(rows: n, cols: nr)
@@ -234,7 +234,7 @@ public enum Localizer {
         // W: rows (t, p) → index p + t·P, columns m.   W[(p,t), m] = Σ_n conj(U[n+mN, p]) e^{j k_m x_n α_t}
         var w = Matrix<CDouble>(rows: p * nt, cols: m)
         w.data.withUnsafeMutableBufferPointer { pw in
-            let sw = UnsafeSendable(pw.baseAddress!)
+            let sw = SendableMutablePointer(pw.baseAddress!)
             let chunks = Swift.min(m, 32)
             DispatchQueue.concurrentPerform(iterations: chunks) { c in
                 var e = Matrix<CDouble>(rows: n, cols: nt)

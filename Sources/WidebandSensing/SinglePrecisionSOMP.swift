@@ -14,7 +14,7 @@ extension AngleDistanceGrid {
         let scale = 1 / Double(l).squareRoot()
         let pts = points
         b.data.withUnsafeMutableBufferPointer { pb in
-            let base = UnsafeSendable(pb.baseAddress!)
+            let base = SendableMutablePointer(pb.baseAddress!)
             let chunks = Swift.max(1, Swift.min(q, 64))
             DispatchQueue.concurrentPerform(iterations: chunks) { c in
                 let scratch = UnsafeMutablePointer<CDouble>.allocate(capacity: l)

@@ -3,6 +3,7 @@ import Foundation
 import Linalg
 import Numerics
 import Testing
+import _TestSupport
 import Scattering
 @testable import ExtendedDatasets
 
@@ -16,11 +17,6 @@ private func tinyConfig(seed: UInt64 = 5) throws -> DatasetConfig {
     return c
 }
 
-private func tempDir(_ tag: String) -> String {
-    let d = NSTemporaryDirectory() + "isac-em-\(tag)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-    return d
-}
-
 private func files(_ dir: String) throws -> [String: Data] {
     var out: [String: Data] = [:]
     for name in ["config.json", "manifest.json"] { out[name] = FileManager.default.contents(atPath: "\(dir)/\(name)") }
@@ -32,7 +28,7 @@ private func files(_ dir: String) throws -> [String: Data] {
 
 @Test func datasetIsBitIdenticalAcrossRunsAndShardLayouts() throws {
     let c = try tinyConfig()
-    let a = tempDir("a"), b = tempDir("b"), s = tempDir("s")
+    let a = tempDir("a", prefix: "em", create: false), b = tempDir("b", prefix: "em", create: false), s = tempDir("s", prefix: "em", create: false)
     defer { for d in [a, b, s] { try? FileManager.default.removeItem(atPath: d) } }
     _ = try DatasetWriter.generate(config: c, to: a)
     _ = try DatasetWriter.generate(config: c, to: b)
@@ -50,7 +46,7 @@ private func files(_ dir: String) throws -> [String: Data] {
 
 @Test func manifestLabelsAndSplitsAreConsistent() throws {
     let c = try tinyConfig(seed: 9)
-    let d = tempDir("m")
+    let d = tempDir("m", prefix: "em", create: false)
     defer { try? FileManager.default.removeItem(atPath: d) }
     _ = try DatasetWriter.generate(config: c, to: d)
     let ds = try ExtendedTargetDataset(directory: d)
@@ -83,7 +79,7 @@ private func files(_ dir: String) throws -> [String: Data] {
 
 @Test func resumeRecomputesDeletedChunkAndRejectsCorruptedOne() throws {
     let c = try tinyConfig(seed: 3)
-    let ref = tempDir("ref"), d = tempDir("res")
+    let ref = tempDir("ref", prefix: "em", create: false), d = tempDir("res", prefix: "em", create: false)
     defer { for x in [ref, d] { try? FileManager.default.removeItem(atPath: x) } }
     _ = try DatasetWriter.generate(config: c, to: ref)
     // Interrupted run: only the first chunk.

@@ -4,6 +4,7 @@ import Foundation
 import Linalg
 import Numerics
 import Testing
+import _TestSupport
 @testable import Scattering
 
 // One test per bad-input case of issue 5. Each asserts *which* parameter the error names (a clear
@@ -30,10 +31,6 @@ private func tinyConfig(seed: UInt64 = 5) throws -> DatasetConfig {
     c.trainCounts = [2, 2]; c.valCounts = [1, 1]; c.testCounts = [1, 1]
     c.trainInstances = 2; c.valInstances = 1; c.testInstances = 1; c.samplesPerChunk = 2
     return c
-}
-
-private func tempDir(_ tag: String) -> String {
-    NSTemporaryDirectory() + "isac-em-bad-\(tag)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
 }
 
 /// Chunk indices that have a completion record (`chunk-NNNNNN.json`) in `dir/chunks`.
@@ -80,7 +77,7 @@ private func recordedChunks(_ dir: String) -> [String] {
     }
     // Dataset whose range box puts vehicles on the array: the run fails and leaves no finished chunk.
     var c = try tinyConfig(); c.rangeMinM = 0.01; c.rangeMaxM = 0.02; c.arrayHeightM = 0.05
-    let d = tempDir("overlap")
+    let d = tempDir("overlap", prefix: "em-bad", create: false)
     defer { try? FileManager.default.removeItem(atPath: d) }
     expectInvalidParameter("target position") { _ = try DatasetWriter.generate(config: c, to: d) }
     #expect(recordedChunks(d).isEmpty)
@@ -89,7 +86,7 @@ private func recordedChunks(_ dir: String) -> [String] {
 
 @Test func unwritableOutputFolderFailsBeforeWritingAnything() throws {
     let c = try tinyConfig()
-    let base = tempDir("ro")
+    let base = tempDir("ro", prefix: "em-bad", create: false)
     try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
     defer { chmod(base, 0o755); try? FileManager.default.removeItem(atPath: base) }
     // A path below a regular file can never be created (not even by root).
@@ -115,7 +112,7 @@ private func recordedChunks(_ dir: String) -> [String] {
 
 @Test func corruptedShardIsRejectedWhenResuming() throws {
     let c = try tinyConfig(seed: 8)
-    let d = tempDir("corrupt")
+    let d = tempDir("corrupt", prefix: "em-bad", create: false)
     defer { try? FileManager.default.removeItem(atPath: d) }
     // Interrupted run: two of the chunks finished, no manifest yet.
     _ = try DatasetWriter.generate(config: c, to: d, limitChunks: 2)
@@ -152,7 +149,7 @@ private func recordedChunks(_ dir: String) -> [String] {
     try FileManager.default.removeItem(atPath: d + "/chunks/chunk-000001.npy")
     let r = try DatasetWriter.generate(config: c, to: d, resume: true)
     #expect(r.manifestWritten && r.chunksSkipped == 1 && r.chunksWritten == c.chunkCount - 1)
-    let ref = tempDir("corrupt-ref")
+    let ref = tempDir("corrupt-ref", prefix: "em-bad", create: false)
     defer { try? FileManager.default.removeItem(atPath: ref) }
     _ = try DatasetWriter.generate(config: c, to: ref)
     for name in ["manifest.json", "chunks/chunk-000000.npy", "chunks/chunk-000001.npy"] {
@@ -162,7 +159,7 @@ private func recordedChunks(_ dir: String) -> [String] {
 
 @Test func unfinishedChunkNeverLooksComplete() throws {
     let c = try tinyConfig(seed: 2)
-    let d = tempDir("partial")
+    let d = tempDir("partial", prefix: "em-bad", create: false)
     defer { try? FileManager.default.removeItem(atPath: d) }
     _ = try DatasetWriter.generate(config: c, to: d, limitChunks: 1)
     // Simulated crashes: a data file written but no completion record yet, and a leftover temp file

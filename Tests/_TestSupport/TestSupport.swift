@@ -51,3 +51,13 @@ public func runProcess(_ exe: URL, _ args: [String], env: [String: String] = [:]
 public func runIsac(_ args: [String], env: [String: String] = [:]) throws -> ProcessRun {
     try runProcess(try isacBinary(), args, env: env)
 }
+
+/// A fresh, unique temporary path for one test (tests run in parallel): `NSTemporaryDirectory()/isac-<prefix>-<tag>-
+/// <pid>-<random>`. With `create` the folder is created (empty); without it the path does not exist yet (for commands
+/// that must create their own output folder).
+public func tempDir(_ tag: String = #function, prefix: String = "test", create: Bool = true) -> String {
+    let safe = tag.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }
+    let d = NSTemporaryDirectory() + "isac-\(prefix)-\(safe)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    if create { try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
+    return d
+}
