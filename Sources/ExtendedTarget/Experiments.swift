@@ -197,6 +197,11 @@ public struct RunResult: Codable, Sendable {
     /// cached like a successful one (same seed → same failure) and reported as failed in every table;
     /// delete its JSON under OUT/runs to retry.
     public var failure: String? = nil
+    /// What the run was trained with (epochs, batch, learning rate, network size, normalization, dataset
+    /// config hash and split sizes; `ExperimentRunner.trainingSignature`). A cached run is reused only when this
+    /// matches the asking run, so an `--epochs 8` cache is never reported as a 16-epoch result. nil in caches
+    /// written before 0.7.0 (accepted as they are, with a warning).
+    public var training: [String: String]? = nil
 
     /// NaN (absent location of a classification-only run) is stored as the string "nan"; the decoder must
     /// use the same strategy, otherwise such cache entries never load and the run is retrained each time.
@@ -239,6 +244,31 @@ public final class ExperimentRunner: @unchecked Sendable {
     public static func key(_ method: Method, seed: UInt64, ks: Int, trainFraction: Double) -> String {
         "\(method.rawValue)_s\(seed)_ks\(ks)_f\(Int((trainFraction * 100).rounded()))"
     }
+    /// The settings that change a trained run besides (method, seed, K_s, fraction), stored in each cached
+    /// `RunResult.training` and compared on every cache hit.
+    public var trainingSignature: [String: String] {
+        let dataHash = (try? DatasetWriter.configHash(data.dataset.manifest.config)) ?? "unknown"
+        return ["epochs": String(epochsOverride ?? preset.epochs), "batchSize": String(preset.batchSize),
+                "learningRate": String(preset.learningRate), "size": String(describing: preset.size),
+                "normalization": String(describing: preset.normalization), "dataset": dataHash,
+                "samples": "\(data.train.count)/\(data.validation.count)/\(data.test.count)"]
+    }
+
+    /// A cached run trained with other settings is an error (not a silent reuse, not a silent overwrite).
+    func checkCached(_ r: RunResult, key: String) throws {
+        guard let cached = r.training else {
+            FileHandle.standardError.write(Data("warning: cached run \(key) in \(directory)/runs predates training signatures (0.7.0); reused as it is\n".utf8))
+            return
+        }
+        let want = trainingSignature
+        guard cached != want else { return }
+        let diffs = want.keys.sorted().filter { cached[$0] != want[$0] }
+            .map { "\($0) \(cached[$0] ?? "absent") (cached) vs \(want[$0] ?? "absent") (asked)" }
+        throw ISACError.invalidParameter(
+            name: "--out", value: directory,
+            valid: "an output folder whose cached runs were trained with the same settings; run \(key) differs in \(diffs.joined(separator: ", ")): use a new --out or delete \(directory)/runs")
+    }
+
     /// OUT/runs/KEY.json.
     public func jsonPath(_ key: String) -> String { "\(directory)/runs/\(key).json" }
 
@@ -247,6 +277,7 @@ public final class ExperimentRunner: @unchecked Sendable {
         let key = Self.key(method, seed: seed, ks: ks, trainFraction: trainFraction)
         let jsonPath = self.jsonPath(key)
         if let d = FileManager.default.contents(atPath: jsonPath), let r = try? RunResult.decoder.decode(RunResult.self, from: d) {
+            try checkCached(r, key: key)
             return r
         }
         guard trainingAllowed else {
@@ -285,7 +316,7 @@ public final class ExperimentRunner: @unchecked Sendable {
             FileHandle.standardError.write(Data("warning: run \(key) failed: \(e); reported as failed\n".utf8))
             let r = RunResult(method: method.rawValue, seed: seed, ks: ks, trainFraction: trainFraction, metrics: [:],
                               probabilities: [], ranges: [], azimuths: [], seconds: Date().timeIntervalSince(t0),
-                              checkpoint: "", failure: "\(e)")
+                              checkpoint: "", failure: "\(e)", training: trainingSignature)
             try AtomicFile.write(try RunResult.encoder.encode(r), to: jsonPath)
             return r
         }
@@ -294,7 +325,7 @@ public final class ExperimentRunner: @unchecked Sendable {
                           probabilities: preds.compactMap { $0.classProbabilities },
                           ranges: preds.map { $0.location?.rangeMeters ?? .nan },
                           azimuths: preds.map { $0.location?.azimuthRad ?? .nan },
-                          seconds: Date().timeIntervalSince(t0), checkpoint: ckpt)
+                          seconds: Date().timeIntervalSince(t0), checkpoint: ckpt, training: trainingSignature)
         try AtomicFile.write(try RunResult.encoder.encode(r), to: jsonPath)
         return r
     }

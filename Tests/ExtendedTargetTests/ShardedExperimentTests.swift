@@ -59,6 +59,16 @@ struct ShardedExperimentTests {
         try FileManager.default.removeItem(atPath: rb.jsonPath(plan[0].key))
         #expect(throws: ISACError.self) { try ShardedExperiment.merge("table2", runner: rb, epochs: nil) }
         #expect(!FileManager.default.fileExists(atPath: rb.jsonPath(plan[0].key)))
+        // The run cache is keyed by (method, seed, K_s, fraction); a run asked with other training settings
+        // (here 2 epochs against the cached 1) must be refused, never answered from the 1-epoch cache.
+        let longer = ExperimentRunner(preset: p, data: d, directory: a, quiet: true)
+        longer.epochsOverride = 2
+        do {
+            _ = try ExperimentSuite(runner: longer).run("table2")
+            Issue.record("a 2-epoch run was answered from the 1-epoch cache")
+        } catch let ISACError.invalidParameter(name, _, valid) {
+            #expect(name == "--out" && valid.contains("epochs 1 (cached) vs 2 (asked)"), "\(valid)")
+        }
         // More tasks than runs.
         #expect(throws: ISACError.self) {
             try ShardedExperiment.runShard("table2", runner: rb, shard: ShardSpec(index: 0, count: plan.count + 1), epochs: nil, arguments: [])
