@@ -14,4 +14,7 @@ struct ISAC: ParsableCommand {
     )
 }
 
+// Debian OpenBLAS falls back to generic SSE3 kernels on CPUs it does not recognise (10× slower GEMM on this VM);
+// re-launch once with the kernels the CPU supports (Linalg/BLASKernels.swift). ISAC_BLAS_CORETYPE=keep disables it.
+BLASKernels.relaunchWithPreferredKernelsIfNeeded()
 CLIMain.run(ISAC.self)
