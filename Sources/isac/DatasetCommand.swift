@@ -66,10 +66,18 @@ struct DatasetGenerate: ParsableCommand {
 struct DatasetMerge: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "merge", abstract: "Verify all chunks of a sharded run in --out and write manifest.json (identical to a single run's).")
-    @Option(help: "Dataset folder (shared by all shards).") var out: String
+    /// Optional to the parser so that an unknown flag is reported as such, not as a missing `--out`; required in
+    /// `run`.
+    @Option(name: .customLong("out"), help: "Dataset folder (shared by all shards); required.") var outFolder: String? = nil
     @Flag(help: "Print one JSON object.") var json = false
-    func validate() throws { try CLIOutput.checkDatasetFolder(out) }
+    var out: String { outFolder ?? "" }
     func run() throws {
+        // Checked here, not in validate(): ArgumentParser runs validate() before it reports unknown flags, and a
+        // missing --out must not mask `--frobnicate`.
+        guard outFolder != nil else {
+            throw ISACError.invalidParameter(name: "--out", value: "(missing)", valid: "the dataset folder of the sharded run (`isac dataset generate --out DIR --shard i/n`)")
+        }
+        try CLIOutput.checkDatasetFolder(out)
         // No generator may be writing while the manifest is assembled (they hold the folder lock).
         var isDir: ObjCBool = false
         let lock = FileManager.default.fileExists(atPath: out, isDirectory: &isDir) && isDir.boolValue
