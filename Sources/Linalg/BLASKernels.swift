@@ -31,20 +31,24 @@ public enum BLASKernels {
     /// The `OPENBLAS_CORETYPE` to re-launch with, or nil to keep the loaded kernels.
     /// - Parameters:
     ///   - currentCore: `coreName` of the loaded library.
-    ///   - cpuFlags: the CPU's feature flags (`/proc/cpuinfo` "flags", lower case).
+    ///   - cpuFlags: the CPU's feature flags (`/proc/cpuinfo` "flags", lower case); evaluated only when the loaded
+    ///     kernel set is one the rule could replace, so a recognised CPU (every start of every cluster task) never
+    ///     reads `/proc/cpuinfo`.
     ///   - environment: the process environment (`OPENBLAS_CORETYPE`, `ISAC_BLAS_CORETYPE`).
-    public static func preferredCoreType(currentCore: String, cpuFlags: Set<String>, environment: [String: String]) -> String? {
+    public static func preferredCoreType(currentCore: String, cpuFlags: @autoclosure () -> Set<String>,
+                                         environment: [String: String]) -> String? {
         if environment["OPENBLAS_CORETYPE"] != nil { return nil }
         if let asked = environment["ISAC_BLAS_CORETYPE"], !asked.isEmpty {
             if asked.lowercased() == "keep" || asked.lowercased() == currentCore.lowercased() { return nil }
             return asked
         }
         let core = currentCore.lowercased()
+        let generic = genericCores.contains(core)
+        guard generic || core == "cooperlake" else { return nil }
+        let flags = cpuFlags()
         let avx512: Set<String> = ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]
-        if avx512.isSubset(of: cpuFlags), genericCores.contains(core) || core == "cooperlake" {
-            return "SkylakeX"
-        }
-        if ["avx2", "fma"].allSatisfy(cpuFlags.contains), genericCores.contains(core) { return "Haswell" }
+        if avx512.isSubset(of: flags) { return "SkylakeX" }
+        if generic, ["avx2", "fma"].allSatisfy(flags.contains) { return "Haswell" }
         return nil
     }
 
