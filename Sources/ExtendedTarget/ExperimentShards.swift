@@ -74,10 +74,8 @@ public enum ShardedExperiment {
 
     /// The options that change the result (shard flags excluded), for the shard record's config hash.
     public static func config(experiment: String, preset: ExperimentPreset, epochs: Int?, data: ExperimentData) -> [String: String] {
-        let dataHash = (try? DatasetWriter.configHash(data.dataset.manifest.config)) ?? "unknown"
-        return ["experiment": experiment, "preset": preset.name, "seeds": preset.seeds.map(String.init).joined(separator: ","),
-                "epochs": String(epochs ?? preset.epochs), "dataset": dataHash,
-                "samples": "\(data.train.count)/\(data.validation.count)/\(data.test.count)"]
+        ["experiment": experiment, "preset": preset.name, "seeds": preset.seeds.map(String.init).joined(separator: ","),
+         "epochs": String(epochs ?? preset.epochs), "dataset": data.configHash, "samples": data.splitSizes]
     }
 
     static func shardDir(_ out: String) -> String { out + "/shards" }

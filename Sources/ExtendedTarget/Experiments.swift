@@ -125,6 +125,12 @@ public struct ExperimentData: Sendable {
     public var meanCenterZ: Double
     public let dataset: ExtendedTargetDataset
 
+    /// `DatasetWriter.configHash` of the dataset's generator config ("unknown" if it cannot be hashed): the
+    /// dataset identity recorded in shard records and in every cached run's training signature.
+    public var configHash: String { (try? DatasetWriter.configHash(dataset.manifest.config)) ?? "unknown" }
+    /// "train/validation/test" sample counts.
+    public var splitSizes: String { "\(train.count)/\(validation.count)/\(test.count)" }
+
     /// Loads `dir` (manifest + chunks) and checks shapes and finiteness before any training.
     public init(directory dir: String) throws {
         let ds = try ExtendedTargetDataset(directory: dir)
@@ -247,11 +253,10 @@ public final class ExperimentRunner: @unchecked Sendable {
     /// The settings that change a trained run besides (method, seed, K_s, fraction), stored in each cached
     /// `RunResult.training` and compared on every cache hit.
     public var trainingSignature: [String: String] {
-        let dataHash = (try? DatasetWriter.configHash(data.dataset.manifest.config)) ?? "unknown"
-        return ["epochs": String(epochsOverride ?? preset.epochs), "batchSize": String(preset.batchSize),
-                "learningRate": String(preset.learningRate), "size": String(describing: preset.size),
-                "normalization": String(describing: preset.normalization), "dataset": dataHash,
-                "samples": "\(data.train.count)/\(data.validation.count)/\(data.test.count)"]
+        ["epochs": String(epochsOverride ?? preset.epochs), "batchSize": String(preset.batchSize),
+         "learningRate": String(preset.learningRate), "size": String(describing: preset.size),
+         "normalization": String(describing: preset.normalization), "dataset": data.configHash,
+         "samples": data.splitSizes]
     }
 
     /// A cached run trained with other settings is an error (not a silent reuse, not a silent overwrite).
