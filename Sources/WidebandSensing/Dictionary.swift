@@ -216,20 +216,24 @@ public struct AngleDistanceGrid: Sendable {
         let pts = points
         b.data.withUnsafeMutableBufferPointer { pb in
             let base = SendableMutablePointer(pb.baseAddress!)
-            let chunks = Swift.max(1, Swift.min(q, 64))
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                var j = c * q / chunks
-                let end = (c + 1) * q / chunks
-                while j < end {
+            Self.concurrentAtomChunks(q) { atoms in
+                for j in atoms {
                     let p = pts[j]
                     s.fillSpaceFrequency(base.pointer + j * l,
                                          distances: s.elementDistances(rangeMeters: p.rangeMeters, angleRad: p.angleRad),
                                          scale: scale)
-                    j += 1
                 }
             }
         }
         return b
+    }
+
+    /// Splits the atom indices 0..<count into ≤ 64 contiguous, disjoint ranges and runs `body` on them
+    /// concurrently (DispatchQueue.concurrentPerform): the one column-parallel schedule of the dictionary
+    /// builders (`dictionary`, `dictionarySingle`). `body` must write only the columns of its range.
+    static func concurrentAtomChunks(_ count: Int, _ body: @Sendable (Range<Int>) -> Void) {
+        let chunks = Swift.max(1, Swift.min(count, 64))
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in body((c * count / chunks)..<((c + 1) * count / chunks)) }
     }
 }
 

@@ -15,11 +15,10 @@ extension AngleDistanceGrid {
         let pts = points
         b.data.withUnsafeMutableBufferPointer { pb in
             let base = SendableMutablePointer(pb.baseAddress!)
-            let chunks = Swift.max(1, Swift.min(q, 64))
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            Self.concurrentAtomChunks(q) { atoms in
                 let scratch = UnsafeMutablePointer<CDouble>.allocate(capacity: l)
                 defer { scratch.deallocate() }
-                for j in (c * q / chunks)..<((c + 1) * q / chunks) {
+                for j in atoms {
                     let p = pts[j]
                     s.fillSpaceFrequency(scratch, distances: s.elementDistances(rangeMeters: p.rangeMeters, angleRad: p.angleRad),
                                          scale: scale)
