@@ -176,10 +176,19 @@ func runSampleShard(command: String, sharding: ShardOptions, config: [String: St
 func printShardReport(_ shard: ShardSpec, dir: String, resumed: Bool, seconds: Double, json: Bool) throws {
     let path = dir + "/" + ShardManifest.stem(shard) + ".json"
     if json {
-        print(try JSONOutput.string(["shard": shard.description, "record": path, "resumed": resumed, "run_time_s": seconds] as [String: Any]))
+        print(try ResultJSON.string(ShardReport(shard: shard.description, record: path, resumed: resumed, runTimeSeconds: seconds)))
     } else {
         print("shard \(shard) \(resumed ? "already finished" : "written"): \(path) (\(String(format: "%.1f", seconds)) s); merge with `isac merge \(dir)`")
     }
+}
+
+/// `--shard i/n --json` of a sample-sharded command: the task's record, whether it was kept (`--resume`), its time.
+struct ShardReport: Encodable {
+    var shard: String
+    var record: String
+    var resumed: Bool
+    var runTimeSeconds: Double
+    enum CodingKeys: String, CodingKey { case shard, record, resumed, runTimeSeconds = "run_time_s" }
 }
 
 /// Decodes and concatenates a complete, consistent set of shards (from `ShardStore.collect`).
