@@ -151,8 +151,13 @@ func runSampleShard(command: String, sharding: ShardOptions, config: [String: St
     if let done = try ShardStore.finished(shard, in: dir, configHash: hash, resume: sharding.resume, dirFlag: "--shard-dir") {
         seconds = done.manifest.runTimeSeconds; resumed = true
     } else {
-        try OutputFolderCheck.ensureWritable(dir, flag: "--shard-dir")
         let ms = try methods()
+        // Every block exists (e.g. not more shards than samples) before the shard folder is created.
+        for (_, granule) in ms {
+            _ = try shard.range(of: cal, granule: granule, what: "calibration samples", countFlag: "--shard")
+            _ = try shard.range(of: samples, granule: granule, what: "samples", countFlag: "--shard")
+        }
+        try OutputFolderCheck.ensureWritable(dir, flag: "--shard-dir")
         let t0 = Date()
         var parts: [MethodShardResult] = []
         for (meth, granule) in ms {

@@ -176,8 +176,10 @@ private let tinyEvaluate = ["multitarget", "evaluate", "--antennas", "16", "--su
         #expect(badShard.status != 0 && badShard.stderr.contains("--shard"))
         let noDir = try isac(tinyEvaluate + ["--shard", "0/3"])
         #expect(noDir.status != 0 && noDir.stderr.contains("--shard-dir"))
-        let shardTooMany = try isac(tinyEvaluate + ["--shard", "0/18", "--shard-dir", "x"])
+        let unused = _TestSupport.tempDir("unused", prefix: "cluster", create: false)
+        let shardTooMany = try isac(tinyEvaluate + ["--shard", "0/18", "--shard-dir", unused])
         #expect(shardTooMany.status != 0 && shardTooMany.stderr.contains("17 calibration samples"))
+        #expect(!FileManager.default.fileExists(atPath: unused), "a refused shard must not create its --shard-dir")
     }
 
     /// Scheduler values: Slurm's and Kubernetes' documented forms pass, out-of-range or malformed
