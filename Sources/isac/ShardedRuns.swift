@@ -152,9 +152,10 @@ func runSampleShard(command: String, sharding: ShardOptions, config: [String: St
         seconds = done.manifest.runTimeSeconds; resumed = true
     } else {
         let ms = try methods()
-        // Every block exists (e.g. not more shards than samples) before the shard folder is created.
+        // Every block exists (e.g. not more shards than samples) before the shard folder is created (no calibration
+        // block when a run calibrates without calibration draws, cal = 0).
         for (_, granule) in ms {
-            _ = try shard.range(of: cal, granule: granule, what: "calibration samples", countFlag: "--shard")
+            if cal > 0 { _ = try shard.range(of: cal, granule: granule, what: "calibration samples", countFlag: "--shard") }
             _ = try shard.range(of: samples, granule: granule, what: "samples", countFlag: "--shard")
         }
         try OutputFolderCheck.ensureWritable(dir, flag: "--shard-dir")
