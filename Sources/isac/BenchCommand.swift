@@ -24,7 +24,8 @@ struct BenchFoundation: ParsableCommand {
     @Option(help: "Repetitions per case (best time is reported), 1…1000.") var repeats: Int = 3
     @Option(name: .customLong("atoms"), help: "Atoms of the steering dictionary (N = 127 antennas), 1…16777216 (and within memory: 2 KiB per atom).") var atoms: Int = 61_440
     @Flag(help: "Small sizes only (smoke run).") var quick = false
-    @Flag(help: "Print one JSON object on stdout.") var json = false
+    @OptionGroup var format: JSONOption
+    var json: Bool { format.json }
 
     /// Upper bounds: a best-of-N timing needs a handful of repeats (1000 × the 2048³ dgemm is hours);
     /// 2²⁴ atoms are 2²⁴ × 127 × 16 B = 32 GiB of dictionary, beyond any benchmark of interest.
@@ -50,9 +51,9 @@ struct BenchFoundation: ParsableCommand {
 
     func run() throws {
         try validate()
-        var rows: [[String: Any]] = []
+        var rows: [BenchFoundationResult.Row] = []
         func record(_ op: String, _ size: String, _ seconds: Double, _ flops: Double) {
-            rows.append(["op": op, "size": size, "seconds": seconds, "gflops": flops / seconds / 1e9])
+            rows.append(BenchFoundationResult.Row(op: op, size: size, seconds: seconds, gflops: flops / seconds / 1e9))
             if !json { FileHandle.standardError.write(Data((pad(op, 22) + " " + pad(size, 16) + String(format: " %9.4f s  %8.2f GFLOP/s\n", seconds, flops / seconds / 1e9)).utf8)) }
         }
         var rng = RandomSource(seed: 1)
@@ -105,15 +106,13 @@ struct BenchFoundation: ParsableCommand {
             .split(separator: "\n").first { $0.hasPrefix("model name") }
             .map { String($0.split(separator: ":", maxSplits: 1).last ?? "").trimmingCharacters(in: .whitespaces) } ?? "unknown"
         if json {
-            print(try JSONOutput.string(["machine": lscpu, "cores": ProcessInfo.processInfo.activeProcessorCount,
-                                         "dgemm_peak_gflops": peak, "results": rows] as [String: Any]))
+            print(try ResultJSON.string(BenchFoundationResult(machine: lscpu, cores: ProcessInfo.processInfo.activeProcessorCount,
+                                                              dgemmPeakGflops: peak, results: rows)))
         } else {
             print("machine: \(lscpu), \(ProcessInfo.processInfo.activeProcessorCount) cores; dgemm peak \(String(format: "%.2f", peak)) GFLOP/s")
             print("op                     size              seconds    GFLOP/s  % of dgemm peak")
             for r in rows {
-                let gf = r["gflops"] as! Double
-                print(pad(r["op"] as! String, 22) + " " + pad(r["size"] as! String, 16)
-                      + String(format: " %9.4f  %9.2f  %6.1f%%", r["seconds"] as! Double, gf, 100 * gf / peak))
+                print(pad(r.op, 22) + " " + pad(r.size, 16) + String(format: " %9.4f  %9.2f  %6.1f%%", r.seconds, r.gflops, 100 * r.gflops / peak))
             }
         }
     }
@@ -125,6 +124,23 @@ struct BenchFoundation: ParsableCommand {
     /// divide-and-conquer stage is data dependent and not counted). The same count is used in the
     /// NumPy script so the two GFLOP/s columns are comparable.
     static func heevdFlops(_ n: Int) -> Double { (16.0 / 3.0 + 8.0) * pow(Double(n), 3) }
+}
+
+/// `isac bench foundation --json`.
+struct BenchFoundationResult: Encodable {
+    var machine: String
+    var cores: Int
+    var dgemmPeakGflops: Double
+    var results: [Row]
+
+    struct Row: Encodable {
+        var op: String
+        var size: String
+        var seconds: Double
+        var gflops: Double
+    }
+
+    enum CodingKeys: String, CodingKey { case machine, cores, results, dgemmPeakGflops = "dgemm_peak_gflops" }
 }
 
 /// `isac bench learning`: training-step time (forward + backward + AdamW) of the conv + attention
@@ -144,7 +160,8 @@ struct BenchLearning: ParsableCommand {
     @Option(help: "Untimed warm-up steps, 0…10000.") var warmup: Int = 2
     @Option(help: "Seed of weights and data.") var seed: UInt64 = 42
     @Option(help: "Worker threads (default: ISAC_THREADS, OMP_NUM_THREADS, or the CPU affinity mask).") var threads: Int?
-    @Flag(help: "Print one JSON object on stdout.") var json = false
+    @OptionGroup var format: JSONOption
+    var json: Bool { format.json }
 
     /// Upper bounds of the sizes (the memory estimate below is the binding limit inside them):
     /// 1024 antennas / 4096 tones / width 4096 are beyond every configuration of the papers, and a

@@ -187,7 +187,8 @@ struct ClusterJobOptions: ParsableArguments {
     var dir: String?
     @Option(name: .customLong("isac"), help: "Path of the isac binary on the compute nodes (default: this binary for slurm, `isac` on PATH for k8s).")
     var isac: String?
-    @Flag(name: .customLong("json"), help: "Print one JSON object on stdout.") var json = false
+    @OptionGroup var format: JSONOption
+    var json: Bool { format.json }
     @Argument(parsing: .postTerminator, help: "The isac command to shard, after `--` (e.g. `-- multitarget evaluate --samples 4000`).")
     var command: [String] = []
 
@@ -287,10 +288,8 @@ struct ClusterSlurm: ParsableCommand {
         let (arrayScript, mergeScript, prepareScript) = scripts(plan: plan, dir: dir, isac: isac)
         if dryRun {
             if job.json {
-                var o: [String: Any] = ["dry_run": true, "tasks": job.tasks, "dir": dir, "array_script": arrayScript,
-                                        "merge_script": mergeScript, "result": plan.result]
-                if let p = prepareScript { o["prepare_script"] = p }
-                print(try JSONOutput.string(o))
+                print(try ResultJSON.string(ClusterSlurmResult(dryRun: true, tasks: job.tasks, dir: dir, arrayScript: arrayScript,
+                                                               mergeScript: mergeScript, prepareScript: prepareScript, result: plan.result)))
             } else {
                 print((prepareScript.map { "# ---- \(dir)/prepare.sbatch ----\n" + $0 } ?? "")
                       + "# ---- \(dir)/array.sbatch ----\n" + arrayScript + "# ---- \(dir)/merge.sbatch ----\n" + mergeScript, terminator: "")
@@ -311,10 +310,9 @@ struct ClusterSlurm: ParsableCommand {
         let arrayID = try Self.submit(sb, ["--parsable"] + (prepareID.map { ["--dependency=afterok:\($0)", "--kill-on-invalid-dep=yes"] } ?? []) + [ap])
         let mergeID = try Self.submit(sb, ["--parsable", "--dependency=afterok:\(arrayID)", "--kill-on-invalid-dep=yes", mp])
         if job.json {
-            var o: [String: Any] = ["array_job_id": arrayID, "merge_job_id": mergeID, "tasks": job.tasks, "dir": dir,
-                                    "array_script": ap, "merge_script": mp, "result": plan.result]
-            if let id = prepareID { o["prepare_job_id"] = id; o["prepare_script"] = dir + "/prepare.sbatch" }
-            print(try JSONOutput.string(o))
+            print(try ResultJSON.string(ClusterSlurmResult(tasks: job.tasks, dir: dir, arrayScript: ap, mergeScript: mp,
+                                                           prepareScript: prepareID.map { _ in dir + "/prepare.sbatch" }, result: plan.result,
+                                                           arrayJobID: arrayID, mergeJobID: mergeID, prepareJobID: prepareID)))
         } else {
             if let id = prepareID { print("submitted prepare job \(id) (\(plan.prepare!.prefix(3).joined(separator: " ")) --dataset-only)") }
             print("submitted array job \(arrayID) (\(job.tasks) tasks\(prepareID.map { ", afterok:\($0)" } ?? "")) and merge job \(mergeID) (afterok:\(arrayID))")
@@ -345,7 +343,7 @@ struct ClusterK8s: ParsableCommand {
     @Option(name: .customLong("pvc"), help: "PersistentVolumeClaim (ReadWriteMany) mounted at --mount; --dir and the command's paths must lie under it.")
     var pvc = "isac-data"
     @Option(name: .customLong("mount"), help: "Mount path of --pvc in the pods.") var mount = "/data"
-    @Option(name: .customLong("name"), help: "Job name prefix (DNS label).") var name: String?
+    @Option(name: .customLong("name"), help: "Job name prefix (DNS label, at most 63 characters; a Job name PREFIX-COMMAND over 55 characters is cut to 46 plus a hash).") var name: String?
 
     func validate() throws {
         if let p = parallelism { try Check.inRange(p, 1, 1_000_000, "--parallelism") }
@@ -359,8 +357,8 @@ struct ClusterK8s: ParsableCommand {
             throw ISACError.invalidParameter(name: "--pvc", value: "\"\(pvc)\"", valid: "must be a PersistentVolumeClaim name: a lowercase DNS subdomain (a-z, 0-9, - and .), at most 253 characters")
         }
         let n = name ?? "isac"
-        guard n.range(of: "^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$", options: .regularExpression) != nil else {
-            throw ISACError.invalidParameter(name: "--name", value: n, valid: "must be a lowercase DNS label (a-z, 0-9, -), at most 42 characters")
+        guard n.range(of: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", options: .regularExpression) != nil else {
+            throw ISACError.invalidParameter(name: "--name", value: n, valid: "must be a lowercase DNS label (a-z, 0-9, -, starting and ending with a letter or digit), at most 63 characters; longer Job names are shortened with a hash")
         }
         guard mount.hasPrefix("/"), mount.rangeOfCharacter(from: .whitespacesAndNewlines) == nil else {
             throw ISACError.invalidParameter(name: "--mount", value: "\"\(mount)\"", valid: "must be an absolute path inside the pods, without spaces (e.g. /data)")
@@ -374,9 +372,26 @@ struct ClusterK8s: ParsableCommand {
         }
     }
 
+    /// Longest base Job name: the Jobs are named BASE, BASE-prepare and BASE-merge, a Job's name is also the value of
+    /// its pods' `job-name` label and the Indexed Job's pods get the hostname BASE-INDEX, and all of these must be DNS
+    /// labels (≤ 63 characters): 63 − len("-prepare") = 55 (indices up to 6 digits need 7).
+    static let maxJobNameBase = 55
+
+    /// The base name of the Jobs, `PREFIX-PLAN` (e.g. `isac-multitarget-evaluate`); one longer than
+    /// `maxJobNameBase` is cut to its first 46 characters (trailing `-` dropped) plus `-` and the 8 hex digits of
+    /// the CRC-32 of the whole name: deterministic, a valid DNS label, and two long names that share the first 46
+    /// characters still differ.
+    static func jobName(prefix: String, plan: String) -> String {
+        let full = prefix + "-" + plan
+        guard full.count > maxJobNameBase else { return full }
+        var head = String(full.prefix(maxJobNameBase - 9))
+        while head.hasSuffix("-") { head.removeLast() }
+        return head + "-" + String(format: "%08x", ISACIO.CRC32.checksum(Data(full.utf8)))
+    }
+
     func manifest(plan: ShardPlan, dir: String, isac: String) -> String {
         let n = job.tasks
-        let jobName = (name ?? "isac") + "-" + plan.name
+        let jobName = Self.jobName(prefix: name ?? "isac", plan: plan.name)
         func yamlString(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
         // With a one-off first step (its own Job below), every shard pod waits for that step's result file.
         let waitPrepared = plan.prepareDone.map { "until [ -f \(shellQuote($0)) ]; do sleep 30; done; " } ?? ""
@@ -451,11 +466,40 @@ struct ClusterK8s: ParsableCommand {
         let (plan, dir) = try job.plan(defaultDirBase: mount)
         let m = manifest(plan: plan, dir: dir, isac: job.isac ?? "isac")
         if job.json {
-            print(try JSONOutput.string(["tasks": job.tasks, "dir": dir, "manifest": m, "result": plan.result] as [String: Any]))
+            print(try ResultJSON.string(ClusterK8sResult(tasks: job.tasks, dir: dir, manifest: m, result: plan.result)))
         } else {
             print(m, terminator: "")
         }
     }
+}
+
+/// `isac cluster slurm --json`: with `--dry-run` the scripts' text (and `dry_run: true`), else their paths and the
+/// submitted job ids. The prepare fields only for a plan with a one-off first step (extended experiment without --data).
+struct ClusterSlurmResult: Encodable {
+    var dryRun: Bool? = nil
+    var tasks: Int
+    var dir: String
+    var arrayScript: String
+    var mergeScript: String
+    var prepareScript: String?
+    /// Where the merged result lands.
+    var result: String
+    var arrayJobID: String? = nil
+    var mergeJobID: String? = nil
+    var prepareJobID: String? = nil
+
+    enum CodingKeys: String, CodingKey {
+        case tasks, dir, result, dryRun = "dry_run", arrayScript = "array_script", mergeScript = "merge_script"
+        case prepareScript = "prepare_script", arrayJobID = "array_job_id", mergeJobID = "merge_job_id", prepareJobID = "prepare_job_id"
+    }
+}
+
+/// `isac cluster k8s --json`: the manifest text and where the merged result lands.
+struct ClusterK8sResult: Encodable {
+    var tasks: Int
+    var dir: String
+    var manifest: String
+    var result: String
 }
 
 /// The running binary's absolute path (`/proc/self/exe`, else argv[0] made absolute).

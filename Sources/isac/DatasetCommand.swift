@@ -23,8 +23,7 @@ struct DatasetGenerate: ParsableCommand {
     @Flag(help: "Continue an interrupted run in --out (finished chunks are kept after a checksum check).") var resume = false
     @Option(help: "Dataset seed.") var seed: UInt64 = 42
     @Option(name: .customLong("max-chunks"), help: "Stop after writing this many chunks (for staged runs).") var maxChunks: Int?
-    @Flag(help: "No progress line on stderr.") var quiet = false
-    @Flag(help: "Print one JSON object.") var json = false
+    @OptionGroup var format: JSONQuietOptions
 
     func parsedShard() throws -> (Int, Int) {
         let p = shard.split(separator: "/").map { Int($0) }
@@ -46,16 +45,12 @@ struct DatasetGenerate: ParsableCommand {
         let cfg = try DatasetConfig.preset(preset, solver: DatasetSolver(rawValue: solver)!, seed: seed)
         let mine = (0..<cfg.chunkCount).filter { $0 % n == i }
         let total = mine.reduce(0) { $0 + min(cfg.samplesPerChunk, cfg.totalSamples - $1 * cfg.samplesPerChunk) }
-        let prog = ProgressLine("dataset \(preset)/\(solver) shard \(i)/\(n)", total: total, enabled: !quiet)
+        let prog = ProgressLine("dataset \(preset)/\(solver) shard \(i)/\(n)", total: total, enabled: !format.quiet)
         let r = try DatasetWriter.generate(config: cfg, to: out, shardIndex: i, shardCount: n, resume: resume, progress: prog, limitChunks: maxChunks)
         prog.finish()
-        if json {
-            var o: [String: Any] = ["out": out, "preset": preset, "solver": solver, "shard": shard, "seed": Double(seed),
-                                    "chunksWritten": r.chunksWritten, "chunksSkipped": r.chunksSkipped, "samplesWritten": r.samplesWritten,
-                                    "manifestWritten": r.manifestWritten, "seconds": r.seconds, "totalSamples": cfg.totalSamples,
-                                    "chunks": cfg.chunkCount]
-            if let g = r.maxGmresIterations { o["gmresMaxIterations"] = g }
-            print(try JSONOutput.string(o))
+        if format.json {
+            print(try ResultJSON.string(DatasetGenerateResult(out: out, preset: preset, solver: solver, shard: shard, seed: Double(seed),
+                                                              report: r, totalSamples: cfg.totalSamples, chunks: cfg.chunkCount)))
         } else {
             print("chunks written  skipped  samples  manifest  seconds")
             print(String(format: "%14d  %7d  %7d  %8@  %7.1f", r.chunksWritten, r.chunksSkipped, r.samplesWritten, r.manifestWritten ? "yes" : "pending", r.seconds))
@@ -69,7 +64,7 @@ struct DatasetMerge: ParsableCommand {
     /// Optional to the parser so that an unknown flag is reported as such, not as a missing `--out`; required in
     /// `run`.
     @Option(name: .customLong("out"), help: "Dataset folder (shared by all shards); required.") var outFolder: String? = nil
-    @Flag(help: "Print one JSON object.") var json = false
+    @OptionGroup var format: JSONOption
     var out: String { outFolder ?? "" }
     func run() throws {
         // Checked here, not in validate(): ArgumentParser runs validate() before it reports unknown flags, and a
@@ -83,32 +78,88 @@ struct DatasetMerge: ParsableCommand {
         let lock = FileManager.default.fileExists(atPath: out, isDirectory: &isDir) && isDir.boolValue
             ? try DirectoryLock(dir: out, exclusive: true, flag: "--out") : nil
         defer { lock?.release() }
-        let m = try DatasetWriter.merge(dir: out)
-        let counts = m.splits.mapValues { $0.count }
-        if json { print(try JSONOutput.string(["out": out, "chunks": m.chunks.count, "splits": counts] as [String: Any])) }
-        else { print("manifest.json written: \(m.chunks.count) chunks, train/val/test = \(counts["train"]!)/\(counts["val"]!)/\(counts["test"]!)") }
+        let m = DatasetMergeResult(out: out, manifest: try DatasetWriter.merge(dir: out))
+        if format.json { print(try ResultJSON.string(m)) } else { print(m.summary) }
     }
 }
 
 struct DatasetInfo: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "info", abstract: "Load a finished dataset, verify checksums and print its summary.")
     @Option(help: "Dataset folder.") var out: String
-    @Flag(help: "Print one JSON object.") var json = false
+    @OptionGroup var format: JSONOption
     func validate() throws { try CLIOutput.checkDatasetFolder(out) }
     func run() throws {
         let d = try ExtendedTargetDataset(directory: out)
         try d.verifyAll()
-        var per: [String: Any] = [:]
+        var per: [String: DatasetInfoResult.Split] = [:]
         for s in DatasetSplit.allCases {
             let idx = d.indices(s)
-            per[s.rawValue] = ["samples": idx.count, "motorbike": idx.filter { d.labels[$0].cls == .motorbike }.count,
-                               "car": idx.filter { d.labels[$0].cls == .car }.count, "instances": d.manifest.instances[s.rawValue]?.count ?? 0]
+            per[s.rawValue] = DatasetInfoResult.Split(samples: idx.count, motorbike: idx.filter { d.labels[$0].cls == .motorbike }.count,
+                                    car: idx.filter { d.labels[$0].cls == .car }.count, instances: d.manifest.instances[s.rawValue]?.count ?? 0)
         }
-        if json { print(try JSONOutput.string(["out": out, "samples": d.count, "sampleShape": d.sampleShape, "splits": per] as [String: Any])) }
+        if format.json { print(try ResultJSON.string(DatasetInfoResult(out: out, samples: d.count, sampleShape: d.sampleShape, splits: per))) }
         else {
             print("split  samples  motorbike  car  instances")
-            for s in DatasetSplit.allCases { let p = per[s.rawValue] as! [String: Int]
-                print(String(format: "%-5@  %7d  %9d  %3d  %9d", s.rawValue, p["samples"]!, p["motorbike"]!, p["car"]!, p["instances"]!)) }
+            for s in DatasetSplit.allCases { let p = per[s.rawValue]!
+                print(String(format: "%-5@  %7d  %9d  %3d  %9d", s.rawValue, p.samples, p.motorbike, p.car, p.instances)) }
         }
+    }
+}
+
+/// `isac dataset generate --json` (keys in the generator's camelCase, as before).
+struct DatasetGenerateResult: Encodable {
+    var out: String
+    var preset: String
+    var solver: String
+    var shard: String
+    var seed: Double
+    var chunksWritten: Int
+    var chunksSkipped: Int
+    var samplesWritten: Int
+    var manifestWritten: Bool
+    var seconds: Double
+    var totalSamples: Int
+    var chunks: Int
+    /// The VIE solver's largest GMRES iteration count (nil, and left out, for the other solvers).
+    var gmresMaxIterations: Int?
+
+    init(out: String, preset: String, solver: String, shard: String, seed: Double, report r: DatasetWriter.Report, totalSamples: Int, chunks: Int) {
+        self.out = out; self.preset = preset; self.solver = solver; self.shard = shard; self.seed = seed
+        chunksWritten = r.chunksWritten; chunksSkipped = r.chunksSkipped; samplesWritten = r.samplesWritten
+        manifestWritten = r.manifestWritten; seconds = r.seconds; gmresMaxIterations = r.maxGmresIterations
+        self.totalSamples = totalSamples; self.chunks = chunks
+    }
+}
+
+/// `isac dataset merge --json` and `isac merge DATASET --json`: the folder, its chunk count and the samples per split.
+struct DatasetMergeResult: Encodable {
+    var out: String
+    var chunks: Int
+    var splits: [String: Int]
+
+    init(out: String, manifest m: DatasetManifest) {
+        self.out = out
+        chunks = m.chunks.count
+        splits = m.splits.mapValues { $0.count }
+    }
+
+    /// The one-line text answer.
+    var summary: String {
+        "manifest.json written: \(chunks) chunks, train/val/test = \(splits["train"] ?? 0)/\(splits["val"] ?? 0)/\(splits["test"] ?? 0)"
+    }
+}
+
+/// `isac dataset info --json`.
+struct DatasetInfoResult: Encodable {
+    var out: String
+    var samples: Int
+    var sampleShape: [Int]
+    var splits: [String: Split]
+
+    struct Split: Encodable {
+        var samples: Int
+        var motorbike: Int
+        var car: Int
+        var instances: Int
     }
 }

@@ -19,7 +19,8 @@ struct DemoCommand: ParsableCommand {
 
     @Option(help: "Seed of every random draw in the demo.") var seed: UInt64 = 1
     @Option(help: "Multi-target samples (evaluation and, separately, threshold calibration), >= 10.") var samples: Int = 200
-    @Flag(help: "Print one JSON object on stdout.") var json = false
+    @OptionGroup var format: JSONOption
+    var json: Bool { format.json }
 
     func validate() throws {
         try Check.inRange(samples, 10, 1_000_000, "--samples")
@@ -28,7 +29,7 @@ struct DemoCommand: ParsableCommand {
     func run() throws {
         try validate()
         var rows: [(stage: String, result: String, seconds: Double)] = []
-        var out: [String: Any] = ["seed": Int(seed)]
+        var out = DemoResult(seed: Int(seed))
         func timed<T>(_ body: () throws -> T) rethrows -> (T, Double) {
             let t0 = Date()
             let v = try body()
@@ -54,8 +55,8 @@ struct DemoCommand: ParsableCommand {
         rows.append(("Fresnel threshold ζ_0.1 (paper ≈ 6.6)", String(format: "%.3f", zeta), 0))
         rows.append(("r_NB-NF, B = 5 MHz, ρ = 0.9, 60° (paper ≈ 15 m)", String(format: "%.2f m", rNB), 0))
         rows.append(("hybrid dictionary + SOMP, 3 targets", String(format: "%d atoms, NMSE %.1f dB", atoms, 10 * Foundation.log10(nmse)), tCS))
-        out["wideband"] = ["zeta_0_1": zeta, "r_nbnf_m": rNB, "atoms": atoms, "nmse_db": 10 * Foundation.log10(nmse),
-                           "truth": truth.map { [$0.rangeMeters, $0.angleDeg] }, "estimated": est.map { [$0.rangeMeters, $0.angleDeg] }]
+        out.wideband = DemoResult.Wideband(zeta: zeta, rNBNF: rNB, atoms: atoms, nmseDB: 10 * Foundation.log10(nmse),
+                             truth: truth.map { [$0.rangeMeters, $0.angleDeg] }, estimated: est.map { [$0.rangeMeters, $0.angleDeg] })
 
         // 2. Paper 2 (Sec. V-A defaults: K = 64, S = 256, T_max = 5): OMP sensing with unknown vs known
         //    antenna-spacing errors at p_fa = 1e-2.
@@ -63,7 +64,7 @@ struct DemoCommand: ParsableCommand {
         let cfg = MultiTargetConfig()
         try cfg.validate()
         let gospa = try GOSPA(cutoff: (cfg.rangeMaxMeters - cfg.rangeMinMeters) / 2, mu: 2, order: 2)
-        var mt: [String: Any] = [:]
+        var mt: [String: DemoResult.Detection] = [:]
         for mode in [ImpairmentMode.unknown, .known] {
             let sys = try BaselineSystem(config: cfg, mode: mode, impairmentSeed: seed)
             let (m, t) = try timed {
@@ -72,10 +73,10 @@ struct DemoCommand: ParsableCommand {
             rows.append(("OMP sensing, \(mode.rawValue) impairments",
                          String(format: "p_md %.3f, p_fa %.3f, GOSPA %.1f m, SER %.3f", m.detection.missedDetectionProbability,
                                 m.detection.falseAlarmProbability, m.meanGOSPA, m.ser.rate), t))
-            mt[mode.rawValue] = ["p_md": m.detection.missedDetectionProbability, "p_fa": m.detection.falseAlarmProbability,
-                                 "gospa_m": m.meanGOSPA, "ser": m.ser.rate]
+            mt[mode.rawValue] = DemoResult.Detection(pMD: m.detection.missedDetectionProbability, pFA: m.detection.falseAlarmProbability,
+                                      gospa: m.meanGOSPA, ser: m.ser.rate)
         }
-        out["multitarget"] = mt
+        out.multitarget = mt
 
         // 3. Paper 3: Born channel of one small car seen by a 16 + 16 cross array over 4 tones.
         note("EM scattering (Born, car at 1/4 scale, 16×16 cross array, 4 tones)")
@@ -86,16 +87,16 @@ struct DemoCommand: ParsableCommand {
                                                        azimuthRad: 0.2, headingRad: 0.5, materials: try dc.materials.draw(&mrng), config: dc)
         let ((h, _), tB) = try timed { try ExtendedTargetGenerator.solve(target, array: array, config: dc) }
         rows.append(("Born channel H [N_r × N_t × K]", "\(h.rx)×\(h.tx)×\(h.subcarriers), \(target.occupiedCount) voxels, ‖H‖_F \(String(format: "%.3g", h.norm))", tB))
-        out["scattering"] = ["shape": [h.rx, h.tx, h.subcarriers], "voxels": target.occupiedCount, "frobenius_norm": h.norm]
+        out.scattering = DemoResult.Scattering(shape: [h.rx, h.tx, h.subcarriers], voxels: target.occupiedCount, frobeniusNorm: h.norm)
 
         // 4. Paper 3, eq. (19): ergodic rate left for communication when K_s of 64 tones sense.
         let rate = try ErgodicRate.exact(totalTones: 64, sensingTones: 4, snrDB: 15)
         rows.append(("ergodic rate, K_tot 64, K_s 4, 15 dB", String(format: "%.4f bit/s/Hz", rate), 0))
-        out["rate_bits_per_s_hz"] = rate
+        out.rate = rate
 
         if json {
-            out["stages"] = rows.map { ["stage": $0.stage, "result": $0.result, "seconds": $0.seconds] as [String: Any] }
-            print(try JSONOutput.string(out))
+            out.stages = rows.map { DemoResult.Stage(stage: $0.stage, result: $0.result, seconds: $0.seconds) }
+            print(try ResultJSON.string(out))
         } else {
             let w = rows.map(\.stage.count).max() ?? 10
             for r in rows {
@@ -104,4 +105,48 @@ struct DemoCommand: ParsableCommand {
             }
         }
     }
+}
+
+/// `isac demo --json`: one object per stage group, filled as the demo runs (every field is set by the end).
+struct DemoResult: Encodable {
+    var seed: Int
+    var wideband: Wideband?
+    var multitarget: [String: Detection]?
+    var scattering: Scattering?
+    var rate: Double?
+    var stages: [Stage]?
+
+    struct Wideband: Encodable {
+        var zeta: Double
+        var rNBNF: Double
+        var atoms: Int
+        var nmseDB: Double
+        /// [range m, angle deg] per target.
+        var truth: [[Double]]
+        var estimated: [[Double]]
+        enum CodingKeys: String, CodingKey { case atoms, truth, estimated, zeta = "zeta_0_1", rNBNF = "r_nbnf_m", nmseDB = "nmse_db" }
+    }
+
+    struct Detection: Encodable {
+        var pMD: Double
+        var pFA: Double
+        var gospa: Double
+        var ser: Double
+        enum CodingKeys: String, CodingKey { case ser, pMD = "p_md", pFA = "p_fa", gospa = "gospa_m" }
+    }
+
+    struct Scattering: Encodable {
+        var shape: [Int]
+        var voxels: Int
+        var frobeniusNorm: Double
+        enum CodingKeys: String, CodingKey { case shape, voxels, frobeniusNorm = "frobenius_norm" }
+    }
+
+    struct Stage: Encodable {
+        var stage: String
+        var result: String
+        var seconds: Double
+    }
+
+    enum CodingKeys: String, CodingKey { case seed, wideband, multitarget, scattering, stages, rate = "rate_bits_per_s_hz" }
 }

@@ -23,38 +23,39 @@ struct MergeCommand: ParsableCommand {
     @Argument(help: "Shard folders (all shards of one run; several folders are read together), or one dataset folder.")
     var dirs: [String] = []
     @Option(name: .customLong("output"), help: "Also write the merged JSON object to this file (atomically).") var output: String?
-    @Flag(name: .customLong("json"), help: "Print one JSON object on stdout.") var json = false
+    @OptionGroup var format: JSONOption
 
     func validate() throws {
         // Pre-flight --output before reading any shard (refuses a folder, FIFO, device, symlink, `x/`).
         if let o = output { try CLIOutput.checkFile(o, flag: "--output") }
     }
 
-    /// The merged JSON object and a one-line human summary.
+    /// The merged JSON object (as a Foundation tree, whatever type the merging command returns: a `Codable` result
+    /// or a `[String: Any]` object) and a one-line human summary.
     static func merge(_ dirs: [String]) throws -> (object: [String: Any], summary: String) {
         let fm = FileManager.default
         if dirs.count == 1, fm.fileExists(atPath: dirs[0] + "/config.json"), fm.fileExists(atPath: dirs[0] + "/chunks") {
-            let m = try DatasetWriter.merge(dir: dirs[0])
-            let counts = m.splits.mapValues { $0.count }
-            return (["out": dirs[0], "chunks": m.chunks.count, "splits": counts],
-                    "manifest.json written: \(m.chunks.count) chunks, train/val/test = \(counts["train"] ?? 0)/\(counts["val"] ?? 0)/\(counts["test"] ?? 0)")
+            let m = DatasetMergeResult(out: dirs[0], manifest: try DatasetWriter.merge(dir: dirs[0]))
+            return (try ResultJSON.object(m), m.summary)
         }
         let shards = try ShardStore.collect(dirs)
+        func merged(_ result: Any, _ summary: String) throws -> (object: [String: Any], summary: String) {
+            (try ResultJSON.object(result), summary)
+        }
         switch shards[0].manifest.command {
         case MTEvaluate.shardCommandName:
-            let o = try MTEvaluate.mergedJSON(shards)
-            return (o, "merged \(shards.count) shards of multitarget evaluate")
+            return try merged(try MTEvaluate.mergedJSON(shards), "merged \(shards.count) shards of multitarget evaluate")
         case MTPfaSweep.shardCommandName:
-            return (try MTPfaSweep.mergedJSON(shards), "merged \(shards.count) shards of multitarget pfa-sweep")
+            return try merged(try MTPfaSweep.mergedJSON(shards), "merged \(shards.count) shards of multitarget pfa-sweep")
         case MTTradeoff.shardCommandName:
-            return (try MTTradeoff.mergedJSON(shards), "merged \(shards.count) shards of multitarget tradeoff (wrote its --out)")
+            return try merged(try MTTradeoff.mergedJSON(shards), "merged \(shards.count) shards of multitarget tradeoff (wrote its --out)")
         case MTTrainSweep.shardCommandName:
-            return (try MTTrainSweep.mergeShards(shards), "merged \(shards.count) shards of multitarget train-sweep (wrote its table)")
+            return try merged(try MTTrainSweep.mergeShards(shards), "merged \(shards.count) shards of multitarget train-sweep (wrote its table)")
         case ShardedExperiment.commandName:
-            let o = try ExtendedExperiment.mergeShards(shards)
+            let o = try ResultJSON.object(try ExtendedExperiment.mergeShards(shards))
             return (o, "merged \(shards.count) shards of extended experiment \(o["experiment"] ?? ""): " + ((o["files"] as? [String]) ?? []).joined(separator: ", "))
         case let c where c.hasPrefix(WBFigure.shardCommandPrefix):
-            return (try WBFigure.mergeShards(shards), "merged \(shards.count) shards of \(c)")
+            return try merged(try WBFigure.mergeShards(shards), "merged \(shards.count) shards of \(c)")
         case let c:
             throw ISACError.invalidParameter(name: "DIR", value: dirs.joined(separator: " "), valid: "holds shards of `\(c)`, which this isac cannot merge")
         }
@@ -67,7 +68,7 @@ struct MergeCommand: ParsableCommand {
         let (obj, summary) = try Self.merge(dirs)
         let text = try JSONOutput.string(obj)
         if let o = output { try AtomicFile.write(text + "\n", to: o) }
-        if json { print(text) } else {
+        if format.json { print(text) } else {
             print(summary)
             if let rs = (obj["results"] as? [[String: Any]]) ?? (obj["points"] as? [[String: Any]]) ?? (obj["p_md"] != nil ? [obj] : nil) {
                 func pad(_ t: String, _ w: Int) -> String { t.count >= w ? t : t + String(repeating: " ", count: w - t.count) }

@@ -26,10 +26,7 @@ struct RateCommand: ParsableCommand {
     var monteCarlo: Int?
     @Option(help: "Seed of the Monte Carlo draws (trial t uses stream t).")
     var seed: UInt64 = 0
-    @Flag(help: "Print one JSON object on stdout.")
-    var json = false
-    @Flag(help: "No progress line on stderr.")
-    var quiet = false
+    @OptionGroup var format: JSONQuietOptions
 
     func validate() throws {
         // ±300 dB covers every physical SNR; beyond it 10^(SNR/10) over/underflows a Double.
@@ -45,21 +42,17 @@ struct RateCommand: ParsableCommand {
         let rho = try ErgodicRate.perToneSNR(totalTones: totalTones, sensingTones: sensingTones, snrDB: snrDB)
         var mc: (mean: Double, standardError: Double)?
         if let n = monteCarlo {
-            let prog = ProgressLine("rate monte carlo", total: n, enabled: !quiet && n >= 100_000)
+            let prog = ProgressLine("rate monte carlo", total: n, enabled: !format.quiet && n >= 100_000)
             mc = try ErgodicRate.monteCarlo(totalTones: totalTones, sensingTones: sensingTones, snrDB: snrDB,
                                             trials: n, seed: seed, progress: { prog.advance($0) })
-            if !quiet && n >= 100_000 { prog.finish() }
+            if !format.quiet && n >= 100_000 { prog.finish() }
         }
-        if json {
-            var o: [String: Any] = [
-                "rate": rate, "total_tones": totalTones, "sensing_tones": sensingTones,
-                "communication_tones": totalTones - sensingTones, "snr_db": snrDB,
-                "per_tone_snr_db": Special.powerToDB(rho), "units": "bit/s/Hz",
-            ]
-            if let mc, let n = monteCarlo {
-                o["monte_carlo"] = ["trials": n, "seed": seed, "rate": mc.mean, "standard_error": mc.standardError] as [String: Any]
-            }
-            print(try JSONOutput.string(o))
+        if format.json {
+            // mc is set exactly when --monte-carlo is given.
+            let mcResult = mc.map { RateResult.MonteCarlo(trials: monteCarlo!, seed: seed, rate: $0.mean, standardError: $0.standardError) }
+            print(try ResultJSON.string(RateResult(rate: rate, totalTones: totalTones, sensingTones: sensingTones,
+                                                   communicationTones: totalTones - sensingTones, snrDB: snrDB,
+                                                   perToneSNRdB: Special.powerToDB(rho), units: "bit/s/Hz", monteCarlo: mcResult)))
         } else {
             print("K_tot  K_s  K_c  SNR(dB)  rho(dB)   R_erg exact (bit/s/Hz)")
             print(String(format: "%5d  %3d  %3d  %7.2f  %7.3f   %.6f", totalTones, sensingTones,
@@ -68,5 +61,31 @@ struct RateCommand: ParsableCommand {
                 print(String(format: "Monte Carlo (%d trials, seed %llu): %.6f ± %.6f (1 s.e.)", n, seed, mc.mean, mc.standardError))
             }
         }
+    }
+}
+
+/// `isac rate --json`.
+struct RateResult: Encodable {
+    var rate: Double
+    var totalTones: Int
+    var sensingTones: Int
+    var communicationTones: Int
+    var snrDB: Double
+    var perToneSNRdB: Double
+    var units: String
+    /// With `--monte-carlo N`.
+    var monteCarlo: MonteCarlo?
+
+    struct MonteCarlo: Encodable {
+        var trials: Int
+        var seed: UInt64
+        var rate: Double
+        var standardError: Double
+        enum CodingKeys: String, CodingKey { case trials, seed, rate, standardError = "standard_error" }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case rate, units, totalTones = "total_tones", sensingTones = "sensing_tones", communicationTones = "communication_tones"
+        case snrDB = "snr_db", perToneSNRdB = "per_tone_snr_db", monteCarlo = "monte_carlo"
     }
 }

@@ -151,8 +151,14 @@ func runSampleShard(command: String, sharding: ShardOptions, config: [String: St
     if let done = try ShardStore.finished(shard, in: dir, configHash: hash, resume: sharding.resume, dirFlag: "--shard-dir") {
         seconds = done.manifest.runTimeSeconds; resumed = true
     } else {
-        try OutputFolderCheck.ensureWritable(dir, flag: "--shard-dir")
         let ms = try methods()
+        // Every block exists (e.g. not more shards than samples) before the shard folder is created (no calibration
+        // block when a run calibrates without calibration draws, cal = 0).
+        for (_, granule) in ms {
+            if cal > 0 { _ = try shard.range(of: cal, granule: granule, what: "calibration samples", countFlag: "--shard") }
+            _ = try shard.range(of: samples, granule: granule, what: "samples", countFlag: "--shard")
+        }
+        try OutputFolderCheck.ensureWritable(dir, flag: "--shard-dir")
         let t0 = Date()
         var parts: [MethodShardResult] = []
         for (meth, granule) in ms {
@@ -176,10 +182,19 @@ func runSampleShard(command: String, sharding: ShardOptions, config: [String: St
 func printShardReport(_ shard: ShardSpec, dir: String, resumed: Bool, seconds: Double, json: Bool) throws {
     let path = dir + "/" + ShardManifest.stem(shard) + ".json"
     if json {
-        print(try JSONOutput.string(["shard": shard.description, "record": path, "resumed": resumed, "run_time_s": seconds] as [String: Any]))
+        print(try ResultJSON.string(ShardReport(shard: shard.description, record: path, resumed: resumed, runTimeSeconds: seconds)))
     } else {
         print("shard \(shard) \(resumed ? "already finished" : "written"): \(path) (\(String(format: "%.1f", seconds)) s); merge with `isac merge \(dir)`")
     }
+}
+
+/// `--shard i/n --json` of a sample-sharded command: the task's record, whether it was kept (`--resume`), its time.
+struct ShardReport: Encodable {
+    var shard: String
+    var record: String
+    var resumed: Bool
+    var runTimeSeconds: Double
+    enum CodingKeys: String, CodingKey { case shard, record, resumed, runTimeSeconds = "run_time_s" }
 }
 
 /// Decodes and concatenates a complete, consistent set of shards (from `ShardStore.collect`).

@@ -9,10 +9,32 @@ private enum ClusterTestError: Error { case missing(String) }
 
 private func isac(_ args: [String], env: [String: String] = [:]) throws -> ProcessRun { try runIsac(args, env: env) }
 
-private func tempDir(_ tag: String) throws -> String {
-    let d = NSTemporaryDirectory() + "isac-cluster-\(tag)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-    return d
+private func tempDir(_ tag: String) -> String { _TestSupport.tempDir(tag, prefix: "cluster") }
+
+/// A stand-in `sbatch` at `dir`/sbatch: appends its arguments to `dir`/sbatch.log (one line per call) and prints the
+/// job id the shell code `answer` prints (`$n` = the number of this call, from 1), as `sbatch --parsable` does.
+private func fakeSbatch(in dir: String, answer: String) throws -> String {
+    let fake = dir + "/sbatch"
+    try """
+    #!/bin/sh
+    echo "$@" >> \(dir)/sbatch.log
+    n=$(wc -l < \(dir)/sbatch.log)
+    \(answer)
+
+    """.write(toFile: fake, atomically: true, encoding: .utf8)
+    try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake)
+    return fake
+}
+
+/// What Slurm runs for a plan written to `job`: every array task (`SLURM_ARRAY_TASK_ID` = 0 ..< tasks), then the merge.
+private func runPlan(_ job: String, tasks: Int) throws {
+    let bash = URL(fileURLWithPath: "/bin/bash")
+    for i in 0..<tasks {
+        let t = try runProcess(bash, [job + "/array.sbatch"], env: ["SLURM_ARRAY_TASK_ID": "\(i)"])
+        try #require(t.status == 0, "task \(i): \(t.stderr)")
+    }
+    let m = try runProcess(bash, [job + "/merge.sbatch"])
+    try #require(m.status == 0, "merge: \(m.stderr)")
 }
 
 /// The JSON text without the wall-time fields (the only ones that legitimately differ between runs).
@@ -31,7 +53,7 @@ private let tinyEvaluate = ["multitarget", "evaluate", "--antennas", "16", "--su
         try #require(single.status == 0, "\(single.stderr)")
         // Two layouts with uneven blocks (23 = 8+8+7, 17 = 5+6+6 …): both must give the single-run metrics.
         for n in [3, 5] {
-            let dir = try tempDir("merge\(n)")
+            let dir = tempDir("merge\(n)")
             defer { try? FileManager.default.removeItem(atPath: dir) }
             for i in 0..<n {
                 let r = try isac(tinyEvaluate + ["--shard", "\(i)/\(n)", "--shard-dir", dir])
@@ -52,7 +74,7 @@ private let tinyEvaluate = ["multitarget", "evaluate", "--antennas", "16", "--su
                      "--impairments", "unknown,known", "--pfa-values", "0.01,0.1,0.3", "--samples", "19", "--calibration-samples", "22", "--quiet"]
         let single = try isac(sweep + ["--json"])
         try #require(single.status == 0, "\(single.stderr)")
-        let dir = try tempDir("pfa")
+        let dir = tempDir("pfa")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for i in 0..<4 { #expect(try isac(sweep + ["--shard", "\(i)/4", "--shard-dir", dir]).status == 0) }
         let m = try isac(["merge", dir, "--json"])
@@ -63,7 +85,7 @@ private let tinyEvaluate = ["multitarget", "evaluate", "--antennas", "16", "--su
     }
 
     @Test func mergeRefusesOtherSeedsAndNamesMissingShards() throws {
-        let a = try tempDir("seedA"), b = try tempDir("seedB")
+        let a = tempDir("seedA"), b = tempDir("seedB")
         defer { try? FileManager.default.removeItem(atPath: a); try? FileManager.default.removeItem(atPath: b) }
         for i in 0..<2 { #expect(try isac(tinyEvaluate + ["--shard", "\(i)/3", "--shard-dir", a]).status == 0) }
         #expect(try isac(tinyEvaluate + ["--seed", "8", "--shard", "2/3", "--shard-dir", b]).status == 0)
@@ -82,7 +104,7 @@ private let tinyEvaluate = ["multitarget", "evaluate", "--antennas", "16", "--su
     }
 
     @Test func finishedShardNeedsResumeAndIsKept() throws {
-        let d = try tempDir("resume")
+        let d = tempDir("resume")
         defer { try? FileManager.default.removeItem(atPath: d) }
         let args = tinyEvaluate + ["--shard", "1/2", "--shard-dir", d]
         #expect(try isac(args).status == 0)
@@ -111,18 +133,10 @@ private let tinyEvaluate = ["multitarget", "evaluate", "--antennas", "16", "--su
     }
 
     @Test func slurmScriptsRunTaskByTaskMergeToTheSingleRun() throws {
-        let d = try tempDir("slurm")
+        let d = tempDir("slurm")
         defer { try? FileManager.default.removeItem(atPath: d) }
-        // Stand-in sbatch: logs its arguments, answers job ids like `sbatch --parsable` (with a cluster suffix once).
-        let fake = d + "/sbatch"
-        try """
-        #!/bin/sh
-        echo "$@" >> \(d)/sbatch.log
-        n=$(wc -l < \(d)/sbatch.log)
-        if [ "$n" -eq 1 ]; then echo "4242;testcluster"; else echo 4243; fi
-
-        """.write(toFile: fake, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake)
+        // The first answer carries a cluster suffix, as `sbatch --parsable` on a federation does.
+        let fake = try fakeSbatch(in: d, answer: #"if [ "$n" -eq 1 ]; then echo "4242;testcluster"; else echo 4243; fi"#)
         let job = d + "/job"
         let r = try isac(["cluster", "slurm", "--tasks", "3", "--dir", job, "--sbatch", fake, "--time", "0:30:00", "--mem", "1G",
                           "--extra", "--qos=short", "--json", "--"] + tinyEvaluate)
@@ -137,14 +151,7 @@ private let tinyEvaluate = ["multitarget", "evaluate", "--antennas", "16", "--su
                      "--shard \"${SLURM_ARRAY_TASK_ID}/3\"", "--resume"] {
             #expect(script.contains(line), "array script lacks \(line)")
         }
-        // Run what Slurm would run: every array task, then the merge.
-        let bash = URL(fileURLWithPath: "/bin/bash")
-        for i in 0..<3 {
-            let t = try runProcess(bash, [job + "/array.sbatch"], env: ["SLURM_ARRAY_TASK_ID": "\(i)"])
-            try #require(t.status == 0, "\(t.stderr)")
-        }
-        let m = try runProcess(bash, [job + "/merge.sbatch"])
-        try #require(m.status == 0, "\(m.stderr)")
+        try runPlan(job, tasks: 3)
         let merged = try String(contentsOfFile: job + "/merged.json", encoding: .utf8)
         let single = try isac(tinyEvaluate + ["--json"])
         #expect(withoutTimings(merged) == withoutTimings(single.stdout))
@@ -169,8 +176,10 @@ private let tinyEvaluate = ["multitarget", "evaluate", "--antennas", "16", "--su
         #expect(badShard.status != 0 && badShard.stderr.contains("--shard"))
         let noDir = try isac(tinyEvaluate + ["--shard", "0/3"])
         #expect(noDir.status != 0 && noDir.stderr.contains("--shard-dir"))
-        let shardTooMany = try isac(tinyEvaluate + ["--shard", "0/18", "--shard-dir", "x"])
+        let unused = _TestSupport.tempDir("unused", prefix: "cluster", create: false)
+        let shardTooMany = try isac(tinyEvaluate + ["--shard", "0/18", "--shard-dir", unused])
         #expect(shardTooMany.status != 0 && shardTooMany.stderr.contains("17 calibration samples"))
+        #expect(!FileManager.default.fileExists(atPath: unused), "a refused shard must not create its --shard-dir")
     }
 
     /// Scheduler values: Slurm's and Kubernetes' documented forms pass, out-of-range or malformed
@@ -217,10 +226,45 @@ private let tinyEvaluate = ["multitarget", "evaluate", "--antennas", "16", "--su
         }
     }
 
+    /// Kubernetes Job names: every `metadata.name` of the manifest (BASE, BASE-prepare, BASE-merge) and the Indexed
+    /// Job's pod hostnames BASE-INDEX are DNS labels (≤ 63 characters) whatever the `--name`; a long name is shortened
+    /// deterministically and two long names that differ only at the end stay different; a short one is unchanged.
+    @Test func kubernetesJobNamesAreDNSLabels() throws {
+        let ext = ["--", "extended", "experiment", "train-fraction", "--out", "/data/ext"]
+        func names(_ prefix: String?) throws -> [String] {
+            let r = try isac(["cluster", "k8s", "--tasks", "4"] + (prefix.map { ["--name", $0] } ?? []) + ext)
+            try #require(r.status == 0, "\(r.stderr)")
+            let lines = r.stdout.split(separator: "\n").map(String.init)
+            return zip(lines, lines.dropFirst()).compactMap { a, b in
+                a == "metadata:" && b.hasPrefix("  name: ") ? String(b.dropFirst(8)) : nil
+            }
+        }
+        let label = #"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"#
+        let long = String(repeating: "a", count: 40) + "-" + String(repeating: "b", count: 22)  // 63 characters
+        for prefix in [nil, "abc", long, String(repeating: "x", count: 63)] {
+            let ns = try names(prefix)
+            #expect(ns.count == 3, "\(ns)")
+            // The Indexed Job is the second object (after the prepare Job); its pods are named BASE-INDEX.
+            let base = try #require(ns.dropFirst().first)
+            #expect(ns == [base + "-prepare", base, base + "-merge"])
+            for n in ns + [base + "-999999"] {
+                #expect(n.range(of: label, options: .regularExpression) != nil, "not a DNS label: \(n) (\(n.count) characters)")
+            }
+            let full = (prefix ?? "isac") + "-extended-experiment-train-fraction"
+            if full.count <= 55 { #expect(base == full) } else { #expect(base.count == 55 && base.hasPrefix(String(full.prefix(40)))) }
+        }
+        #expect(try names(long) == names(long))
+        #expect(try names(long) != names(String(long.dropLast()) + "c"))
+        for bad in ["Abc", "-abc", "abc-", "a_b", String(repeating: "a", count: 64)] {
+            let r = try isac(["cluster", "k8s", "--tasks", "2", "--name", bad] + ext)
+            #expect(r.status != 0 && r.stderr.contains("--name") && r.stdout.isEmpty, "\(bad): \(r.stderr)")
+        }
+    }
+
     /// `multitarget train-sweep`: 4 (seed, lr) runs as 3 shards + `isac merge` give the one-process table byte for
     /// byte; shards of another configuration in the folder are refused naming the option; finished shards need --resume.
     @Test func trainSweepShardsMergeToTheSingleRunTable() throws {
-        let d = try tempDir("sweep")
+        let d = tempDir("sweep")
         defer { try? FileManager.default.removeItem(atPath: d) }
         let train = ["--antennas", "8", "--subcarriers", "16", "--n-theta", "32", "--n-tau", "16", "--steps", "3", "--batch", "2", "--test-samples", "4"]
         let sweep = ["multitarget", "train-sweep", "--seeds", "1,2", "--lrs", "1e-3,3e-4", "--quiet"]
@@ -259,20 +303,12 @@ private let tinyEvaluate = ["multitarget", "evaluate", "--antennas", "16", "--su
         let reserved = try isac(["multitarget", "train-sweep", "--seeds", "1", "--out", d + "/bad", "--"] + train + ["--lr", "1e-3"])
         #expect(reserved.status != 0 && reserved.stderr.contains("--lr"))
         // Through the Slurm plan: the shard options go before the train flags' `--`; tasks run by hand, then the merge.
-        let fake = d + "/sbatch"
-        try "#!/bin/sh\necho 7\n".write(toFile: fake, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake)
+        let fake = try fakeSbatch(in: d, answer: "echo 7")
         let plan = try isac(["cluster", "slurm", "--tasks", "2", "--dir", d + "/job", "--sbatch", fake, "--"] + sweep + ["--out", d + "/viaslurm", "--"] + train)
         try #require(plan.status == 0, "\(plan.stderr)")
         let script = try String(contentsOfFile: d + "/job/array.sbatch", encoding: .utf8)
         #expect(script.contains("--resume -- --antennas 8"))
-        let bash = URL(fileURLWithPath: "/bin/bash")
-        for i in 0..<2 {
-            let t = try runProcess(bash, [d + "/job/array.sbatch"], env: ["SLURM_ARRAY_TASK_ID": "\(i)"])
-            try #require(t.status == 0, "\(t.stderr)")
-        }
-        let jm = try runProcess(bash, [d + "/job/merge.sbatch"])
-        try #require(jm.status == 0, "\(jm.stderr)")
+        try runPlan(d + "/job", tasks: 2)
         #expect(try String(contentsOfFile: d + "/viaslurm/train_sweep.csv", encoding: .utf8) == a)
         let tooMany = try isac(["cluster", "slurm", "--tasks", "5", "--dry-run", "--"] + sweep + ["--out", d + "/c", "--"] + train)
         #expect(tooMany.status != 0 && tooMany.stderr.contains("--tasks") && tooMany.stderr.contains("4 (seed, learning rate) runs"))
@@ -282,16 +318,9 @@ private let tinyEvaluate = ["multitarget", "evaluate", "--antennas", "16", "--su
     /// first job the array depends on (Slurm afterok; Kubernetes pods wait for the dataset manifest), the merge job
     /// is `isac merge OUT/shards`; non-Monte-Carlo figures and more tasks than trained runs are refused.
     @Test func widebandAndExtendedExperimentPlans() throws {
-        let d = try tempDir("plans")
+        let d = tempDir("plans")
         defer { try? FileManager.default.removeItem(atPath: d) }
-        let fake = d + "/sbatch"
-        try """
-        #!/bin/sh
-        echo "$@" >> \(d)/sbatch.log
-        echo $((100 + $(wc -l < \(d)/sbatch.log)))
-
-        """.write(toFile: fake, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake)
+        let fake = try fakeSbatch(in: d, answer: "echo $((100 + n))")
         let job = d + "/job", out = d + "/ext"
         let r = try isac(["cluster", "slurm", "--tasks", "3", "--dir", job, "--sbatch", fake, "--json", "--",
                           "extended", "experiment", "table2", "--out", out, "--epochs", "1", "--seeds", "42", "--quiet"])
