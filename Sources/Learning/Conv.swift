@@ -13,16 +13,23 @@ import Foundation
 /// (zero outside the image). `x` points at one `[C, H, W]` sample; `col` is `[C·kh·kw, Ho·Wo]`.
 @inline(__always)
 func im2colSample(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ col: UnsafeMutablePointer<Float>) {
-    let hw = g.ho * g.wo
+    im2colRows(x, g, 0, g.ho, col)
+}
+
+/// im2col of the output rows `oy0 ..< oy1` only: `col` is `[C·kh·kw, (oy1 − oy0)·Wo]` with
+/// `col[r, (oy − oy0)·Wo + ox]` = the `im2colSample` entry `[r, oy·Wo + ox]`.
+@inline(__always)
+func im2colRows(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ oy0: Int, _ oy1: Int, _ col: UnsafeMutablePointer<Float>) {
+    let tn = (oy1 - oy0) * g.wo
     for r in 0..<g.ckk {
         let c = r / (g.kh * g.kw), i = (r / g.kw) % g.kh, j = r % g.kw
         let img = x + c * g.h * g.w
-        var dst = col + r * hw
+        var dst = col + r * tn
         // ox range whose input column lies inside the image: 0 ≤ ox·s − p + j < W
         let oxLo = Swift.max(0, (g.padding - j + g.stride - 1) / g.stride)
         let lastIn = g.w - 1 + g.padding - j  // ox·s ≤ lastIn
         let oxHi = lastIn < 0 ? 0 : Swift.min(g.wo, lastIn / g.stride + 1)
-        for oy in 0..<g.ho {
+        for oy in oy0..<oy1 {
             let y = oy * g.stride - g.padding + i
             if y < 0 || y >= g.h || oxLo >= oxHi {
                 for ox in 0..<g.wo { dst[ox] = 0 }
@@ -40,6 +47,45 @@ func im2colSample(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ col: UnsafeMut
             dst += g.wo
         }
     }
+}
+
+/// Adjoint of `im2colRows` for the output rows `oy0 ..< oy1`: **adds** the contributions of the
+/// `[C·kh·kw, (oy1 − oy0)·Wo]` column block `col` into one `[C, H, W]` image gradient `dx` (zeroed by
+/// the caller before the first block). Summed over blocks that cover `0 ..< Ho` once, it equals
+/// `col2imSample` of the whole column matrix (up to the order of the float additions).
+@inline(__always)
+func col2imRowsAccumulate(_ col: UnsafePointer<Float>, _ g: ConvGeometry, _ oy0: Int, _ oy1: Int,
+                          _ dx: UnsafeMutablePointer<Float>) {
+    let tn = (oy1 - oy0) * g.wo
+    for r in 0..<g.ckk {
+        let c = r / (g.kh * g.kw), i = (r / g.kw) % g.kh, j = r % g.kw
+        let img = dx + c * g.h * g.w
+        let src = col + r * tn
+        let oxLo = Swift.max(0, (g.padding - j + g.stride - 1) / g.stride)
+        let lastIn = g.w - 1 + g.padding - j  // ox·s ≤ lastIn
+        let oxHi = lastIn < 0 ? 0 : Swift.min(g.wo, lastIn / g.stride + 1)
+        if oxLo >= oxHi { continue }
+        for oy in oy0..<oy1 {
+            let y = oy * g.stride - g.padding + i
+            if y < 0 || y >= g.h { continue }
+            let row = img + y * g.w, s = src + (oy - oy0) * g.wo
+            if g.stride == 1 {
+                vectorAccumulate(row + (oxLo - g.padding + j), s + oxLo, oxHi - oxLo)
+            } else {
+                for ox in oxLo..<oxHi { row[ox * g.stride - g.padding + j] += s[ox] }
+            }
+        }
+    }
+}
+
+/// Output rows per im2col block of the convolution kernels: the block's `[C·kh·kw, rows·Wo]` columns (and,
+/// in the pullback, their gradient) stay within `convBlockFloats` floats (256 KiB), so im2col writes them,
+/// and the sgemm packs them, from L2 rather than DRAM (the whole-image column matrix of a 32-channel 64 × 64
+/// layer is 4.7 MB per sample).
+let convBlockFloats = 65_536
+@inline(__always)
+func convBlockRows(_ g: ConvGeometry) -> Int {
+    Swift.max(1, Swift.min(g.ho, convBlockFloats / Swift.max(1, g.ckk * g.wo)))
 }
 
 /// Adjoint of `im2colSample`: `dx[c, y, x] = Σ_{i,j} col[(c·kh + i)·kw + j, oy·Wo + ox]` over the window
@@ -107,11 +153,13 @@ func uninitializedFloats(_ count: Int, _ fill: (UnsafeMutablePointer<Float>) -> 
     }
 }
 
-/// Forward kernel: per sample, im2col into a per-worker scratch buffer and one sgemm
-/// `[Cout, CKK]·[CKK, Ho·Wo]` written straight into the NCHW output; samples are split over the cores.
-func conv2dForward(_ x: Tensor, _ w: Tensor, _ b: Tensor, _ g: ConvGeometry) -> Tensor {
+/// Forward kernel: per sample, blocks of `blockRows` output rows (`convBlockRows`): im2col of the block into a
+/// per-worker scratch buffer and one sgemm `[Cout, CKK]·[CKK, rows·Wo]` written straight into the NCHW output
+/// (row stride Ho·Wo); samples are split over the cores.
+func conv2dForward(_ x: Tensor, _ w: Tensor, _ b: Tensor, _ g: ConvGeometry, blockRows: Int? = nil) -> Tensor {
     _ = blasSingleThreaded
     let cout = w.shape[0], hw = g.ho * g.wo, chw = g.c * g.h * g.w
+    let rows = Swift.max(1, Swift.min(g.ho, blockRows ?? convBlockRows(g)))
     let out = x.scalars.withUnsafeBufferPointer { pxb in
         w.scalars.withUnsafeBufferPointer { pwb in
             b.scalars.withUnsafeBufferPointer { pbb in
@@ -119,13 +167,18 @@ func conv2dForward(_ x: Tensor, _ w: Tensor, _ b: Tensor, _ g: ConvGeometry) -> 
                     let px = SendableMutablePointer(mutating: pxb.baseAddress!), pw = SendableMutablePointer(mutating: pwb.baseAddress!)
                     let pb = SendableMutablePointer(mutating: pbb.baseAddress!), pout = SendableMutablePointer(po)
                     parallelChunks(g.n) { _, samples in
-                        let col = UnsafeMutablePointer<Float>.allocate(capacity: g.ckk * hw)
+                        let col = UnsafeMutablePointer<Float>.allocate(capacity: g.ckk * rows * g.wo)
                         defer { col.deallocate() }
                         for n in samples {
-                            im2colSample(px.pointer + n * chw, g, col)
                             let o = pout.pointer + n * cout * hw
-                            for co in 0..<cout { let bv = pb.pointer[co]; for q in 0..<hw { o[co * hw + q] = bv } }
-                            RowMajorBLAS.sgemm(transA: false, transB: false, m: cout, n: hw, k: g.ckk, alpha: 1, a: pw.pointer, lda: g.ckk, b: col, ldb: hw, beta: 1, c: o, ldc: hw)
+                            for co in 0..<cout { (o + co * hw).update(repeating: pb.pointer[co], count: hw) }
+                            var oy0 = 0
+                            while oy0 < g.ho {
+                                let oy1 = Swift.min(g.ho, oy0 + rows), tn = (oy1 - oy0) * g.wo
+                                im2colRows(px.pointer + n * chw, g, oy0, oy1, col)
+                                RowMajorBLAS.sgemm(transA: false, transB: false, m: cout, n: tn, k: g.ckk, alpha: 1, a: pw.pointer, lda: g.ckk, b: col, ldb: tn, beta: 1, c: o + oy0 * g.wo, ldc: hw)
+                                oy0 = oy1
+                            }
                         }
                     }
                 }
@@ -133,6 +186,64 @@ func conv2dForward(_ x: Tensor, _ w: Tensor, _ b: Tensor, _ g: ConvGeometry) -> 
         }
     }
     return Tensor(shape: [g.n, cout, g.ho, g.wo], scalars: out)
+}
+
+/// Pullback kernel of `conv2dForward` for the output gradient `grad` `[N, Cout, Ho, Wo]`: per sample and
+/// block of `blockRows` output rows, recompute the block's columns, dW += G_blk·colᵀ (per-worker partial
+/// sums), dcol = Wᵀ·G_blk added back into dx_n with `col2imRowsAccumulate`; db += Σ G_n.
+/// - Returns: (dx [N, C, H, W], dW [Cout, C, kh, kw], db [Cout]) as flat arrays.
+func conv2dBackward(_ x: Tensor, _ filter: Tensor, _ grad: Tensor, _ g: ConvGeometry, blockRows: Int? = nil)
+    -> (dx: [Float], dw: [Float], db: [Float]) {
+    _ = blasSingleThreaded
+    let cout = filter.shape[0], hw = g.ho * g.wo, chw = g.c * g.h * g.w
+    let rows = Swift.max(1, Swift.min(g.ho, blockRows ?? convBlockRows(g)))
+    let workers = Swift.max(1, Swift.min(learningWorkers, g.n))
+    var partialW = [Float](repeating: 0, count: workers * filter.count)
+    var partialB = [Float](repeating: 0, count: workers * cout)
+    // every sample's dx block is zeroed, then accumulated, by the one worker that owns the sample
+    var dx = [Float](unsafeUninitializedCapacity: x.count) { _, n in n = x.count }
+    let wcount = filter.count
+    x.scalars.withUnsafeBufferPointer { pxb in
+        filter.scalars.withUnsafeBufferPointer { pfb in
+            grad.scalars.withUnsafeBufferPointer { pgb in
+                partialW.withUnsafeMutableBufferPointer { pwb in
+                    partialB.withUnsafeMutableBufferPointer { pbb in
+                        dx.withUnsafeMutableBufferPointer { pdb in
+                            let px = SendableMutablePointer(mutating: pxb.baseAddress!), pf = SendableMutablePointer(mutating: pfb.baseAddress!)
+                            let pg = SendableMutablePointer(mutating: pgb.baseAddress!), pw = SendableMutablePointer(pwb.baseAddress!)
+                            let pb = SendableMutablePointer(pbb.baseAddress!), pd = SendableMutablePointer(pdb.baseAddress!)
+                            parallelChunks(g.n, workers: workers) { worker, samples in
+                                let col = UnsafeMutablePointer<Float>.allocate(capacity: g.ckk * rows * g.wo)
+                                let dcol = UnsafeMutablePointer<Float>.allocate(capacity: g.ckk * rows * g.wo)
+                                defer { col.deallocate(); dcol.deallocate() }
+                                let dW = pw.pointer + worker * wcount, db = pb.pointer + worker * cout
+                                for n in samples {
+                                    let gn = pg.pointer + n * cout * hw, dxn = pd.pointer + n * chw
+                                    for co in 0..<cout { db[co] += vectorSum(gn + co * hw, hw) }
+                                    dxn.update(repeating: 0, count: chw)
+                                    var oy0 = 0
+                                    while oy0 < g.ho {
+                                        let oy1 = Swift.min(g.ho, oy0 + rows), tn = (oy1 - oy0) * g.wo
+                                        im2colRows(px.pointer + n * chw, g, oy0, oy1, col)
+                                        RowMajorBLAS.sgemm(transA: false, transB: true, m: cout, n: g.ckk, k: tn, alpha: 1, a: gn + oy0 * g.wo, lda: hw, b: col, ldb: tn, beta: 1, c: dW, ldc: g.ckk)
+                                        RowMajorBLAS.sgemm(transA: true, transB: false, m: g.ckk, n: tn, k: cout, alpha: 1, a: pf.pointer, lda: g.ckk, b: gn + oy0 * g.wo, ldb: hw, beta: 0, c: dcol, ldc: tn)
+                                        col2imRowsAccumulate(dcol, g, oy0, oy1, dxn)
+                                        oy0 = oy1
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    var dw = [Float](repeating: 0, count: wcount), dbias = [Float](repeating: 0, count: cout)
+    for w in 0..<workers {
+        for i in 0..<wcount { dw[i] += partialW[w * wcount + i] }
+        for i in 0..<cout { dbias[i] += partialB[w * cout + i] }
+    }
+    return (dx, dw, dbias)
 }
 
 /// 2-D cross-correlation (the deep-learning "convolution"), NCHW layout, via im2col + one sgemm:
@@ -149,52 +260,9 @@ public func _vjpConv2d(_ x: Tensor, filter: Tensor, bias: Tensor, stride: Int, p
     -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor, Tensor)) {
     let g = convGeometry(x, filter, stride: stride, padding: padding)
     let y = conv2dForward(x, filter, bias, g)
-    let cout = filter.shape[0], hw = g.ho * g.wo, chw = g.c * g.h * g.w
     return (y, { grad in
-        let grad = grad.materialized(y.shape)
-        // Per sample n: recompute col_n, dW += G_n·col_nᵀ (per-worker partial sums), db += Σ G_n,
-        // dcol = Wᵀ·G_n scattered back with col2im into dx_n (disjoint per sample).
-        let workers = Swift.max(1, Swift.min(learningWorkers, g.n))
-        var partialW = [Float](repeating: 0, count: workers * filter.count)
-        var partialB = [Float](repeating: 0, count: workers * cout)
-        // every sample's dx block is overwritten by col2imSample (each sample is in exactly one chunk)
-        var dx = [Float](unsafeUninitializedCapacity: x.count) { _, n in n = x.count }
-        let wcount = filter.count
-        x.scalars.withUnsafeBufferPointer { pxb in
-            filter.scalars.withUnsafeBufferPointer { pfb in
-                grad.scalars.withUnsafeBufferPointer { pgb in
-                    partialW.withUnsafeMutableBufferPointer { pwb in
-                        partialB.withUnsafeMutableBufferPointer { pbb in
-                            dx.withUnsafeMutableBufferPointer { pdb in
-                                let px = SendableMutablePointer(mutating: pxb.baseAddress!), pf = SendableMutablePointer(mutating: pfb.baseAddress!)
-                                let pg = SendableMutablePointer(mutating: pgb.baseAddress!), pw = SendableMutablePointer(pwb.baseAddress!)
-                                let pb = SendableMutablePointer(pbb.baseAddress!), pd = SendableMutablePointer(pdb.baseAddress!)
-                                parallelChunks(g.n, workers: workers) { worker, samples in
-                                    let col = UnsafeMutablePointer<Float>.allocate(capacity: g.ckk * hw)
-                                    let dcol = UnsafeMutablePointer<Float>.allocate(capacity: g.ckk * hw)
-                                    defer { col.deallocate(); dcol.deallocate() }
-                                    let dW = pw.pointer + worker * wcount, db = pb.pointer + worker * cout
-                                    for n in samples {
-                                        let gn = pg.pointer + n * cout * hw
-                                        im2colSample(px.pointer + n * chw, g, col)
-                                        RowMajorBLAS.sgemm(transA: false, transB: true, m: cout, n: g.ckk, k: hw, alpha: 1, a: gn, lda: hw, b: col, ldb: hw, beta: 1, c: dW, ldc: g.ckk)
-                                        for co in 0..<cout { db[co] += vectorSum(gn + co * hw, hw) }
-                                        RowMajorBLAS.sgemm(transA: true, transB: false, m: g.ckk, n: hw, k: cout, alpha: 1, a: pf.pointer, lda: g.ckk, b: gn, ldb: hw, beta: 0, c: dcol, ldc: hw)
-                                        col2imSample(dcol, g, pd.pointer + n * chw)
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        var dw = [Float](repeating: 0, count: wcount), dbias = [Float](repeating: 0, count: cout)
-        for w in 0..<workers {
-            for i in 0..<wcount { dw[i] += partialW[w * wcount + i] }
-            for i in 0..<cout { dbias[i] += partialB[w * cout + i] }
-        }
-        return (Tensor(shape: x.shape, scalars: dx), Tensor(shape: filter.shape, scalars: dw), Tensor(shape: [cout], scalars: dbias))
+        let r = conv2dBackward(x, filter, grad.materialized(y.shape), g)
+        return (Tensor(shape: x.shape, scalars: r.dx), Tensor(shape: filter.shape, scalars: r.dw), Tensor(shape: [filter.shape[0]], scalars: r.db))
     })
 }
 

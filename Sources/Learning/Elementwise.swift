@@ -246,11 +246,11 @@ extension Tensor {
     /// GELU, tanh approximation: ½x(1 + tanh(√(2/π)(x + 0.044715x³))) (the PyTorch
     /// `approximate="tanh"` form).
     @differentiable(reverse)
-    public func gelu() -> Tensor { map { Tensor.geluScalar($0).0 } }
+    public func gelu() -> Tensor { geluKernel(self, nil) }
     @derivative(of: gelu)
     public func _vjpGelu() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let x = self
-        return (gelu(), { g in g.materialized(x.shape).zipMap(x) { g, x in g * Tensor.geluScalar(x).1 } })
+        return (geluKernel(x, nil), { g in geluKernel(x, g.materialized(x.shape)) })
     }
     /// (gelu(x), gelu'(x)).
     @inline(__always) static func geluScalar(_ x: Float) -> (Float, Float) {

@@ -1,4 +1,5 @@
 import Foundation
+import Linalg
 
 /// Vectorized single-precision eˣ for 8 lanes (the softmax kernel's exponential).
 ///
@@ -125,4 +126,50 @@ func vectorAccumulate(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<F
         j += 8
     }
     while j < n { dst[j] += src[j]; j += 1 }
+}
+
+/// (gelu(x), gelu'(x)) of 8 lanes, tanh form: gelu = ½x(1 + t), t = tanh(√(2/π)(x + 0.044715x³)) =
+/// 1 − 2/(e^{2u} + 1) with `fastExp` (saturates to ±1 at ±∞; NaN stays NaN).
+@inline(__always)
+func geluLanes(_ x: SIMD8<Float>) -> (SIMD8<Float>, SIMD8<Float>) {
+    let c: Float = 0.7978845608028654, a: Float = 0.044715
+    let x2 = x * x
+    let u = c * (x + a * x2 * x)
+    let t = 1 - 2 / (fastExp(2 * u) + 1)
+    let du = c * (1 + 3 * a * x2)
+    let half: SIMD8<Float> = SIMD8(repeating: 0.5)
+    return (half * x * (1 + t), half * (1 + t) + half * x * (1 - t * t) * du)
+}
+
+/// GELU (tanh form) of every element of `x` when `grad` is nil, else `grad ⊙ gelu'(x)` (same shape), 8 lanes
+/// at a time (`geluLanes`; a tail element is evaluated in lane 0 of a broadcast vector, so the result does not
+/// depend on an element's position), split over the cores past 2¹⁶ elements.
+func geluKernel(_ x: Tensor, _ grad: Tensor?) -> Tensor {
+    let n = x.count
+    if let grad { precondition(grad.shape == x.shape, "gelu pullback: gradient \(grad.shape) for input \(x.shape)") }
+    if n == 0 { return x }
+    let gs = grad?.scalars ?? []
+    let out = x.scalars.withUnsafeBufferPointer { pxb in
+        gs.withUnsafeBufferPointer { pgb in
+            uninitializedFloats(n) { po in
+                let px = SendableMutablePointer(mutating: pxb.baseAddress!), o = SendableMutablePointer(po)
+                let pg = grad == nil ? nil : SendableMutablePointer(mutating: pgb.baseAddress!)
+                parallelElementwise(n) { r in
+                    var i = r.lowerBound
+                    while i + 8 <= r.upperBound {
+                        let (y, d) = geluLanes(UnsafeRawPointer(px.pointer + i).loadUnaligned(as: SIMD8<Float>.self))
+                        let v = pg.map { UnsafeRawPointer($0.pointer + i).loadUnaligned(as: SIMD8<Float>.self) * d } ?? y
+                        UnsafeMutableRawPointer(o.pointer + i).storeBytes(of: v, as: SIMD8<Float>.self)
+                        i += 8
+                    }
+                    while i < r.upperBound {
+                        let (y, d) = geluLanes(SIMD8(repeating: px.pointer[i]))
+                        o.pointer[i] = pg.map { $0.pointer[i] * d[0] } ?? y[0]
+                        i += 1
+                    }
+                }
+            }
+        }
+    }
+    return Tensor(shape: x.shape, scalars: out)
 }

@@ -169,29 +169,90 @@ func batchNormForward(_ x: Tensor, _ gamma: Tensor, _ beta: Tensor, _ eps: Float
     // y and xhat are written element by element below (no zero-fill)
     var y = [Float](unsafeUninitializedCapacity: x.count) { _, k in k = x.count }
     var xhat = [Float](unsafeUninitializedCapacity: x.count) { _, k in k = x.count }
-    x.scalars.withUnsafeBufferPointer { px in
-        for ch in 0..<c {
-            var s: Double = 0
-            for b in 0..<n { let o = (b * c + ch) * inner; for j in 0..<inner { s += Double(px[o + j]) } }
-            let mu = Float(s / Double(Swift.max(m, 1)))
-            var v: Double = 0
-            for b in 0..<n { let o = (b * c + ch) * inner; for j in 0..<inner { let t = px[o + j] - mu; v += Double(t * t) } }
-            mean[ch] = mu; variance[ch] = Float(v / Double(Swift.max(m, 1)))
-            rstd[ch] = 1 / (variance[ch] + eps).squareRoot()
-        }
-        xhat.withUnsafeMutableBufferPointer { ph in
-            y.withUnsafeMutableBufferPointer { py in
-                for b in 0..<n {
-                    for ch in 0..<c {
-                        let o = (b * c + ch) * inner, mu = mean[ch], rs = rstd[ch]
-                        let ga = gamma.scalars[ch], be = beta.scalars[ch]
-                        for j in 0..<inner { let h = (px[o + j] - mu) * rs; ph[o + j] = h; py[o + j] = h * ga + be }
+    // Per channel (channels split over the cores past 2¹⁶ elements, each worker writes only its channels):
+    // 8-lane float sums of each contiguous [inner] row, accumulated over the batch in float64; then the
+    // normalization of that channel's rows.
+    x.scalars.withUnsafeBufferPointer { pxb in
+        gamma.scalars.withUnsafeBufferPointer { pgb in
+            beta.scalars.withUnsafeBufferPointer { pbb in
+                xhat.withUnsafeMutableBufferPointer { phb in
+                    y.withUnsafeMutableBufferPointer { pyb in
+                        mean.withUnsafeMutableBufferPointer { pmb in
+                            variance.withUnsafeMutableBufferPointer { pvb in
+                                rstd.withUnsafeMutableBufferPointer { prb in
+                                    guard x.count > 0 else { return }
+                                    let px = SendableMutablePointer(mutating: pxb.baseAddress!), pg = SendableMutablePointer(mutating: pgb.baseAddress!)
+                                    let pbe = SendableMutablePointer(mutating: pbb.baseAddress!), ph = SendableMutablePointer(phb.baseAddress!)
+                                    let py = SendableMutablePointer(pyb.baseAddress!), pm = SendableMutablePointer(pmb.baseAddress!)
+                                    let pv = SendableMutablePointer(pvb.baseAddress!), pr = SendableMutablePointer(prb.baseAddress!)
+                                    parallelChunks(x.count >= 65_536 ? c : 1) { _, chunk in
+                                        for ch in (x.count >= 65_536 ? chunk : 0..<c) {
+                                            var s: Double = 0
+                                            for b in 0..<n { s += Double(vectorSum(px.pointer + (b * c + ch) * inner, inner)) }
+                                            let mu = Float(s / Double(Swift.max(m, 1)))
+                                            var v: Double = 0
+                                            for b in 0..<n { v += Double(vectorSquaredDeviation(px.pointer + (b * c + ch) * inner, inner, mu)) }
+                                            let vr = Float(v / Double(Swift.max(m, 1)))
+                                            let rs = 1 / (vr + eps).squareRoot()
+                                            pm.pointer[ch] = mu; pv.pointer[ch] = vr; pr.pointer[ch] = rs
+                                            let ga = pg.pointer[ch], be = pbe.pointer[ch]
+                                            for b in 0..<n {
+                                                let o = (b * c + ch) * inner
+                                                batchNormRow(px.pointer + o, ph.pointer + o, py.pointer + o, inner, mu, rs, ga, be)
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
     }
     return (Tensor(shape: x.shape, scalars: y), xhat, rstd, mean, variance, m)
+}
+
+/// Σ (p[i] − mu)² over `n` contiguous floats, 8 lanes at a time.
+@inline(__always)
+func vectorSquaredDeviation(_ p: UnsafePointer<Float>, _ n: Int, _ mu: Float) -> Float {
+    let mb = SIMD8<Float>(repeating: mu)
+    var a = SIMD8<Float>(repeating: 0)
+    var j = 0
+    while j + 8 <= n { let t = UnsafeRawPointer(p + j).loadUnaligned(as: SIMD8<Float>.self) - mb; a += t * t; j += 8 }
+    var s = a.sum()
+    while j < n { let t = p[j] - mu; s += t * t; j += 1 }
+    return s
+}
+
+/// One row of the batch-norm forward: h = (x − mu)·rs, y = h·ga + be.
+@inline(__always)
+func batchNormRow(_ x: UnsafePointer<Float>, _ h: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                  _ n: Int, _ mu: Float, _ rs: Float, _ ga: Float, _ be: Float) {
+    let mb = SIMD8<Float>(repeating: mu), rb = SIMD8<Float>(repeating: rs)
+    let gb = SIMD8<Float>(repeating: ga), bb = SIMD8<Float>(repeating: be)
+    var j = 0
+    while j + 8 <= n {
+        let hv = (UnsafeRawPointer(x + j).loadUnaligned(as: SIMD8<Float>.self) - mb) * rb
+        UnsafeMutableRawPointer(h + j).storeBytes(of: hv, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(y + j).storeBytes(of: hv * gb + bb, as: SIMD8<Float>.self)
+        j += 8
+    }
+    while j < n { let hv = (x[j] - mu) * rs; h[j] = hv; y[j] = hv * ga + be; j += 1 }
+}
+
+/// One row of the batch-norm training pullback: adds Σ g and Σ g·h to `sg`, `sgh`.
+@inline(__always)
+func batchNormGradSums(_ g: UnsafePointer<Float>, _ h: UnsafePointer<Float>, _ n: Int) -> (Float, Float) {
+    var a = SIMD8<Float>(repeating: 0), b = SIMD8<Float>(repeating: 0)
+    var j = 0
+    while j + 8 <= n {
+        let gv = UnsafeRawPointer(g + j).loadUnaligned(as: SIMD8<Float>.self)
+        a += gv; b += gv * UnsafeRawPointer(h + j).loadUnaligned(as: SIMD8<Float>.self); j += 8
+    }
+    var sg = a.sum(), sgh = b.sum()
+    while j < n { sg += g[j]; sgh += g[j] * h[j]; j += 1 }
+    return (sg, sgh)
 }
 
 @derivative(of: batchNormTraining, wrt: (x, gamma, beta))
@@ -206,21 +267,47 @@ public func _vjpBatchNormTraining(_ x: Tensor, gamma: Tensor, beta: Tensor, epsi
         let n = shape[0], c = shape[1], inner = shape.dropFirst(2).reduce(1, *)
         var dx = [Float](unsafeUninitializedCapacity: g.count) { _, k in k = g.count }  // every element written below
         var dg = [Float](repeating: 0, count: c), db = dg
-        g.scalars.withUnsafeBufferPointer { pg in
-            f.xhat.withUnsafeBufferPointer { ph in
-                dx.withUnsafeMutableBufferPointer { pd in
-                    for ch in 0..<c {
-                        var sg: Float = 0, sgh: Float = 0
-                        for b in 0..<n {
-                            let o = (b * c + ch) * inner
-                            for j in 0..<inner { sg += pg[o + j]; sgh += pg[o + j] * ph[o + j] }
-                        }
-                        dg[ch] = sgh; db[ch] = sg
-                        let ga = gamma.scalars[ch], rs = f.rstd[ch], inv = 1 / Float(f.m)
-                        let k1 = sg * inv, k2 = sgh * inv
-                        for b in 0..<n {
-                            let o = (b * c + ch) * inner
-                            for j in 0..<inner { pd[o + j] = ga * rs * (pg[o + j] - k1 - ph[o + j] * k2) }
+        let big = g.count >= 65_536
+        g.scalars.withUnsafeBufferPointer { pgb in
+            f.xhat.withUnsafeBufferPointer { phb in
+                gamma.scalars.withUnsafeBufferPointer { pgab in
+                    f.rstd.withUnsafeBufferPointer { prb in
+                        dx.withUnsafeMutableBufferPointer { pdb in
+                            dg.withUnsafeMutableBufferPointer { pdgb in
+                                db.withUnsafeMutableBufferPointer { pdbb in
+                                    guard g.count > 0 else { return }
+                                    let pg = SendableMutablePointer(mutating: pgb.baseAddress!), ph = SendableMutablePointer(mutating: phb.baseAddress!)
+                                    let pga = SendableMutablePointer(mutating: pgab.baseAddress!), pr = SendableMutablePointer(mutating: prb.baseAddress!)
+                                    let pd = SendableMutablePointer(pdb.baseAddress!), pdg = SendableMutablePointer(pdgb.baseAddress!)
+                                    let pdbias = SendableMutablePointer(pdbb.baseAddress!)
+                                    let inv = 1 / Float(f.m)
+                                    parallelChunks(big ? c : 1) { _, chunk in
+                                        for ch in (big ? chunk : 0..<c) {
+                                            var sg: Float = 0, sgh: Float = 0
+                                            for b in 0..<n {
+                                                let o = (b * c + ch) * inner
+                                                let (a1, a2) = batchNormGradSums(pg.pointer + o, ph.pointer + o, inner)
+                                                sg += a1; sgh += a2
+                                            }
+                                            pdg.pointer[ch] = sgh; pdbias.pointer[ch] = sg
+                                            let k0 = SIMD8<Float>(repeating: pga.pointer[ch] * pr.pointer[ch])
+                                            let k1 = SIMD8<Float>(repeating: sg * inv), k2 = SIMD8<Float>(repeating: sgh * inv)
+                                            for b in 0..<n {
+                                                let o = (b * c + ch) * inner
+                                                let gp = pg.pointer + o, hp = ph.pointer + o, dp = pd.pointer + o
+                                                var j = 0
+                                                while j + 8 <= inner {
+                                                    let gv = UnsafeRawPointer(gp + j).loadUnaligned(as: SIMD8<Float>.self)
+                                                    let hv = UnsafeRawPointer(hp + j).loadUnaligned(as: SIMD8<Float>.self)
+                                                    UnsafeMutableRawPointer(dp + j).storeBytes(of: k0 * (gv - k1 - hv * k2), as: SIMD8<Float>.self)
+                                                    j += 8
+                                                }
+                                                while j < inner { dp[j] = k0[0] * (gp[j] - k1[0] - hp[j] * k2[0]); j += 1 }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
                         }
                     }
                 }

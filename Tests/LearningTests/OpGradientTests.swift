@@ -226,6 +226,50 @@ func awayFromZero(_ t: Tensor) -> Tensor { t.map { $0 >= 0 ? $0 + 0.1 : $0 - 0.1
         checkGradient(x, w, b) { conv2d($0, filter: $1, bias: $2, stride: stride, padding: padding) }
     }
 
+    /// The row-blocked conv kernels (im2col of `blockRows` output rows at a time, dx accumulated block by block)
+    /// against independent references for every block height, including blocks that do not divide Ho:
+    /// forward vs the direct sum; pullback vs float64 sums over the whole-image im2col matrix
+    /// (dW = Σ_n G_n colₙᵀ, db = Σ G, dx = col2im(Wᵀ G_n), col2im being the tested adjoint of im2col).
+    @Test(arguments: [(1, 1), (2, 1), (1, 0), (2, 2)])
+    func blockedConvKernelsMatchWholeImageReferences(stride: Int, padding: Int) {
+        let x = randomTensor([2, 3, 7, 5], seed: 61), w = randomTensor([4, 3, 3, 3], seed: 62), b = randomTensor([4], seed: 63)
+        let g = convGeometry(x, w, stride: stride, padding: padding)
+        let cout = 4, hw = g.ho * g.wo, chw = g.c * g.h * g.w
+        let gy = randomTensor([g.n, cout, g.ho, g.wo], seed: 64)
+        // float64 references from the whole-image column matrices
+        var dwRef = [Double](repeating: 0, count: w.count), dbRef = [Double](repeating: 0, count: cout)
+        var dxRef = [Float](repeating: 0, count: x.count)
+        for n in 0..<g.n {
+            var col = [Float](repeating: 0, count: g.ckk * hw)
+            x.scalars.withUnsafeBufferPointer { xp in col.withUnsafeMutableBufferPointer { im2colSample(xp.baseAddress! + n * chw, g, $0.baseAddress!) } }
+            var dcol = [Float](repeating: 0, count: g.ckk * hw)
+            for o in 0..<cout {
+                for q in 0..<hw {
+                    let gv = Double(gy.scalars[(n * cout + o) * hw + q])
+                    dbRef[o] += gv
+                    for r in 0..<g.ckk { dwRef[o * g.ckk + r] += gv * Double(col[r * hw + q]) }
+                }
+            }
+            for r in 0..<g.ckk {
+                for q in 0..<hw {
+                    var s: Double = 0
+                    for o in 0..<cout { s += Double(w.scalars[o * g.ckk + r]) * Double(gy.scalars[(n * cout + o) * hw + q]) }
+                    dcol[r * hw + q] = Float(s)
+                }
+            }
+            dcol.withUnsafeBufferPointer { cp in dxRef.withUnsafeMutableBufferPointer { col2imSample(cp.baseAddress!, g, $0.baseAddress! + n * chw) } }
+        }
+        let yRef = naiveConv(x, w, b, s: stride, p: padding)
+        for rows in Set([1, 2, 3, g.ho]) {
+            let y = conv2dForward(x, w, b, g, blockRows: rows)
+            #expect(maxAbsDiff(y.scalars, yRef.scalars) < 1e-4, "forward, block rows \(rows)")
+            let r = conv2dBackward(x, w, gy, g, blockRows: rows)
+            #expect(maxAbsDiff(r.dx, dxRef) < 1e-4, "dx, block rows \(rows)")
+            #expect(maxAbsDiff(r.dw, dwRef.map { Float($0) }) < 1e-4, "dW, block rows \(rows)")
+            #expect(maxAbsDiff(r.db, dbRef.map { Float($0) }) < 1e-4, "db, block rows \(rows)")
+        }
+    }
+
     @Test func conv2dOnImagesNarrowerThanTheKernel() {
         // W = 1 with a 3×3 kernel and padding 1: some kernel columns never touch the image
         let x = randomTensor([2, 2, 3, 1], seed: 35), w = randomTensor([3, 2, 3, 3], seed: 36), b = randomTensor([3], seed: 37)
