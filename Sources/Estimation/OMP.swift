@@ -80,6 +80,9 @@ public struct OMPState {
     /// (v_t)_j at `vRe/vIm[t * N_τ + j]`.
     private var uaRe: [Double] = [], uaIm: [Double] = []
     private var vRe: [Double] = [], vIm: [Double] = []
+    /// The same (u_t α_t) interleaved for `peak()`: plane 2t holds (Re, Im) per angle cell, plane 2t+1 (−Im, Re);
+    /// each plane 2 N_θ doubles.
+    private var pq: [Double] = []
 
     /// - Parameter observation: Ỹ, shape [K × S] (in OFDM sensing: after reciprocal filtering).
     public init(observation y: Matrix<CDouble>, dictionary d: OMPDictionary) throws {
@@ -88,8 +91,11 @@ public struct OMPState {
         }
         dictionary = d
         observation = y
-        let z = Matrix.matmul(y, d.conjugateDelayAtoms)                        // [K × N_τ]
-        initialMap = Matrix.matmul(d.angleAtoms, z, transA: .conjugateTranspose)  // [N_θ × N_τ]
+        var z = zeroMatrix(rows: y.rows, cols: d.delayAtoms.cols)
+        Matrix.gemm(.none, y, .none, d.conjugateDelayAtoms, into: &z)                  // [K × N_τ]
+        var c = zeroMatrix(rows: d.angleAtoms.cols, cols: d.delayAtoms.cols)
+        Matrix.gemm(.conjugateTranspose, d.angleAtoms, .none, z, into: &c)             // [N_θ × N_τ]
+        initialMap = c
     }
 
     /// Number of atoms selected so far (I).
@@ -109,42 +115,75 @@ public struct OMPState {
 
     /// arg max_{i,j} 𝓛_{i,j} of the current residual and the peak value max 𝓛 (first maximum in column-major
     /// order on ties). One fused pass: 𝓛_{ij} = |C(Ỹ)_{ij} − Σ_t (u_t α_t)_i (v_t)_j|², nothing written.
+    ///
+    /// Four cells at a time straight on the interleaved (re, im) storage of C(Ỹ): the update of a cell is
+    /// c − (p_t b_re + q_t b_im) with p_t = (Re, Im)(u_t α_t)_i, q_t = (−Im, Re)(u_t α_t)_i and b = (v_t)_j, which is
+    /// the scalar arithmetic of `residualMapEntry` bit for bit (the same products and sums, one sign folded
+    /// into q and one commuted addition). Each column keeps only a running maximum per lane (`v > m ? v : m`, so
+    /// NaN cells are skipped as by a scalar `>` scan); a column whose maximum beats the best so far (strict `>`, so
+    /// earlier columns win ties) is evaluated again to find its first cell holding that value.
     public func peak() -> (angleIndex: Int, delayIndex: Int, value: Double) {
         let r = initialMap.rows, c = initialMap.cols, n = gains.count
+        let blocks = r / 4
         var best = -1.0, bi = 0
-        initialMap.data.withUnsafeBufferPointer { p in
-            if n == 0 {
-                for k in 0..<p.count {
-                    let v = p[k].real * p[k].real + p[k].imaginary * p[k].imaginary
-                    if v > best { best = v; bi = k }
+        initialMap.data.withUnsafeBufferPointer { pc in
+        pq.withUnsafeBufferPointer { ppq in
+        vRe.withUnsafeBufferPointer { vr in vIm.withUnsafeBufferPointer { vi in
+            let cm = UnsafeRawPointer(pc.baseAddress!)
+            let pqp = UnsafeRawPointer(ppq.baseAddress ?? UnsafePointer(bitPattern: 16)!)
+            let plane = 2 &* r &* MemoryLayout<Double>.stride            // bytes of one p_t (or q_t) plane
+            // 𝓛 of the four cells i..<i+4 of column j.
+            @inline(__always) func cells(_ i: Int, _ j: Int, _ col: Int) -> SIMD4<Double> {
+                var x = cm.loadUnaligned(fromByteOffset: (col &+ i) &* 16, as: SIMD8<Double>.self)
+                var t = 0
+                while t < n {
+                    let br = vr[t &* c &+ j], bim = vi[t &* c &+ j]
+                    let p = pqp.loadUnaligned(fromByteOffset: 2 &* t &* plane &+ i &* 16, as: SIMD8<Double>.self)
+                    let q = pqp.loadUnaligned(fromByteOffset: (2 &* t &+ 1) &* plane &+ i &* 16, as: SIMD8<Double>.self)
+                    x = x - (p * br + q * bim)
+                    t &+= 1
                 }
-                return
+                let sq = x * x
+                return sq.evenHalf + sq.oddHalf
             }
-            uaRe.withUnsafeBufferPointer { ur in uaIm.withUnsafeBufferPointer { ui in
-            vRe.withUnsafeBufferPointer { vr in vIm.withUnsafeBufferPointer { vi in
-                var colRe = [Double](repeating: 0, count: r), colIm = [Double](repeating: 0, count: r)
-                colRe.withUnsafeMutableBufferPointer { cr in colIm.withUnsafeMutableBufferPointer { ci in
-                    for j in 0..<c {
-                        let base = j * r
-                        for i in 0..<r { cr[i] = p[base + i].real; ci[i] = p[base + i].imaginary }
-                        for t in 0..<n {
-                            let br = vr[t * c + j], bim = vi[t * c + j], o = t * r
-                            for i in 0..<r {
-                                let ar = ur[o + i], ai = ui[o + i]
-                                cr[i] -= ar * br - ai * bim
-                                ci[i] -= ar * bim + ai * br
-                            }
-                        }
-                        for i in 0..<r {
-                            let v = cr[i] * cr[i] + ci[i] * ci[i]
-                            if v > best { best = v; bi = base + i }
-                        }
-                    }
-                } }
-            } }
-            } }
-        }
+            for j in 0..<c {
+                let col = j &* r
+                var m4 = SIMD4<Double>(repeating: -1)
+                var blk = 0
+                while blk < blocks {
+                    let v = cells(blk &* 4, j, col)
+                    m4.replace(with: v, where: v .> m4)
+                    blk &+= 1
+                }
+                var m = -1.0
+                for l in 0..<4 where m4[l] > m { m = m4[l] }
+                for i in (blocks * 4)..<r {
+                    let v = residualMapModulusSquared(i, j)
+                    if v > m { m = v }
+                }
+                guard m > best else { continue }
+                // First cell of column j holding m (the same values, recomputed).
+                var found = -1
+                blk = 0
+                while blk < blocks && found < 0 {
+                    let v = cells(blk &* 4, j, col)
+                    for l in 0..<4 where v[l] == m { found = blk &* 4 &+ l; break }
+                    blk &+= 1
+                }
+                if found < 0 {
+                    for i in (blocks * 4)..<r where residualMapModulusSquared(i, j) == m { found = i; break }
+                }
+                best = m; bi = col &+ found
+            }
+        } }
+        } }
         return (bi % r, bi / r, best)
+    }
+
+    /// |C(Ỹ^{(I)})_{ij}|² with the arithmetic of `peak()`.
+    private func residualMapModulusSquared(_ i: Int, _ j: Int) -> Double {
+        let e = residualMapEntry(i, j)
+        return e.real * e.real + e.imaginary * e.imaginary
     }
 
     /// Adds an atom pair (a, ρ): appends to Ψ_a, Ψ_d, refits all gains jointly by LS
@@ -177,6 +216,14 @@ public struct OMPState {
                 uaRe[t * r + i] = x.real; uaIm[t * r + i] = x.imaginary
             }
         }
+        pq = [Double](repeating: 0, count: 4 * r * n)
+        for t in 0..<n {
+            for i in 0..<r {
+                let re = uaRe[t * r + i], im = uaIm[t * r + i]
+                pq[2 * t * 2 * r + 2 * i] = re; pq[2 * t * 2 * r + 2 * i + 1] = im
+                pq[(2 * t + 1) * 2 * r + 2 * i] = -im; pq[(2 * t + 1) * 2 * r + 2 * i + 1] = re
+            }
+        }
         for x in v[n - 1] { vRe.append(x.real); vIm.append(x.imaginary) }
     }
 
@@ -196,6 +243,17 @@ public struct OMPState {
         }
         return r
     }
+}
+
+/// A zero [rows × cols] complex matrix, zeroed by one memset (the generic `Matrix(rows:cols:)` fills element by
+/// element, which showed up at ≈ 3 % of the multi-target receiver for the [N_θ × N_τ] map); same values.
+func zeroMatrix(rows: Int, cols: Int) -> Matrix<CDouble> {
+    let n = rows * cols
+    let data = [CDouble](unsafeUninitializedCapacity: n) { buf, count in
+        UnsafeMutableRawBufferPointer(buf).initializeMemory(as: UInt8.self, repeating: 0)
+        count = n
+    }
+    return Matrix(rows: rows, cols: cols, data: data)
 }
 
 /// Output of separable OMP (`OMP.run`).

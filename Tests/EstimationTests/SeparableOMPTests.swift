@@ -128,3 +128,39 @@ private func referenceOMP(_ y: Matrix<CDouble>, _ d: OMPDictionary, maxIteration
     }
     #expect(compared == 60)
 }
+
+/// The four-cells-at-a-time `peak()` against a scalar scan of `residualMapEntry` (the per-cell arithmetic of the
+/// earlier scalar loop): the same value bit for bit and the same first-maximum index, on grids whose N_θ is not a
+/// multiple of 4 (tail cells), with repeated angles and delays (exact ties across lanes, blocks and columns), and
+/// on an all-zero observation (every cell ties at 0).
+@Test func vectorisedPeakEqualsScalarScanBitwise() throws {
+    var rng = RandomSource(seed: 23)
+    for c in 0..<24 {
+        let nTheta = [16, 17, 18, 19][c % 4] + c, nTau = 7 + c % 5
+        let g = try ArrayGeometry.ula(count: 8, spacingMeters: 0.5)
+        var th = Steering.uniformGrid(-1.0, 1.0, count: nTheta)
+        var tau = Steering.uniformGrid(0, 0.8e-6, count: nTau)
+        if c % 2 == 1 { th[nTheta - 1] = th[1]; th[5] = th[2]; tau[nTau - 1] = tau[0] }   // duplicate atoms: exact ties
+        let dict = try OMPDictionary(angleAtoms: Steering.linearMatrix(g, anglesRad: th, wavelengthMeters: 1), anglesRad: th,
+                                     delayAtoms: Steering.delayMatrix(delaysSeconds: tau, subcarriers: 12, spacingHz: 1e6),
+                                     delaysSeconds: tau)
+        let y = c == 0 ? Matrix<CDouble>(rows: 8, cols: 12) : rng.complexGaussianMatrix(rows: 8, cols: 12)
+        var st = try OMPState(observation: y, dictionary: dict)
+        for step in 0..<5 {
+            var best = -1.0, bi = 0
+            for j in 0..<nTau {
+                for i in 0..<nTheta {
+                    let e = st.residualMapEntry(i, j)
+                    let v = e.real * e.real + e.imaginary * e.imaginary
+                    if v > best { best = v; bi = i + j * nTheta }
+                }
+            }
+            let pk = st.peak()
+            #expect(pk.value.bitPattern == best.bitPattern, "case \(c) step \(step)")
+            #expect(pk.angleIndex == bi % nTheta && pk.delayIndex == bi / nTheta, "case \(c) step \(step)")
+            if c == 0 { break }
+            // Distinct, non-duplicated delay atoms (j = 1…5 < N_τ − 1): the Gram stays regular.
+            try st.add(angleIndex: [0, 3, 4, 6, 7][step] + c % 3, delayIndex: 1 + step)
+        }
+    }
+}
