@@ -236,6 +236,21 @@ struct MTMethod {
             try run(eta, phi, n, first, seed, progress)
         }
     }
+
+    /// `evaluate` plus the GOSPA decomposition of the test samples at the calibrated δ (`CalibratedEvaluation`).
+    func evaluateWithGOSPA(_ eta: Double, _ phi: Double, _ samples: Int, _ cal: Int, _ seed: UInt64,
+                           _ progress: @escaping @Sendable (Int) -> Void) throws -> (metrics: OperatingPointMetrics, gospa: GOSPABreakdown) {
+        try CalibratedEvaluation.run(config: config, samples: samples, calibrationSamples: cal, targetPfa: targetPfa,
+                                     eta: eta, phi: phi, gospa: gospa) { n, first in
+            try run(eta, phi, n, first, seed, progress)
+        }
+    }
+}
+
+/// The `gospa_decomposition` object of an `evaluate --json` result (docs/multitarget.md, "evaluate --json").
+func gospaDict(_ g: GOSPABreakdown) -> [String: Any] {
+    ["p": g.order, "localization": g.localization, "missed": g.missed, "false": g.falseTargets, "mean_gospa_pow_p": g.meanGOSPAPower,
+     "missed_targets_per_sample": g.missedPerSample, "false_targets_per_sample": g.falsePerSample]
 }
 
 /// The receiver of each --impairments entry from `--receiver`: one of omp | domp for all entries or, with
@@ -358,9 +373,10 @@ struct MTEvaluate: ParsableCommand {
             let (meth, ck) = try nnblMethod(path: path, system: system, config: cfg, gospa: gospa)
             let pl = ProgressLine("evaluate \(meth.label)", total: samples + cal, enabled: !quiet)
             let t0 = Date()
-            let m = try meth.evaluate(eta, radians(phiDeg), samples, cal, seed, { pl.advance($0) })
+            let (m, g) = try meth.evaluateWithGOSPA(eta, radians(phiDeg), samples, cal, seed, { pl.advance($0) })
             pl.finish()
             var d = metricsDict(m, label: meth.label)
+            d["gospa_decomposition"] = gospaDict(g)
             d["checkpoint"] = path
             d["parameters"] = ck.model.parameterCount
             let el = Date().timeIntervalSince(t0)
@@ -387,10 +403,13 @@ struct MTEvaluate: ParsableCommand {
             let sys = try LearnedISACSystem(config: cfg, trueArray: truth, model: model, settings: ck.domp, receiverSteering: rxSteering)
             let pl = ProgressLine("evaluate \(label)", total: samples + cal, enabled: !quiet)
             let t0 = Date()
-            let m = try sys.evaluate(eta: eta, phi: radians(phiDeg), samples: samples, calibrationSamples: cal, seed: seed,
-                                     targetPfa: system.pfa, gospa: gospa, progress: { pl.advance($0) })
+            let (m, g) = try CalibratedEvaluation.run(config: cfg, samples: samples, calibrationSamples: cal, targetPfa: system.pfa,
+                                                      eta: eta, phi: radians(phiDeg), gospa: gospa) { n, first in
+                try sys.runBatch(count: n, firstIndex: first, seed: seed, eta: eta, phi: radians(phiDeg), progress: { pl.advance($0) })
+            }
             pl.finish()
             var d = metricsDict(m, label: label)
+            d["gospa_decomposition"] = gospaDict(g)
             d["checkpoint"] = path
             if case .dictionary = ck.model { d["tx_columns"] = txColumns.rawValue; d["rx_columns"] = rxColumns.rawValue }
             d["parameters"] = ck.model.parameterCount
@@ -411,9 +430,10 @@ struct MTEvaluate: ParsableCommand {
         for meth in methods {
             let pl = ProgressLine("evaluate \(meth.label)", total: samples + cal, enabled: !quiet)
             let t0 = Date()
-            let m = try meth.evaluate(eta, radians(phiDeg), samples, cal, seed, { pl.advance($0) })
+            let (m, g) = try meth.evaluateWithGOSPA(eta, radians(phiDeg), samples, cal, seed, { pl.advance($0) })
             pl.finish()
             var d = metricsDict(m, label: meth.label)
+            d["gospa_decomposition"] = gospaDict(g)
             let el = Date().timeIntervalSince(t0)
             d["run_time_s"] = el
             d["samples_per_s"] = Double(samples + cal) / el
