@@ -200,20 +200,10 @@ func parseImpairments(_ s: String) throws -> [ImpairmentMode] {
     return modes
 }
 
-private func metricsDict(_ m: OperatingPointMetrics, mode: ImpairmentMode) -> [String: Any] {
-    metricsDict(m, label: mode.rawValue)
-}
-
+/// `OperatingPointReport(m, label:)` as a JSON dictionary (for the shard merges that compose dictionaries).
 func metricsDict(_ m: OperatingPointMetrics, label: String) -> [String: Any] {
-    [
-        "impairments": label, "eta": m.eta, "phi_deg": degrees(m.phi),
-        "threshold": m.threshold, "threshold_over_KSN0": m.normalizedThreshold,
-        "p_md": m.detection.missedDetectionProbability, "p_fa": m.detection.falseAlarmProbability,
-        "gospa_m": m.meanGOSPA, "ser": m.ser.rate,
-        "angle_rmse_deg": m.angleErrorDeg.rmse, "range_rmse_m": m.rangeErrorMeters.rmse,
-        "single_target_samples": m.angleErrorDeg.count, "samples": m.detection.samples,
-        "gross_errors": m.grossErrorCount, "angle_rmse_fine_deg": m.angleErrorFineDeg.rmse, "range_rmse_fine_m": m.rangeErrorFineMeters.rmse,
-    ]
+    // Encoding a struct of numbers and strings cannot fail.
+    (try? ReportJSON.dictionary(OperatingPointReport(m, label: label))) ?? [:]
 }
 
 
@@ -248,10 +238,7 @@ struct MTMethod {
 }
 
 /// The `gospa_decomposition` object of an `evaluate --json` result (docs/multitarget.md, "evaluate --json").
-func gospaDict(_ g: GOSPABreakdown) -> [String: Any] {
-    ["p": g.order, "localization": g.localization, "missed": g.missed, "false": g.falseTargets, "mean_gospa_pow_p": g.meanGOSPAPower,
-     "missed_targets_per_sample": g.missedPerSample, "false_targets_per_sample": g.falsePerSample]
-}
+func gospaDict(_ g: GOSPABreakdown) -> [String: Any] { (try? ReportJSON.dictionary(g)) ?? [:] }
 
 /// The receiver of each --impairments entry from `--receiver`: one of omp | domp for all entries or, with
 /// `allowList`, a comma list paired with the entries.
@@ -302,11 +289,8 @@ func buildMethods(system: MTSystemOptions, config cfg: MultiTargetConfig, gospa:
             out.append(try nnblMethod(path: path, system: system, config: cfg, gospa: gospa).method)
             continue
         }
-        let ck = try LearnedCheckpoint.read(from: path)
-        try ck.checkCompatible(config: cfg, impairmentSeed: system.impairmentSeed)
-        let truth = ArrayImpairment.realization(config: cfg, seed: system.impairmentSeed)
-        let sys = try LearnedISACSystem(config: cfg, trueArray: truth, model: ck.model, settings: ck.domp)
-        out.append(method("\(ck.model.methodName)-learning", dashed: false) { e, p, n, f, sd, pr in
+        let sys = try LearnedCheckpointEvaluation(path: path, config: cfg, impairmentSeed: system.impairmentSeed).system
+        out.append(method("\(try LearnedCheckpoint.read(from: path).model.methodName)-learning", dashed: false) { e, p, n, f, sd, pr in
             try sys.runBatch(count: n, firstIndex: f, seed: sd, eta: e, phi: p, progress: pr)
         })
     }
@@ -368,90 +352,55 @@ struct MTEvaluate: ParsableCommand {
         let modes = checkpoint != nil && impairments.isEmpty ? [] : try parseImpairments(impairments)
         let gospa = try system.gospa()
         let cal = calSamples ?? samples
-        var results: [[String: Any]] = []
+        var results: [OperatingPointReport] = []
         if let path = checkpoint, try NNBLCheckpoint.kind(at: path) == "nnbl" {
             let (meth, ck) = try nnblMethod(path: path, system: system, config: cfg, gospa: gospa)
-            let pl = ProgressLine("evaluate \(meth.label)", total: samples + cal, enabled: !quiet)
-            let t0 = Date()
-            let (m, g) = try meth.evaluateWithGOSPA(eta, radians(phiDeg), samples, cal, seed, { pl.advance($0) })
-            pl.finish()
-            var d = metricsDict(m, label: meth.label)
-            d["gospa_decomposition"] = gospaDict(g)
-            d["checkpoint"] = path
-            d["parameters"] = ck.model.parameterCount
-            let el = Date().timeIntervalSince(t0)
-            d["run_time_s"] = el
-            d["samples_per_s"] = Double(samples + cal) / el
-            results.append(d)
+            var r = try evaluate(meth.label) { try meth.evaluateWithGOSPA(eta, radians(phiDeg), samples, cal, seed, $0) }
+            r.checkpoint = path
+            r.parameters = ck.model.parameterCount
+            results.append(r)
         } else if let path = checkpoint {
-            let ck = try LearnedCheckpoint.read(from: path)
-            try ck.checkCompatible(config: cfg, impairmentSeed: system.impairmentSeed)
-            let truth = ArrayImpairment.realization(config: cfg, seed: system.impairmentSeed)
-            var model = ck.model, rxSteering: Matrix<CDouble>? = nil, label = "\(ck.model.methodName)-learning"
-            if rxColumns != .learned || txColumns != .learned {
-                guard case let .dictionary(learned) = ck.model else {
-                    throw ISACError.invalidParameter(name: "--rx-columns/--tx-columns", value: "\(rxColumns.rawValue)/\(txColumns.rawValue)",
-                                                     valid: "apply to dictionary checkpoints only")
+            let lc = try LearnedCheckpointEvaluation(path: path, config: cfg, impairmentSeed: system.impairmentSeed,
+                                                     rxColumns: rxColumns, txColumns: txColumns)
+            var r = try evaluate(lc.label) { pr in
+                try CalibratedEvaluation.run(config: cfg, samples: samples, calibrationSamples: cal, targetPfa: system.pfa,
+                                             eta: eta, phi: radians(phiDeg), gospa: gospa) { n, first in
+                    try lc.system.runBatch(count: n, firstIndex: first, seed: seed, eta: eta, phi: radians(phiDeg), progress: pr)
                 }
-                let nominalArray = ArrayImpairment.nominal(antennas: cfg.antennas, wavelengthMeters: cfg.wavelengthMeters)
-                let nominal = Steering.linearMatrix(nominalArray.geometry, anglesRad: Steering.uniformGrid(-Double.pi / 2, Double.pi / 2, count: cfg.angleGridSize),
-                                                 wavelengthMeters: cfg.wavelengthMeters)
-                rxSteering = try rxColumns.columns(learned: learned, nominal: nominal)
-                if txColumns == .nominal { model = .dictionary(nominal) }
-                label += " (tx \(txColumns.rawValue), rx \(rxColumns.rawValue))"
             }
-            let sys = try LearnedISACSystem(config: cfg, trueArray: truth, model: model, settings: ck.domp, receiverSteering: rxSteering)
-            let pl = ProgressLine("evaluate \(label)", total: samples + cal, enabled: !quiet)
-            let t0 = Date()
-            let (m, g) = try CalibratedEvaluation.run(config: cfg, samples: samples, calibrationSamples: cal, targetPfa: system.pfa,
-                                                      eta: eta, phi: radians(phiDeg), gospa: gospa) { n, first in
-                try sys.runBatch(count: n, firstIndex: first, seed: seed, eta: eta, phi: radians(phiDeg), progress: { pl.advance($0) })
-            }
-            pl.finish()
-            var d = metricsDict(m, label: label)
-            d["gospa_decomposition"] = gospaDict(g)
-            d["checkpoint"] = path
-            if case .dictionary = ck.model { d["tx_columns"] = txColumns.rawValue; d["rx_columns"] = rxColumns.rawValue }
-            d["parameters"] = ck.model.parameterCount
-            if case let .impairment(a) = ck.model {
-                d["spacing_error_mm"] = ISACTrainer.spacingError(a, truth) * 1e3
-                let pe = ISACTrainer.positionErrorParts(a, truth)
-                d["position_error_linear_rms_mm"] = pe.linearRMS * 1e3
-                d["position_error_nonlinear_rms_mm"] = pe.residualRMS * 1e3
-            }
-            let el = Date().timeIntervalSince(t0)
-            d["run_time_s"] = el
-            d["samples_per_s"] = Double(samples + cal) / el
-            results.append(d)
+            lc.annotate(&r, path: path)
+            results.append(r)
         }
         let methods = modes.isEmpty ? [] : try buildMethods(system: system, config: cfg, gospa: gospa, impairments: impairments,
                                                             receivers: try parseReceivers(receiver, entries: modes.count, allowList: false),
                                                             checkpoints: nil, domp: dompOptions.settings)
         for meth in methods {
-            let pl = ProgressLine("evaluate \(meth.label)", total: samples + cal, enabled: !quiet)
-            let t0 = Date()
-            let (m, g) = try meth.evaluateWithGOSPA(eta, radians(phiDeg), samples, cal, seed, { pl.advance($0) })
-            pl.finish()
-            var d = metricsDict(m, label: meth.label)
-            d["gospa_decomposition"] = gospaDict(g)
-            let el = Date().timeIntervalSince(t0)
-            d["run_time_s"] = el
-            d["samples_per_s"] = Double(samples + cal) / el
-            results.append(d)
+            results.append(try evaluate(meth.label) { try meth.evaluateWithGOSPA(eta, radians(phiDeg), samples, cal, seed, $0) })
         }
         if json {
             // One shape whatever the number of modes (docs/multitarget.md, "evaluate --json").
-            print(try JSONOutput.string(jsonObject(results: results, config: cfg, calibrationSamples: cal)))
+            print(try ReportJSON.string(report(results: results, config: cfg, calibrationSamples: cal)))
         } else {
             print("eta=\(eta) phi=\(phiDeg)deg  target p_fa=\(system.pfa)  samples=\(samples) (+\(cal) calibration)")
             print(String(format: "%-20@ %8@ %8@ %9@ %8@ %9@", "method" as NSString, "p_md" as NSString, "p_fa" as NSString,
                          "GOSPA[m]" as NSString, "SER" as NSString, "time[s]" as NSString))
             for r in results {
-                print(String(format: "%-20@ %8.4f %8.4f %9.3f %8.4f %9.2f", (r["impairments"] as! String) as NSString,
-                             r["p_md"] as! Double, r["p_fa"] as! Double, r["gospa_m"] as! Double, r["ser"] as! Double,
-                             r["run_time_s"] as! Double))
+                print(String(format: "%-20@ %8.4f %8.4f %9.3f %8.4f %9.2f", r.impairments as NSString, r.pMD, r.pFA, r.gospaM, r.ser,
+                             r.runTimeSeconds ?? .nan))
             }
         }
+    }
+
+    /// One row: the calibrated evaluation `body(progress)` timed, with its GOSPA decomposition and sample rate.
+    func evaluate(_ label: String, _ body: (@escaping @Sendable (Int) -> Void) throws -> (metrics: OperatingPointMetrics, gospa: GOSPABreakdown)) throws -> OperatingPointReport {
+        let cal = calSamples ?? samples
+        let pl = ProgressLine("evaluate \(label)", total: samples + cal, enabled: !quiet)
+        let t0 = Date()
+        let (m, g) = try body { pl.advance($0) }
+        pl.finish()
+        var r = OperatingPointReport(m, label: label)
+        r.gospaDecomposition = g
+        return r.timed(Date().timeIntervalSince(t0), draws: samples + cal)
     }
 }
 
@@ -519,7 +468,7 @@ struct MTTradeoff: ParsableCommand {
         let el = Date().timeIntervalSince(t0)
         try staged.commit()
         if json {
-            print(try JSONOutput.string(jsonObject(points: points, runTimeSeconds: el)))
+            print(try ReportJSON.string(TradeoffReport(out: out, points: points, runTimeSeconds: el, targetPfa: system.pfa, seed: seed)))
         } else {
             print(String(format: "%-8@ %5@ %6@ %8@ %8@ %9@ %8@", "impair" as NSString, "eta" as NSString, "phi" as NSString,
                          "p_md" as NSString, "p_fa" as NSString, "GOSPA[m]" as NSString, "SER" as NSString))
@@ -534,8 +483,7 @@ struct MTTradeoff: ParsableCommand {
 
     /// The `--json` summary of `run()` (and of the shard merge, with the summed shard times).
     func jsonObject(points: [TradeoffExperiment.Point], runTimeSeconds: Double) -> [String: Any] {
-        ["out": out, "points": points.map { metricsDict($0.metrics, label: $0.label) }, "run_time_s": runTimeSeconds,
-         "target_pfa": system.pfa, "seed": Int(seed)]
+        (try? ReportJSON.dictionary(TradeoffReport(out: out, points: points, runTimeSeconds: runTimeSeconds, targetPfa: system.pfa, seed: seed))) ?? [:]
     }
 }
 
@@ -704,102 +652,60 @@ struct MTTrain: ParsableCommand {
         try Check.inRange(eta, 0, 1, "--eta")
     }
 
+    /// The request the library runs (`TrainingExperiment`), from the flags.
+    func request() throws -> TrainingRequest {
+        TrainingRequest(method: method, schedule: schedule, seed: seed, steps: steps, batch: batch, learningRate: lr,
+                        domp: dompOptions.settings, etaMin: etaMin, etaMax: etaMax, trainSector: trainSector,
+                        loss: PositionLoss(rawValue: loss), testEta: eta, testSamples: testSamples, testSeed: testSeed,
+                        targetPfa: system.pfa, impairmentSeed: system.impairmentSeed, complexity: try NNBLComplexity(parsing: complexity),
+                        mapAngles: mapAngles, mapDelays: mapDelays, detectionSteps: detectionSteps, detectionLearningRate: detectionLR,
+                        rangeBiasInit: rangeBiasInit)
+    }
+
+    /// The progress line of the test evaluation (created when the test starts).
+    func testHooks() -> TrainingHooks {
+        let quietFlag = quiet
+        let box = ProgressBox()
+        return TrainingHooks(testStart: { n in
+            let pt = ProgressLine("test", total: n, enabled: !quietFlag)
+            box.line = pt
+            return { pt.advance($0) }
+        }, testEnd: { box.line?.finish() })
+    }
+
     func run() throws {
         if method == .nnbl { try runNNBL(); return }
-        let cfg = try system.config()
-        let gospa = try system.gospa()
-        var trainCfg = cfg
-        if trainSector == .random {
-            trainCfg.targetSector = .random(meanLowRad: radians(-60), meanHighRad: radians(60), spanLowRad: radians(10), spanHighRad: radians(20))
-        }
-        let truth = ArrayImpairment.realization(config: cfg, seed: system.impairmentSeed)
-        let nominal = ArrayImpairment.nominal(antennas: cfg.antennas, wavelengthMeters: cfg.wavelengthMeters)
-        var ts = TrainingSettings()
-        let paper = schedule == .paper
-        ts.steps = steps ?? (paper ? 25_000 : 400)
-        ts.batchSize = batch ?? (paper ? 1500 : 32)
-        ts.learningRate = lr ?? (method == .impairment ? (paper ? 1e-7 : 1e-5) : 5e-3)
-        ts.etaLow = etaMin; ts.etaHigh = etaMax; ts.seed = seed
-        ts.loss = PositionLoss(rawValue: loss) ?? (cfg.maxTargets == 1 ? .mse : .gospa)
+        let cfg = try system.config(), gospa = try system.gospa()
+        let rq = try request()
+        let ts = rq.steeringSettings(config: cfg)
         let lossUnit = ts.loss == .mse ? "m^2" : "m"
-        let domp = dompOptions.settings
-        let initial: LearnedSteering
-        if method == .impairment { initial = .impairment(nominal) } else {
-            let grid = Steering.uniformGrid(-Double.pi / 2, Double.pi / 2, count: cfg.angleGridSize)
-            initial = .dictionary(Steering.linearMatrix(nominal.geometry, anglesRad: grid, wavelengthMeters: cfg.wavelengthMeters))
-        }
         let staged = try CLIOutput.stage(out, force: force)
-        let dir = URL(fileURLWithPath: staged.path)
         let pl = ProgressLine("train \(method.rawValue)", total: ts.steps, enabled: !quiet)
         let t0 = Date()
         let quietFlag = quiet
-        let (model, log) = try ISACTrainer.train(config: trainCfg, trueArray: truth, initial: initial, domp: domp, settings: ts, gospa: gospa) { r in
+        let ckPath = TrainingOutput.checkpointPath(out: out)
+        var result = try TrainingExperiment.steering(rq, config: cfg, gospa: gospa, dir: staged.path, checkpointPath: ckPath,
+                                                     hooks: testHooks(), onRecord: { r in
             pl.advance()
             if !quietFlag && (r.step % 25 == 0 || r.step == ts.steps - 1) {
                 let e = r.spacingErrorMeters.map { String(format: "  |d-d0| %.4f mm", $0 * 1e3) } ?? ""
                 FileHandle.standardError.write("\nstep \(r.step) loss \(String(format: "%.3f", r.loss)) \(lossUnit)\(e)\n".data(using: .utf8)!)
             }
-        }
-        pl.finish()
-        let trainTime = Date().timeIntervalSince(t0)
-        var meta = LearnedCheckpoint.systemKey(config: cfg, impairmentSeed: system.impairmentSeed)
-        meta["steps"] = "\(ts.steps)"; meta["batch"] = "\(ts.batchSize)"; meta["lr"] = "\(ts.learningRate)"
-        meta["seed"] = "\(seed)"; meta["train_sector"] = trainSector.rawValue; meta["preset"] = schedule.rawValue; meta["loss"] = ts.loss.rawValue
-        let ckPath = out.hasSuffix("/") ? out + "model.npz" : out + "/model.npz"
-        try LearnedCheckpoint(model: model, domp: domp, meta: meta).write(to: staged.file("model.npz"))
-        var csv = CSVTable(header: ["step", ts.loss == .mse ? "loss_m2" : "loss_m", "learning_rate", "spacing_error_mm"])
-        for r in log { csv.append([Double(r.step), r.loss, r.learningRate, (r.spacingErrorMeters ?? .nan) * 1e3]) }
-        try csv.write(to: dir.appendingPathComponent("training.csv").path)
-        // Smoothed loss curve (moving average over 10 steps) and spacing error.
-        var f = Figure(title: "\(method.rawValue) learning: training loss (\(ts.loss == .mse ? "MSE, Sec. V-C" : "eq. 18"))", xLabel: "step",
-                       yLabel: ts.loss == .mse ? "batch MSE loss [m^2]" : "batch GOSPA loss [m]")
-        let xs = log.map { Double($0.step) }, ls = log.map(\.loss)
-        let ma = ls.indices.map { i in let lo = max(0, i - 9); return ls[lo...i].reduce(0, +) / Double(i - lo + 1) }
-        f.line(x: xs, y: ls, label: "batch loss"); f.line(x: xs, y: ma, label: "moving average (10)")
-        try f.write(to: dir.appendingPathComponent("loss.svg").path)
-        var result: [String: Any] = ["method": method.rawValue, "schedule": schedule.rawValue, "steps": ts.steps, "batch": ts.batchSize,
-                                     "learning_rate": ts.learningRate, "train_time_s": trainTime, "parameters": model.parameterCount,
-                                     "checkpoint": ckPath, "seed": Int(seed), "train_sector": trainSector.rawValue,
-                                     "loss": ts.loss.rawValue, ts.loss == .mse ? "final_loss_avg10_m2" : "final_loss_avg10_m": ma.last ?? .nan]
-        if case let .impairment(a) = model {
-            let before = ISACTrainer.spacingError(nominal, truth), after = ISACTrainer.spacingError(a, truth)
-            result["spacing_error_before_mm"] = before * 1e3
-            result["spacing_error_after_mm"] = after * 1e3
-            let pb = ISACTrainer.positionErrorParts(nominal, truth), pa = ISACTrainer.positionErrorParts(a, truth)
-            result["position_error_linear_rms_mm"] = ["before": pb.linearRMS * 1e3, "after": pa.linearRMS * 1e3]
-            result["position_error_nonlinear_rms_mm"] = ["before": pb.residualRMS * 1e3, "after": pa.residualRMS * 1e3]
-            var g = Figure(title: "Impairment learning: ||d_hat - d||", xLabel: "step", yLabel: "spacing error [mm]")
-            g.line(x: xs, y: log.map { ($0.spacingErrorMeters ?? .nan) * 1e3 }, label: "||d_hat - d||_2")
-            try g.write(to: dir.appendingPathComponent("spacing_error.svg").path)
-        }
-        var tests: [[String: Any]] = []
-        if testSamples > 0 {
-            let pt = ProgressLine("test", total: 4 * testSamples, enabled: !quiet)
-            let base = try BaselineSystem(config: cfg, mode: .unknown, impairmentSeed: system.impairmentSeed)
-            let mb = try base.evaluate(eta: eta, phi: 0, samples: testSamples, calibrationSamples: testSamples, seed: testSeed,
-                                       targetPfa: system.pfa, gospa: gospa, progress: { pt.advance($0) })
-            tests.append(metricsDict(mb, label: "unknown"))
-            let sys = try LearnedISACSystem(config: cfg, trueArray: truth, model: model, settings: domp)
-            let ml = try sys.evaluate(eta: eta, phi: 0, samples: testSamples, calibrationSamples: testSamples, seed: testSeed,
-                                      targetPfa: system.pfa, gospa: gospa, progress: { pt.advance($0) })
-            pt.finish()
-            tests.append(metricsDict(ml, label: "\(method.rawValue)-learning"))
-            result["test"] = tests
-            result["test_command"] = try testCommand(checkpoint: ckPath)
-        }
-        result["total_time_s"] = Date().timeIntervalSince(t0)
-        try AtomicFile.write(try JSONOutput.string(result, pretty: true), to: dir.appendingPathComponent("summary.json").path)
+            if r.step == ts.steps - 1 { pl.finish() }
+        })
+        if result.test != nil { result.testCommand = try testCommand(checkpoint: ckPath) }
+        result.totalTimeSeconds = Date().timeIntervalSince(t0)
+        try AtomicFile.write(try ReportJSON.string(result, pretty: true), to: staged.file("summary.json"))
         try staged.commit()
-        if json { print(try JSONOutput.string(result)) } else {
-            print("\(method.rawValue) learning: \(model.parameterCount) parameters, \(ts.steps) steps x B=\(ts.batchSize), \(String(format: "%.0f", trainTime)) s")
-            if let b = result["spacing_error_before_mm"] as? Double, let a = result["spacing_error_after_mm"] as? Double {
+        if json { print(try ReportJSON.string(result)) } else {
+            print("\(method.rawValue) learning: \(result.parameters) parameters, \(result.steps) steps x B=\(result.batch), \(String(format: "%.0f", result.trainTimeSeconds)) s")
+            if let b = result.spacingErrorBeforeMM, let a = result.spacingErrorAfterMM {
                 print(String(format: "||d_hat - d||: %.4f mm (nominal) -> %.4f mm (learned)", b, a))
-                if let l = result["position_error_linear_rms_mm"] as? [String: Double], let r = result["position_error_nonlinear_rms_mm"] as? [String: Double] {
-                    print(String(format: "position error RMS: linear part %.4f -> %.4f mm, rest %.4f -> %.4f mm",
-                                 l["before"]!, l["after"]!, r["before"]!, r["after"]!))
+                if let l = result.positionErrorLinearRmsMM, let r = result.positionErrorNonlinearRmsMM {
+                    print(String(format: "position error RMS: linear part %.4f -> %.4f mm, rest %.4f -> %.4f mm", l.before, l.after, r.before, r.after))
                 }
             }
-            printTestTable(tests)
+            printTestTable(result.test ?? [])
             print("wrote \(out)/model.npz, training.csv, loss.svg, summary.json")
         }
     }
@@ -829,115 +735,48 @@ extension MTTrain {
     }
 
     /// `--method nnbl`: two-step NNBL training (paper eqs. 18–19, App. A), checkpoint, and a test at --pfa next to
-    /// the baseline with unknown impairments on the same scenes. The small preset shrinks the CNN input map
-    /// (64 × 64 instead of 320 × 128), the batch and the step counts so it runs in minutes on 2 cores.
+    /// the baseline with unknown impairments on the same scenes (`TrainingExperiment.nnbl`). The small schedule shrinks
+    /// the CNN input map (64 × 64 instead of 320 × 128), the batch and the step counts so it runs in minutes on 2 cores.
     func runNNBL() throws {
-        let cfg = try system.config()
-        let gospa = try system.gospa()
-        let paper = schedule == .paper
-        let cx = try NNBLComplexity(parsing: complexity)
-        let arch = try NNBLArchitecture.paper(cx, antennas: cfg.antennas, maxTargets: cfg.maxTargets,
-                                              mapAngles: mapAngles ?? (paper ? 320 : 64), mapDelays: mapDelays ?? (paper ? 128 : 64))
-        var trainCfg = cfg
-        if trainSector == .random {
-            trainCfg.targetSector = .random(meanLowRad: radians(-60), meanHighRad: radians(60), spanLowRad: radians(10), spanHighRad: radians(20))
-        }
-        let truth = ArrayImpairment.realization(config: cfg, seed: system.impairmentSeed)
-        var ts = NNBLTrainingSettings()
-        ts.positionSteps = steps ?? (paper ? 100_000 : 300)
-        ts.detectionSteps = detectionSteps ?? (paper ? 100_000 : 200)
-        ts.batchSize = batch ?? (paper ? 3000 : 32)
-        ts.positionLearningRate = lr ?? (paper ? 1e-2 : 1e-3)
-        ts.detectionLearningRate = detectionLR ?? 1e-3
-        ts.plateauPatience = paper ? 10_000 : 100
-        ts.etaLow = etaMin; ts.etaHigh = etaMax; ts.seed = seed
-        ts.gospaCutoffMeters = gospa.cutoff
-        ts.positionLoss = PositionLoss(rawValue: loss) ?? (cfg.maxTargets == 1 ? .mse : .gospa)
-        let mse = ts.positionLoss == .mse
-        try ts.validate()
-        let trainSys = try NNBLSystem(config: trainCfg, trueArray: truth, architecture: arch)
-        var initial = try NNBLModel(arch, seed: seed)
-        // Single target: one range ReLU unit, which can start dead (see setRangeOutputBias); start R̂ near 100 m,
-        // the centre of the default [10, 190] m window. Multi-target (T_max > 1) keeps the plain initialisation.
-        if cfg.maxTargets == 1 { initial.setRangeOutputBias(Float(rangeBiasInit)) }
+        let cfg = try system.config(), gospa = try system.gospa()
+        let rq = try request()
+        let ts = try rq.nnblSettings(config: cfg, gospa: gospa)
+        _ = try rq.nnblArchitecture(config: cfg)
         let staged = try CLIOutput.stage(out, force: force)
-        let dir = URL(fileURLWithPath: staged.path)
         let total = ts.positionSteps + ts.detectionSteps
         let pl = ProgressLine("train nnbl", total: total, enabled: !quiet)
         let t0 = Date()
         let quietFlag = quiet
-        let (model, log) = try NNBLTrainer.train(system: trainSys, model: initial, settings: ts) { r in
+        var done = 0
+        var result = try TrainingExperiment.nnbl(rq, config: cfg, gospa: gospa, dir: staged.path, checkpointPath: TrainingOutput.checkpointPath(out: out),
+                                                 hooks: testHooks(), onRecord: { r in
             pl.advance()
             if !quietFlag && r.step % 50 == 0 {
                 FileHandle.standardError.write("\nstep \(r.phase).\(r.step) loss \(String(format: "%.3f", r.loss))\n".data(using: .utf8)!)
             }
-        }
-        pl.finish()
-        let trainTime = Date().timeIntervalSince(t0)
-        let ckPath = out.hasSuffix("/") ? out + "model.npz" : out + "/model.npz"
-        var ckMeta = NNBLCheckpoint.systemKey(config: cfg, impairmentSeed: system.impairmentSeed)
-        ckMeta["complexity"] = cx.rawValue; ckMeta["loss"] = ts.positionLoss.rawValue
-        try NNBLCheckpoint.write(model: model, meta: ckMeta, to: staged.file("model.npz"))
-        var csv = CSVTable(header: ["phase", "step", "loss", "learning_rate"])
-        for r in log { csv.append([Double(r.phase), Double(r.step), r.loss, r.learningRate]) }
-        try csv.write(to: dir.appendingPathComponent("training.csv").path)
-        for phase in 1...2 {
-            let rs = log.filter { $0.phase == phase }
-            guard !rs.isEmpty else { continue }
-            let xs = rs.map { Double($0.step) }, ls = rs.map(\.loss)
-            let ma = ls.indices.map { i in let lo = max(0, i - 9); return ls[lo...i].reduce(0, +) / Double(i - lo + 1) }
-            var f = Figure(title: phase == 1 ? (mse ? "NNBL step 1: position loss (MSE, Sec. V-C)" : "NNBL step 1: position loss (eq. 18)")
-                                             : (mse ? "NNBL step 2: detection loss (BCE, Sec. V-C)" : "NNBL step 2: detection loss (eq. 19)"),
-                           xLabel: "step", yLabel: phase == 1 ? (mse ? "batch MSE loss [m^2]" : "batch GOSPA loss [m]")
-                                                              : (mse ? "batch BCE loss" : "batch clipped-BCE loss"))
-            f.line(x: xs, y: ls, label: "batch loss"); f.line(x: xs, y: ma, label: "moving average (10)")
-            try f.write(to: dir.appendingPathComponent(phase == 1 ? "loss_position.svg" : "loss_detection.svg").path)
-        }
-        let p1 = log.filter { $0.phase == 1 }.suffix(10).map(\.loss), p2 = log.filter { $0.phase == 2 }.suffix(10).map(\.loss)
-        var result: [String: Any] = [
-            "method": "nnbl", "complexity": cx.rawValue, "schedule": schedule.rawValue, "position_steps": ts.positionSteps,
-            "detection_steps": ts.detectionSteps, "batch": ts.batchSize, "position_lr": ts.positionLearningRate,
-            "detection_lr": ts.detectionLearningRate, "map": [arch.mapAngles, arch.mapDelays], "train_time_s": trainTime,
-            "parameters": model.parameterCount,
-            "parameters_by_network": ["precoder": arch.precoderParameterCount, "detection": arch.receiverParameterCount(priorInputs: 4),
-                                      "angle": arch.receiverParameterCount(priorInputs: 2), "range": arch.receiverParameterCount(priorInputs: 2)],
-            "checkpoint": ckPath, "seed": Int(seed), "train_sector": trainSector.rawValue,
-            "loss": ts.positionLoss.rawValue,
-            mse ? "final_position_loss_avg10_m2" : "final_position_loss_avg10_m": p1.isEmpty ? Double.nan : p1.reduce(0, +) / Double(p1.count),
-            "final_detection_loss_avg10": p2.isEmpty ? Double.nan : p2.reduce(0, +) / Double(p2.count),
-        ]
-        var tests: [[String: Any]] = []
-        if testSamples > 0 {
-            let pt = ProgressLine("test", total: 4 * testSamples, enabled: !quiet)
-            let base = try BaselineSystem(config: cfg, mode: .unknown, impairmentSeed: system.impairmentSeed)
-            let mb = try base.evaluate(eta: eta, phi: 0, samples: testSamples, calibrationSamples: testSamples, seed: testSeed,
-                                       targetPfa: system.pfa, gospa: gospa, progress: { pt.advance($0) })
-            tests.append(metricsDict(mb, label: "unknown"))
-            let testSys = try NNBLSystem(config: cfg, trueArray: truth, architecture: arch)
-            let mn = try testSys.evaluate(model: model, eta: eta, phi: 0, samples: testSamples, calibrationSamples: testSamples,
-                                          seed: testSeed, targetPfa: system.pfa, gospa: gospa, progress: { pt.advance($0) })
-            pt.finish()
-            tests.append(metricsDict(mn, label: "nnbl-\(cx.rawValue)"))
-            result["test"] = tests
-        }
-        result["total_time_s"] = Date().timeIntervalSince(t0)
-        try AtomicFile.write(try JSONOutput.string(result, pretty: true), to: dir.appendingPathComponent("summary.json").path)
+            done += 1
+            if done == total { pl.finish() }
+        })
+        result.totalTimeSeconds = Date().timeIntervalSince(t0)
+        try AtomicFile.write(try ReportJSON.string(result, pretty: true), to: staged.file("summary.json"))
         try staged.commit()
-        if json { print(try JSONOutput.string(result)) } else {
-            print("NNBL (\(cx.rawValue)): \(model.parameterCount) parameters, map \(arch.mapAngles)x\(arch.mapDelays), steps \(ts.positionSteps)+\(ts.detectionSteps) x B=\(ts.batchSize), \(String(format: "%.0f", trainTime)) s")
-            printTestTable(tests)
+        if json { print(try ReportJSON.string(result)) } else {
+            print("NNBL (\(result.complexity)): \(result.parameters) parameters, map \(result.map[0])x\(result.map[1]), steps \(result.positionSteps)+\(result.detectionSteps) x B=\(result.batch), \(String(format: "%.0f", result.trainTimeSeconds)) s")
+            printTestTable(result.test ?? [])
             print("wrote \(out)/model.npz, training.csv, loss_position.svg, loss_detection.svg, summary.json")
         }
     }
 }
 
+/// Holds the test progress line between `TrainingHooks.testStart` and `testEnd`.
+private final class ProgressBox: @unchecked Sendable { var line: ProgressLine? }
+
 /// The short test-metrics table `train` prints after training (one row per system).
-private func printTestTable(_ tests: [[String: Any]]) {
+private func printTestTable(_ tests: [OperatingPointReport]) {
     guard !tests.isEmpty else { return }
     print(String(format: "%-22@ %8@ %8@ %9@ %8@", "system" as NSString, "p_md" as NSString, "p_fa" as NSString, "GOSPA[m]" as NSString, "SER" as NSString))
     for r in tests {
-        print(String(format: "%-22@ %8.4f %8.4f %9.3f %8.4f", (r["impairments"] as! String) as NSString, r["p_md"] as! Double,
-                     r["p_fa"] as! Double, r["gospa_m"] as! Double, r["ser"] as! Double))
+        print(String(format: "%-22@ %8.4f %8.4f %9.3f %8.4f", r.impairments as NSString, r.pMD, r.pFA, r.gospaM, r.ser))
     }
 }
 
@@ -979,14 +818,10 @@ struct MTFigure3: ParsableCommand {
         try Figure.writePanels(fig.figures(floorDB: floorDB), columns: 1, to: dir.appendingPathComponent("fig3.svg").path)
         try fig.mapTable().write(to: dir.appendingPathComponent("fig3_map.csv").path)
         try fig.targetTable().write(to: dir.appendingPathComponent("fig3_targets.csv").path)
-        let peakImpaired = fig.impaired.data.max() ?? .nan
-        if json {
-            print(try JSONOutput.string(["out": out, "targets_angle_deg": fig.targetAnglesDeg, "targets_range_m": fig.targetRangesMeters,
-                                         "impaired_peak_over_ideal_peak": peakImpaired, "snr_r_db": snrDB, "n_theta": fig.anglesDeg.count,
-                                         "n_tau": fig.rangesMeters.count]))
-        } else {
+        let rep = Fig3Report(out: out, figure: fig, snrDB: snrDB)
+        if json { print(try ReportJSON.string(rep)) } else {
             print(String(format: "fig3: T = %d, impaired peak / ideal peak = %.3f (%.2f dB); wrote %@/fig3.svg, fig3_map.csv, fig3_targets.csv",
-                         targets, peakImpaired, 10 * log10(peakImpaired), out as NSString))
+                         targets, rep.impairedPeakOverIdealPeak, 10 * log10(rep.impairedPeakOverIdealPeak), out as NSString))
         }
     }
 }
@@ -994,9 +829,15 @@ struct MTFigure3: ParsableCommand {
 extension MTEvaluate {
     /// The `--json` object of `evaluate` (docs/multitarget.md, "evaluate --json"): one shape whatever the number of
     /// modes. Shared by `run()` and the merge of sharded runs (`isac merge`), so both print the same keys.
+    func report(results: [OperatingPointReport], config cfg: MultiTargetConfig, calibrationSamples cal: Int) -> EvaluateReport {
+        EvaluateReport(results: results, targetPfa: system.pfa, seed: seed, preset: system.preset.rawValue,
+                       calibration: cfg.calibration, samples: samples, calibrationSamples: cal)
+    }
+
+    /// `report` as a dictionary, for the shard merge that composes its results as dictionaries.
     func jsonObject(results: [[String: Any]], config cfg: MultiTargetConfig, calibrationSamples cal: Int) -> [String: Any] {
-        ["results": results, "target_pfa": system.pfa, "seed": Int(seed), "preset": system.preset.rawValue,
-         "calibration": cfg.calibration.rawValue, "samples": samples,
-         "calibration_samples": cfg.calibration == .testSet ? 0 : cal]
+        var o = (try? ReportJSON.dictionary(report(results: [], config: cfg, calibrationSamples: cal))) ?? [:]
+        o["results"] = results
+        return o
     }
 }

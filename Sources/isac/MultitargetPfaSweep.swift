@@ -81,7 +81,7 @@ struct MTPfaSweep: ParsableCommand {
             try writeFiles(rows: rows, curves: meths.map { TradeoffExperiment.Curve(label: $0.label, dashed: $0.dashed) }, config: cfg, to: o)
         }
         if json {
-            print(try JSONOutput.string(jsonObject(rows: rows, config: cfg, runTimeSeconds: total)))
+            print(try ReportJSON.string(report(rows: rows, config: cfg, runTimeSeconds: total)))
         } else {
             print("eta=\(eta) phi=\(phiDeg)deg  T_max=\(cfg.maxTargets)  samples=\(samples) (+\(cal) calibration)")
             func pad(_ t: String, _ w: Int) -> String { t.count >= w ? t : t + String(repeating: " ", count: w - t.count) }
@@ -106,19 +106,9 @@ struct MTPfaSweep: ParsableCommand {
     }
 
     /// The `--json` object of `run()` and of the shard merge (`method_run_time_s`/`run_time_s`: summed shard times).
-    func jsonObject(rows: [PfaSweepReport.Row], config cfg: MultiTargetConfig, runTimeSeconds total: Double) throws -> [String: Any] {
-        let pts: [[String: Any]] = rows.map { r in
-            var d = metricsDict(r.metrics, label: r.label)
-            d["method"] = r.label
-            d["target_pfa"] = r.targetPfa
-            d["method_run_time_s"] = r.methodRunTimeSeconds
-            return d
-        }
-        var obj: [String: Any] = ["points": pts, "pfa_values": try PfaSweep.parse(pfaValues), "eta": eta, "phi_deg": phiDeg, "samples": samples,
-                                  "calibration_samples": calSamples ?? samples, "seed": Int(seed), "targets_max": cfg.maxTargets,
-                                  "run_time_s": total]
-        if let o = out { obj["out"] = o }
-        return obj
+    func report(rows: [PfaSweepReport.Row], config cfg: MultiTargetConfig, runTimeSeconds total: Double) throws -> PfaSweepJSONReport {
+        PfaSweepJSONReport(rows: rows, pfaValues: try PfaSweep.parse(pfaValues), eta: eta, phiDeg: phiDeg, samples: samples,
+                           calibrationSamples: calSamples ?? samples, seed: seed, targetsMax: cfg.maxTargets, runTimeSeconds: total, out: out)
     }
 }
 
@@ -176,6 +166,6 @@ extension MTPfaSweep {
             try CLIOutput.checkFolder(o)
             try cmd.writeFiles(rows: rows, curves: curves, config: cfg, to: o)
         }
-        return try cmd.jsonObject(rows: rows, config: cfg, runTimeSeconds: total)
+        return try ReportJSON.dictionary(cmd.report(rows: rows, config: cfg, runTimeSeconds: total))
     }
 }
