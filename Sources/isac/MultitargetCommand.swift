@@ -207,35 +207,8 @@ func metricsDict(_ m: OperatingPointMetrics, label: String) -> [String: Any] {
 }
 
 
-/// One curve/row of an experiment: a baseline mode, the differentiable-OMP receiver with a fixed assumed array,
-/// or a learned checkpoint.
-struct MTMethod {
-    var label: String
-    var dashed: Bool
-    /// Outcomes of samples `first ..< first + n` (scene streams = indices) at (η, φ) and scenario seed.
-    var run: (_ eta: Double, _ phi: Double, _ n: Int, _ first: UInt64, _ seed: UInt64, _ progress: @escaping @Sendable (Int) -> Void) throws -> [SampleOutcome]
-    let config: MultiTargetConfig
-    let gospa: GOSPA
-    let targetPfa: Double
-
-    /// The shared protocol (`BaselineSystem.calibratedEvaluation`): δ calibrated to --pfa, then fresh test draws.
-    func evaluate(_ eta: Double, _ phi: Double, _ samples: Int, _ cal: Int, _ seed: UInt64,
-                  _ progress: @escaping @Sendable (Int) -> Void) throws -> OperatingPointMetrics {
-        try BaselineSystem.calibratedEvaluation(config: config, samples: samples, calibrationSamples: cal, targetPfa: targetPfa,
-                                                eta: eta, phi: phi, gospa: gospa) { n, first in
-            try run(eta, phi, n, first, seed, progress)
-        }
-    }
-
-    /// `evaluate` plus the GOSPA decomposition of the test samples at the calibrated δ (`CalibratedEvaluation`).
-    func evaluateWithGOSPA(_ eta: Double, _ phi: Double, _ samples: Int, _ cal: Int, _ seed: UInt64,
-                           _ progress: @escaping @Sendable (Int) -> Void) throws -> (metrics: OperatingPointMetrics, gospa: GOSPABreakdown) {
-        try CalibratedEvaluation.run(config: config, samples: samples, calibrationSamples: cal, targetPfa: targetPfa,
-                                     eta: eta, phi: phi, gospa: gospa) { n, first in
-            try run(eta, phi, n, first, seed, progress)
-        }
-    }
-}
+/// One curve/row of an experiment (`EvaluationMethod`: a baseline mode, differentiable OMP, or a checkpoint).
+typealias MTMethod = EvaluationMethod
 
 /// The `gospa_decomposition` object of an `evaluate --json` result (docs/multitarget.md, "evaluate --json").
 func gospaDict(_ g: GOSPABreakdown) -> [String: Any] { (try? ReportJSON.dictionary(g)) ?? [:] }
@@ -252,47 +225,20 @@ func parseReceivers(_ receiver: String, entries: Int, allowList: Bool) throws ->
     return rx.count == 1 ? Array(repeating: rx[0], count: entries) : rx
 }
 
-/// Builds the methods of `--impairments` (each with its receiver from `receivers`, omp | domp) and
-/// `--checkpoint` (comma list).
+/// The curves of `--impairments` (each with its receiver from `receivers`, omp | domp) and `--checkpoint` (comma
+/// list), in that order (`EvaluationMethods`).
 func buildMethods(system: MTSystemOptions, config cfg: MultiTargetConfig, gospa: GOSPA, impairments: String, receivers: [String],
                   checkpoints: String?, domp: DifferentiableOMPSettings) throws -> [MTMethod] {
-    var out: [MTMethod] = []
-    func method(_ label: String, dashed: Bool, _ run: @escaping (Double, Double, Int, UInt64, UInt64, @escaping @Sendable (Int) -> Void) throws -> [SampleOutcome]) -> MTMethod {
-        MTMethod(label: label, dashed: dashed, run: run, config: cfg, gospa: gospa, targetPfa: system.pfa)
-    }
     let modes = impairments.isEmpty ? [] : try parseImpairments(impairments)
-    guard receivers.count == modes.count else {
-        throw ISACError.shapeMismatch("\(receivers.count) receivers for \(modes.count) --impairments entries")
+    let kinds = try receivers.map { r in
+        guard let k = ReceiverKind(rawValue: r) else { throw ISACError.invalidParameter(name: "--receiver", value: r, valid: "must be omp or domp") }
+        return k
     }
-    for (mode, receiver) in zip(modes, receivers) {
-        switch receiver {
-        case "omp":
-            let sys = try BaselineSystem(config: cfg, mode: mode, impairmentSeed: system.impairmentSeed)
-            out.append(method(mode.rawValue, dashed: mode == .known) { e, p, n, f, sd, pr in
-                try sys.runBatch(count: n, firstIndex: f, seed: sd, eta: e, phi: p, progress: pr)
-            })
-        case "domp":
-            let truth = ArrayImpairment.realization(config: cfg, seed: system.impairmentSeed)
-            let nominal = ArrayImpairment.nominal(antennas: cfg.antennas, wavelengthMeters: cfg.wavelengthMeters)
-            let phys = mode == .none ? nominal : truth
-            let assumed = mode == .known ? truth : nominal
-            let sys = try LearnedISACSystem(config: cfg, trueArray: phys, model: .impairment(assumed), settings: domp)
-            out.append(method("domp-\(mode.rawValue)", dashed: mode == .known) { e, p, n, f, sd, pr in
-                try sys.runBatch(count: n, firstIndex: f, seed: sd, eta: e, phi: p, progress: pr)
-            })
-        default:
-            throw ISACError.invalidParameter(name: "--receiver", value: receiver, valid: "must be omp or domp")
-        }
-    }
+    var out = try EvaluationMethods.baseline(modes: modes, receivers: kinds, config: cfg, gospa: gospa,
+                                             impairmentSeed: system.impairmentSeed, targetPfa: system.pfa, domp: domp)
     for path in (checkpoints ?? "").split(separator: ",").map(String.init) where !path.isEmpty {
-        if try NNBLCheckpoint.kind(at: path) == "nnbl" {
-            out.append(try nnblMethod(path: path, system: system, config: cfg, gospa: gospa).method)
-            continue
-        }
-        let sys = try LearnedCheckpointEvaluation(path: path, config: cfg, impairmentSeed: system.impairmentSeed).system
-        out.append(method("\(try LearnedCheckpoint.read(from: path).model.methodName)-learning", dashed: false) { e, p, n, f, sd, pr in
-            try sys.runBatch(count: n, firstIndex: f, seed: sd, eta: e, phi: p, progress: pr)
-        })
+        out.append(try EvaluationMethods.checkpoint(path: path, config: cfg, gospa: gospa, impairmentSeed: system.impairmentSeed,
+                                                    targetPfa: system.pfa).method)
     }
     guard !out.isEmpty else {
         throw ISACError.invalidParameter(name: "--impairments/--checkpoint", value: "none given", valid: "give at least one baseline mode or checkpoint")
@@ -300,15 +246,11 @@ func buildMethods(system: MTSystemOptions, config cfg: MultiTargetConfig, gospa:
     return out
 }
 
-/// An NNBL checkpoint (kind from its `meta_json`) as an evaluation method: same protocol as the others (threshold
-/// calibrated to --pfa on calibration draws, then fresh test draws of the same seed/scenes).
+/// An NNBL checkpoint as an evaluation method: same protocol as the others (threshold calibrated to --pfa on
+/// calibration draws, then fresh test draws of the same seed/scenes).
 func nnblMethod(path: String, system: MTSystemOptions, config cfg: MultiTargetConfig, gospa: GOSPA) throws -> (method: MTMethod, checkpoint: NNBLCheckpoint) {
-    let ck = try NNBLCheckpoint.read(from: path)
-    let sys = try ck.system(config: cfg, impairmentSeed: system.impairmentSeed)
-    let model = ck.model
-    let m = MTMethod(label: ck.label, dashed: false, run: { e, p, n, f, sd, pr in
-        try sys.runBatch(model: model, count: n, firstIndex: f, seed: sd, eta: e, phi: p, progress: pr)
-    }, config: cfg, gospa: gospa, targetPfa: system.pfa)
+    let (m, ck) = try EvaluationMethods.checkpoint(path: path, config: cfg, gospa: gospa, impairmentSeed: system.impairmentSeed, targetPfa: system.pfa)
+    guard let ck else { throw ISACError.invalidParameter(name: "--checkpoint", value: path, valid: "an NNBL checkpoint") }
     return (m, ck)
 }
 
@@ -510,80 +452,12 @@ struct MTBench: ParsableCommand {
     }
 
     func run() throws {
-        let cfg = try system.config()
-        let sys = try BaselineSystem(config: cfg, mode: .unknown, impairmentSeed: system.impairmentSeed)
-        _ = try sys.runBatch(count: 4, firstIndex: 1 << 40, seed: seed, eta: eta, phi: 0)   // warm-up
-        var t0 = Date()
-        let outs = try sys.runBatch(count: samples, seed: seed, eta: eta, phi: 0)
-        let full = Double(samples) / Date().timeIntervalSince(t0)
-        // Receiver only (OMP on prepared observations), single thread, to compare with NumPy 1:1.
-        let n = min(export, samples)
-        var obs: [(SceneDraw, SceneObservation)] = []
-        for i in 0..<n {
-            var rng = RandomSource(seed: seed, stream: UInt64(i))
-            let d = sys.generator.draw(rng: &rng)
-            let f = try Beamformer.isac(sensing: try sys.sensingPrecoder(for: d.sector), communication: sys.commPrecoder,
-                                        eta: eta, phi: 0, power: cfg.power)
-            obs.append((d, try sys.generator.observe(d, precoder: f)))
-        }
-        guard case let .fixed(sector) = cfg.targetSector else {
-            throw ISACError.invalidParameter(name: "--random-sector", value: "set", valid: "bench uses the fixed test sector")
-        }
-        let dict = try sys.ompDictionary(for: sector)
-        useSingleThreadedBLAS()
-        t0 = Date()
-        var res: [OMPResult] = []
-        for (_, o) in obs { res.append(try OMP.run(observation: o.sensing, dictionary: dict, threshold: 0, maxIterations: cfg.maxTargets)) }
-        let ompRate = Double(n) / Date().timeIntervalSince(t0)
-        // Differentiable OMP (forward, T_max iterations) on the same observations and dictionary, nominal
-        // steering for the off-grid atoms (the assumed array of the unknown-impairment baseline).
-        let domp = DifferentiableOMPSettings()
-        let ag = sys.assumedArray.geometry, lam = sys.assumedArray.wavelengthMeters
-        t0 = Date()
-        var dres: [DOMPResult] = []
-        for (_, o) in obs {
-            dres.append(try DifferentiableOMP.run(observation: o.sensing, dictionary: dict, iterations: cfg.maxTargets, settings: domp,
-                                                  subcarrierSpacingHz: cfg.subcarrierSpacingHz,
-                                                  offGridAtom: { Steering.linear(ag, angleRad: $0, wavelengthMeters: lam) }, recordTape: false))
-        }
-        let dompRate = Double(n) / Date().timeIntervalSince(t0)
-        for (i, r) in res.enumerated() where r.angleIndices != outs[i].estimatedAnglesRad.map({ dict.anglesRad.firstIndex(of: $0)! }) {
-            throw ISACError.io("bench: sample \(i) OMP path differs between batch and single-thread runs")
-        }
-        if let dir = writeInputs {
-            func raw(_ xs: [CDouble]) -> Data {
-                var d = Data(capacity: xs.count * 16)
-                for x in xs { withUnsafeBytes(of: x.real.bitPattern.littleEndian) { d.append(contentsOf: $0) }
-                              withUnsafeBytes(of: x.imaginary.bitPattern.littleEndian) { d.append(contentsOf: $0) } }
-                return d
-            }
-            let base = URL(fileURLWithPath: dir)
-            // Column-major K×S per sample == C-order [S, K]; NumPy transposes.
-            try AtomicFile.write(raw(obs.flatMap { $0.1.sensing.data }), to: base.appendingPathComponent("observations.c128").path)
-            try AtomicFile.write(raw(dict.angleAtoms.data), to: base.appendingPathComponent("angle_atoms.c128").path)
-            try AtomicFile.write(raw(dict.delayAtoms.data), to: base.appendingPathComponent("delay_atoms.c128").path)
-            let meta: [String: Any] = [
-                "samples": n, "K": cfg.antennas, "S": cfg.subcarriers, "n_theta": dict.anglesRad.count, "n_tau": dict.delaysSeconds.count,
-                "t_max": cfg.maxTargets, "layout": "complex128 little-endian, column-major per matrix (Fortran order)",
-                "swift_angle_indices": res.map { $0.angleIndices }, "swift_delay_indices": res.map { $0.delayIndices },
-                "swift_peaks": res.map { $0.peaks }, "swift_omp_samples_per_s_1thread": ompRate,
-                "domp_angles_rad": dres.map { $0.anglesRad }, "domp_delays_s": dres.map { $0.delaysSeconds },
-                "domp_peaks": dres.map { $0.peaks }, "swift_domp_samples_per_s_1thread": dompRate,
-                "domp_temperature": domp.temperature, "domp_window_scale": domp.windowScale,
-                "grid_angles_rad": dict.anglesRad, "grid_delays_s": dict.delaysSeconds,
-                "element_positions_m": ag.positions.map { $0.x }, "wavelength_m": lam, "subcarrier_spacing_hz": cfg.subcarrierSpacingHz,
-            ]
-            try AtomicFile.write(try JSONOutput.string(meta, pretty: true), to: base.appendingPathComponent("meta.json").path)
-        }
-        let obj: [String: Any] = ["full_pipeline_samples_per_s": full, "omp_only_samples_per_s_1thread": ompRate,
-                                  "domp_only_samples_per_s_1thread": dompRate,
-                                  "samples": samples, "omp_samples": n, "threads": ProcessInfo.processInfo.activeProcessorCount,
-                                  "K": cfg.antennas, "S": cfg.subcarriers, "n_theta": cfg.angleGridSize, "n_tau": cfg.delayGridSize,
-                                  "t_max": cfg.maxTargets]
-        if json { print(try JSONOutput.string(obj)) } else {
-            print(String(format: "full baseline evaluation: %.1f samples/s (%d threads)", full, ProcessInfo.processInfo.activeProcessorCount))
+        let r = try BaselineBench.run(config: try system.config(), impairmentSeed: system.impairmentSeed, samples: samples, seed: seed,
+                                      eta: eta, export: export, writeInputs: writeInputs)
+        if json { print(try ReportJSON.string(r)) } else {
+            print(String(format: "full baseline evaluation: %.1f samples/s (%d threads)", r.fullPipelineSamplesPerSecond, r.threads))
             print(String(format: "OMP receiver only, 1 thread: %.1f samples/s (K=%d S=%d Ntheta=%d Ntau=%d Tmax=%d)",
-                         ompRate, cfg.antennas, cfg.subcarriers, cfg.angleGridSize, cfg.delayGridSize, cfg.maxTargets))
+                         r.ompOnlySamplesPerSecond1Thread, r.K, r.S, r.nTheta, r.nTau, r.tMax))
         }
     }
 }
