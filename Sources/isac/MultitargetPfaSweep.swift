@@ -25,8 +25,9 @@ struct MTPfaSweep: ParsableCommand {
     @Option(name: .customLong("calibration-samples"), help: "Calibration samples (default: --samples); small p_fa needs many (p_fa * T_max * n >> 1).") var calSamples: Int?
     @Option(name: .customLong("seed"), help: "Scenario seed.") var seed: UInt64 = 7
     @Option(name: .customLong("out"), help: "Output folder for pfa_sweep.csv and the SVG figures (optional).") var out: String?
-    @Flag(name: .customLong("json"), help: "Print one JSON object on stdout.") var json = false
-    @Flag(name: .customLong("quiet"), help: "No progress on stderr.") var quiet = false
+    @OptionGroup var output: MTOutputFlags
+    var json: Bool { output.json }
+    var quiet: Bool { output.quiet }
     @OptionGroup var sharding: ShardOptions
 
     func validate() throws {

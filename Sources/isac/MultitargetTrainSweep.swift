@@ -19,8 +19,9 @@ struct MTTrainSweep: ParsableCommand {
     @Option(name: .customLong("seeds"), help: "Comma-separated training seeds (non-negative integers, at most 1000).") var seeds: String
     @Option(name: .customLong("lrs"), help: "Comma-separated Adam learning rates (> 0, finite; default: the method's preset rate).") var lrs: String?
     @Option(name: .customLong("out"), help: "Sweep folder: runs/ (one train --out per item) and train_sweep.csv.") var out: String
-    @Flag(name: .customLong("json"), help: "Print one JSON object on stdout.") var json = false
-    @Flag(name: .customLong("quiet"), help: "No progress on stderr.") var quiet = false
+    @OptionGroup var output: MTOutputFlags
+    var json: Bool { output.json }
+    var quiet: Bool { output.quiet }
     @OptionGroup var sharding: ShardOptions
     @Argument(parsing: .postTerminator, help: "`multitarget train` flags shared by every run, after `--`.") var trainArguments: [String] = []
 
