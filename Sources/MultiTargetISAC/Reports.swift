@@ -298,3 +298,49 @@ public struct Fig3Report: Codable, Sendable {
         nTheta = fig.anglesDeg.count; nTau = fig.rangesMeters.count
     }
 }
+
+/// `isac multitarget train-sweep --json` (and its merge): one entry per (seed, learning rate) run with the run's
+/// flattened `summary.json` numbers.
+public struct TrainSweepReport: Encodable, Sendable {
+    public struct Run: Encodable, Sendable {
+        public var seed: UInt64
+        /// `--lrs` entry of the run; nil (JSON `null`) = the method's preset rate.
+        public var lrRequested: Double?
+        /// The run's `train --out` folder.
+        public var run: String
+        /// The run's summary numbers, flattened (`a_b` for nested keys, test rows by label), wall times left out.
+        public var values: [String: Double]
+        public init(seed: UInt64, lrRequested: Double?, run: String, values: [String: Double]) {
+            self.seed = seed; self.lrRequested = lrRequested; self.run = run; self.values = values
+        }
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: DynamicKey.self)
+            try c.encode(Int(seed), forKey: DynamicKey("seed"))
+            if let lr = lrRequested { try c.encode(lr, forKey: DynamicKey("lr_requested")) } else { try c.encodeNil(forKey: DynamicKey("lr_requested")) }
+            try c.encode(run, forKey: DynamicKey("run"))
+            for (n, x) in values { try c.encode(x, forKey: DynamicKey(n)) }
+        }
+    }
+    public var out: String
+    public var table: String
+    public var runs: [Run]
+    public var runTimeSeconds: Double?
+    /// Shards merged (merge only).
+    public var shards: Int?
+    enum CodingKeys: String, CodingKey { case out, table, runs, runTimeSeconds = "run_time_s", shards }
+    public init(out: String, table: String, runs: [Run]) { self.out = out; self.table = table; self.runs = runs }
+}
+
+/// `sweep_run.json`: the marker of a finished train-sweep run (its sweep configuration, seed and requested rate).
+public struct TrainSweepMarker: Codable, Sendable {
+    public var configHash: String
+    public var seed: Int
+    public var lr: Double?
+    enum CodingKeys: String, CodingKey { case configHash = "config_hash", seed, lr }
+    public init(configHash: String, seed: UInt64, lr: Double?) { self.configHash = configHash; self.seed = Int(seed); self.lr = lr }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(configHash, forKey: .configHash); try c.encode(seed, forKey: .seed)
+        if let lr { try c.encode(lr, forKey: .lr) } else { try c.encodeNil(forKey: .lr) }
+    }
+}

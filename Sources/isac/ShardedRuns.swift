@@ -32,8 +32,9 @@ struct ShardOptions: ParsableArguments {
 
     func spec() throws -> ShardSpec { try ShardSpec.parse(shard ?? "0/1") }
 
-    /// The option labels that do not influence a shard's result (so shards differing only in them still merge).
-    static let neutralLabels: Set<String> = ["sharding", "json", "quiet"]
+    /// The option labels that do not influence a shard's result (so shards differing only in them still merge); `output` is
+    /// the `--json/--quiet` group of the multitarget commands (`MTOutputFlags`).
+    static let neutralLabels: Set<String> = ["sharding", "json", "quiet", "output"]
 
     /// This process's command line after the subcommand path, with the shard options removed: what the merge
     /// re-parses to rebuild the configuration.
