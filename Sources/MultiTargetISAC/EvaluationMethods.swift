@@ -6,7 +6,7 @@ import Estimation
 
 /// One curve/row of a multitarget experiment: a baseline mode, the differentiable-OMP receiver with a fixed
 /// assumed array, or a learned checkpoint, with the shared calibrated-evaluation protocol.
-public struct EvaluationMethod: @unchecked Sendable {
+public struct EvaluationMethod {
     public var label: String
     /// Drawn dashed (genie / known-impairment curves).
     public var dashed: Bool
