@@ -39,16 +39,18 @@ public enum ShardedEvaluation {
     public static let calibrationStreamOffset: UInt64 = 1 << 32
 
     /// Runs `shard`'s blocks of `0 ..< calibrationSamples` (streams offset by 2³²) and `0 ..< samples` through
-    /// `run(count, firstStream)`.
+    /// `run(count, firstStream)`; `calibrationSamples` 0 (on-the-test-set calibration) runs no calibration block.
     /// - Parameter granule: shard boundaries fall on multiples of it (the network batch of a batched receiver,
     ///   so that shard and single run evaluate the same batches).
     public static func runShard(label: String, samples: Int, calibrationSamples: Int, shard: ShardSpec, granule: Int = 1,
                                 countFlag: String = "--shard",
                                 run: (Int, UInt64) throws -> [SampleOutcome]) throws -> MethodShardResult {
         let t0 = Date()
-        let c = try shard.range(of: calibrationSamples, granule: granule, what: "calibration samples (--calibration-samples)", countFlag: countFlag)
+        // calibrationSamples 0: `--calibration test-set` (δ from the merged test outcomes), no calibration block.
+        let c = calibrationSamples == 0 ? 0..<0
+            : try shard.range(of: calibrationSamples, granule: granule, what: "calibration samples (--calibration-samples)", countFlag: countFlag)
         let t = try shard.range(of: samples, granule: granule, what: "samples (--samples)", countFlag: countFlag)
-        let cal = try run(c.count, calibrationStreamOffset + UInt64(c.lowerBound))
+        let cal = c.isEmpty ? [] : try run(c.count, calibrationStreamOffset + UInt64(c.lowerBound))
         let test = try run(t.count, UInt64(t.lowerBound))
         guard cal.count == c.count, test.count == t.count else {
             throw ISACError.shapeMismatch("receiver returned \(cal.count)/\(test.count) outcomes for \(c.count)/\(t.count) samples")

@@ -17,302 +17,6 @@ struct MultitargetCommand: ParsableCommand {
         subcommands: [MTEvaluate.self, MTTradeoff.self, MTTrain.self, MTTrainSweep.self, MTBench.self, MTPfaSweep.self, MTFigure.self])
 }
 
-/// System options shared by the subcommands (defaults = paper Sec. V-A).
-/// Differentiable-OMP receiver settings (eq. 16 window, softmax temperature), shared by every command that runs it.
-struct MTDOMPOptions: ParsableArguments {
-    @Option(name: .customLong("temperature"), help: "Differentiable-OMP softmax temperature relative to the peak (--receiver domp and learned models).") var temperature = 0.1
-    @Option(name: .customLong("window-scale"), help: "Differentiable-OMP window, in resolution cells of eq. (16).") var windowScale = 1.0
-    var settings: DifferentiableOMPSettings { DifferentiableOMPSettings(temperature: temperature, windowScale: windowScale) }
-    func validate() throws { try MultiTargetLimits.checkDOMP(temperature: temperature, windowScale: windowScale) }
-}
-
-extension MultiTargetPreset: ExpressibleByArgument {}
-extension RadarGainModel: ExpressibleByArgument {}
-extension CommChannelModel: ExpressibleByArgument {}
-extension CalibrationProtocol: ExpressibleByArgument {}
-extension DetectionRule: ExpressibleByArgument {}
-extension TrainingMethod: ExpressibleByArgument {}
-extension TrainingSchedule: ExpressibleByArgument {}
-extension TrainingSectorChoice: ExpressibleByArgument {}
-extension ReceiverColumns: ExpressibleByArgument {}
-extension TransmitterColumns: ExpressibleByArgument {}
-extension ArrayImpairment.SpacingModel: ExpressibleByArgument {}
-
-/// System options shared by the subcommands: `--preset` picks the defaults (paper Sec. V-A or the official code),
-/// every other flag overrides one field of it (docs/multitarget.md, "Presets"). Flags that take negative values
-/// parse them unconditionally (`--sector-min -40`).
-struct MTSystemOptions: ParsableArguments {
-    @Option(name: .customLong("preset"), help: "System defaults: paper (Sec. V-A) | official-code (the authors' repository defaults). Every flag below overrides one field.")
-    var preset: MultiTargetPreset = .paper
-    @Option(name: .customLong("targets-max"), help: "T_max, maximum number of targets (also the OMP cap), >= 1.") var targetsMax: Int?
-    @Option(name: .customLong("antennas"), help: "K, ULA elements.") var antennas: Int?
-    @Option(name: .customLong("subcarriers"), help: "S, OFDM subcarriers.") var subcarriers: Int?
-    @Option(name: .customLong("subcarrier-spacing-hz"), help: "Delta_f, subcarrier spacing, Hz (paper 120e3, official code 240e3).") var subcarrierSpacingHz: Double?
-    @Option(name: .customLong("carrier-hz"), help: "f_c, carrier frequency, Hz (60e9).") var carrierHz: Double?
-    @Option(name: .customLong("n-theta"), help: "N_theta, angle grid points.") var nTheta: Int?
-    @Option(name: .customLong("n-tau"), help: "N_tau, delay grid points.") var nTau: Int?
-    @Option(name: .customLong("power-w"), help: "P, transmit power ||f||^2, W (1).") var powerW: Double?
-    @Option(name: .customLong("radar-gain"), help: "fixed-snr (paper: psi ~ CN(0, SNR_r N0/K)) | link-budget (official code: radar equation, R^-4, Swerling-1 RCS, noise k T F S Delta_f).")
-    var radarGain: RadarGainModel?
-    @Option(name: .customLong("snr-r-db"), parsing: .unconditional, help: "fixed-snr: integrated sensing SNR K sigma_r^2/N0, dB (15).") var snrR: Double?
-    @Option(name: .customLong("noise-figure-db"), parsing: .unconditional, help: "link-budget: receiver noise figure F, dB (8).") var noiseFigureDB: Double?
-    @Option(name: .customLong("noise-temperature-k"), help: "link-budget: system temperature T, K (290).") var noiseTemperatureK: Double?
-    @Option(name: .customLong("mean-rcs-m2"), help: "link-budget: mean RCS of the Swerling-1 targets and scatterers, m^2 (1).") var meanRCS: Double?
-    @Option(name: .customLong("comm-channel"), help: "rayleigh (paper: L-tap exponential-profile Rayleigh at --snr-c-db) | los-nlos (official code: LOS + up to --comm-paths-max - 1 scatterers, link budget).")
-    var commChannel: CommChannelModel?
-    @Option(name: .customLong("snr-c-db"), parsing: .unconditional, help: "rayleigh: average communication SNR per subcarrier, dB (20).") var snrC: Double?
-    @Option(name: .customLong("taps"), help: "rayleigh: L, channel taps (5).") var taps: Int?
-    @Option(name: .customLong("comm-paths-max"), help: "los-nlos: P_max, paths including LOS, P ~ U{1..P_max} (6).") var commPathsMax: Int?
-    @Option(name: .customLong("comm-range-min"), help: "los-nlos: UE/scatterer range interval lower edge, m (10).") var commRangeMin: Double?
-    @Option(name: .customLong("comm-range-max"), help: "los-nlos: UE range interval upper edge, m (200).") var commRangeMax: Double?
-    @Option(name: .customLong("cyclic-prefix-fraction"), help: "los-nlos: cyclic prefix / OFDM symbol (0.07), bounds the NLOS excess path.") var cpFraction: Double?
-    @Option(name: .customLong("sector-min"), parsing: .unconditional, help: "Target sector lower edge, degrees (-40).") var sectorMin: Double?
-    @Option(name: .customLong("sector-max"), parsing: .unconditional, help: "Target sector upper edge, degrees (-20).") var sectorMax: Double?
-    @Flag(name: .customLong("random-sector"), help: "Draw the target sector per sample (mean ~ U[-60,60] deg, span ~ U[10,20] deg) instead of --sector-min/max.")
-    var randomSector = false
-    @Option(name: .customLong("comm-min"), parsing: .unconditional, help: "Communication sector lower edge, degrees (paper 30, official code 40).") var commMin: Double?
-    @Option(name: .customLong("comm-max"), parsing: .unconditional, help: "Communication sector upper edge, degrees (paper 50, official code 60).") var commMax: Double?
-    @Option(name: .customLong("range-min"), help: "R_min, metres (10).") var rangeMin: Double?
-    @Option(name: .customLong("range-max"), help: "R_max, metres (paper 190, official code 43.75).") var rangeMax: Double?
-    @Option(name: .customLong("spacing-std-mm"), help: "sigma_lambda of the element spacings, mm (paper lambda/25 = 0.2 mm, official code lambda/15 at 60 GHz).")
-    var spacingStdMM: Double?
-    @Option(name: .customLong("spacing-model"), help: "cumulative (spacings x_{k+1}-x_k = d_k, default) | per-element (x_k = (k-(K-1)/2) d_k, paper Example 1 literally).")
-    var spacingModel: ArrayImpairment.SpacingModel?
-    @Option(name: .customLong("array-positions"), help: "True element positions x_k (metres, increasing): a .npy file of K real numbers (e.g. a measured array); replaces the random realization.")
-    var arrayPositions: String?
-    @Option(name: .customLong("impairment-seed"), help: "Seed of the single hardware realization d.") var impairmentSeed: UInt64 = 1
-    @Option(name: .customLong("pfa"), help: "Target false-alarm probability for threshold calibration.") var pfa = 1e-2
-    @Option(name: .customLong("calibration"), help: "Threshold calibration: out-of-sample (separate draws; paper preset) | test-set (on the evaluation draws, official code).")
-    var calibration: CalibrationProtocol?
-    @Option(name: .customLong("detection-rule"), help: "Baseline OMP detections at delta: first-below (Algorithm 1: stop at the first peak <= delta; paper preset) | all-above (every peak > delta, official code).")
-    var detectionRule: DetectionRule?
-    @Option(name: .customLong("gospa-cutoff"), help: "GOSPA cut-off gamma, metres (paper preset (R_max-R_min)/2, official code R_max-R_min).") var gospaCutoff: Double?
-    @Option(name: .customLong("gospa-mu"), help: "GOSPA mu.") var gospaMu = 2.0
-    @Option(name: .customLong("gospa-p"), help: "GOSPA order p.") var gospaP = 2.0
-
-    func config() throws -> MultiTargetConfig {
-        var c = preset.config
-        if let v = targetsMax { c.maxTargets = v }
-        if let v = antennas { c.antennas = v }
-        if let v = subcarriers { c.subcarriers = v }
-        if let v = subcarrierSpacingHz { c.subcarrierSpacingHz = v }
-        if let v = carrierHz { c.carrierHz = v }
-        if let v = nTheta { c.angleGridSize = v }
-        if let v = nTau { c.delayGridSize = v }
-        if let v = powerW { c.power = v }
-        if let v = radarGain { c.radarGainModel = v }
-        if let v = snrR { c.sensingSNRdB = v }
-        if let v = noiseFigureDB { c.linkBudget.noiseFigureDB = v }
-        if let v = noiseTemperatureK { c.linkBudget.temperatureK = v }
-        if let v = meanRCS { c.linkBudget.meanRCSm2 = v }
-        if let v = commChannel { c.commChannelModel = v }
-        if let v = snrC { c.commSNRdB = v }
-        if let v = taps { c.channelTaps = v }
-        if let v = commPathsMax { c.maxCommPaths = v }
-        if let v = commRangeMin { c.commRangeMinMeters = v }
-        if let v = commRangeMax { c.commRangeMaxMeters = v }
-        if let v = cpFraction { c.cyclicPrefixFraction = v }
-        if randomSector {
-            c.targetSector = .random(meanLowRad: radians(-60), meanHighRad: radians(60), spanLowRad: radians(10), spanHighRad: radians(20))
-        } else if sectorMin != nil || sectorMax != nil {
-            guard case let .fixed(s0) = c.targetSector else {
-                throw ISACError.invalidParameter(name: "--preset", value: preset.rawValue, valid: "a preset with a fixed test sector")
-            }
-            c.targetSector = .fixed(try AngularSector(lowerDeg: sectorMin ?? degrees(s0.lowerRad), upperDeg: sectorMax ?? degrees(s0.upperRad),
-                                                      name: "--sector-min/--sector-max"))
-        }
-        if commMin != nil || commMax != nil {
-            c.commSector = try AngularSector(lowerDeg: commMin ?? degrees(c.commSector.lowerRad), upperDeg: commMax ?? degrees(c.commSector.upperRad),
-                                             name: "--comm-min/--comm-max")
-        }
-        if let v = rangeMin { c.rangeMinMeters = v }
-        if let v = rangeMax { c.rangeMaxMeters = v }
-        if let s = spacingStdMM { c.spacingStdMeters = s * 1e-3 }
-        if let v = spacingModel { c.spacingModel = v }
-        if let v = calibration { c.calibration = v }
-        if let v = detectionRule { c.detectionRule = v }
-        if let g = gospaCutoff { c.gospaCutoffMeters = g }
-        if let path = arrayPositions { c.trueArrayPositionsMeters = try ArrayImpairment.readPositions(npyPath: path, antennas: c.antennas) }
-        try c.validate()
-        return c
-    }
-
-    func gospa() throws -> GOSPA {
-        try config().gospa(mu: gospaMu, order: gospaP)
-    }
-
-    /// The flags that reproduce this system from the command line (`--preset` plus every field that differs from
-    /// it, shortest round-trip number text), so a printed command (e.g. train's `test_command`) runs as printed.
-    func replayFlags() throws -> [String] {
-        let c = try config(), p = preset.config
-        var f = ["--preset", preset.rawValue]
-        // Degrees went through radians: 12 significant digits undo the round-off (−15, not −14.999999999999998).
-        func deg(_ r: Double) -> String { String(format: "%.12g", degrees(r)) }
-        func add(_ name: String, _ v: Double, _ d: Double) { if v != d { f += [name, "\(v)"] } }
-        func add(_ name: String, _ v: Int, _ d: Int) { if v != d { f += [name, "\(v)"] } }
-        add("--targets-max", c.maxTargets, p.maxTargets); add("--antennas", c.antennas, p.antennas)
-        add("--subcarriers", c.subcarriers, p.subcarriers); add("--subcarrier-spacing-hz", c.subcarrierSpacingHz, p.subcarrierSpacingHz)
-        add("--carrier-hz", c.carrierHz, p.carrierHz); add("--n-theta", c.angleGridSize, p.angleGridSize)
-        add("--n-tau", c.delayGridSize, p.delayGridSize); add("--power-w", c.power, p.power)
-        if c.radarGainModel != p.radarGainModel { f += ["--radar-gain", c.radarGainModel.rawValue] }
-        add("--snr-r-db", c.sensingSNRdB, p.sensingSNRdB); add("--noise-figure-db", c.linkBudget.noiseFigureDB, p.linkBudget.noiseFigureDB)
-        add("--noise-temperature-k", c.linkBudget.temperatureK, p.linkBudget.temperatureK)
-        add("--mean-rcs-m2", c.linkBudget.meanRCSm2, p.linkBudget.meanRCSm2)
-        if c.commChannelModel != p.commChannelModel { f += ["--comm-channel", c.commChannelModel.rawValue] }
-        add("--snr-c-db", c.commSNRdB, p.commSNRdB); add("--taps", c.channelTaps, p.channelTaps)
-        add("--comm-paths-max", c.maxCommPaths, p.maxCommPaths); add("--comm-range-min", c.commRangeMinMeters, p.commRangeMinMeters)
-        add("--comm-range-max", c.commRangeMaxMeters, p.commRangeMaxMeters)
-        add("--cyclic-prefix-fraction", c.cyclicPrefixFraction, p.cyclicPrefixFraction)
-        if case let .fixed(s) = c.targetSector, case let .fixed(s0) = p.targetSector, s != s0 {
-            f += ["--sector-min", deg(s.lowerRad), "--sector-max", deg(s.upperRad)]
-        }
-        if c.commSector != p.commSector {
-            f += ["--comm-min", deg(c.commSector.lowerRad), "--comm-max", deg(c.commSector.upperRad)]
-        }
-        add("--range-min", c.rangeMinMeters, p.rangeMinMeters); add("--range-max", c.rangeMaxMeters, p.rangeMaxMeters)
-        add("--spacing-std-mm", c.spacingStdMeters * 1e3, p.spacingStdMeters * 1e3)
-        if c.spacingModel != p.spacingModel { f += ["--spacing-model", c.spacingModel.rawValue] }
-        if let a = arrayPositions { f += ["--array-positions", a] }
-        if impairmentSeed != 1 { f += ["--impairment-seed", "\(impairmentSeed)"] }
-        if pfa != 1e-2 { f += ["--pfa", "\(pfa)"] }
-        if c.calibration != p.calibration { f += ["--calibration", c.calibration.rawValue] }
-        if c.detectionRule != p.detectionRule { f += ["--detection-rule", c.detectionRule.rawValue] }
-        if let g = gospaCutoff { f += ["--gospa-cutoff", "\(g)"] }
-        if gospaMu != 2 { f += ["--gospa-mu", "\(gospaMu)"] }
-        if gospaP != 2 { f += ["--gospa-p", "\(gospaP)"] }
-        return f
-    }
-
-    /// Checks the system and, given the sample count of the run, that it fits in memory (flag named otherwise).
-    func validateCommon(samples: Int = 1, samplesFlag: String = "--samples") throws {
-        let c = try config(); _ = try gospa()
-        try Check.inOpenRange(pfa, 0, 1, "--pfa")
-        try c.checkMemory(samples: samples, samplesFlag: samplesFlag)
-    }
-}
-
-func parseImpairments(_ s: String) throws -> [ImpairmentMode] {
-    let parts = s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-    let modes = parts.compactMap { ImpairmentMode(rawValue: $0) }
-    guard !parts.isEmpty, modes.count == parts.count else {
-        throw ISACError.invalidParameter(name: "--impairments", value: s, valid: "must be none, unknown, known or a comma-separated list of them")
-    }
-    return modes
-}
-
-private func metricsDict(_ m: OperatingPointMetrics, mode: ImpairmentMode) -> [String: Any] {
-    metricsDict(m, label: mode.rawValue)
-}
-
-func metricsDict(_ m: OperatingPointMetrics, label: String) -> [String: Any] {
-    [
-        "impairments": label, "eta": m.eta, "phi_deg": degrees(m.phi),
-        "threshold": m.threshold, "threshold_over_KSN0": m.normalizedThreshold,
-        "p_md": m.detection.missedDetectionProbability, "p_fa": m.detection.falseAlarmProbability,
-        "gospa_m": m.meanGOSPA, "ser": m.ser.rate,
-        "angle_rmse_deg": m.angleErrorDeg.rmse, "range_rmse_m": m.rangeErrorMeters.rmse,
-        "single_target_samples": m.angleErrorDeg.count, "samples": m.detection.samples,
-        "gross_errors": m.grossErrorCount, "angle_rmse_fine_deg": m.angleErrorFineDeg.rmse, "range_rmse_fine_m": m.rangeErrorFineMeters.rmse,
-    ]
-}
-
-
-/// One curve/row of an experiment: a baseline mode, the differentiable-OMP receiver with a fixed assumed array,
-/// or a learned checkpoint.
-struct MTMethod {
-    var label: String
-    var dashed: Bool
-    /// Outcomes of samples `first ..< first + n` (scene streams = indices) at (η, φ) and scenario seed.
-    var run: (_ eta: Double, _ phi: Double, _ n: Int, _ first: UInt64, _ seed: UInt64, _ progress: @escaping @Sendable (Int) -> Void) throws -> [SampleOutcome]
-    let config: MultiTargetConfig
-    let gospa: GOSPA
-    let targetPfa: Double
-
-    /// The shared protocol (`BaselineSystem.calibratedEvaluation`): δ calibrated to --pfa, then fresh test draws.
-    func evaluate(_ eta: Double, _ phi: Double, _ samples: Int, _ cal: Int, _ seed: UInt64,
-                  _ progress: @escaping @Sendable (Int) -> Void) throws -> OperatingPointMetrics {
-        try BaselineSystem.calibratedEvaluation(config: config, samples: samples, calibrationSamples: cal, targetPfa: targetPfa,
-                                                eta: eta, phi: phi, gospa: gospa) { n, first in
-            try run(eta, phi, n, first, seed, progress)
-        }
-    }
-}
-
-/// The receiver of each --impairments entry from `--receiver`: one of omp | domp for all entries or, with
-/// `allowList`, a comma list paired with the entries.
-func parseReceivers(_ receiver: String, entries: Int, allowList: Bool) throws -> [String] {
-    let rx = receiver.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-    guard rx.allSatisfy({ ["omp", "domp"].contains($0) }), rx.count == 1 || (allowList && rx.count == entries) else {
-        throw ISACError.invalidParameter(name: "--receiver", value: receiver, valid: allowList
-            ? "omp or domp, or a comma list of them with one entry per --impairments entry (\(entries))"
-            : "must be omp or domp")
-    }
-    return rx.count == 1 ? Array(repeating: rx[0], count: entries) : rx
-}
-
-/// Builds the methods of `--impairments` (each with its receiver from `receivers`, omp | domp) and
-/// `--checkpoint` (comma list).
-func buildMethods(system: MTSystemOptions, config cfg: MultiTargetConfig, gospa: GOSPA, impairments: String, receivers: [String],
-                  checkpoints: String?, domp: DifferentiableOMPSettings) throws -> [MTMethod] {
-    var out: [MTMethod] = []
-    func method(_ label: String, dashed: Bool, _ run: @escaping (Double, Double, Int, UInt64, UInt64, @escaping @Sendable (Int) -> Void) throws -> [SampleOutcome]) -> MTMethod {
-        MTMethod(label: label, dashed: dashed, run: run, config: cfg, gospa: gospa, targetPfa: system.pfa)
-    }
-    let modes = impairments.isEmpty ? [] : try parseImpairments(impairments)
-    guard receivers.count == modes.count else {
-        throw ISACError.shapeMismatch("\(receivers.count) receivers for \(modes.count) --impairments entries")
-    }
-    for (mode, receiver) in zip(modes, receivers) {
-        switch receiver {
-        case "omp":
-            let sys = try BaselineSystem(config: cfg, mode: mode, impairmentSeed: system.impairmentSeed)
-            out.append(method(mode.rawValue, dashed: mode == .known) { e, p, n, f, sd, pr in
-                try sys.runBatch(count: n, firstIndex: f, seed: sd, eta: e, phi: p, progress: pr)
-            })
-        case "domp":
-            let truth = ArrayImpairment.realization(config: cfg, seed: system.impairmentSeed)
-            let nominal = ArrayImpairment.nominal(antennas: cfg.antennas, wavelengthMeters: cfg.wavelengthMeters)
-            let phys = mode == .none ? nominal : truth
-            let assumed = mode == .known ? truth : nominal
-            let sys = try LearnedISACSystem(config: cfg, trueArray: phys, model: .impairment(assumed), settings: domp)
-            out.append(method("domp-\(mode.rawValue)", dashed: mode == .known) { e, p, n, f, sd, pr in
-                try sys.runBatch(count: n, firstIndex: f, seed: sd, eta: e, phi: p, progress: pr)
-            })
-        default:
-            throw ISACError.invalidParameter(name: "--receiver", value: receiver, valid: "must be omp or domp")
-        }
-    }
-    for path in (checkpoints ?? "").split(separator: ",").map(String.init) where !path.isEmpty {
-        if try NNBLCheckpoint.kind(at: path) == "nnbl" {
-            out.append(try nnblMethod(path: path, system: system, config: cfg, gospa: gospa).method)
-            continue
-        }
-        let ck = try LearnedCheckpoint.read(from: path)
-        try ck.checkCompatible(config: cfg, impairmentSeed: system.impairmentSeed)
-        let truth = ArrayImpairment.realization(config: cfg, seed: system.impairmentSeed)
-        let sys = try LearnedISACSystem(config: cfg, trueArray: truth, model: ck.model, settings: ck.domp)
-        out.append(method("\(ck.model.methodName)-learning", dashed: false) { e, p, n, f, sd, pr in
-            try sys.runBatch(count: n, firstIndex: f, seed: sd, eta: e, phi: p, progress: pr)
-        })
-    }
-    guard !out.isEmpty else {
-        throw ISACError.invalidParameter(name: "--impairments/--checkpoint", value: "none given", valid: "give at least one baseline mode or checkpoint")
-    }
-    return out
-}
-
-/// An NNBL checkpoint (kind from its `meta_json`) as an evaluation method: same protocol as the others (threshold
-/// calibrated to --pfa on calibration draws, then fresh test draws of the same seed/scenes).
-func nnblMethod(path: String, system: MTSystemOptions, config cfg: MultiTargetConfig, gospa: GOSPA) throws -> (method: MTMethod, checkpoint: NNBLCheckpoint) {
-    let ck = try NNBLCheckpoint.read(from: path)
-    let sys = try ck.system(config: cfg, impairmentSeed: system.impairmentSeed)
-    let model = ck.model
-    let m = MTMethod(label: ck.label, dashed: false, run: { e, p, n, f, sd, pr in
-        try sys.runBatch(model: model, count: n, firstIndex: f, seed: sd, eta: e, phi: p, progress: pr)
-    }, config: cfg, gospa: gospa, targetPfa: system.pfa)
-    return (m, ck)
-}
-
 struct MTEvaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
@@ -332,8 +36,9 @@ struct MTEvaluate: ParsableCommand {
     @Option(name: .customLong("samples"), help: "Evaluation samples.") var samples = 400
     @Option(name: .customLong("calibration-samples"), help: "Samples for threshold calibration (default: --samples).") var calSamples: Int?
     @Option(name: .customLong("seed"), help: "Scenario seed.") var seed: UInt64 = 7
-    @Flag(name: .customLong("json"), help: "Print one JSON object on stdout.") var json = false
-    @Flag(name: .customLong("quiet"), help: "No progress on stderr.") var quiet = false
+    @OptionGroup var output: MTOutputFlags
+    var json: Bool { output.json }
+    var quiet: Bool { output.quiet }
     @OptionGroup var sharding: ShardOptions
 
     func validate() throws {
@@ -353,85 +58,55 @@ struct MTEvaluate: ParsableCommand {
         let modes = checkpoint != nil && impairments.isEmpty ? [] : try parseImpairments(impairments)
         let gospa = try system.gospa()
         let cal = calSamples ?? samples
-        var results: [[String: Any]] = []
+        var results: [OperatingPointReport] = []
         if let path = checkpoint, try NNBLCheckpoint.kind(at: path) == "nnbl" {
             let (meth, ck) = try nnblMethod(path: path, system: system, config: cfg, gospa: gospa)
-            let pl = ProgressLine("evaluate \(meth.label)", total: samples + cal, enabled: !quiet)
-            let t0 = Date()
-            let m = try meth.evaluate(eta, radians(phiDeg), samples, cal, seed, { pl.advance($0) })
-            pl.finish()
-            var d = metricsDict(m, label: meth.label)
-            d["checkpoint"] = path
-            d["parameters"] = ck.model.parameterCount
-            let el = Date().timeIntervalSince(t0)
-            d["run_time_s"] = el
-            d["samples_per_s"] = Double(samples + cal) / el
-            results.append(d)
+            var r = try evaluate(meth.label) { try meth.evaluateWithGOSPA(eta, radians(phiDeg), samples, cal, seed, $0) }
+            r.checkpoint = path
+            r.parameters = ck.model.parameterCount
+            results.append(r)
         } else if let path = checkpoint {
-            let ck = try LearnedCheckpoint.read(from: path)
-            try ck.checkCompatible(config: cfg, impairmentSeed: system.impairmentSeed)
-            let truth = ArrayImpairment.realization(config: cfg, seed: system.impairmentSeed)
-            var model = ck.model, rxSteering: Matrix<CDouble>? = nil, label = "\(ck.model.methodName)-learning"
-            if rxColumns != .learned || txColumns != .learned {
-                guard case let .dictionary(learned) = ck.model else {
-                    throw ISACError.invalidParameter(name: "--rx-columns/--tx-columns", value: "\(rxColumns.rawValue)/\(txColumns.rawValue)",
-                                                     valid: "apply to dictionary checkpoints only")
+            let lc = try LearnedCheckpointEvaluation(path: path, config: cfg, impairmentSeed: system.impairmentSeed,
+                                                     rxColumns: rxColumns, txColumns: txColumns)
+            var r = try evaluate(lc.label) { pr in
+                try CalibratedEvaluation.run(config: cfg, samples: samples, calibrationSamples: cal, targetPfa: system.pfa,
+                                             eta: eta, phi: radians(phiDeg), gospa: gospa) { n, first in
+                    try lc.system.runBatch(count: n, firstIndex: first, seed: seed, eta: eta, phi: radians(phiDeg), progress: pr)
                 }
-                let nominalArray = ArrayImpairment.nominal(antennas: cfg.antennas, wavelengthMeters: cfg.wavelengthMeters)
-                let nominal = Steering.linearMatrix(nominalArray.geometry, anglesRad: Steering.uniformGrid(-Double.pi / 2, Double.pi / 2, count: cfg.angleGridSize),
-                                                 wavelengthMeters: cfg.wavelengthMeters)
-                rxSteering = try rxColumns.columns(learned: learned, nominal: nominal)
-                if txColumns == .nominal { model = .dictionary(nominal) }
-                label += " (tx \(txColumns.rawValue), rx \(rxColumns.rawValue))"
             }
-            let sys = try LearnedISACSystem(config: cfg, trueArray: truth, model: model, settings: ck.domp, receiverSteering: rxSteering)
-            let pl = ProgressLine("evaluate \(label)", total: samples + cal, enabled: !quiet)
-            let t0 = Date()
-            let m = try sys.evaluate(eta: eta, phi: radians(phiDeg), samples: samples, calibrationSamples: cal, seed: seed,
-                                     targetPfa: system.pfa, gospa: gospa, progress: { pl.advance($0) })
-            pl.finish()
-            var d = metricsDict(m, label: label)
-            d["checkpoint"] = path
-            if case .dictionary = ck.model { d["tx_columns"] = txColumns.rawValue; d["rx_columns"] = rxColumns.rawValue }
-            d["parameters"] = ck.model.parameterCount
-            if case let .impairment(a) = ck.model {
-                d["spacing_error_mm"] = ISACTrainer.spacingError(a, truth) * 1e3
-                let pe = ISACTrainer.positionErrorParts(a, truth)
-                d["position_error_linear_rms_mm"] = pe.linearRMS * 1e3
-                d["position_error_nonlinear_rms_mm"] = pe.residualRMS * 1e3
-            }
-            let el = Date().timeIntervalSince(t0)
-            d["run_time_s"] = el
-            d["samples_per_s"] = Double(samples + cal) / el
-            results.append(d)
+            lc.annotate(&r, path: path)
+            results.append(r)
         }
         let methods = modes.isEmpty ? [] : try buildMethods(system: system, config: cfg, gospa: gospa, impairments: impairments,
                                                             receivers: try parseReceivers(receiver, entries: modes.count, allowList: false),
                                                             checkpoints: nil, domp: dompOptions.settings)
         for meth in methods {
-            let pl = ProgressLine("evaluate \(meth.label)", total: samples + cal, enabled: !quiet)
-            let t0 = Date()
-            let m = try meth.evaluate(eta, radians(phiDeg), samples, cal, seed, { pl.advance($0) })
-            pl.finish()
-            var d = metricsDict(m, label: meth.label)
-            let el = Date().timeIntervalSince(t0)
-            d["run_time_s"] = el
-            d["samples_per_s"] = Double(samples + cal) / el
-            results.append(d)
+            results.append(try evaluate(meth.label) { try meth.evaluateWithGOSPA(eta, radians(phiDeg), samples, cal, seed, $0) })
         }
         if json {
             // One shape whatever the number of modes (docs/multitarget.md, "evaluate --json").
-            print(try JSONOutput.string(jsonObject(results: results, config: cfg, calibrationSamples: cal)))
+            print(try ReportJSON.string(report(results: results, config: cfg, calibrationSamples: cal)))
         } else {
             print("eta=\(eta) phi=\(phiDeg)deg  target p_fa=\(system.pfa)  samples=\(samples) (+\(cal) calibration)")
             print(String(format: "%-20@ %8@ %8@ %9@ %8@ %9@", "method" as NSString, "p_md" as NSString, "p_fa" as NSString,
                          "GOSPA[m]" as NSString, "SER" as NSString, "time[s]" as NSString))
             for r in results {
-                print(String(format: "%-20@ %8.4f %8.4f %9.3f %8.4f %9.2f", (r["impairments"] as! String) as NSString,
-                             r["p_md"] as! Double, r["p_fa"] as! Double, r["gospa_m"] as! Double, r["ser"] as! Double,
-                             r["run_time_s"] as! Double))
+                print(String(format: "%-20@ %8.4f %8.4f %9.3f %8.4f %9.2f", r.impairments as NSString, r.pMD, r.pFA, r.gospaM, r.ser,
+                             r.runTimeSeconds ?? .nan))
             }
         }
+    }
+
+    /// One row: the calibrated evaluation `body(progress)` timed, with its GOSPA decomposition and sample rate.
+    func evaluate(_ label: String, _ body: (@escaping @Sendable (Int) -> Void) throws -> (metrics: OperatingPointMetrics, gospa: GOSPABreakdown)) throws -> OperatingPointReport {
+        let cal = calSamples ?? samples
+        let pl = ProgressLine("evaluate \(label)", total: samples + cal, enabled: !quiet)
+        let t0 = Date()
+        let (m, g) = try body { pl.advance($0) }
+        pl.finish()
+        var r = OperatingPointReport(m, label: label)
+        r.gospaDecomposition = g
+        return r.timed(Date().timeIntervalSince(t0), draws: samples + cal)
     }
 }
 
@@ -454,8 +129,9 @@ struct MTTradeoff: ParsableCommand {
     @Option(name: .customLong("seed"), help: "Scenario seed.") var seed: UInt64 = 7
     @Option(name: .customLong("out"), help: "Output folder.") var out: String
     @Flag(help: "Replace a non-empty --out.") var force = false
-    @Flag(name: .customLong("json"), help: "Print one JSON summary object on stdout.") var json = false
-    @Flag(name: .customLong("quiet"), help: "No progress on stderr.") var quiet = false
+    @OptionGroup var output: MTOutputFlags
+    var json: Bool { output.json }
+    var quiet: Bool { output.quiet }
     @OptionGroup var sharding: ShardOptions
 
     func validate() throws {
@@ -499,7 +175,7 @@ struct MTTradeoff: ParsableCommand {
         let el = Date().timeIntervalSince(t0)
         try staged.commit()
         if json {
-            print(try JSONOutput.string(jsonObject(points: points, runTimeSeconds: el)))
+            print(try ReportJSON.string(TradeoffReport(out: out, points: points, runTimeSeconds: el, targetPfa: system.pfa, seed: seed)))
         } else {
             print(String(format: "%-8@ %5@ %6@ %8@ %8@ %9@ %8@", "impair" as NSString, "eta" as NSString, "phi" as NSString,
                          "p_md" as NSString, "p_fa" as NSString, "GOSPA[m]" as NSString, "SER" as NSString))
@@ -514,8 +190,7 @@ struct MTTradeoff: ParsableCommand {
 
     /// The `--json` summary of `run()` (and of the shard merge, with the summed shard times).
     func jsonObject(points: [TradeoffExperiment.Point], runTimeSeconds: Double) -> [String: Any] {
-        ["out": out, "points": points.map { metricsDict($0.metrics, label: $0.label) }, "run_time_s": runTimeSeconds,
-         "target_pfa": system.pfa, "seed": Int(seed)]
+        (try? ReportJSON.dictionary(TradeoffReport(out: out, points: points, runTimeSeconds: runTimeSeconds, targetPfa: system.pfa, seed: seed))) ?? [:]
     }
 }
 
@@ -542,431 +217,12 @@ struct MTBench: ParsableCommand {
     }
 
     func run() throws {
-        let cfg = try system.config()
-        let sys = try BaselineSystem(config: cfg, mode: .unknown, impairmentSeed: system.impairmentSeed)
-        _ = try sys.runBatch(count: 4, firstIndex: 1 << 40, seed: seed, eta: eta, phi: 0)   // warm-up
-        var t0 = Date()
-        let outs = try sys.runBatch(count: samples, seed: seed, eta: eta, phi: 0)
-        let full = Double(samples) / Date().timeIntervalSince(t0)
-        // Receiver only (OMP on prepared observations), single thread, to compare with NumPy 1:1.
-        let n = min(export, samples)
-        var obs: [(SceneDraw, SceneObservation)] = []
-        for i in 0..<n {
-            var rng = RandomSource(seed: seed, stream: UInt64(i))
-            let d = sys.generator.draw(rng: &rng)
-            let f = try Beamformer.isac(sensing: try sys.sensingPrecoder(for: d.sector), communication: sys.commPrecoder,
-                                        eta: eta, phi: 0, power: cfg.power)
-            obs.append((d, try sys.generator.observe(d, precoder: f)))
-        }
-        guard case let .fixed(sector) = cfg.targetSector else {
-            throw ISACError.invalidParameter(name: "--random-sector", value: "set", valid: "bench uses the fixed test sector")
-        }
-        let dict = try sys.ompDictionary(for: sector)
-        useSingleThreadedBLAS()
-        t0 = Date()
-        var res: [OMPResult] = []
-        for (_, o) in obs { res.append(try OMP.run(observation: o.sensing, dictionary: dict, threshold: 0, maxIterations: cfg.maxTargets)) }
-        let ompRate = Double(n) / Date().timeIntervalSince(t0)
-        // Differentiable OMP (forward, T_max iterations) on the same observations and dictionary, nominal
-        // steering for the off-grid atoms (the assumed array of the unknown-impairment baseline).
-        let domp = DifferentiableOMPSettings()
-        let ag = sys.assumedArray.geometry, lam = sys.assumedArray.wavelengthMeters
-        t0 = Date()
-        var dres: [DOMPResult] = []
-        for (_, o) in obs {
-            dres.append(try DifferentiableOMP.run(observation: o.sensing, dictionary: dict, iterations: cfg.maxTargets, settings: domp,
-                                                  subcarrierSpacingHz: cfg.subcarrierSpacingHz,
-                                                  offGridAtom: { Steering.linear(ag, angleRad: $0, wavelengthMeters: lam) }, recordTape: false))
-        }
-        let dompRate = Double(n) / Date().timeIntervalSince(t0)
-        for (i, r) in res.enumerated() where r.angleIndices != outs[i].estimatedAnglesRad.map({ dict.anglesRad.firstIndex(of: $0)! }) {
-            throw ISACError.io("bench: sample \(i) OMP path differs between batch and single-thread runs")
-        }
-        if let dir = writeInputs {
-            func raw(_ xs: [CDouble]) -> Data {
-                var d = Data(capacity: xs.count * 16)
-                for x in xs { withUnsafeBytes(of: x.real.bitPattern.littleEndian) { d.append(contentsOf: $0) }
-                              withUnsafeBytes(of: x.imaginary.bitPattern.littleEndian) { d.append(contentsOf: $0) } }
-                return d
-            }
-            let base = URL(fileURLWithPath: dir)
-            // Column-major K×S per sample == C-order [S, K]; NumPy transposes.
-            try AtomicFile.write(raw(obs.flatMap { $0.1.sensing.data }), to: base.appendingPathComponent("observations.c128").path)
-            try AtomicFile.write(raw(dict.angleAtoms.data), to: base.appendingPathComponent("angle_atoms.c128").path)
-            try AtomicFile.write(raw(dict.delayAtoms.data), to: base.appendingPathComponent("delay_atoms.c128").path)
-            let meta: [String: Any] = [
-                "samples": n, "K": cfg.antennas, "S": cfg.subcarriers, "n_theta": dict.anglesRad.count, "n_tau": dict.delaysSeconds.count,
-                "t_max": cfg.maxTargets, "layout": "complex128 little-endian, column-major per matrix (Fortran order)",
-                "swift_angle_indices": res.map { $0.angleIndices }, "swift_delay_indices": res.map { $0.delayIndices },
-                "swift_peaks": res.map { $0.peaks }, "swift_omp_samples_per_s_1thread": ompRate,
-                "domp_angles_rad": dres.map { $0.anglesRad }, "domp_delays_s": dres.map { $0.delaysSeconds },
-                "domp_peaks": dres.map { $0.peaks }, "swift_domp_samples_per_s_1thread": dompRate,
-                "domp_temperature": domp.temperature, "domp_window_scale": domp.windowScale,
-                "grid_angles_rad": dict.anglesRad, "grid_delays_s": dict.delaysSeconds,
-                "element_positions_m": ag.positions.map { $0.x }, "wavelength_m": lam, "subcarrier_spacing_hz": cfg.subcarrierSpacingHz,
-            ]
-            try AtomicFile.write(try JSONOutput.string(meta, pretty: true), to: base.appendingPathComponent("meta.json").path)
-        }
-        let obj: [String: Any] = ["full_pipeline_samples_per_s": full, "omp_only_samples_per_s_1thread": ompRate,
-                                  "domp_only_samples_per_s_1thread": dompRate,
-                                  "samples": samples, "omp_samples": n, "threads": ProcessInfo.processInfo.activeProcessorCount,
-                                  "K": cfg.antennas, "S": cfg.subcarriers, "n_theta": cfg.angleGridSize, "n_tau": cfg.delayGridSize,
-                                  "t_max": cfg.maxTargets]
-        if json { print(try JSONOutput.string(obj)) } else {
-            print(String(format: "full baseline evaluation: %.1f samples/s (%d threads)", full, ProcessInfo.processInfo.activeProcessorCount))
+        let r = try BaselineBench.run(config: try system.config(), impairmentSeed: system.impairmentSeed, samples: samples, seed: seed,
+                                      eta: eta, export: export, writeInputs: writeInputs)
+        if json { print(try ReportJSON.string(r)) } else {
+            print(String(format: "full baseline evaluation: %.1f samples/s (%d threads)", r.fullPipelineSamplesPerSecond, r.threads))
             print(String(format: "OMP receiver only, 1 thread: %.1f samples/s (K=%d S=%d Ntheta=%d Ntau=%d Tmax=%d)",
-                         ompRate, cfg.antennas, cfg.subcarriers, cfg.angleGridSize, cfg.delayGridSize, cfg.maxTargets))
-        }
-    }
-}
-
-/// `isac multitarget train`: end-to-end model-based learning (paper Sec. IV) of the steering dictionary shared by
-/// the LS beamformer and the differentiable-OMP receiver, then a test evaluation against the baseline.
-struct MTTrain: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "train",
-        abstract: "Train impairment learning (K spacings), dictionary learning (K x N_theta) or the NNBL baseline (App. A) end to end with the GOSPA loss (eq. 18); saves DIR/model.npz, training.csv, SVGs, and evaluates vs the baseline at --pfa.")
-    @OptionGroup var system: MTSystemOptions
-    @Option(name: .customLong("method"), help: "impairment | dictionary | nnbl.") var method: TrainingMethod = .impairment
-    @Option(name: .customLong("schedule"), help: "Training schedule: small (minutes on 2 cores) | paper (B = 1500, 25k steps: a big machine). (--preset picks the system.)") var schedule: TrainingSchedule = .small
-    @Option(name: .customLong("out"), help: "Output folder.") var out: String
-    @Flag(help: "Replace a non-empty --out.") var force = false
-    @Option(name: .customLong("seed"), help: "Training seed (scenes use streams 2^40 + step*B + b).") var seed: UInt64 = 1
-    @Option(name: .customLong("steps"), help: "Override the preset's training steps.") var steps: Int?
-    @Option(name: .customLong("batch"), help: "Override the preset's batch size B.") var batch: Int?
-    @Option(name: .customLong("lr"), help: "Override the preset's Adam learning rate (metres for spacings).") var lr: Double?
-    @OptionGroup var dompOptions: MTDOMPOptions
-    @Option(name: .customLong("train-eta-min"), help: "Training eta ~ U[min, max].") var etaMin = 0.5
-    @Option(name: .customLong("train-eta-max"), help: "Training eta ~ U[min, max].") var etaMax = 1.0
-    @Option(name: .customLong("train-sector"), help: "random (paper: mean ~ U[-60,60] deg, span ~ U[10,20] deg) | test (the --sector-min/max sector).")
-    var trainSector: TrainingSectorChoice = .random
-    @Option(name: .customLong("eta"), help: "Test eta.") var eta = 0.5
-    @Option(name: .customLong("test-samples"), help: "Test samples (and as many calibration samples); 0 skips the test.") var testSamples = 600
-    @Option(name: .customLong("test-seed"), help: "Test scenario seed (same meaning as evaluate --seed).") var testSeed: UInt64 = 7
-    @Option(name: .customLong("loss"), help: "auto (mse if --targets-max 1, as the paper's single-target Figs. 5-6; else gospa) | gospa (eq. 18) | mse (sum of squared position errors, no cut-off; nnbl: step 2 then plain BCE).")
-    var loss = "auto"
-    @Option(name: .customLong("range-bias-init"), help: "nnbl, --targets-max 1 only: initial bias b of the range head's output, R = 100 m * ReLU(. + b) (avoids a dead single range unit).")
-    var rangeBiasInit = 1.0
-    @Option(name: .customLong("complexity"), help: "nnbl only: full (paper App. A-B) | limited (the paper's limited-complexity variant).") var complexity = "full"
-    @Option(name: .customLong("map-angles"), help: "nnbl only: N_theta of the angle-delay map fed to the CNNs (default: small 64, paper 320).") var mapAngles: Int?
-    @Option(name: .customLong("map-delays"), help: "nnbl only: N_tau of the angle-delay map (default: small 64, paper 128).") var mapDelays: Int?
-    @Option(name: .customLong("detection-steps"), help: "nnbl only: steps of training step 2 (detection, eq. 19); --steps sets step 1 (eq. 18).") var detectionSteps: Int?
-    @Option(name: .customLong("detection-lr"), help: "nnbl only: Adam learning rate of step 2.") var detectionLR: Double?
-    @Flag(name: .customLong("json"), help: "Print one JSON object on stdout.") var json = false
-    @Flag(name: .customLong("quiet"), help: "No progress on stderr.") var quiet = false
-
-    func validate() throws {
-        try MultiTargetLimits.checkSamples(testSamples, "--test-samples", allowZero: true)
-        try system.validateCommon(samples: max(testSamples * 2, 1), samplesFlag: "--test-samples")
-        try MultiTargetLimits.checkTraining(steps: steps, batch: batch, learningRate: lr)
-        try MultiTargetLimits.checkTraining(steps: detectionSteps, stepsFlag: "--detection-steps", learningRate: detectionLR, lrFlag: "--detection-lr")
-        if method != .nnbl {
-            // NNBL-only flags would be silently ignored by the other methods.
-            for (flag, given) in [("--map-angles", mapAngles != nil), ("--map-delays", mapDelays != nil),
-                                  ("--detection-steps", detectionSteps != nil), ("--detection-lr", detectionLR != nil)] where given {
-                throw ISACError.invalidParameter(name: flag, value: "given with --method \(method.rawValue)", valid: "applies to --method nnbl only")
-            }
-        }
-        if let b = batch { try checkTrainingBatchMemory(b) }
-        _ = try NNBLComplexity(parsing: complexity)
-        if let m = mapAngles { try Check.inRange(m, 1, MultiTargetLimits.maxNNBLMapSide, "--map-angles") }
-        if let m = mapDelays { try Check.inRange(m, 1, MultiTargetLimits.maxNNBLMapSide, "--map-delays") }
-        try MultiTargetLimits.check(rangeBiasInit, in: -MultiTargetLimits.maxRangeBiasInit...MultiTargetLimits.maxRangeBiasInit, "--range-bias-init",
-                                    unit: "", why: "an initial range offset within +-10 km")
-        guard loss == "auto" || PositionLoss(rawValue: loss) != nil else {
-            throw ISACError.invalidParameter(name: "--loss", value: loss, valid: "must be auto, gospa or mse")
-        }
-        guard !out.isEmpty else { throw ISACError.invalidParameter(name: "--out", value: "\"\"", valid: "must be a folder path") }
-        try CLIOutput.checkStaged(out, force: force)
-        try dompOptions.settings.validate()
-        try Check.inRange(etaMin, 0, 1, "--train-eta-min")
-        try Check.inRange(etaMax, etaMin, 1, "--train-eta-max")
-        try Check.inRange(eta, 0, 1, "--eta")
-    }
-
-    func run() throws {
-        if method == .nnbl { try runNNBL(); return }
-        let cfg = try system.config()
-        let gospa = try system.gospa()
-        var trainCfg = cfg
-        if trainSector == .random {
-            trainCfg.targetSector = .random(meanLowRad: radians(-60), meanHighRad: radians(60), spanLowRad: radians(10), spanHighRad: radians(20))
-        }
-        let truth = ArrayImpairment.realization(config: cfg, seed: system.impairmentSeed)
-        let nominal = ArrayImpairment.nominal(antennas: cfg.antennas, wavelengthMeters: cfg.wavelengthMeters)
-        var ts = TrainingSettings()
-        let paper = schedule == .paper
-        ts.steps = steps ?? (paper ? 25_000 : 400)
-        ts.batchSize = batch ?? (paper ? 1500 : 32)
-        ts.learningRate = lr ?? (method == .impairment ? (paper ? 1e-7 : 1e-5) : 5e-3)
-        ts.etaLow = etaMin; ts.etaHigh = etaMax; ts.seed = seed
-        ts.loss = PositionLoss(rawValue: loss) ?? (cfg.maxTargets == 1 ? .mse : .gospa)
-        let lossUnit = ts.loss == .mse ? "m^2" : "m"
-        let domp = dompOptions.settings
-        let initial: LearnedSteering
-        if method == .impairment { initial = .impairment(nominal) } else {
-            let grid = Steering.uniformGrid(-Double.pi / 2, Double.pi / 2, count: cfg.angleGridSize)
-            initial = .dictionary(Steering.linearMatrix(nominal.geometry, anglesRad: grid, wavelengthMeters: cfg.wavelengthMeters))
-        }
-        let staged = try CLIOutput.stage(out, force: force)
-        let dir = URL(fileURLWithPath: staged.path)
-        let pl = ProgressLine("train \(method.rawValue)", total: ts.steps, enabled: !quiet)
-        let t0 = Date()
-        let quietFlag = quiet
-        let (model, log) = try ISACTrainer.train(config: trainCfg, trueArray: truth, initial: initial, domp: domp, settings: ts, gospa: gospa) { r in
-            pl.advance()
-            if !quietFlag && (r.step % 25 == 0 || r.step == ts.steps - 1) {
-                let e = r.spacingErrorMeters.map { String(format: "  |d-d0| %.4f mm", $0 * 1e3) } ?? ""
-                FileHandle.standardError.write("\nstep \(r.step) loss \(String(format: "%.3f", r.loss)) \(lossUnit)\(e)\n".data(using: .utf8)!)
-            }
-        }
-        pl.finish()
-        let trainTime = Date().timeIntervalSince(t0)
-        var meta = LearnedCheckpoint.systemKey(config: cfg, impairmentSeed: system.impairmentSeed)
-        meta["steps"] = "\(ts.steps)"; meta["batch"] = "\(ts.batchSize)"; meta["lr"] = "\(ts.learningRate)"
-        meta["seed"] = "\(seed)"; meta["train_sector"] = trainSector.rawValue; meta["preset"] = schedule.rawValue; meta["loss"] = ts.loss.rawValue
-        let ckPath = out.hasSuffix("/") ? out + "model.npz" : out + "/model.npz"
-        try LearnedCheckpoint(model: model, domp: domp, meta: meta).write(to: staged.file("model.npz"))
-        var csv = CSVTable(header: ["step", ts.loss == .mse ? "loss_m2" : "loss_m", "learning_rate", "spacing_error_mm"])
-        for r in log { csv.append([Double(r.step), r.loss, r.learningRate, (r.spacingErrorMeters ?? .nan) * 1e3]) }
-        try csv.write(to: dir.appendingPathComponent("training.csv").path)
-        // Smoothed loss curve (moving average over 10 steps) and spacing error.
-        var f = Figure(title: "\(method.rawValue) learning: training loss (\(ts.loss == .mse ? "MSE, Sec. V-C" : "eq. 18"))", xLabel: "step",
-                       yLabel: ts.loss == .mse ? "batch MSE loss [m^2]" : "batch GOSPA loss [m]")
-        let xs = log.map { Double($0.step) }, ls = log.map(\.loss)
-        let ma = ls.indices.map { i in let lo = max(0, i - 9); return ls[lo...i].reduce(0, +) / Double(i - lo + 1) }
-        f.line(x: xs, y: ls, label: "batch loss"); f.line(x: xs, y: ma, label: "moving average (10)")
-        try f.write(to: dir.appendingPathComponent("loss.svg").path)
-        var result: [String: Any] = ["method": method.rawValue, "schedule": schedule.rawValue, "steps": ts.steps, "batch": ts.batchSize,
-                                     "learning_rate": ts.learningRate, "train_time_s": trainTime, "parameters": model.parameterCount,
-                                     "checkpoint": ckPath, "seed": Int(seed), "train_sector": trainSector.rawValue,
-                                     "loss": ts.loss.rawValue, ts.loss == .mse ? "final_loss_avg10_m2" : "final_loss_avg10_m": ma.last ?? .nan]
-        if case let .impairment(a) = model {
-            let before = ISACTrainer.spacingError(nominal, truth), after = ISACTrainer.spacingError(a, truth)
-            result["spacing_error_before_mm"] = before * 1e3
-            result["spacing_error_after_mm"] = after * 1e3
-            let pb = ISACTrainer.positionErrorParts(nominal, truth), pa = ISACTrainer.positionErrorParts(a, truth)
-            result["position_error_linear_rms_mm"] = ["before": pb.linearRMS * 1e3, "after": pa.linearRMS * 1e3]
-            result["position_error_nonlinear_rms_mm"] = ["before": pb.residualRMS * 1e3, "after": pa.residualRMS * 1e3]
-            var g = Figure(title: "Impairment learning: ||d_hat - d||", xLabel: "step", yLabel: "spacing error [mm]")
-            g.line(x: xs, y: log.map { ($0.spacingErrorMeters ?? .nan) * 1e3 }, label: "||d_hat - d||_2")
-            try g.write(to: dir.appendingPathComponent("spacing_error.svg").path)
-        }
-        var tests: [[String: Any]] = []
-        if testSamples > 0 {
-            let pt = ProgressLine("test", total: 4 * testSamples, enabled: !quiet)
-            let base = try BaselineSystem(config: cfg, mode: .unknown, impairmentSeed: system.impairmentSeed)
-            let mb = try base.evaluate(eta: eta, phi: 0, samples: testSamples, calibrationSamples: testSamples, seed: testSeed,
-                                       targetPfa: system.pfa, gospa: gospa, progress: { pt.advance($0) })
-            tests.append(metricsDict(mb, label: "unknown"))
-            let sys = try LearnedISACSystem(config: cfg, trueArray: truth, model: model, settings: domp)
-            let ml = try sys.evaluate(eta: eta, phi: 0, samples: testSamples, calibrationSamples: testSamples, seed: testSeed,
-                                      targetPfa: system.pfa, gospa: gospa, progress: { pt.advance($0) })
-            pt.finish()
-            tests.append(metricsDict(ml, label: "\(method.rawValue)-learning"))
-            result["test"] = tests
-            result["test_command"] = try testCommand(checkpoint: ckPath)
-        }
-        result["total_time_s"] = Date().timeIntervalSince(t0)
-        try AtomicFile.write(try JSONOutput.string(result, pretty: true), to: dir.appendingPathComponent("summary.json").path)
-        try staged.commit()
-        if json { print(try JSONOutput.string(result)) } else {
-            print("\(method.rawValue) learning: \(model.parameterCount) parameters, \(ts.steps) steps x B=\(ts.batchSize), \(String(format: "%.0f", trainTime)) s")
-            if let b = result["spacing_error_before_mm"] as? Double, let a = result["spacing_error_after_mm"] as? Double {
-                print(String(format: "||d_hat - d||: %.4f mm (nominal) -> %.4f mm (learned)", b, a))
-                if let l = result["position_error_linear_rms_mm"] as? [String: Double], let r = result["position_error_nonlinear_rms_mm"] as? [String: Double] {
-                    print(String(format: "position error RMS: linear part %.4f -> %.4f mm, rest %.4f -> %.4f mm",
-                                 l["before"]!, l["after"]!, r["before"]!, r["after"]!))
-                }
-            }
-            printTestTable(tests)
-            print("wrote \(out)/model.npz, training.csv, loss.svg, summary.json")
-        }
-    }
-}
-
-extension MTTrain {
-    /// A training step holds the B observations (K×S), their differentiable-OMP tapes (≈ 4 K×S and the windows)
-    /// and gradients at once: refuse a --batch whose footprint exceeds 80 % of physical memory.
-    func checkTrainingBatchMemory(_ b: Int) throws {
-        let c = try system.config()
-        let perSample = 16.0 * Double(c.antennas) * Double(c.subcarriers) * 6 + 8.0 * Double(c.angleGridSize) * Double(c.delayGridSize)
-        let need = Double(b) * perSample, limit = MultiTargetConfig.availableMemoryBytes()
-        guard need <= limit else {
-            throw ISACError.invalidParameter(name: "--batch", value: "\(b) (needs ≈ \(String(format: "%.3g", need / 1e9)) GB)",
-                                             valid: "a training batch must fit in memory (limit \(String(format: "%.3g", limit / 1e9)) GB)")
-        }
-    }
-    /// `isac multitarget evaluate` of the checkpoint on the train command's test scenes, with every system flag
-    /// of this run (a checkpoint only loads into the system it was trained for).
-    func testCommand(checkpoint: String) throws -> String {
-        func quote(_ t: String) -> String {
-            t.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=+,:".contains($0) }) ? t : "'" + t.replacingOccurrences(of: "'", with: "'\\''") + "'"
-        }
-        let args = ["isac", "multitarget", "evaluate", "--checkpoint", checkpoint, "--impairments", "unknown",
-                    "--eta", "\(eta)", "--samples", "\(testSamples)", "--seed", "\(testSeed)"] + (try system.replayFlags())
-        return args.map(quote).joined(separator: " ")
-    }
-
-    /// `--method nnbl`: two-step NNBL training (paper eqs. 18–19, App. A), checkpoint, and a test at --pfa next to
-    /// the baseline with unknown impairments on the same scenes. The small preset shrinks the CNN input map
-    /// (64 × 64 instead of 320 × 128), the batch and the step counts so it runs in minutes on 2 cores.
-    func runNNBL() throws {
-        let cfg = try system.config()
-        let gospa = try system.gospa()
-        let paper = schedule == .paper
-        let cx = try NNBLComplexity(parsing: complexity)
-        let arch = try NNBLArchitecture.paper(cx, antennas: cfg.antennas, maxTargets: cfg.maxTargets,
-                                              mapAngles: mapAngles ?? (paper ? 320 : 64), mapDelays: mapDelays ?? (paper ? 128 : 64))
-        var trainCfg = cfg
-        if trainSector == .random {
-            trainCfg.targetSector = .random(meanLowRad: radians(-60), meanHighRad: radians(60), spanLowRad: radians(10), spanHighRad: radians(20))
-        }
-        let truth = ArrayImpairment.realization(config: cfg, seed: system.impairmentSeed)
-        var ts = NNBLTrainingSettings()
-        ts.positionSteps = steps ?? (paper ? 100_000 : 300)
-        ts.detectionSteps = detectionSteps ?? (paper ? 100_000 : 200)
-        ts.batchSize = batch ?? (paper ? 3000 : 32)
-        ts.positionLearningRate = lr ?? (paper ? 1e-2 : 1e-3)
-        ts.detectionLearningRate = detectionLR ?? 1e-3
-        ts.plateauPatience = paper ? 10_000 : 100
-        ts.etaLow = etaMin; ts.etaHigh = etaMax; ts.seed = seed
-        ts.gospaCutoffMeters = gospa.cutoff
-        ts.positionLoss = PositionLoss(rawValue: loss) ?? (cfg.maxTargets == 1 ? .mse : .gospa)
-        let mse = ts.positionLoss == .mse
-        try ts.validate()
-        let trainSys = try NNBLSystem(config: trainCfg, trueArray: truth, architecture: arch)
-        var initial = try NNBLModel(arch, seed: seed)
-        // Single target: one range ReLU unit, which can start dead (see setRangeOutputBias); start R̂ near 100 m,
-        // the centre of the default [10, 190] m window. Multi-target (T_max > 1) keeps the plain initialisation.
-        if cfg.maxTargets == 1 { initial.setRangeOutputBias(Float(rangeBiasInit)) }
-        let staged = try CLIOutput.stage(out, force: force)
-        let dir = URL(fileURLWithPath: staged.path)
-        let total = ts.positionSteps + ts.detectionSteps
-        let pl = ProgressLine("train nnbl", total: total, enabled: !quiet)
-        let t0 = Date()
-        let quietFlag = quiet
-        let (model, log) = try NNBLTrainer.train(system: trainSys, model: initial, settings: ts) { r in
-            pl.advance()
-            if !quietFlag && r.step % 50 == 0 {
-                FileHandle.standardError.write("\nstep \(r.phase).\(r.step) loss \(String(format: "%.3f", r.loss))\n".data(using: .utf8)!)
-            }
-        }
-        pl.finish()
-        let trainTime = Date().timeIntervalSince(t0)
-        let ckPath = out.hasSuffix("/") ? out + "model.npz" : out + "/model.npz"
-        var ckMeta = NNBLCheckpoint.systemKey(config: cfg, impairmentSeed: system.impairmentSeed)
-        ckMeta["complexity"] = cx.rawValue; ckMeta["loss"] = ts.positionLoss.rawValue
-        try NNBLCheckpoint.write(model: model, meta: ckMeta, to: staged.file("model.npz"))
-        var csv = CSVTable(header: ["phase", "step", "loss", "learning_rate"])
-        for r in log { csv.append([Double(r.phase), Double(r.step), r.loss, r.learningRate]) }
-        try csv.write(to: dir.appendingPathComponent("training.csv").path)
-        for phase in 1...2 {
-            let rs = log.filter { $0.phase == phase }
-            guard !rs.isEmpty else { continue }
-            let xs = rs.map { Double($0.step) }, ls = rs.map(\.loss)
-            let ma = ls.indices.map { i in let lo = max(0, i - 9); return ls[lo...i].reduce(0, +) / Double(i - lo + 1) }
-            var f = Figure(title: phase == 1 ? (mse ? "NNBL step 1: position loss (MSE, Sec. V-C)" : "NNBL step 1: position loss (eq. 18)")
-                                             : (mse ? "NNBL step 2: detection loss (BCE, Sec. V-C)" : "NNBL step 2: detection loss (eq. 19)"),
-                           xLabel: "step", yLabel: phase == 1 ? (mse ? "batch MSE loss [m^2]" : "batch GOSPA loss [m]")
-                                                              : (mse ? "batch BCE loss" : "batch clipped-BCE loss"))
-            f.line(x: xs, y: ls, label: "batch loss"); f.line(x: xs, y: ma, label: "moving average (10)")
-            try f.write(to: dir.appendingPathComponent(phase == 1 ? "loss_position.svg" : "loss_detection.svg").path)
-        }
-        let p1 = log.filter { $0.phase == 1 }.suffix(10).map(\.loss), p2 = log.filter { $0.phase == 2 }.suffix(10).map(\.loss)
-        var result: [String: Any] = [
-            "method": "nnbl", "complexity": cx.rawValue, "schedule": schedule.rawValue, "position_steps": ts.positionSteps,
-            "detection_steps": ts.detectionSteps, "batch": ts.batchSize, "position_lr": ts.positionLearningRate,
-            "detection_lr": ts.detectionLearningRate, "map": [arch.mapAngles, arch.mapDelays], "train_time_s": trainTime,
-            "parameters": model.parameterCount,
-            "parameters_by_network": ["precoder": arch.precoderParameterCount, "detection": arch.receiverParameterCount(priorInputs: 4),
-                                      "angle": arch.receiverParameterCount(priorInputs: 2), "range": arch.receiverParameterCount(priorInputs: 2)],
-            "checkpoint": ckPath, "seed": Int(seed), "train_sector": trainSector.rawValue,
-            "loss": ts.positionLoss.rawValue,
-            mse ? "final_position_loss_avg10_m2" : "final_position_loss_avg10_m": p1.isEmpty ? Double.nan : p1.reduce(0, +) / Double(p1.count),
-            "final_detection_loss_avg10": p2.isEmpty ? Double.nan : p2.reduce(0, +) / Double(p2.count),
-        ]
-        var tests: [[String: Any]] = []
-        if testSamples > 0 {
-            let pt = ProgressLine("test", total: 4 * testSamples, enabled: !quiet)
-            let base = try BaselineSystem(config: cfg, mode: .unknown, impairmentSeed: system.impairmentSeed)
-            let mb = try base.evaluate(eta: eta, phi: 0, samples: testSamples, calibrationSamples: testSamples, seed: testSeed,
-                                       targetPfa: system.pfa, gospa: gospa, progress: { pt.advance($0) })
-            tests.append(metricsDict(mb, label: "unknown"))
-            let testSys = try NNBLSystem(config: cfg, trueArray: truth, architecture: arch)
-            let mn = try testSys.evaluate(model: model, eta: eta, phi: 0, samples: testSamples, calibrationSamples: testSamples,
-                                          seed: testSeed, targetPfa: system.pfa, gospa: gospa, progress: { pt.advance($0) })
-            pt.finish()
-            tests.append(metricsDict(mn, label: "nnbl-\(cx.rawValue)"))
-            result["test"] = tests
-        }
-        result["total_time_s"] = Date().timeIntervalSince(t0)
-        try AtomicFile.write(try JSONOutput.string(result, pretty: true), to: dir.appendingPathComponent("summary.json").path)
-        try staged.commit()
-        if json { print(try JSONOutput.string(result)) } else {
-            print("NNBL (\(cx.rawValue)): \(model.parameterCount) parameters, map \(arch.mapAngles)x\(arch.mapDelays), steps \(ts.positionSteps)+\(ts.detectionSteps) x B=\(ts.batchSize), \(String(format: "%.0f", trainTime)) s")
-            printTestTable(tests)
-            print("wrote \(out)/model.npz, training.csv, loss_position.svg, loss_detection.svg, summary.json")
-        }
-    }
-}
-
-/// The short test-metrics table `train` prints after training (one row per system).
-private func printTestTable(_ tests: [[String: Any]]) {
-    guard !tests.isEmpty else { return }
-    print(String(format: "%-22@ %8@ %8@ %9@ %8@", "system" as NSString, "p_md" as NSString, "p_fa" as NSString, "GOSPA[m]" as NSString, "SER" as NSString))
-    for r in tests {
-        print(String(format: "%-22@ %8.4f %8.4f %9.3f %8.4f", (r["impairments"] as! String) as NSString, r["p_md"] as! Double,
-                     r["p_fa"] as! Double, r["gospa_m"] as! Double, r["ser"] as! Double))
-    }
-}
-
-/// `isac multitarget figure …`: paper figures that are not sweeps of the evaluation protocol.
-struct MTFigure: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "figure", abstract: "Paper figures (fig3: angle-delay map, ideal vs impaired array).",
-                                                    subcommands: [MTFigure3.self])
-}
-
-/// `isac multitarget figure fig3 --out DIR`: the angle–delay map of one T-target scene through the ideal and the
-/// impaired array (paper Fig. 3; `AngleDelayMapFigure`).
-struct MTFigure3: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "fig3",
-        abstract: "Angle-delay map of one scene, ideal vs impaired array (paper Fig. 3): DIR/fig3.svg, fig3_map.csv, fig3_targets.csv.")
-    @OptionGroup var system: MTSystemOptions
-    @Option(name: .customLong("targets"), help: "T, targets in the scene (paper: 4; <= --targets-max).") var targets = 4
-    @Option(name: .customLong("figure-snr-r-db"), parsing: .unconditional, help: "Integrated sensing SNR of the figure, dB (paper Fig. 3: 20).") var snrDB = 20.0
-    @Option(name: .customLong("eta"), help: "ISAC trade-off eta of the beam (1 = sensing only).") var eta = 1.0
-    @Option(name: .customLong("floor-db"), parsing: .unconditional, help: "Colour scale floor, dB below the ideal map's maximum.") var floorDB = -30.0
-    @Option(name: .customLong("seed"), help: "Scene seed.") var seed: UInt64 = 3
-    @Option(name: .customLong("out"), help: "Output folder.") var out: String
-    @Flag(name: .customLong("json"), help: "Print one JSON object on stdout.") var json = false
-
-    func validate() throws {
-        try system.validateCommon()
-        try Check.inRange(eta, 0, 1, "--eta")
-        try MultiTargetLimits.check(snrDB, in: MultiTargetLimits.snrDB, "--figure-snr-r-db", unit: "dB", why: "beyond any receiver's dynamic range")
-        guard floorDB.isFinite, floorDB < 0 else { throw ISACError.invalidParameter(name: "--floor-db", value: "\(floorDB)", valid: "must be finite and < 0") }
-        guard !out.isEmpty else { throw ISACError.invalidParameter(name: "--out", value: "\"\"", valid: "must be a folder path") }
-        try CLIOutput.checkFolder(out)
-    }
-
-    func run() throws {
-        let cfg = try system.config()
-        let fig = try AngleDelayMapFigure.make(config: cfg, impairmentSeed: system.impairmentSeed, seed: seed, targets: targets,
-                                               sensingSNRdB: snrDB, eta: eta)
-        let dir = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try Figure.writePanels(fig.figures(floorDB: floorDB), columns: 1, to: dir.appendingPathComponent("fig3.svg").path)
-        try fig.mapTable().write(to: dir.appendingPathComponent("fig3_map.csv").path)
-        try fig.targetTable().write(to: dir.appendingPathComponent("fig3_targets.csv").path)
-        let peakImpaired = fig.impaired.data.max() ?? .nan
-        if json {
-            print(try JSONOutput.string(["out": out, "targets_angle_deg": fig.targetAnglesDeg, "targets_range_m": fig.targetRangesMeters,
-                                         "impaired_peak_over_ideal_peak": peakImpaired, "snr_r_db": snrDB, "n_theta": fig.anglesDeg.count,
-                                         "n_tau": fig.rangesMeters.count]))
-        } else {
-            print(String(format: "fig3: T = %d, impaired peak / ideal peak = %.3f (%.2f dB); wrote %@/fig3.svg, fig3_map.csv, fig3_targets.csv",
-                         targets, peakImpaired, 10 * log10(peakImpaired), out as NSString))
+                         r.ompOnlySamplesPerSecond1Thread, r.K, r.S, r.nTheta, r.nTau, r.tMax))
         }
     }
 }
@@ -974,9 +230,15 @@ struct MTFigure3: ParsableCommand {
 extension MTEvaluate {
     /// The `--json` object of `evaluate` (docs/multitarget.md, "evaluate --json"): one shape whatever the number of
     /// modes. Shared by `run()` and the merge of sharded runs (`isac merge`), so both print the same keys.
+    func report(results: [OperatingPointReport], config cfg: MultiTargetConfig, calibrationSamples cal: Int) -> EvaluateReport {
+        EvaluateReport(results: results, targetPfa: system.pfa, seed: seed, preset: system.preset.rawValue,
+                       calibration: cfg.calibration, samples: samples, calibrationSamples: cal)
+    }
+
+    /// `report` as a dictionary, for the shard merge that composes its results as dictionaries.
     func jsonObject(results: [[String: Any]], config cfg: MultiTargetConfig, calibrationSamples cal: Int) -> [String: Any] {
-        ["results": results, "target_pfa": system.pfa, "seed": Int(seed), "preset": system.preset.rawValue,
-         "calibration": cfg.calibration.rawValue, "samples": samples,
-         "calibration_samples": cfg.calibration == .testSet ? 0 : cal]
+        var o = (try? ReportJSON.dictionary(report(results: [], config: cfg, calibrationSamples: cal))) ?? [:]
+        o["results"] = results
+        return o
     }
 }

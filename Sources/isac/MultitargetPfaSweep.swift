@@ -25,8 +25,9 @@ struct MTPfaSweep: ParsableCommand {
     @Option(name: .customLong("calibration-samples"), help: "Calibration samples (default: --samples); small p_fa needs many (p_fa * T_max * n >> 1).") var calSamples: Int?
     @Option(name: .customLong("seed"), help: "Scenario seed.") var seed: UInt64 = 7
     @Option(name: .customLong("out"), help: "Output folder for pfa_sweep.csv and the SVG figures (optional).") var out: String?
-    @Flag(name: .customLong("json"), help: "Print one JSON object on stdout.") var json = false
-    @Flag(name: .customLong("quiet"), help: "No progress on stderr.") var quiet = false
+    @OptionGroup var output: MTOutputFlags
+    var json: Bool { output.json }
+    var quiet: Bool { output.quiet }
     @OptionGroup var sharding: ShardOptions
 
     func validate() throws {
@@ -63,7 +64,7 @@ struct MTPfaSweep: ParsableCommand {
         let meths = try buildMethods(system: system, config: cfg, gospa: gospa, impairments: impairments,
                                      receivers: try parseReceivers(receiver, entries: modes.count, allowList: true),
                                      checkpoints: checkpoint, domp: dompOptions.settings)
-        var rows: [(label: String, target: Double, m: OperatingPointMetrics, time: Double)] = []
+        var rows: [PfaSweepReport.Row] = []
         let pl = ProgressLine("pfa-sweep", total: meths.count * (samples + cal), enabled: !quiet)
         let t0 = Date()
         for meth in meths {
@@ -73,67 +74,15 @@ struct MTPfaSweep: ParsableCommand {
                 try meth.run(eta, phi, n, first, seed, { pl.advance($0) })
             }
             let el = Date().timeIntervalSince(t1)
-            for (p, m) in zip(pfas, ms) { rows.append((meth.label, p, m, el)) }
+            for (p, m) in zip(pfas, ms) { rows.append(PfaSweepReport.Row(label: meth.label, targetPfa: p, metrics: m, methodRunTimeSeconds: el)) }
         }
         pl.finish()
         let total = Date().timeIntervalSince(t0)
-
         if let o = out {
-            let dir = URL(fileURLWithPath: o)
-            var csv = CSVTable(header: ["method", "target_pfa", "threshold_over_KSN0", "p_md", "p_fa", "gospa_m", "ser",
-                                        "samples", "calibration_samples", "eta", "phi_deg",
-                                        "p_md_lo95", "p_md_hi95", "p_fa_lo95", "p_fa_hi95"])
-            for r in rows {
-                let b = PfaSweep.bands(r.m.detection)
-                csv.append(strings: [r.label] + [r.target, r.m.normalizedThreshold, r.m.detection.missedDetectionProbability,
-                                                 r.m.detection.falseAlarmProbability, r.m.meanGOSPA, r.m.ser.rate,
-                                                 Double(samples), Double(cfg.calibration == .testSet ? 0 : cal), eta, phiDeg,
-                                                 b.pmd.lower, b.pmd.upper, b.pfa.lower, b.pfa.upper].map(CSVTable.format))
-            }
-            try csv.write(to: dir.appendingPathComponent("pfa_sweep.csv").path)
-            // x = the measured (fresh-data) p_fa, as the paper plots the achieved false-alarm rate; the
-            // target values are in the CSV. Points with zero p_fa or p_md cannot sit on a log axis and are dropped.
-            // band: the 95 % Wilson interval of the y value (p_md only; GOSPA has no binomial band).
-            func fig(_ name: String, _ title: String, _ y: String, yLog: Bool, band: ((DetectionCounts) -> (lower: Double, upper: Double))? = nil,
-                     _ val: (OperatingPointMetrics) -> Double) throws {
-                var f = Figure(title: title, xLabel: "p_fa (measured on the test scenes)", yLabel: y, xLog: true, yLog: yLog)
-                for (mi, meth) in meths.enumerated() {
-                    var xs: [Double] = [], ys: [Double] = [], lo: [Double] = [], hi: [Double] = []
-                    for r in rows where r.label == meth.label {
-                        let x = r.m.detection.falseAlarmProbability, y = val(r.m)
-                        guard x > 0, x.isFinite, y.isFinite, !yLog || y > 0 else { continue }
-                        xs.append(x); ys.append(y)
-                        let b = band?(r.m.detection) ?? (.nan, .nan)
-                        lo.append(yLog ? max(b.lower, 1e-300) : b.lower); hi.append(b.upper)
-                    }
-                    if xs.isEmpty { continue }
-                    let order = xs.indices.sorted { xs[$0] < xs[$1] }
-                    let colour = Figure.palette[mi % Figure.palette.count]
-                    if band != nil {
-                        f.band(x: order.map { xs[$0] }, lower: order.map { lo[$0] }, upper: order.map { hi[$0] }, label: nil, color: colour)
-                    }
-                    f.line(x: order.map { xs[$0] }, y: order.map { ys[$0] }, label: meth.label, dashed: meth.dashed, markers: true, color: colour)
-                }
-                try f.write(to: dir.appendingPathComponent(name).path)
-            }
-            let op = "eta = \(eta), phi = \(phiDeg) deg, T_max = \(cfg.maxTargets)"
-            try fig("pmd_vs_pfa.svg", "Misdetection vs false alarm (\(op); 95 % Wilson band)", "p_md", yLog: true,
-                    band: { PfaSweep.bands($0).pmd }) { $0.detection.missedDetectionProbability }
-            try fig("gospa_vs_pfa.svg", "GOSPA vs false alarm (\(op))", "mean GOSPA [m]", yLog: false) { $0.meanGOSPA }
+            try writeFiles(rows: rows, curves: meths.map { TradeoffExperiment.Curve(label: $0.label, dashed: $0.dashed) }, config: cfg, to: o)
         }
-
         if json {
-            let pts: [[String: Any]] = rows.map { r in
-                var d = metricsDict(r.m, label: r.label)
-                d["method"] = r.label
-                d["target_pfa"] = r.target
-                d["method_run_time_s"] = r.time
-                return d
-            }
-            var obj: [String: Any] = ["points": pts, "pfa_values": pfas, "eta": eta, "phi_deg": phiDeg, "samples": samples,
-                                      "calibration_samples": cal, "seed": Int(seed), "targets_max": cfg.maxTargets, "run_time_s": total]
-            if let o = out { obj["out"] = o }
-            print(try JSONOutput.string(obj))
+            print(try ReportJSON.string(report(rows: rows, config: cfg, runTimeSeconds: total)))
         } else {
             print("eta=\(eta) phi=\(phiDeg)deg  T_max=\(cfg.maxTargets)  samples=\(samples) (+\(cal) calibration)")
             func pad(_ t: String, _ w: Int) -> String { t.count >= w ? t : t + String(repeating: " ", count: w - t.count) }
@@ -142,11 +91,82 @@ struct MTPfaSweep: ParsableCommand {
             print(pad("method", w) + " " + [("target", 9), ("p_md", 8), ("p_fa", 8), ("GOSPA[m]", 9), ("delta/KSN0", 10)]
                 .map { lpad($0.0, $0.1) }.joined(separator: " "))
             for r in rows {
-                print(pad(r.label, w) + String(format: " %9.2g %8.4f %8.4f %9.3f %10.3f", r.target,
-                             r.m.detection.missedDetectionProbability, r.m.detection.falseAlarmProbability, r.m.meanGOSPA,
-                             r.m.normalizedThreshold))
+                print(pad(r.label, w) + String(format: " %9.2g %8.4f %8.4f %9.3f %10.3f", r.targetPfa,
+                             r.metrics.detection.missedDetectionProbability, r.metrics.detection.falseAlarmProbability, r.metrics.meanGOSPA,
+                             r.metrics.normalizedThreshold))
             }
             print(String(format: "%.1f s", total) + (out.map { "; wrote \($0)/pfa_sweep.csv, pmd_vs_pfa.svg, gospa_vs_pfa.svg" } ?? ""))
         }
+    }
+
+    /// `--out`: pfa_sweep.csv and the SVG figures (`PfaSweepReport.write`), from one run or from merged shards.
+    func writeFiles(rows: [PfaSweepReport.Row], curves: [TradeoffExperiment.Curve], config cfg: MultiTargetConfig, to dir: String) throws {
+        try PfaSweepReport.write(rows: rows, curves: curves, samples: samples,
+                                 calibrationSamples: cfg.calibration == .testSet ? 0 : (calSamples ?? samples),
+                                 eta: eta, phiDeg: phiDeg, maxTargets: cfg.maxTargets, to: dir)
+    }
+
+    /// The `--json` object of `run()` and of the shard merge (`method_run_time_s`/`run_time_s`: summed shard times).
+    func report(rows: [PfaSweepReport.Row], config cfg: MultiTargetConfig, runTimeSeconds total: Double) throws -> PfaSweepJSONReport {
+        PfaSweepJSONReport(rows: rows, pfaValues: try PfaSweep.parse(pfaValues), eta: eta, phiDeg: phiDeg, samples: samples,
+                           calibrationSamples: calSamples ?? samples, seed: seed, targetsMax: cfg.maxTargets, runTimeSeconds: total, out: out)
+    }
+}
+
+// MARK: sharding (`--shard i/n`, `isac merge`)
+
+extension MTPfaSweep {
+    static let shardCommandName = "multitarget pfa-sweep"
+
+    /// NNBL checkpoints evaluate in network batches of 64: then every curve's shard boundaries fall on multiples of 64.
+    static func granule(_ checkpoints: String?) throws -> Int {
+        for p in (checkpoints ?? "").split(separator: ",") where try NNBLCheckpoint.kind(at: String(p)) == "nnbl" { return 64 }
+        return 1
+    }
+
+    /// Every curve of the sweep, as `run()` builds them, with the shard granule.
+    func shardMethods(config cfg: MultiTargetConfig, gospa: GOSPA) throws -> [(MTMethod, Int)] {
+        let modes = impairments.isEmpty ? [] : try parseImpairments(impairments)
+        let g = try Self.granule(checkpoint)
+        return try buildMethods(system: system, config: cfg, gospa: gospa, impairments: impairments,
+                                receivers: try parseReceivers(receiver, entries: modes.count, allowList: true),
+                                checkpoints: checkpoint, domp: dompOptions.settings).map { ($0, g) }
+    }
+
+    /// `--shard i/n`: this shard's blocks of every curve's samples into `--shard-dir`. `--out` is written by the
+    /// merge, not by the shards (its path is part of the shard configuration, so all shards of a run name the same).
+    func runShard() throws {
+        let cfg = try system.config(), gospa = try system.gospa()
+        try runSampleShard(command: Self.shardCommandName, sharding: sharding,
+                           config: shardConfig(of: self, extra: ["checkpoint_files": try fileFingerprints(checkpoint)]),
+                           methods: { try shardMethods(config: cfg, gospa: gospa) },
+                           samples: samples, calibrationSamples: shardCalibrationSamples(cfg, calSamples ?? samples), eta: eta, phiRad: radians(phiDeg), seed: seed,
+                           quiet: quiet, json: json)
+    }
+
+    /// The merge of a complete set of shards: writes `--out` (if the shards were given one) byte-identical to one
+    /// run and returns the `--json` object of `run()` (`method_run_time_s` and `run_time_s` are summed shard times).
+    static func mergedJSON(_ shards: [(manifest: ShardManifest, payload: Data)]) throws -> [String: Any] {
+        let cmd = try MTPfaSweep.parse(shards[0].manifest.arguments)
+        let cfg = try cmd.system.config(), gospa = try cmd.system.gospa()
+        let pfas = try PfaSweep.parse(cmd.pfaValues)
+        let cal = cmd.calSamples ?? cmd.samples
+        var rows: [PfaSweepReport.Row] = []
+        var total = 0.0
+        let combined = try combineShards(shards, samples: cmd.samples, calibrationSamples: shardCalibrationSamples(cfg, cal))
+        for c in combined {
+            let ms = try ShardedEvaluation.evaluate(c, config: cfg, targetPfas: pfas, eta: cmd.eta, phi: radians(cmd.phiDeg), gospa: gospa)
+            for (p, m) in zip(pfas, ms) { rows.append(PfaSweepReport.Row(label: c.label, targetPfa: p, metrics: m, methodRunTimeSeconds: c.runTimeSeconds)) }
+            total += c.runTimeSeconds
+        }
+        if let o = cmd.out {
+            let curves = try cmd.shardMethods(config: cfg, gospa: gospa).map { TradeoffExperiment.Curve(label: $0.0.label, dashed: $0.0.dashed) }
+            guard curves.map(\.label) == combined.map(\.label) else {
+                throw ISACError.shapeMismatch("the shards hold curves \(combined.map(\.label)), the command line \(curves.map(\.label))")
+            }
+            try CLIOutput.checkFolder(o)
+            try cmd.writeFiles(rows: rows, curves: curves, config: cfg, to: o)
+        }
+        return try ReportJSON.dictionary(cmd.report(rows: rows, config: cfg, runTimeSeconds: total))
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ISACIO
+import MultiTargetISAC
 import Linalg
 
 /// `isac multitarget train-sweep --seeds 1,2,3 --lrs 1e-3,3e-4 --out DIR -- <multitarget train flags>`: one
@@ -19,8 +20,9 @@ struct MTTrainSweep: ParsableCommand {
     @Option(name: .customLong("seeds"), help: "Comma-separated training seeds (non-negative integers, at most 1000).") var seeds: String
     @Option(name: .customLong("lrs"), help: "Comma-separated Adam learning rates (> 0, finite; default: the method's preset rate).") var lrs: String?
     @Option(name: .customLong("out"), help: "Sweep folder: runs/ (one train --out per item) and train_sweep.csv.") var out: String
-    @Flag(name: .customLong("json"), help: "Print one JSON object on stdout.") var json = false
-    @Flag(name: .customLong("quiet"), help: "No progress on stderr.") var quiet = false
+    @OptionGroup var output: MTOutputFlags
+    var json: Bool { output.json }
+    var quiet: Bool { output.quiet }
     @OptionGroup var sharding: ShardOptions
     @Argument(parsing: .postTerminator, help: "`multitarget train` flags shared by every run, after `--`.") var trainArguments: [String] = []
 
@@ -124,8 +126,8 @@ struct MTTrainSweep: ParsableCommand {
     /// Trains item `index` (or, with `resume`, keeps its finished run folder of this configuration) and returns its row.
     func runItem(_ index: Int, _ item: Item, configHash: String, resume: Bool) throws -> Row {
         let dir = runFolder(item), marker = dir + "/sweep_run.json", fm = FileManager.default
-        let done = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: marker)))) as? [String: Any]
-        if let done, resume, done["config_hash"] as? String == configHash, fm.fileExists(atPath: dir + "/summary.json") {
+        let done = try? JSONDecoder().decode(TrainSweepMarker.self, from: Data(contentsOf: URL(fileURLWithPath: marker)))
+        if let done, resume, done.configHash == configHash, fm.fileExists(atPath: dir + "/summary.json") {
             // finished earlier in this configuration: keep it
         } else {
             if done != nil || OutputPaths.isNonEmptyFolder(dir) {
@@ -136,7 +138,7 @@ struct MTTrainSweep: ParsableCommand {
             let train = try trainCommand(item, out: dir)
             if !quiet { FileHandle.standardError.write("train-sweep: run \(index + 1) (seed \(item.seed), lr \(item.lr.map { "\($0)" } ?? "preset")) -> \(dir)\n".data(using: .utf8)!) }
             try Self.withStdout(on: quiet ? "/dev/null" : nil) { try train.run() }
-            try AtomicFile.write(try JSONOutput.string(["config_hash": configHash, "seed": Int(item.seed), "lr": item.lr ?? NSNull()] as [String: Any]) + "\n", to: marker)
+            try AtomicFile.write(try ReportJSON.string(TrainSweepMarker(configHash: configHash, seed: item.seed, lr: item.lr)) + "\n", to: marker)
         }
         guard let d = fm.contents(atPath: dir + "/summary.json"),
               let summary = try? JSONSerialization.jsonObject(with: d) as? [String: Any] else {
@@ -163,21 +165,19 @@ struct MTTrainSweep: ParsableCommand {
 
     /// The results table (rows in item order; columns: seed, requested rate, then the sorted union of the summary
     /// fields, `nan` where a run has none, e.g. a non-finite value) and the JSON object.
-    static func table(_ rows: [Row], command cmd: MTTrainSweep) throws -> (csv: CSVTable, object: [String: Any]) {
+    static func table(_ rows: [Row], command cmd: MTTrainSweep) throws -> (csv: CSVTable, object: TrainSweepReport) {
         guard !rows.isEmpty else { throw ISACError.shapeMismatch("no runs") }
         let names = Set(rows.flatMap(\.names)).sorted()
         var csv = CSVTable(header: ["seed", "lr_requested"] + names)
-        var runs: [[String: Any]] = []
+        var runs: [TrainSweepReport.Run] = []
         for r in rows {
             var v: [String: Double] = [:]
             for (n, b) in zip(r.names, r.bits) { v[n] = Double(bitPattern: b) }
             csv.append([Double(r.seed), r.lr ?? .nan] + names.map { v[$0] ?? .nan })
-            var o: [String: Any] = ["seed": Int(r.seed), "lr_requested": r.lr ?? NSNull(), "run": cmd.runFolder(Item(seed: r.seed, lr: r.lr))]
-            for (n, x) in v { o[n] = x }
-            runs.append(o)
+            runs.append(TrainSweepReport.Run(seed: r.seed, lrRequested: r.lr, run: cmd.runFolder(Item(seed: r.seed, lr: r.lr)), values: v))
         }
         let tablePath = (cmd.out.hasSuffix("/") ? cmd.out : cmd.out + "/") + tableName
-        return (csv, ["out": cmd.out, "table": tablePath, "runs": runs])
+        return (csv, TrainSweepReport(out: cmd.out, table: tablePath, runs: runs))
     }
 
     func run() throws {
@@ -207,15 +207,9 @@ struct MTTrainSweep: ParsableCommand {
         let t0 = Date()
         let rows = try its.enumerated().map { try runItem($0.offset, $0.element, configHash: hash, resume: false) }
         var (csv, obj) = try Self.table(rows, command: self)
-        try csv.write(to: obj["table"] as! String)
-        obj["run_time_s"] = Date().timeIntervalSince(t0)
-        try printResult(obj, csv: csv)
-    }
-
-    func printResult(_ obj: [String: Any], csv: CSVTable) throws {
-        if json { print(try JSONOutput.string(obj)) } else {
-            print("\((obj["runs"] as? [Any])?.count ?? 0) runs -> \(obj["table"] ?? "")")
-        }
+        try csv.write(to: obj.table)
+        obj.runTimeSeconds = Date().timeIntervalSince(t0)
+        if json { print(try ReportJSON.string(obj)) } else { print("\(obj.runs.count) runs -> \(obj.table)") }
     }
 
     /// `isac merge SD`: the table from the rows of a complete set of shards, written to the sweep's `--out`.
@@ -237,9 +231,9 @@ struct MTTrainSweep: ParsableCommand {
         }
         var (csv, obj) = try table(rows, command: cmd)
         try FileManager.default.createDirectory(atPath: cmd.out, withIntermediateDirectories: true)
-        try csv.write(to: obj["table"] as! String)
-        obj["run_time_s"] = shards.reduce(0) { $0 + $1.manifest.runTimeSeconds }
-        obj["shards"] = shards.count
-        return obj
+        try csv.write(to: obj.table)
+        obj.runTimeSeconds = shards.reduce(0) { $0 + $1.manifest.runTimeSeconds }
+        obj.shards = shards.count
+        return try ReportJSON.dictionary(obj)
     }
 }

@@ -32,8 +32,9 @@ struct ShardOptions: ParsableArguments {
 
     func spec() throws -> ShardSpec { try ShardSpec.parse(shard ?? "0/1") }
 
-    /// The option labels that do not influence a shard's result (so shards differing only in them still merge).
-    static let neutralLabels: Set<String> = ["sharding", "json", "quiet"]
+    /// The option labels that do not influence a shard's result (so shards differing only in them still merge); `output` is
+    /// the `--json/--quiet` group of the multitarget commands (`MTOutputFlags`).
+    static let neutralLabels: Set<String> = ["sharding", "json", "quiet", "output"]
 
     /// This process's command line after the subcommand path, with the shard options removed: what the merge
     /// re-parses to rebuild the configuration.
@@ -107,11 +108,10 @@ extension MTEvaluate {
     /// them to `--shard-dir` (see `ShardedEvaluation`).
     func runShard() throws {
         let cfg = try system.config(), gospa = try system.gospa()
-        try refuseTestSetCalibration(cfg)
         try runSampleShard(command: Self.shardCommandName, sharding: sharding,
                            config: shardConfig(of: self, extra: ["checkpoint_files": try fileFingerprints(checkpoint)]),
                            methods: { try shardMethods(config: cfg, gospa: gospa).map { ($0.method, $0.granule) } },
-                           samples: samples, calibrationSamples: calSamples ?? samples, eta: eta, phiRad: radians(phiDeg), seed: seed,
+                           samples: samples, calibrationSamples: shardCalibrationSamples(cfg, calSamples ?? samples), eta: eta, phiRad: radians(phiDeg), seed: seed,
                            quiet: quiet, json: json)
     }
 
@@ -121,12 +121,13 @@ extension MTEvaluate {
         let cmd = try MTEvaluate.parse(shards[0].manifest.arguments)
         let cfg = try cmd.system.config(), gospa = try cmd.system.gospa()
         let cal = cmd.calSamples ?? cmd.samples
-        let combined = try combineShards(shards, samples: cmd.samples, calibrationSamples: cal)
+        let combined = try combineShards(shards, samples: cmd.samples, calibrationSamples: shardCalibrationSamples(cfg, cal))
         let extras = try cmd.shardMethods(config: cfg, gospa: gospa).map(\.extra)
         var results: [[String: Any]] = []
         for (k, c) in combined.enumerated() {
             let m = try ShardedEvaluation.evaluate(c, config: cfg, targetPfas: [cmd.system.pfa], eta: cmd.eta, phi: radians(cmd.phiDeg), gospa: gospa)[0]
             var d = metricsDict(m, label: c.label)
+            d["gospa_decomposition"] = gospaDict(GOSPABreakdown(c.test, threshold: m.threshold, gospa: gospa))
             for (key, v) in extras[k] { d[key] = v }
             d["run_time_s"] = c.runTimeSeconds
             d["samples_per_s"] = Double(cmd.samples + cal) / c.runTimeSeconds
@@ -162,7 +163,7 @@ func runSampleShard(command: String, sharding: ShardOptions, config: [String: St
         let t0 = Date()
         var parts: [MethodShardResult] = []
         for (meth, granule) in ms {
-            let c = try shard.range(of: cal, granule: granule, what: "calibration samples", countFlag: "--shard")
+            let c = cal == 0 ? 0..<0 : try shard.range(of: cal, granule: granule, what: "calibration samples", countFlag: "--shard")
             let t = try shard.range(of: samples, granule: granule, what: "samples", countFlag: "--shard")
             let pl = ProgressLine("\(command) \(meth.label) shard \(shard)", total: c.count + t.count, enabled: !quiet)
             parts.append(try ShardedEvaluation.runShard(label: meth.label, samples: samples, calibrationSamples: cal, shard: shard,
@@ -203,64 +204,7 @@ func combineShards(_ shards: [(manifest: ShardManifest, payload: Data)], samples
     return try ShardedEvaluation.combine(decoded, samples: samples, calibrationSamples: calibrationSamples)
 }
 
-// MARK: multitarget pfa-sweep
-
-extension MTPfaSweep {
-    static let shardCommandName = "multitarget pfa-sweep"
-
-    /// NNBL checkpoints evaluate in network batches of 64: then every curve's shard boundaries fall on multiples of 64.
-    static func granule(_ checkpoints: String?) throws -> Int {
-        for p in (checkpoints ?? "").split(separator: ",") where try NNBLCheckpoint.kind(at: String(p)) == "nnbl" { return 64 }
-        return 1
-    }
-
-    /// Every curve of the sweep, as `run()` builds them, with the shard granule.
-    func shardMethods(config cfg: MultiTargetConfig, gospa: GOSPA) throws -> [(MTMethod, Int)] {
-        let modes = impairments.isEmpty ? [] : try parseImpairments(impairments)
-        let g = try Self.granule(checkpoint)
-        return try buildMethods(system: system, config: cfg, gospa: gospa, impairments: impairments,
-                                receivers: try parseReceivers(receiver, entries: modes.count, allowList: true),
-                                checkpoints: checkpoint, domp: dompOptions.settings).map { ($0, g) }
-    }
-
-    func runShard() throws {
-        if let o = out {
-            throw ISACError.invalidParameter(name: "--out", value: o, valid: "is not written by a sharded pfa-sweep (the merged --json object holds every point); leave it out with --shard")
-        }
-        let cfg = try system.config(), gospa = try system.gospa()
-        try refuseTestSetCalibration(cfg)
-        try runSampleShard(command: Self.shardCommandName, sharding: sharding,
-                           config: shardConfig(of: self, extra: ["checkpoint_files": try fileFingerprints(checkpoint)]),
-                           methods: { try shardMethods(config: cfg, gospa: gospa) },
-                           samples: samples, calibrationSamples: calSamples ?? samples, eta: eta, phiRad: radians(phiDeg), seed: seed,
-                           quiet: quiet, json: json)
-    }
-
-    /// The `--json` object of `run()` from a complete set of shards (`method_run_time_s` and `run_time_s` are
-    /// summed shard times).
-    static func mergedJSON(_ shards: [(manifest: ShardManifest, payload: Data)]) throws -> [String: Any] {
-        let cmd = try MTPfaSweep.parse(shards[0].manifest.arguments)
-        let cfg = try cmd.system.config(), gospa = try cmd.system.gospa()
-        let pfas = try PfaSweep.parse(cmd.pfaValues)
-        let cal = cmd.calSamples ?? cmd.samples
-        var pts: [[String: Any]] = []
-        var total = 0.0
-        for c in try combineShards(shards, samples: cmd.samples, calibrationSamples: cal) {
-            let ms = try ShardedEvaluation.evaluate(c, config: cfg, targetPfas: pfas, eta: cmd.eta, phi: radians(cmd.phiDeg), gospa: gospa)
-            for (p, m) in zip(pfas, ms) {
-                var d = metricsDict(m, label: c.label)
-                d["method"] = c.label
-                d["target_pfa"] = p
-                d["method_run_time_s"] = c.runTimeSeconds
-                pts.append(d)
-            }
-            total += c.runTimeSeconds
-        }
-        // The composition of MTPfaSweep.run's --json object (no "out": a sharded sweep writes no CSV/SVG).
-        return ["points": pts, "pfa_values": pfas, "eta": cmd.eta, "phi_deg": cmd.phiDeg, "samples": cmd.samples,
-                "calibration_samples": cal, "seed": Int(cmd.seed), "targets_max": cfg.maxTargets, "run_time_s": total]
-    }
-}
+// MARK: multitarget pfa-sweep: MultitargetPfaSweep.swift (shardCommandName, granule, runShard, mergedJSON)
 
 /// Up-front writability check of an output folder (creates it), naming the flag on failure.
 enum OutputFolderCheck {
@@ -275,13 +219,10 @@ enum OutputFolderCheck {
     }
 }
 
-/// The shard merge replays the out-of-sample protocol (thresholds from the calibration draws of all shards); the
-/// official code's on-the-test-set calibration would need the test outcomes of every shard first, so it is refused.
-func refuseTestSetCalibration(_ cfg: MultiTargetConfig) throws {
-    if cfg.calibration == .testSet {
-        throw ISACError.invalidParameter(name: "--calibration", value: "test-set",
-                                         valid: "out-of-sample with --shard (a sharded run calibrates on its own calibration draws)")
-    }
+/// The calibration draws a shard runs: none for `--calibration test-set` (the merge calibrates δ on the merged test
+/// outcomes, as one run does on its own), else `--calibration-samples`.
+func shardCalibrationSamples(_ cfg: MultiTargetConfig, _ calibrationSamples: Int) -> Int {
+    cfg.calibration == .testSet ? 0 : calibrationSamples
 }
 
 // MARK: multitarget tradeoff
@@ -294,7 +235,6 @@ extension MTTradeoff {
     /// and writes `--out` (CSV + SVG, byte-identical to one run) and prints the `--json` summary.
     func runShard() throws {
         let cfg = try system.config(), gospa = try system.gospa()
-        try refuseTestSetCalibration(cfg)
         let granule = try MTPfaSweep.granule(checkpoint)
         let etaValues = etaGrid.values(count: etas), phis = TradeoffExperiment.phiGrid(count: phases)
         try runSampleShard(command: Self.shardCommandName, sharding: sharding,
@@ -311,7 +251,7 @@ extension MTTradeoff {
                                    return (point, granule)
                                }
                            },
-                           samples: samples, calibrationSamples: calSamples ?? samples, eta: 0, phiRad: 0, seed: seed,
+                           samples: samples, calibrationSamples: shardCalibrationSamples(cfg, calSamples ?? samples), eta: 0, phiRad: 0, seed: seed,
                            quiet: quiet, json: json)
     }
 
@@ -325,7 +265,7 @@ extension MTTradeoff {
         let curves = ms.map { TradeoffExperiment.Curve(label: $0.label, dashed: $0.dashed) }
         let etaValues = cmd.etaGrid.values(count: cmd.etas), phis = TradeoffExperiment.phiGrid(count: cmd.phases)
         let grid = TradeoffExperiment.grid(curves: curves, phis: phis, etas: etaValues)
-        let combined = try combineShards(shards, samples: cmd.samples, calibrationSamples: cal)
+        let combined = try combineShards(shards, samples: cmd.samples, calibrationSamples: shardCalibrationSamples(cfg, cal))
         guard combined.count == grid.count, zip(combined, grid).allSatisfy({ $0.label == curves[$1.curve].label }) else {
             throw ISACError.shapeMismatch("the shards hold \(combined.count) points, the command line \(grid.count)")
         }
