@@ -75,13 +75,12 @@ struct ShardPlan {
             return try samplePlan(name: "multitarget-evaluate", command: command, tasks: tasks, dir: dir, samples: e.samples,
                                   calibrationSamples: e.calSamples ?? e.samples, granule: granule, result: dir + "/merged.json")
         case "multitarget pfa-sweep":
+            // Shards write no files; the merge job writes the command's --out (PfaSweepReport), when given.
             let e = try parsed(MTPfaSweep.self)
-            if let o = e.out {
-                throw ISACError.invalidParameter(name: "--out", value: o, valid: "is not written by a sharded pfa-sweep (the merged JSON holds every point); leave it out")
-            }
             let granule = try MTPfaSweep.granule(e.checkpoint)
             return try samplePlan(name: "multitarget-pfa-sweep", command: command, tasks: tasks, dir: dir, samples: e.samples,
-                                  calibrationSamples: e.calSamples ?? e.samples, granule: granule, result: dir + "/merged.json")
+                                  calibrationSamples: e.calSamples ?? e.samples, granule: granule,
+                                  result: e.out.map { absolute($0) + "/pfa_sweep.csv" } ?? dir + "/merged.json")
         case "multitarget tradeoff":
             // Each task computes its block of every (curve, φ, η) point; the merge job writes the command's --out.
             let e = try parsed(MTTradeoff.self)
