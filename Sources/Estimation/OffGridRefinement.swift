@@ -14,7 +14,10 @@ import Numerics
 /// maximization is a compass (pattern) search in coordinates scaled by `scales` (one grid cell per
 /// unit): try ± step along each coordinate, move on improvement, halve the step otherwise, stop
 /// below `tolerance` cells; η_p stays within `radius` cells of its start (a local polish, not a
-/// global search). Derivative-free, so any steering model works.
+/// global search). Derivative-free, so any steering model works. With a screen
+/// (`Options.screenHalfWidth`), the first sweep starts each source's search from the best point of a
+/// small lattice around its atom instead of the atom itself — for atoms that are poorly coherent with
+/// the source (a start outside the objective's main lobe).
 public enum OffGridRefinement {
     /// Options of `refine`.
     public struct Options: Sendable {
@@ -26,8 +29,17 @@ public enum OffGridRefinement {
         public var radius: Double = 1.5
         /// Cyclic sweeps over the P sources.
         public var sweeps: Int = 2
-        public init(initialStep: Double = 0.5, tolerance: Double = 1e-3, radius: Double = 1.5, sweeps: Int = 2) {
+        /// Optional basin screen (first sweep only): per coordinate d a half-width h_d and a spacing s_d
+        /// in cells; the objective is evaluated on the lattice start + (i_d s_d) cells, |i_d s_d| ≤ h_d, and
+        /// the compass search starts from the lattice point with the largest objective (its `radius`
+        /// then counts from there). Empty = start at the given point (no screen).
+        public var screenHalfWidth: [Double] = []
+        /// Lattice spacing of the screen, cells per coordinate (same length as `screenHalfWidth`).
+        public var screenStep: [Double] = []
+        public init(initialStep: Double = 0.5, tolerance: Double = 1e-3, radius: Double = 1.5, sweeps: Int = 2,
+                    screenHalfWidth: [Double] = [], screenStep: [Double] = []) {
             self.initialStep = initialStep; self.tolerance = tolerance; self.radius = radius; self.sweeps = sweeps
+            self.screenHalfWidth = screenHalfWidth; self.screenStep = screenStep
         }
     }
 
@@ -55,7 +67,15 @@ public enum OffGridRefinement {
             throw ISACError.shapeMismatch("steering returned vectors of length \(atoms.map(\.count)), expected \(l)")
         }
         let dims = scales.count
-        for _ in 0..<Swift.max(1, o.sweeps) {
+        let screening = !o.screenHalfWidth.isEmpty
+        if screening {
+            guard o.screenHalfWidth.count == dims, o.screenStep.count == dims,
+                  o.screenStep.allSatisfy({ $0 > 0 && $0.isFinite }), o.screenHalfWidth.allSatisfy({ $0 >= 0 && $0.isFinite }) else {
+                throw ISACError.invalidParameter(name: "screen", value: "\(o.screenHalfWidth) / \(o.screenStep)",
+                                                 valid: "one finite half-width ≥ 0 and one positive step (cells) per parameter")
+            }
+        }
+        for sweep in 0..<Swift.max(1, o.sweeps) {
             for s in 0..<p {
                 // Orthonormal basis of the other atoms (modified Gram–Schmidt, P − 1 columns).
                 var basis: [[CDouble]] = []
@@ -84,8 +104,31 @@ public enum OffGridRefinement {
                     let c = yt.apply(a, .conjugateTranspose)
                     return c.reduce(0) { $0 + $1.lengthSquared } / (na * na)
                 }
-                let start = eta[s]
                 var cur = eta[s], best = objective(cur)
+                if screening && sweep == 0 {
+                    // Lattice offsets per coordinate, then their Cartesian product (first coordinate fastest).
+                    let offsets: [[Double]] = (0..<dims).map { d in
+                        let m = Int((o.screenHalfWidth[d] / o.screenStep[d]).rounded(.down))
+                        return (-m...m).map { Double($0) * o.screenStep[d] * scales[d] }
+                    }
+                    let origin = cur
+                    var idx = [Int](repeating: 0, count: dims)
+                    outer: while true {
+                        var t = origin
+                        for d in 0..<dims { t[d] += offsets[d][idx[d]] }
+                        t = clamp(t)
+                        let v = objective(t)
+                        if v > best { best = v; cur = t }
+                        var d = 0
+                        while d < dims {
+                            idx[d] += 1
+                            if idx[d] < offsets[d].count { break }
+                            idx[d] = 0; d += 1
+                        }
+                        if d == dims { break outer }
+                    }
+                }
+                let start = cur
                 var step = o.initialStep
                 while step >= o.tolerance {
                     var moved = false

@@ -25,6 +25,7 @@ public struct SOMPResult<T: BLASScalar>: Sendable {
 /// Bᴴ R = C − (Bᴴ B_S) X_S, Bᴴ B_S grows by one GEMV per iteration (or a caller-supplied closed
 /// form), and the per-iteration refit solves the t × t normal equations (B_Sᴴ B_S) X = C_S, so each
 /// iteration costs O(L Q) (O(Q K) with a closed-form Gram) instead of O(L Q K) (L = rows of B).
+/// The Gram-append and refit are `SOMPSupportFit`; the last pick needs neither (no residual follows).
 /// The returned coefficients come from one final QR least-squares fit on the support.
 public enum SOMP {
     /// Runs SOMP for `sparsity` iterations.
@@ -54,19 +55,23 @@ public enum SOMP {
                                              valid: "must not exceed the dictionary size \(b.cols)")
         }
         let q = b.cols, k = y.cols
-        // C = Bᴴ Y, [Q × K].
-        var corr0 = Matrix<T>(rows: q, cols: k)
-        Matrix.gemm(.conjugateTranspose, b, .none, y, into: &corr0)
-        var gram = Matrix<T>(rows: q, cols: 0)      // Bᴴ B_S, grows one column per pick
-        var support: [Int] = []
-        var x = Matrix<T>(rows: 0, cols: k)
+        // C = Bᴴ Y, [Q × K] (complex double: one real GEMM on the interleaved storage, `adjointProduct`).
+        let corr0: Matrix<T>
+        if let bd = b as? Matrix<CDouble>, let yd = y as? Matrix<CDouble>, let c = adjointProduct(bd, yd) as? Matrix<T> {
+            corr0 = c
+        } else {
+            var c = Matrix<T>(rows: q, cols: k)
+            Matrix.gemm(.conjugateTranspose, b, .none, y, into: &c)
+            corr0 = c
+        }
+        var fit = SOMPSupportFit<T>(atoms: q, snapshots: k)
         var chosen = [Bool](repeating: false, count: q)
         var excluded = [Bool](repeating: false, count: q)
-        for _ in 0..<sparsity {
+        for it in 0..<sparsity {
             // Current correlation Bᴴ R = C − (Bᴴ B_S) X.
             var corr = corr0
-            if !support.isEmpty {
-                Matrix.gemm(.none, gram, .none, x, alpha: T.zero - T.one, beta: T.one, into: &corr)
+            if !fit.support.isEmpty {
+                Matrix.gemm(.none, fit.gram, .none, fit.coefficients, alpha: T.zero - T.one, beta: T.one, into: &corr)
             }
             var best = -1
             var bestE = -T.RealPart.infinity
@@ -77,32 +82,118 @@ public enum SOMP {
             }
             guard best >= 0 else {
                 throw ISACError.invalidParameter(name: "sparsity (number of targets)", value: "\(sparsity)",
-                                                 valid: "band exclusion left no atom to pick after \(support.count) picks")
+                                                 valid: "band exclusion left no atom to pick after \(fit.support.count) picks")
             }
             chosen[best] = true
             if let exclude { for j in exclude(best) where j >= 0 && j < q { excluded[j] = true } }
-            support.append(best)
-            // Append Bᴴ b_best to the Gram block.
-            let g = gramColumn?(best) ?? b.apply(b.column(best), .conjugateTranspose)
-            guard g.count == q else {
-                throw ISACError.shapeMismatch("SOMP: gramColumn returned \(g.count) values, expected \(q)")
+            if it == sparsity - 1 {
+                // Last pick: its Gram column and refit would only feed a next iteration; the returned
+                // coefficients come from the QR fit below.
+                fit.appendFinal(best)
+            } else {
+                try fit.append(best, gramColumn: gramColumn?(best) ?? b.apply(b.column(best), .conjugateTranspose)) { i, kk in
+                    corr0.data[i + kk * q]
+                }
             }
-            var ng = Matrix<T>(rows: q, cols: gram.cols + 1)
-            ng.data.replaceSubrange(0..<gram.data.count, with: gram.data)
-            ng.data.replaceSubrange(gram.data.count..<ng.data.count, with: g)
-            gram = ng
-            // LS refit from the normal equations (B_Sᴴ B_S) X = B_Sᴴ Y: both blocks are rows of the
-            // Gram block and of C, so the refit is O(t²K) instead of a QR of the L × t atoms.
-            let t = support.count
-            let gs = Matrix<T>(rows: t, cols: t) { i, j in gram.data[support[i] + j * q] }
-            let cs = Matrix<T>(rows: t, cols: k) { i, kk in corr0.data[support[i] + kk * q] }
-            x = try gs.solve(cs)
         }
+        let support = fit.support
         // Final coefficients by QR least squares on the chosen atoms (accurate even for coherent atoms).
         let bs = b.columns(support)
-        x = try bs.leastSquares(y)
+        let x = try bs.leastSquares(y)
         var resid = y
         Matrix.gemm(.none, bs, .none, x, alpha: T.zero - T.one, beta: T.one, into: &resid)
         return SOMPResult(support: support, coefficients: x, residualNorm: resid.frobeniusNorm)
+    }
+}
+
+extension SOMP {
+    /// C = Bᴴ Y for complex double B [L × Q] and Y [L × K], as one real GEMM on B's interleaved
+    /// storage: B viewed as a real [2L × Q] matrix (rows re, im of each entry) times the real
+    /// [2L × 2K] matrix Ŷ = [Ŷ_re Ŷ_im], Ŷ_re rows (Re y, Im y) and Ŷ_im rows (Im y, −Re y), gives
+    /// Re C = Bᵀ_real Ŷ_re and Im C = Bᵀ_real Ŷ_im. Same flop count as the ZGEMM (8 L Q K), but for a
+    /// thin Y (K ≪ Q) the real kernel and its packing of B run ≈ 1.3× faster with OpenBLAS 0.3.21
+    /// (SkylakeX kernels, 32,512 × 2,268 × 8: 0.15–0.18 s vs 0.20–0.23 s, one thread). The values equal
+    /// the ZGEMM's up to the summation order (relative 1e-15).
+    /// - Returns: [Q × K].
+    public static func adjointProduct(_ b: Matrix<CDouble>, _ y: Matrix<CDouble>) -> Matrix<CDouble> {
+        precondition(b.rows == y.rows, "adjointProduct: B has \(b.rows) rows, Y \(y.rows)")
+        let l = b.rows, q = b.cols, k = y.cols
+        guard l > 0, q > 0, k > 0 else { return Matrix<CDouble>(rows: q, cols: k) }
+        var yh = [Double](repeating: 0, count: 2 * l * 2 * k)
+        for kk in 0..<k {
+            let re = 2 * l * kk, im = 2 * l * (kk + k)
+            for i in 0..<l {
+                let v = y.data[i + kk * l]
+                yh[re + 2 * i] = v.real; yh[re + 2 * i + 1] = v.imaginary
+                yh[im + 2 * i] = v.imaginary; yh[im + 2 * i + 1] = -v.real
+            }
+        }
+        var r = [Double](repeating: 0, count: q * 2 * k)
+        b.data.withUnsafeBufferPointer { pb in
+            pb.withMemoryRebound(to: Double.self) { bd in
+                yh.withUnsafeBufferPointer { py in
+                    r.withUnsafeMutableBufferPointer { pr in
+                        Double.gemm(.transpose, .none, m: q, n: 2 * k, k: 2 * l, alpha: 1, a: bd.baseAddress!, lda: 2 * l,
+                                    b: py.baseAddress!, ldb: 2 * l, beta: 0, c: pr.baseAddress!, ldc: q)
+                    }
+                }
+            }
+        }
+        var c = Matrix<CDouble>(rows: q, cols: k)
+        for kk in 0..<k { for j in 0..<q { c.data[j + kk * q] = CDouble(r[j + kk * q], r[j + (kk + k) * q]) } }
+        return c
+    }
+}
+
+/// The least-squares step that greedy pursuits over a fixed dictionary share (`SOMP.recover`, and the
+/// single-precision SOMP of WidebandSensing): the support in pick order, the Gram block
+/// G = Bᴴ B_S ([Q × t], one column Bᴴ b_q per pick, from a closed form or a pass over B) and the refit
+/// X_S = argmin ‖Y − B_S X‖_F from the t × t normal equations (B_Sᴴ B_S) X = B_Sᴴ Y, whose blocks are
+/// rows of G and of the correlations C = Bᴴ Y — O(t²K) per pick instead of a QR of the L × t atoms.
+/// The residual correlations of the next pick are then Bᴴ R = C − G X_S ([Q × K]).
+///
+/// The normal equations square the condition number of B_S; callers that return coefficients refit
+/// them once on the final support by QR (as `SOMP.recover` does).
+public struct SOMPSupportFit<T: BLASScalar>: Sendable {
+    /// Picked atoms, in pick order.
+    public private(set) var support: [Int] = []
+    /// G = Bᴴ B_S, [Q × c]: one column per pick that came with a Gram column (`append`), in pick order.
+    public private(set) var gram: Matrix<T>
+    /// X_S, [c × K]: the normal-equation refit after the last `append` (row i belongs to `support[i]`).
+    public private(set) var coefficients: Matrix<T>
+
+    /// - Parameters: atoms Q (dictionary columns), snapshots K (columns of Y).
+    public init(atoms q: Int, snapshots k: Int) {
+        gram = Matrix<T>(rows: q, cols: 0)
+        coefficients = Matrix<T>(rows: 0, cols: k)
+    }
+
+    /// Appends atom `index` with its Gram column Bᴴ b_index ([Q], entry j = b_jᴴ b_index) and refits:
+    /// X_S = solve(G_SS, C_S), G_SS[i, j] = G[support[i], j], C_S[i, k] = `correlation(support[i], k)`
+    /// = b_{support[i]}ᴴ y_k (the exact correlations, e.g. entries of C = Bᴴ Y).
+    /// Throws on a Gram column of the wrong length or a singular G_SS (an atom picked twice).
+    public mutating func append(_ index: Int, gramColumn g: [T], correlation: (Int, Int) -> T) throws {
+        let q = gram.rows, k = coefficients.cols
+        guard g.count == q else {
+            throw ISACError.shapeMismatch("SOMP: gramColumn returned \(g.count) values, expected \(q)")
+        }
+        guard gram.cols == support.count else {
+            throw ISACError.shapeMismatch("SOMP: append after appendFinal")
+        }
+        support.append(index)
+        var ng = Matrix<T>(rows: q, cols: gram.cols + 1)
+        ng.data.replaceSubrange(0..<gram.data.count, with: gram.data)
+        ng.data.replaceSubrange(gram.data.count..<ng.data.count, with: g)
+        gram = ng
+        let t = support.count, s = support, gd = gram.data
+        let gs = Matrix<T>(rows: t, cols: t) { i, j in gd[s[i] + j * q] }
+        let cs = Matrix<T>(rows: t, cols: k) { i, kk in correlation(s[i], kk) }
+        coefficients = try gs.solve(cs)
+    }
+
+    /// Appends the last pick without a Gram column or refit (neither is needed once no pick follows);
+    /// `gram` and `coefficients` keep the previous support's values.
+    public mutating func appendFinal(_ index: Int) {
+        support.append(index)
     }
 }

@@ -293,18 +293,20 @@ public enum DictionaryCoherence {
                 let chunks = Swift.max(1, Swift.min(count, 16))
                 DispatchQueue.concurrentPerform(iterations: chunks) { c in
                     let base = sd.pointer, bq = sd.pointer + q * n
-                    for j in (c * count / chunks)..<((c + 1) * count / chunks) {
-                        let a = base + j * n
-                        var re = 0.0, im = 0.0
-                        for i in 0..<n {
-                            let dd = a[i] - bq[i]
-                            let half = dk * dd / 2
-                            let den = Double.sin(half)
-                            let mag: Double = abs(den) < 1e-12 ? m : Double.sin(m * half) / den
-                            let ph = k0 * dd + (m - 1) * half
-                            re += mag * Double.cos(ph); im += mag * Double.sin(ph)
+                    LibmSinCos.withEvaluator { sc in
+                        for j in (c * count / chunks)..<((c + 1) * count / chunks) {
+                            let a = base + j * n
+                            var re = 0.0, im = 0.0
+                            for i in 0..<n {
+                                let dd = a[i] - bq[i]
+                                let half = dk * dd / 2
+                                let den = Double.sin(half)
+                                let mag: Double = abs(den) < 1e-12 ? m : Double.sin(m * half) / den
+                                let e = sc(k0 * dd + (m - 1) * half)
+                                re += mag * e.cos; im += mag * e.sin
+                            }
+                            so.pointer[j] = CDouble(re * norm, im * norm)
                         }
-                        so.pointer[j] = CDouble(re * norm, im * norm)
                     }
                 }
             }

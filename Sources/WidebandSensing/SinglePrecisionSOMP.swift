@@ -1,5 +1,6 @@
 import Foundation
 import Linalg
+import Estimation
 import Numerics
 
 extension AngleDistanceGrid {
@@ -43,8 +44,9 @@ extension AngleDistanceGrid {
 ///   lies within 2ε of the largest one is a candidate, its exact correlation b_jᴴ Y is computed in
 ///   double from the exact atom (`atom`), and the pick is the exact argmax among the candidates (ties
 ///   to the lowest index, as in `SOMP.recover`);
-/// * the per-iteration refit uses the exact double correlations of the support, and the final
-///   coefficients come from one QR least-squares fit on the exact double atoms.
+/// * the per-iteration Gram-append and refit are `Estimation.SOMPSupportFit` (as in `SOMP.recover`), fed
+///   with the exact double correlations of the support, and the final coefficients come from one QR
+///   least-squares fit on the exact double atoms.
 ///
 /// Hence the support equals that of double-precision SOMP (`SOMP.recover` on the complex128
 /// dictionary) up to double rounding (ties closer than ~1e-13 relative), and the coefficients and
@@ -94,15 +96,13 @@ public enum SinglePrecisionSOMP {
         let eps = 4 * nu / (1 - nu) * y.frobeniusNorm
         var exact: [Int: [CDouble]] = [:]             // exact double b_jᴴ Y rows, by atom
         var verified = 0
-        var gram = Matrix<CDouble>(rows: q, cols: 0)
-        var support: [Int] = []
-        var x = Matrix<CDouble>(rows: 0, cols: k)
+        var fit = SOMPSupportFit<CDouble>(atoms: q, snapshots: k)
         var chosen = [Bool](repeating: false, count: q)
         var excluded = [Bool](repeating: false, count: q)
-        for _ in 0..<sparsity {
+        for it in 0..<sparsity {
             // G X ([Q × K]) and the approximate residual correlations C − G X.
             var gx = Matrix<CDouble>(rows: q, cols: k)
-            if !support.isEmpty { Matrix.gemm(.none, gram, .none, x, into: &gx) }
+            if !fit.support.isEmpty { Matrix.gemm(.none, fit.gram, .none, fit.coefficients, into: &gx) }
             var norms = [Double](repeating: -1, count: q)
             var amax = -1.0
             for j in 0..<q where !chosen[j] && !excluded[j] {
@@ -113,7 +113,7 @@ public enum SinglePrecisionSOMP {
             }
             guard amax >= 0 else {
                 throw ISACError.invalidParameter(name: "sparsity (number of targets)", value: "\(sparsity)",
-                                                 valid: "band exclusion left no atom to pick after \(support.count) picks")
+                                                 valid: "band exclusion left no atom to pick after \(fit.support.count) picks")
             }
             let cands = (0..<q).filter { norms[$0] >= 0 && norms[$0] >= amax - 2 * eps }
             // Exact double b_jᴴ Y for the candidates not seen before (one ZGEMM on their exact atoms).
@@ -135,22 +135,18 @@ public enum SinglePrecisionSOMP {
             }
             chosen[best] = true
             if let exclude { for j in exclude(best) where j >= 0 && j < q { excluded[j] = true } }
-            support.append(best)
-            let g = gramColumn(best)
-            guard g.count == q else { throw ISACError.shapeMismatch("SOMP: gramColumn returned \(g.count) values, expected \(q)") }
-            var ng = Matrix<CDouble>(rows: q, cols: gram.cols + 1)
-            ng.data.replaceSubrange(0..<gram.data.count, with: gram.data)
-            ng.data.replaceSubrange(gram.data.count..<ng.data.count, with: g)
-            gram = ng
-            let t = support.count
-            let gs = Matrix<CDouble>(rows: t, cols: t) { i, j in gram.data[support[i] + j * q] }
-            let cs = Matrix<CDouble>(rows: t, cols: k) { i, kk in exact[support[i]]![kk] }
-            x = try gs.solve(cs)
+            if it == sparsity - 1 {
+                fit.appendFinal(best)                 // no residual follows: no Gram column, no refit
+            } else {
+                let ex = exact
+                try fit.append(best, gramColumn: gramColumn(best)) { i, kk in ex[i]![kk] }
+            }
         }
+        let support = fit.support
         // Final coefficients: QR least squares on the exact double atoms (as `SOMP.recover`).
         var bs = Matrix<CDouble>(rows: l, cols: support.count)
         for (c, j) in support.enumerated() { bs.data.replaceSubrange(c * l..<(c + 1) * l, with: atom(j)) }
-        x = try bs.leastSquares(y)
+        let x = try bs.leastSquares(y)
         var resid = y
         Matrix.gemm(.none, bs, .none, x, alpha: CDouble(-1, 0), beta: .one, into: &resid)
         return Result(support: support, coefficients: x, residualNorm: resid.frobeniusNorm, verifiedCandidates: verified)

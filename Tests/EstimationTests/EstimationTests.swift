@@ -60,6 +60,59 @@ private func naiveSOMP(_ b: Matrix<CDouble>, _ y: Matrix<CDouble>, _ s: Int) thr
     #expect(fast.support == slow)
 }
 
+/// D4 (issue 17): the shared Gram-append + normal-equation step reproduces the QR least-squares fit
+/// on every prefix of the support, with Gram columns computed from B.
+@Test func sompSupportFitMatchesQRLeastSquares() throws {
+    var rng = RandomSource(seed: 14, stream: 0)
+    let b = unitColumns(rng.complexGaussianMatrix(rows: 30, cols: 25))
+    let y = rng.complexGaussianMatrix(rows: 30, cols: 4)
+    var c = Matrix<CDouble>(rows: 25, cols: 4)
+    Matrix.gemm(.conjugateTranspose, b, .none, y, into: &c)
+    var fit = SOMPSupportFit<CDouble>(atoms: 25, snapshots: 4)
+    for (t, j) in [7, 3, 19, 0].enumerated() {
+        try fit.append(j, gramColumn: b.apply(b.column(j), .conjugateTranspose)) { i, k in c[i, k] }
+        #expect(fit.support.count == t + 1 && fit.gram.cols == t + 1)
+        let ref = try b.columns(fit.support).leastSquares(y)
+        for i in 0..<(t + 1) { for k in 0..<4 { #expect((fit.coefficients[i, k] - ref[i, k]).magnitude < 1e-10) } }
+    }
+    fit.appendFinal(11)
+    #expect(fit.support == [7, 3, 19, 0, 11] && fit.gram.cols == 4 && fit.coefficients.rows == 4)
+    #expect(throws: ISACError.self) { try fit.append(2, gramColumn: [CDouble](repeating: .zero, count: 25)) { i, k in c[i, k] } }
+    var fresh = SOMPSupportFit<CDouble>(atoms: 25, snapshots: 4)
+    #expect(throws: ISACError.self) { try fresh.append(2, gramColumn: [CDouble](repeating: .zero, count: 24)) { i, k in c[i, k] } }
+}
+
+/// Bᴴ Y as one real GEMM on the interleaved storage equals the complex GEMM.
+@Test func adjointProductMatchesComplexGEMM() {
+    var rng = RandomSource(seed: 15, stream: 0)
+    let b = rng.complexGaussianMatrix(rows: 77, cols: 40), y = rng.complexGaussianMatrix(rows: 77, cols: 5)
+    var ref = Matrix<CDouble>(rows: 40, cols: 5)
+    Matrix.gemm(.conjugateTranspose, b, .none, y, into: &ref)
+    let c = SOMP.adjointProduct(b, y)
+    #expect(c.rows == 40 && c.cols == 5)
+    for i in 0..<(40 * 5) { #expect((c.data[i] - ref.data[i]).magnitude < 1e-12 * (1 + ref.data[i].magnitude)) }
+}
+
+/// The refinement's basin screen: a start on a side lobe, 2.2 cells off, is out of reach of the
+/// compass search (radius 1.5 cells) but found by a ±3-cell screen; noise-free, so the maximum is the truth.
+@Test func offGridScreenLeavesASideLobe() throws {
+    let n = 64, cell = 2 * Double.pi / Double(n), omega = 1.234
+    let steer: ([Double]) -> [CDouble] = { v in (0..<n).map { CDouble(Double.cos(v[0] * Double($0)), Double.sin(v[0] * Double($0))) } }
+    let y = Matrix<CDouble>(rows: n, cols: 1, data: steer([omega]))
+    let start = [[omega + 2.2 * cell]]
+    let (plain, _) = try OffGridRefinement.refine(observations: y, initial: start, scales: [cell],
+                                                  options: OffGridRefinement.Options(tolerance: 1e-8), steering: steer)
+    let (screened, _) = try OffGridRefinement.refine(observations: y, initial: start, scales: [cell],
+                                                     options: OffGridRefinement.Options(tolerance: 1e-8, screenHalfWidth: [3], screenStep: [0.5]),
+                                                     steering: steer)
+    #expect(abs(plain[0][0] - omega) > 0.5 * cell)
+    #expect(abs(screened[0][0] - omega) < 1e-6 * cell)
+    #expect(throws: ISACError.self) {
+        try OffGridRefinement.refine(observations: y, initial: start, scales: [cell],
+                                     options: OffGridRefinement.Options(screenHalfWidth: [3], screenStep: [0]), steering: steer)
+    }
+}
+
 @Test func sompRejectsBadSparsity() {
     let b = Matrix<CDouble>(rows: 4, cols: 3, repeating: .one)
     let y = Matrix<CDouble>(rows: 4, cols: 1, repeating: .one)
