@@ -24,6 +24,9 @@ public enum DatasetSplit: String, Codable, Sendable, CaseIterable { case train, 
 ///   50 instances per class split 40/5/5.
 /// - `small`: N_t = N_r = 16, K = 4, vehicles scaled by 0.25 (pitch λ_min/2 ≈ 3.04 cm), 64 samples
 ///   (train 24+24, val 4+4, test 4+4), 10 instances per class split 6/2/2 — a few minutes on 2 cores.
+/// - `experiment-small`: the dataset `isac extended experiment --preset small` trains on — `small`'s scene at K = 8
+///   (pitch λ_min/2 ≈ 3.02 cm for born/hybrid), 800 samples (300/50/50 per class), 20/5/5 instances per class, 25
+///   samples per chunk; with `--solver hybrid` it is the hybrid-data rerun of the small experiments.
 ///
 /// With `--solver vie` the presets use `vieVoxelsPerWavelength` (6) voxels per free-space wavelength at the
 /// highest subcarrier and a GMRES tolerance of 1e-2, and `small` shrinks to 16 samples of vehicles scaled
@@ -61,6 +64,9 @@ public struct DatasetConfig: Codable, Sendable, Equatable, VehicleScene {
     /// Voxels per free-space wavelength (at the highest subcarrier) of the VIE presets.
     public static let vieVoxelsPerWavelength = 6.0
 
+    /// The names `preset(_:solver:seed:)` accepts (`isac dataset generate --preset`).
+    public static let presetNames = ["small", "paper", "experiment-small"]
+
     public static func preset(_ name: String, solver: DatasetSolver, seed: UInt64) throws -> DatasetConfig {
         // Born: pitch λ_min/2 at the highest subcarrier (cheap samples; Born has no convergence issue).
         // VIE: λ_min/6 (see the type's doc comment).
@@ -88,8 +94,17 @@ public struct DatasetConfig: Codable, Sendable, Equatable, VehicleScene {
                 c.trainCounts = [4, 4]; c.valCounts = [2, 2]; c.testCounts = [2, 2]
                 c.trainInstances = 4; c.samplesPerChunk = 4
             }
+        case "experiment-small":
+            // The dataset `isac extended experiment --preset small` trains on (ExperimentPreset "small"), for any
+            // solver: `small`'s scene at K = 8, 300/50/50 samples per class, 20/5/5 instances per class.
+            c = try preset("small", solver: solver == .vie ? .born : solver, seed: seed)
+            c.preset = name; c.solver = solver; c.vieTolerance = vieTol
+            c.subcarriers = 8
+            c.trainCounts = [300, 300]; c.valCounts = [50, 50]; c.testCounts = [50, 50]
+            c.trainInstances = 20; c.valInstances = 5; c.testInstances = 5
+            c.samplesPerChunk = 25
         default:
-            throw ISACError.invalidParameter(name: "--preset", value: name, valid: "must be small or paper")
+            throw ISACError.invalidParameter(name: "--preset", value: name, valid: "must be \(presetNames.joined(separator: ", "))")
         }
         c.voxelPitchM = c.shortestWavelengthM / perWavelength
         if solver.usesMesh { c.poSamplesPerWavelength = PhysicalOptics.defaultSamplesPerWavelength }

@@ -241,9 +241,9 @@ public enum BornSolver {
                 }
                 if formFactor {
                     let half = Array(cells.halfSize[start..<end])
-                    let tf = FormFactorHalf(table: txT, wavenumber: k, halfSize: half)
+                    let tf = FormFactorHalf(table: txT, wavenumber: k, halfSize: half, antennaFastest: true)
                     let rf = FormFactorHalf(table: rxT, wavenumber: k, halfSize: half)
-                    BornSolver.accumulateFormFactor(A: A, B: B, tx: tf, rx: rf, into: &acc[kk])
+                    BornSolver.accumulateFormFactorTiled(A: A, B: B, tx: tf, rx: rf, into: &acc[kk])
                 } else {
                     Matrix.gemm(.none, B, .none, A, beta: .one, into: &acc[kk])
                 }
@@ -259,7 +259,132 @@ public enum BornSolver {
         return H
     }
 
-    /// acc[r, t] += Σ_n F_n(t, r) Σ_c B[r, 3n + c] A[3n + c, t]: the form-factor-weighted block product.
+    /// Cells per tile of `accumulateFormFactorTiled` (the Tx-side planes of one tile, 15 · 64 · 8 B per cell for
+    /// N_t = 64, stay in L2 while every Rx row of the thread's group passes over them).
+    static let formFactorTileCells = 32
+
+    /// acc[r, t] += Σ_n F_n(t, r) Σ_c B[r, 3n + c] A[3n + c, t], the same arithmetic as `accumulateFormFactor`
+    /// (every (r, t) sum runs over n in the same order with the same operations, so the result is bit-identical),
+    /// with the loops reordered r → n → t: the innermost loop runs over Tx elements, has no reduction and
+    /// vectorizes, and the cells are taken in L2-sized tiles. `tx` must be built with `antennaFastest: true`.
+    static func accumulateFormFactorTiled(A: Matrix<CDouble>, B: Matrix<CDouble>, tx: FormFactorHalf, rx: FormFactorHalf,
+                                          into acc: inout Matrix<CDouble>) {
+        precondition(tx.antennaFastest && !rx.antennaFastest)
+        let nr = B.rows, nt = A.cols, b = A.rows / 3
+        // A transposed to [3b × N_t] row-major (Tx fastest), split into real/imaginary planes; B as in the reference.
+        let aT = UnsafeMutablePointer<Double>.allocate(capacity: 2 * 3 * b * nt)
+        defer { aT.deallocate() }
+        let are = aT, aim = aT + 3 * b * nt
+        A.data.withUnsafeBufferPointer { ad in
+            for t in 0..<nt { for j in 0..<(3 * b) { let v = ad[j + t * 3 * b]; are[j * nt + t] = v.real; aim[j * nt + t] = v.imaginary } }
+        }
+        var br = [Double](repeating: 0, count: 3 * b * nr), bi = br
+        for r in 0..<nr { for j in 0..<(3 * b) { let v = B.data[r + j * nr]; br[r * 3 * b + j] = v.real; bi[r * 3 * b + j] = v.imaginary } }
+        let bre = br, bim = bi
+        let AR = SendableMutablePointer(are), AI = SendableMutablePointer(aim)
+        let groups = min(nr, 2 * ProcessInfo.processInfo.activeProcessorCount), tile = formFactorTileCells
+        let out = ParallelResults<[Double]>(count: groups)
+        DispatchQueue.concurrentPerform(iterations: groups) { g in
+            let r0 = g * nr / groups, r1 = (g + 1) * nr / groups, rows = r1 - r0
+            // Accumulators [rows × N_t] (real, imaginary), summed over n in order, like `sre`/`sim` of the reference.
+            var sums = [Double](repeating: 0, count: 2 * rows * nt)
+            sums.withUnsafeMutableBufferPointer { sp in
+                let sre = sp.baseAddress!, sim = sp.baseAddress! + rows * nt
+                let are = AR.pointer, aim = AI.pointer
+                tx.theta0.withUnsafeBufferPointer { T0 in tx.theta1.withUnsafeBufferPointer { T1 in tx.theta2.withUnsafeBufferPointer { T2 in
+                tx.sin0.withUnsafeBufferPointer { S0 in tx.sin1.withUnsafeBufferPointer { S1 in tx.sin2.withUnsafeBufferPointer { S2 in
+                tx.cos0.withUnsafeBufferPointer { C0 in tx.cos1.withUnsafeBufferPointer { C1 in tx.cos2.withUnsafeBufferPointer { C2 in
+                    var n0 = 0
+                    while n0 < b {
+                        let n1 = min(b, n0 + tile)
+                        for r in r0..<r1 {
+                            let rb = r * b, rb3 = r * 3 * b
+                            let accR = sre + (r - r0) * nt, accI = sim + (r - r0) * nt
+                            for n in n0..<n1 {
+                                let q = rb + n, ib = rb3 + 3 * n, p0 = n * nt, ia = 3 * n * nt
+                                let rt0 = rx.theta0[q], rt1 = rx.theta1[q], rt2 = rx.theta2[q]
+                                let rs0 = rx.sin0[q], rs1 = rx.sin1[q], rs2 = rx.sin2[q]
+                                let rc0 = rx.cos0[q], rc1 = rx.cos1[q], rc2 = rx.cos2[q]
+                                let b0r = bre[ib], b1r = bre[ib + 1], b2r = bre[ib + 2]
+                                let b0i = bim[ib], b1i = bim[ib + 1], b2i = bim[ib + 2]
+                                // Eight Tx elements at a time in SIMD lanes (lane-wise the same IEEE operations as
+                                // the scalar loop below, which takes the remainder).
+                                var t = 0
+                                while t + 8 <= nt {
+                                    let p = p0 + t
+                                    @inline(__always) func ld(_ b: UnsafeBufferPointer<Double>, _ i: Int) -> SIMD8<Double> {
+                                        UnsafeRawPointer(b.baseAddress! + i).loadUnaligned(as: SIMD8<Double>.self)
+                                    }
+                                    @inline(__always) func ldp(_ b: UnsafeMutablePointer<Double>, _ i: Int) -> SIMD8<Double> {
+                                        UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Double>.self)
+                                    }
+                                    let tx0 = ld(T0, p) + rt0, tx1 = ld(T1, p) + rt1, tx2 = ld(T2, p) + rt2
+                                    let s0 = ld(S0, p) * rc0 + ld(C0, p) * rs0
+                                    let s1 = ld(S1, p) * rc1 + ld(C1, p) * rs1
+                                    let s2 = ld(S2, p) * rc2 + ld(C2, p) * rs2
+                                    let z0 = (tx0 .< 1e-4) .& (tx0 .> -1e-4), z1 = (tx1 .< 1e-4) .& (tx1 .> -1e-4), z2 = (tx2 .< 1e-4) .& (tx2 .> -1e-4)
+                                    let one = SIMD8<Double>(repeating: 1)
+                                    let f0 = (s0 / tx0.replacing(with: one, where: z0)).replacing(with: 1 - tx0 * tx0 / 6, where: z0)
+                                    let f1 = (s1 / tx1.replacing(with: one, where: z1)).replacing(with: 1 - tx1 * tx1 / 6, where: z1)
+                                    let f2 = (s2 / tx2.replacing(with: one, where: z2)).replacing(with: 1 - tx2 * tx2 / 6, where: z2)
+                                    let f = f0 * f1 * f2
+                                    let a0 = ia + t, a1 = a0 + nt, a2 = a1 + nt
+                                    let ar0 = ldp(are, a0), ar1 = ldp(are, a1), ar2 = ldp(are, a2)
+                                    let ai0 = ldp(aim, a0), ai1 = ldp(aim, a1), ai2 = ldp(aim, a2)
+                                    var pre = b0r * ar0 - b0i * ai0
+                                    pre += b1r * ar1 - b1i * ai1
+                                    pre += b2r * ar2 - b2i * ai2
+                                    var pim = b0r * ai0 + b0i * ar0
+                                    pim += b1r * ai1 + b1i * ar1
+                                    pim += b2r * ai2 + b2i * ar2
+                                    let nR = ldp(accR, t) + f * pre, nI = ldp(accI, t) + f * pim
+                                    UnsafeMutableRawPointer(accR + t).storeBytes(of: nR, as: SIMD8<Double>.self)
+                                    UnsafeMutableRawPointer(accI + t).storeBytes(of: nI, as: SIMD8<Double>.self)
+                                    t += 8
+                                }
+                                while t < nt {
+                                    defer { t += 1 }
+                                    let p = p0 + t
+                                    let tx0 = T0[p] + rt0, tx1 = T1[p] + rt1, tx2 = T2[p] + rt2
+                                    let s0 = S0[p] * rc0 + C0[p] * rs0
+                                    let s1 = S1[p] * rc1 + C1[p] * rs1
+                                    let s2 = S2[p] * rc2 + C2[p] * rs2
+                                    // Branch-free sinc (selects, no division by 0), so the loop vectorizes; the
+                                    // same values as the reference's branches.
+                                    let z0 = abs(tx0) < 1e-4, z1 = abs(tx1) < 1e-4, z2 = abs(tx2) < 1e-4
+                                    let q0 = s0 / (z0 ? 1 : tx0), q1 = s1 / (z1 ? 1 : tx1), q2 = s2 / (z2 ? 1 : tx2)
+                                    let f0 = z0 ? 1 - tx0 * tx0 / 6 : q0
+                                    let f1 = z1 ? 1 - tx1 * tx1 / 6 : q1
+                                    let f2 = z2 ? 1 - tx2 * tx2 / 6 : q2
+                                    let f = f0 * f1 * f2
+                                    let a0 = ia + t, a1 = a0 + nt, a2 = a1 + nt
+                                    var pre: Double = b0r * are[a0] - b0i * aim[a0]
+                                    pre += b1r * are[a1] - b1i * aim[a1]
+                                    pre += b2r * are[a2] - b2i * aim[a2]
+                                    var pim: Double = b0r * aim[a0] + b0i * are[a0]
+                                    pim += b1r * aim[a1] + b1i * are[a1]
+                                    pim += b2r * aim[a2] + b2i * are[a2]
+                                    accR[t] += f * pre; accI[t] += f * pim
+                                }
+                            }
+                        }
+                        n0 = n1
+                    }
+                } } } } } } } } }
+            }
+            out.set(g, sums)
+        }
+        let parts = out.values()
+        for g in 0..<groups {
+            let r0 = g * nr / groups, r1 = (g + 1) * nr / groups, rows = r1 - r0, sums = parts[g]
+            for r in r0..<r1 { for t in 0..<nt {
+                acc.data[r + t * nr] += CDouble(sums[(r - r0) * nt + t], sums[rows * nt + (r - r0) * nt + t])
+            } }
+        }
+    }
+
+    /// acc[r, t] += Σ_n F_n(t, r) Σ_c B[r, 3n + c] A[3n + c, t]: the form-factor-weighted block product (scalar
+    /// reference of `accumulateFormFactorTiled`, kept for its bit-identity test).
     static func accumulateFormFactor(A: Matrix<CDouble>, B: Matrix<CDouble>, tx: FormFactorHalf, rx: FormFactorHalf,
                                      into acc: inout Matrix<CDouble>) {
         let nr = B.rows, nt = A.cols, b = A.rows / 3
@@ -346,17 +471,34 @@ struct BornCells {
 }
 
 /// One side (Tx or Rx) of the cube form factor: θ_i = k0 (h_n/2) R̂_i per (antenna, cell) pair and its sin/cos,
-/// pair (a, n) at a·b + n, so that θ_i(t) + θ_i(r) is the argument of sinc for the pair (t, r).
+/// pair (a, n) at a·b + n (or at n·N_a + a with `antennaFastest`), so that θ_i(t) + θ_i(r) is the argument of sinc
+/// for the pair (t, r). Filled in parallel over antennas (libm sin/cos; same values in either layout).
 struct FormFactorHalf: @unchecked Sendable {
     var theta0: [Double], theta1: [Double], theta2: [Double]
     var sin0: [Double], sin1: [Double], sin2: [Double], cos0: [Double], cos1: [Double], cos2: [Double]
-    init(table t: PairTable, wavenumber k: Double, halfSize: [Double]) {
-        let n = t.b * t.antennas, b = t.b
-        func angles(_ u: [Double]) -> [Double] { (0..<n).map { k * halfSize[$0 % b] * u[$0] } }
-        theta0 = angles(t.ux); theta1 = angles(t.uy); theta2 = angles(t.uz)
-        sin0 = theta0.map { Double.sin($0) }; cos0 = theta0.map { Double.cos($0) }
-        sin1 = theta1.map { Double.sin($0) }; cos1 = theta1.map { Double.cos($0) }
-        sin2 = theta2.map { Double.sin($0) }; cos2 = theta2.map { Double.cos($0) }
+    let antennaFastest: Bool
+    init(table t: PairTable, wavenumber k: Double, halfSize: [Double], antennaFastest: Bool = false) {
+        let n = t.b * t.antennas, b = t.b, na = t.antennas
+        self.antennaFastest = antennaFastest
+        var all = [Double](repeating: 0, count: 9 * max(1, n))
+        let (ux, uy, uz) = (t.ux, t.uy, t.uz)
+        all.withUnsafeMutableBufferPointer { ab in
+            let P = SendableMutablePointer(ab)
+            DispatchQueue.concurrentPerform(iterations: na) { a in
+                for i in 0..<b {
+                    let j = a * b + i, o = antennaFastest ? i * na + a : j
+                    let h = halfSize[i]
+                    let th0 = k * h * ux[j], th1 = k * h * uy[j], th2 = k * h * uz[j]
+                    P[o] = th0; P[n + o] = th1; P[2 * n + o] = th2
+                    P[3 * n + o] = Double.sin(th0); P[4 * n + o] = Double.sin(th1); P[5 * n + o] = Double.sin(th2)
+                    P[6 * n + o] = Double.cos(th0); P[7 * n + o] = Double.cos(th1); P[8 * n + o] = Double.cos(th2)
+                }
+            }
+        }
+        func plane(_ m: Int) -> [Double] { Array(all[(m * n)..<((m + 1) * n)]) }
+        (theta0, theta1, theta2) = (plane(0), plane(1), plane(2))
+        (sin0, sin1, sin2) = (plane(3), plane(4), plane(5))
+        (cos0, cos1, cos2) = (plane(6), plane(7), plane(8))
     }
 }
 

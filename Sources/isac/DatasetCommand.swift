@@ -16,7 +16,7 @@ struct DatasetGenerate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
         abstract: "Write channel-tensor chunks (complex64 .npy [S, N_r, N_t, K]) and a JSON manifest with labels and instance-disjoint splits.")
-    @Option(help: "small | paper.") var preset: String = "small"
+    @Option(help: "small | paper | experiment-small (the dataset of `isac extended experiment --preset small`).") var preset: String = "small"
     @Option(help: "born | vie | po | hybrid.") var solver: String = "born"
     @Option(help: "Output folder.") var out: String
     @Option(help: "Compute only chunks c with c % n == i, given as i/n.") var shard: String = "0/1"
@@ -34,7 +34,7 @@ struct DatasetGenerate: ParsableCommand {
     }
 
     func validate() throws {
-        guard ["small", "paper"].contains(preset) else { throw ISACError.invalidParameter(name: "--preset", value: preset, valid: "must be small or paper") }
+        guard DatasetConfig.presetNames.contains(preset) else { throw ISACError.invalidParameter(name: "--preset", value: preset, valid: "must be \(DatasetConfig.presetNames.joined(separator: ", "))") }
         guard let _ = DatasetSolver(rawValue: solver) else { throw ISACError.invalidParameter(name: "--solver", value: solver, valid: "must be born, vie, po or hybrid") }
         _ = try parsedShard()
         if let m = maxChunks { try Check.positive(m, "--max-chunks") }

@@ -8,14 +8,8 @@ import Scattering
 // Issue 13: concurrent writers never produce a mixed dataset that validates, and interrupted
 // writes leave no temp file behind a --resume.
 
-/// Same tiny Born config as BadInputTests (4 antennas, 2 tones, 8 samples in 4 chunks): seconds in debug.
-private func tiny(seed: UInt64) throws -> DatasetConfig {
-    var c = try DatasetConfig.preset("small", solver: .born, seed: seed)
-    c.antennas = 4; c.subcarriers = 2; c.targetScale = 0.15; c.voxelPitchM = 0.04
-    c.trainCounts = [2, 2]; c.valCounts = [1, 1]; c.testCounts = [1, 1]
-    c.trainInstances = 2; c.valInstances = 1; c.testInstances = 1; c.samplesPerChunk = 2
-    return c
-}
+/// The default `tinyDatasetConfig` (4 antennas, 2 tones, 8 samples in 4 chunks): seconds in debug.
+private func tiny(seed: UInt64) throws -> DatasetConfig { try tinyDatasetConfig(seed: seed) }
 
 private func scratch(_ tag: String) -> String {
     NSTemporaryDirectory() + "isac-conc-\(tag)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"

@@ -7,14 +7,9 @@ import _TestSupport
 import Scattering
 @testable import ExtendedDatasets
 
-/// A tiny dataset config (Born, 4 antennas, 2 subcarriers, tiny vehicles at coarse pitch) so the
-/// pipeline tests run in seconds in debug.
+/// `tinyDatasetConfig` with 3 + 3 / 1 + 1 / 1 + 2 samples in chunks of 3 (a last chunk of one sample).
 private func tinyConfig(seed: UInt64 = 5) throws -> DatasetConfig {
-    var c = try DatasetConfig.preset("small", solver: .born, seed: seed)
-    c.antennas = 4; c.subcarriers = 2; c.targetScale = 0.15; c.voxelPitchM = 0.04
-    c.trainCounts = [3, 3]; c.valCounts = [1, 1]; c.testCounts = [1, 2]
-    c.trainInstances = 2; c.valInstances = 1; c.testInstances = 1; c.samplesPerChunk = 3
-    return c
+    try tinyDatasetConfig(seed: seed, trainCounts: [3, 3], testCounts: [1, 2], samplesPerChunk: 3)
 }
 
 private func files(_ dir: String) throws -> [String: Data] {
