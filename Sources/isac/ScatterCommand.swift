@@ -396,10 +396,10 @@ struct ScatterValidate: ParsableCommand {
     @Option(help: ArgumentHelp("VIE discretizations to compare, comma-separated (default = the library default, fcd; or "
                                + VIEDiscretization.named.map { $0.0 }.joined(separator: ", ") + ")."))
     var vieDiscretization: String = "default"
-    @Flag(help: "Voxelize the spheres at the nominal pitch without the exact-volume (effective radius) rescaling.") var nominalVolume = false
+    @Flag(help: "Voxelize the staircase spheres at the nominal pitch without the exact-volume (effective radius) rescaling.") var nominalVolume = false
     @Option(help: ArgumentHelp("Sphere voxelizations to compare, comma-separated (" + SphereVoxelization.allCases.map { $0.rawValue }.joined(separator: ", ")
-                               + "; weighted = anisotropic boundary voxels)."))
-    var sphereVoxelization: String = "staircase"
+                               + "; default weighted = anisotropic boundary voxels, the most accurate at every measured pitch; staircase = voxel in iff its centre is)."))
+    var sphereVoxelization: String = "weighted"
     @Option(help: "Average the VIE sphere results over sub-voxel grid shifts: 1 (none), 2 or 8.") var gridShifts: Int = 1
     @Option(help: "Cases to run, comma-separated: box, far, near.") var cases: String = "box,far,near"
     @Option(help: "Voxels per wavelength of the sphere cases, comma-separated (default 10,20; --full 10,20,30 far / 10,20,40 near).")
