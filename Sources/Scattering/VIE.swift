@@ -111,8 +111,11 @@ public struct VIEDiscretization: Sendable, Equatable, Codable {
 public final class VIEOperator: @unchecked Sendable {
     public let target: VoxelTarget
     public let wavenumber: Double
-    /// χ at the occupied voxels, length N_s.
+    /// χ at the occupied voxels, length N_s (the tangential χ_t at boundary voxels of the weighted discretization).
     public let chi: [CDouble]
+    /// Weighted discretization (`VoxelTarget.boundary`): per occupied voxel the normal n̂ and χ_n − χ_t, so that the
+    /// voxel's susceptibility is χ I + δ n̂n̂ᵀ (δ = 0 for filled voxels); empty when the target has no boundary voxels.
+    public let anisoNormal: [Point3], anisoDelta: [CDouble]
     public let occupied: [Int]
     let plan: FFTPlan
     /// Pruned transforms of the per-product FFTs (data and results live on the n_x n_y n_z corner).
@@ -147,7 +150,24 @@ public final class VIEOperator: @unchecked Sendable {
         }
         self.target = target; wavenumber = k
         occupied = target.occupiedIndices
-        chi = occupied.map { contrast[$0] }
+        var chiOcc = occupied.map { contrast[$0] }
+        if target.boundary.isEmpty {
+            anisoNormal = []; anisoDelta = []
+        } else {
+            var pos: [Int: Int] = [:]
+            for (n, idx) in occupied.enumerated() { pos[idx] = n }
+            var nrm = [Point3](repeating: Point3(0, 0, 0), count: occupied.count)
+            var dl = [CDouble](repeating: .zero, count: occupied.count)
+            for bv in target.boundary {
+                guard let n = pos[bv.index] else {
+                    throw ISACError.invalidParameter(name: "boundary", value: "\(bv.index)", valid: "boundary voxels must be occupied grid voxels")
+                }
+                let (t, d) = bv.tensorParts(chi: chiOcc[n])
+                chiOcc[n] = t; dl[n] = d; nrm[n] = bv.normal
+            }
+            anisoNormal = nrm; anisoDelta = dl
+        }
+        chi = chiOcc
         let (nx, ny, nz) = target.dims
         // Circulant embedding needs ≥ 2n − 1 points per axis; rounding up to a 2·3·5·7-smooth size keeps
         // FFTW on its fast codelets (2n itself can hold a large prime factor, e.g. 74 = 2·37).
@@ -302,7 +322,12 @@ public final class VIEOperator: @unchecked Sendable {
     public func scatteredPart(_ x: [CDouble]) -> [CDouble] {
         let count = plan.count
         var g0 = [CDouble](repeating: .zero, count: count), g1 = g0, g2 = g0
+        let aniso = !anisoDelta.isEmpty
         for (n, p) in paddedIndex.enumerated() {
+            if aniso && anisoDelta[n] != .zero {
+                (g0[p], g1[p], g2[p]) = polarization(n, x)
+                continue
+            }
             let c = chi[n]
             g0[p] = c * x[3 * n]; g1[p] = c * x[3 * n + 1]; g2[p] = c * x[3 * n + 2]
         }
@@ -318,10 +343,45 @@ public final class VIEOperator: @unchecked Sendable {
         corner.backwardToCorner(&g0); corner.backwardToCorner(&g1); corner.backwardToCorner(&g2)
         var y = [CDouble](repeating: .zero, count: dimension)
         for (n, p) in paddedIndex.enumerated() {
+            if aniso && anisoDelta[n] != .zero {
+                let (a, b, c) = polarization(n, x), s = selfTerms[n]
+                y[3 * n] = g0[p] + s * a; y[3 * n + 1] = g1[p] + s * b; y[3 * n + 2] = g2[p] + s * c
+                continue
+            }
             let sc = selfTerms[n] * chi[n]
             y[3 * n] = g0[p] + sc * x[3 * n]; y[3 * n + 1] = g1[p] + sc * x[3 * n + 1]; y[3 * n + 2] = g2[p] + sc * x[3 * n + 2]
         }
         return y
+    }
+
+    /// χ_n x_n of voxel n (the 3 components; the tensor χ I + δ n̂n̂ᵀ at boundary voxels).
+    @inline(__always) func polarization(_ n: Int, _ x: [CDouble]) -> (CDouble, CDouble, CDouble) {
+        let c = chi[n]
+        var a = c * x[3 * n], b = c * x[3 * n + 1], d = c * x[3 * n + 2]
+        if !anisoDelta.isEmpty, anisoDelta[n] != .zero {
+            let u = anisoNormal[n]
+            let p = anisoDelta[n] * (CDouble(u.x, 0) * x[3 * n] + CDouble(u.y, 0) * x[3 * n + 1] + CDouble(u.z, 0) * x[3 * n + 2])
+            a += p * CDouble(u.x, 0); b += p * CDouble(u.y, 0); d += p * CDouble(u.z, 0)
+        }
+        return (a, b, d)
+    }
+
+    /// χ x for the whole field (length 3 N_s): the polarization density up to ε0.
+    public func polarize(_ x: [CDouble]) -> [CDouble] {
+        var y = [CDouble](repeating: .zero, count: x.count)
+        for n in chi.indices { (y[3 * n], y[3 * n + 1], y[3 * n + 2]) = polarization(n, x) }
+        return y
+    }
+
+    /// 3 × 3 susceptibility tensor of voxel n, row-major.
+    func chiTensor(_ n: Int) -> [CDouble] {
+        var m = [CDouble](repeating: .zero, count: 9)
+        for i in 0..<3 { m[4 * i] = chi[n] }
+        if !anisoDelta.isEmpty, anisoDelta[n] != .zero {
+            let u = anisoNormal[n]
+            for i in 0..<3 { for j in 0..<3 { m[3 * i + j] += anisoDelta[n] * CDouble(u[i] * u[j], 0) } }
+        }
+        return m
     }
 
     /// Far-field scattering amplitude F(r̂) with r·e^{jk0 r}·E_s(r r̂) → F as r → ∞:
@@ -339,6 +399,12 @@ public final class VIEOperator: @unchecked Sendable {
         var s = [CDouble](repeating: .zero, count: 3)
         for (n, idx) in occupied.enumerated() {
             let ph = wavenumber * (u * target.center(idx)).sum()
+            if !anisoDelta.isEmpty, anisoDelta[n] != .zero {
+                let w = CDouble(ff * Double.cos(ph), ff * Double.sin(ph))
+                let (a, b, c) = polarization(n, e)
+                s[0] += w * a; s[1] += w * b; s[2] += w * c
+                continue
+            }
             let w = chi[n] * CDouble(ff * Double.cos(ph), ff * Double.sin(ph))
             for c in 0..<3 { s[c] += w * e[3 * n + c] }
         }
@@ -359,6 +425,9 @@ public enum VIEPreconditioner: String, Sendable, Equatable, Codable, CaseIterabl
     /// default 2: ≤ 24 × 24 dense blocks with the exact near-field coupling between the cluster's voxels), each block
     /// inverted once per tone (LAPACK `gesv`), applied per iteration (`VIEBlockPreconditioner`).
     case block
+    /// Restricted additive Schwarz on overlapping 3³ neighbourhoods (`VIESchwarzPreconditioner`): per occupied voxel the
+    /// operator restricted to it and its ≤ 26 occupied neighbours, inverted, keeping only the centre voxel's 3 rows.
+    case schwarz
     /// The default of every VIE entry point: Jacobi, chosen by measurement (docs/BENCHMARKS.md, issue 14 third session:
     /// non-overlapping 2³ blocks need *more* GMRES iterations than Jacobi on a σ = 4 S/m car, 384 vs 285).
     public static let `default` = VIEPreconditioner.jacobi
@@ -402,13 +471,27 @@ public struct VIEBlockPreconditioner: Sendable {
             let d = 3 * g.count
             var m = Matrix<CDouble>(rows: d, cols: d)
             for (b, nb) in g.enumerated() { for (a, na) in g.enumerated() {
+                let anisoB = !op.anisoDelta.isEmpty && op.anisoDelta[nb] != .zero
                 if a == b {
                     let v = CDouble(1, 0) - op.selfTerms[na] * op.chi[na]
                     for c in 0..<3 { m[3 * a + c, 3 * b + c] = v }
+                    if anisoB {
+                        let x = op.chiTensor(nb)
+                        for r in 0..<3 { for c in 0..<3 { m[3 * a + r, 3 * b + c] = (r == c ? CDouble(1, 0) : .zero) - op.selfTerms[na] * x[3 * r + c] } }
+                    }
                     continue
                 }
                 let o = (ijl[na].0 - ijl[nb].0 + rn) + side * ((ijl[na].1 - ijl[nb].1 + rn) + side * (ijl[na].2 - ijl[nb].2 + rn))
                 let t = op.nearKernel[o]
+                if anisoB {
+                    let x = op.chiTensor(nb)
+                    for r in 0..<3 { for c in 0..<3 {
+                        var v = CDouble.zero
+                        for q in 0..<3 { v += t[comp[r][q]] * x[3 * q + c] }
+                        m[3 * a + r, 3 * b + c] = -v
+                    } }
+                    continue
+                }
                 for r in 0..<3 { for c in 0..<3 { m[3 * a + r, 3 * b + c] = -t[comp[r][c]] * op.chi[nb] } }
             } }
             var eye = Matrix<CDouble>(rows: d, cols: d)
@@ -437,6 +520,100 @@ public struct VIEBlockPreconditioner: Sendable {
     public func multiply(_ x: [CDouble]) -> [CDouble] { blockProduct(forward, x) }
     /// Number of clusters (blocks).
     public var blockCount: Int { clusters.count }
+}
+
+/// Restricted additive Schwarz (RAS; Cai & Sarkis 1999) preconditioner of a `VIEOperator` with one overlapping
+/// subdomain per occupied voxel a: N(a) = the occupied voxels with |Δ|∞ ≤ 1 of a (a included, s ≤ 27). With M_a the
+/// operator restricted to N(a) (the entries of `VIEBlockPreconditioner`, from the real-space near kernel), the
+/// preconditioner is x_a = [M_a⁻¹]_{a, :} y_{N(a)}: only the centre voxel's 3 rows of each local inverse are kept (the
+/// restriction), so every unknown is written once. Rows from Mᵀ_a w = e_c (LAPACK `gesv`, 3 right-hand sides);
+/// memory 3 · 3s complex per voxel (≤ 3.9 kB). `multiply` is the near-band operator (row a of M_a for every a), used
+/// to map warm starts (x₀ ↦ y₀ ≈ M x₀).
+public struct VIESchwarzPreconditioner: Sendable {
+    /// N(a) per occupied voxel (indices into `VIEOperator.occupied`), centre first.
+    let neighbourhoods: [[Int]]
+    /// Per voxel: the 3 centre rows of M_a⁻¹ and of M_a, each 3 × 3s row-major.
+    let inverseRows: [[CDouble]], forwardRows: [[CDouble]]
+
+    public init(operator op: VIEOperator) throws {
+        let (nx, ny, nz) = op.target.dims
+        let ijl = op.occupied.map { idx in (idx % nx, (idx / nx) % ny, idx / (nx * ny)) }
+        var pos: [Int: Int] = [:]
+        for (n, idx) in op.occupied.enumerated() { pos[idx] = n }
+        var hoods: [[Int]] = []
+        hoods.reserveCapacity(ijl.count)
+        for (n, p) in ijl.enumerated() {
+            var h = [n]
+            for dl in -1...1 { for dj in -1...1 { for di in -1...1 where !(di == 0 && dj == 0 && dl == 0) {
+                let (i, j, l) = (p.0 + di, p.1 + dj, p.2 + dl)
+                guard i >= 0, j >= 0, l >= 0, i < nx, j < ny, l < nz, let m = pos[i + nx * (j + ny * l)] else { continue }
+                h.append(m)
+            } } }
+            hoods.append(h)
+        }
+        neighbourhoods = hoods
+        let rn = VIEOperator.nearRadius, side = 2 * rn + 1
+        let comp = [[0, 3, 4], [3, 1, 5], [4, 5, 2]]
+        let inv = ParallelResults<[CDouble]>(count: hoods.count), fwd = ParallelResults<[CDouble]>(count: hoods.count)
+        let failed = ParallelResults<Bool>(count: hoods.count)
+        let hoodsSnap = hoods
+        DispatchQueue.concurrentPerform(iterations: hoods.count) { v in
+            let g = hoodsSnap[v], d = 3 * g.count
+            // Mᵀ (column-major), so that Mᵀ w = e_c gives row c of M⁻¹.
+            var mt = Matrix<CDouble>(rows: d, cols: d)
+            for (b, nb) in g.enumerated() {
+                let x = op.chiTensor(nb)
+                for (a, na) in g.enumerated() {
+                    for r in 0..<3 { for c in 0..<3 {
+                        var val: CDouble
+                        if a == b {
+                            val = (r == c ? CDouble(1, 0) : .zero) - op.selfTerms[na] * x[3 * r + c]
+                        } else {
+                            let o = (ijl[na].0 - ijl[nb].0 + rn) + side * ((ijl[na].1 - ijl[nb].1 + rn) + side * (ijl[na].2 - ijl[nb].2 + rn))
+                            let t = op.nearKernel[o]
+                            val = .zero
+                            for q in 0..<3 { val -= t[comp[r][q]] * x[3 * q + c] }
+                        }
+                        mt[3 * b + c, 3 * a + r] = val      // M[3a + r, 3b + c]
+                    } }
+                }
+            }
+            var rows = [CDouble](repeating: .zero, count: 3 * d), frows = rows
+            for r in 0..<3 { for col in 0..<d { frows[r * d + col] = mt[col, r] } }
+            var e = Matrix<CDouble>(rows: d, cols: 3)
+            for c in 0..<3 { e[c, c] = CDouble(1, 0) }
+            if let w = try? mt.solve(e) {
+                for r in 0..<3 { for col in 0..<d { rows[r * d + col] = w[col, r] } }
+                failed.set(v, false)
+            } else { failed.set(v, true) }
+            inv.set(v, rows); fwd.set(v, frows)
+        }
+        if let bad = failed.values().firstIndex(of: true) {
+            throw ISACError.invalidParameter(name: "vie-preconditioner", value: "schwarz", valid: "the local near-field matrix of voxel \(bad) is singular; use jacobi")
+        }
+        inverseRows = inv.values(); forwardRows = fwd.values()
+    }
+
+    private func rowProduct(_ mats: [[CDouble]], _ x: [CDouble]) -> [CDouble] {
+        var y = [CDouble](repeating: .zero, count: x.count)
+        for (a, g) in neighbourhoods.enumerated() {
+            let d = 3 * g.count, m = mats[a]
+            var s0 = CDouble.zero, s1 = CDouble.zero, s2 = CDouble.zero
+            for col in 0..<d {
+                let xv = x[3 * g[col / 3] + col % 3]
+                s0 += m[col] * xv; s1 += m[d + col] * xv; s2 += m[2 * d + col] * xv
+            }
+            y[3 * a] = s0; y[3 * a + 1] = s1; y[3 * a + 2] = s2
+        }
+        return y
+    }
+
+    /// x = M_RAS⁻¹ y (length 3 N_s).
+    public func solve(_ y: [CDouble]) -> [CDouble] { rowProduct(inverseRows, y) }
+    /// The near-band operator applied to x (length 3 N_s).
+    public func multiply(_ x: [CDouble]) -> [CDouble] { rowProduct(forwardRows, x) }
+    /// Largest neighbourhood size s.
+    public var maxNeighbourhood: Int { neighbourhoods.map { $0.count }.max() ?? 0 }
 }
 
 /// Per-subcarrier VIE statistics.
@@ -616,13 +793,40 @@ public enum VIESolver {
             let dinv: [CDouble] = prec == .jacobi ? op.chi.indices.flatMap { n -> [CDouble] in
                 let d = CDouble(1, 0) / (CDouble(1, 0) - op.selfTerms[n] * op.chi[n]); return [d, d, d] } : []
             let blocks: VIEBlockPreconditioner? = prec == .block ? try VIEBlockPreconditioner(operator: op, edge: blockEdge) : nil
+            let ras: VIESchwarzPreconditioner? = prec == .schwarz ? try VIESchwarzPreconditioner(operator: op) : nil
             DispatchQueue.concurrentPerform(iterations: rhs.count) { i in
                 var r: KrylovResult
-                if let blocks {
+                if let ras {
+                    let apply: ([CDouble]) -> [CDouble] = { y in op.apply(ras.solve(y)) }
+                    r = GMRES.solve(apply, b: rhsSnap[i], initialGuess: x0Snap[i].map { ras.multiply($0) }, tolerance: tolSnap, restart: restart, maxIterations: maxIterations)
+                    r.solution = ras.solve(r.solution)
+                } else if let blocks {
                     let apply: ([CDouble]) -> [CDouble] = { y in op.apply(blocks.solve(y)) }
                     let y0 = x0Snap[i].map { blocks.multiply($0) }
                     r = GMRES.solve(apply, b: rhsSnap[i], initialGuess: y0, tolerance: tolSnap, restart: restart, maxIterations: maxIterations)
                     r.solution = blocks.solve(r.solution)
+                } else if prec == .jacobi && !op.anisoDelta.isEmpty {
+                    // Weighted boundary voxels: D_n = a I − b n̂n̂ᵀ (a = 1 − Sχ_t, b = Sδ), D⁻¹ = (I + b/(a − b) n̂n̂ᵀ)/a.
+                    let dsolve: ([CDouble]) -> [CDouble] = { y in
+                        var x = y; for e in x.indices { x[e] *= dinv[e] }
+                        for n in op.chi.indices where op.anisoDelta[n] != .zero {
+                            let u = op.anisoNormal[n], a = CDouble(1, 0) - op.selfTerms[n] * op.chi[n], b = op.selfTerms[n] * op.anisoDelta[n]
+                            let p = b / (a - b) * (CDouble(u.x, 0) * x[3 * n] + CDouble(u.y, 0) * x[3 * n + 1] + CDouble(u.z, 0) * x[3 * n + 2])
+                            for c in 0..<3 { x[3 * n + c] += p * CDouble(u[c], 0) }
+                        }
+                        return x
+                    }
+                    let dmul: ([CDouble]) -> [CDouble] = { x in
+                        var y = (0..<x.count).map { x[$0] / dinv[$0] }
+                        for n in op.chi.indices where op.anisoDelta[n] != .zero {
+                            let u = op.anisoNormal[n], b = op.selfTerms[n] * op.anisoDelta[n]
+                            let p = b * (CDouble(u.x, 0) * x[3 * n] + CDouble(u.y, 0) * x[3 * n + 1] + CDouble(u.z, 0) * x[3 * n + 2])
+                            for c in 0..<3 { y[3 * n + c] -= p * CDouble(u[c], 0) }
+                        }
+                        return y
+                    }
+                    r = GMRES.solve({ op.apply(dsolve($0)) }, b: rhsSnap[i], initialGuess: x0Snap[i].map(dmul), tolerance: tolSnap, restart: restart, maxIterations: maxIterations)
+                    r.solution = dsolve(r.solution)
                 } else if prec == .jacobi {
                     let apply: ([CDouble]) -> [CDouble] = { y in
                         var x = y; for e in x.indices { x[e] *= dinv[e] }; return op.apply(x)
@@ -667,6 +871,12 @@ public enum VIESolver {
             var A = Matrix<CDouble>(rows: dim, cols: nt)
             for t in 0..<nt {
                 for n in 0..<pts.count { for c in 0..<3 { A.data[t * dim + 3 * n + c] = op.chi[n] * sol[t][3 * n + c] } }
+                if !op.anisoDelta.isEmpty {
+                    for n in 0..<pts.count where op.anisoDelta[n] != .zero {
+                        let (a, b, c) = op.polarization(n, sol[t])
+                        A.data[t * dim + 3 * n] = a; A.data[t * dim + 3 * n + 1] = b; A.data[t * dim + 3 * n + 2] = c
+                    }
+                }
             }
             let B = TransferMatrices.receive(points: pts[...], array: array, wavenumber: k)
             var Hk = Matrix<CDouble>.matmul(B, A)

@@ -158,7 +158,7 @@ struct ScatterChannel: ParsableCommand {
     @Option(name: .customLong("max-iterations"), help: "GMRES iteration limit per right-hand side (VIE).") var maxIterations: Int = 2000
     @Option(name: .customLong("metal-sigma"), parsing: .unconditional, help: "Fix the metal conductivity σ (S/m) instead of drawing it from 2…6 S/m.") var metalSigma: Double?
     @Flag(name: .customLong("no-jacobi"), help: "Disable every preconditioner of the VIE (same as --vie-preconditioner none).") var noJacobi = false
-    @Option(name: .customLong("vie-preconditioner"), help: "VIE right preconditioner: jacobi (default; diagonal) | block (block Jacobi on e³-cell clusters) | none.") var viePreconditioner: VIEPreconditioner = .default
+    @Option(name: .customLong("vie-preconditioner"), help: "VIE right preconditioner: jacobi (default; diagonal) | block (block Jacobi on e³-cell clusters) | schwarz (restricted additive Schwarz on overlapping 3³ neighbourhoods) | none.") var viePreconditioner: VIEPreconditioner = .default
     @Option(name: .customLong("vie-discretization"), help: "VIE coupling/self term (default = fcd; point = the original point-matched scheme; see `scatter validate`).") var vieDiscretizationName: String = "default"
     @Option(name: .customLong("vie-block-edge"), help: "Cluster edge e (grid cells, 1…4) of --vie-preconditioner block.") var vieBlockEdge: Int = VIEPreconditioner.defaultBlockEdge
     @Flag(name: .customLong("po-shadowing"), help: "po/hybrid: zero the PO current where another opaque facet blocks the Tx (part-to-part shadowing).") var poShadowing = false
@@ -393,9 +393,14 @@ struct ScatterValidate: ParsableCommand {
         """)
     @Flag(help: "Add the finer pitches (λ/40 near field, λ/30 far field, λ/8 box; several minutes).") var full = false
     @Flag(help: "Print one JSON object.") var json = false
-    @Option(help: "VIE discretizations to compare, comma-separated (point, ldr, fcd, igt, cm, ldr-iso, fcd-pol, cube; default = the library default).")
+    @Option(help: ArgumentHelp("VIE discretizations to compare, comma-separated (default = the library default, fcd; or "
+                               + VIEDiscretization.named.map { $0.0 }.joined(separator: ", ") + ")."))
     var vieDiscretization: String = "default"
-    @Flag(help: "Voxelize the spheres at the nominal pitch without the exact-volume (effective radius) rescaling.") var nominalVolume = false
+    @Flag(help: "Voxelize the staircase spheres at the nominal pitch without the exact-volume (effective radius) rescaling.") var nominalVolume = false
+    @Option(help: ArgumentHelp("Sphere voxelizations to compare, comma-separated (" + SphereVoxelization.allCases.map { $0.rawValue }.joined(separator: ", ")
+                               + "; default weighted = anisotropic boundary voxels, the most accurate at every measured pitch; staircase = voxel in iff its centre is)."))
+    var sphereVoxelization: String = "weighted"
+    @Option(help: "Average the VIE sphere results over sub-voxel grid shifts: 1 (none), 2 or 8.") var gridShifts: Int = 1
     @Option(help: "Cases to run, comma-separated: box, far, near.") var cases: String = "box,far,near"
     @Option(help: "Voxels per wavelength of the sphere cases, comma-separated (default 10,20; --full 10,20,30 far / 10,20,40 near).")
     var voxelsPerWavelength: String?
@@ -410,7 +415,21 @@ struct ScatterValidate: ParsableCommand {
         guard !names.isEmpty else {
             throw ISACError.invalidParameter(name: "--vie-discretization", value: vieDiscretization, valid: "comma-separated names: default, " + VIEDiscretization.named.map { $0.0 }.joined(separator: ", "))
         }
-        let discs = try names.map { $0 == "default" ? ("vie", VIEDiscretization.default) : ("vie-" + $0, try VIEDiscretization.named($0)) }
+        let discs0 = try names.map { $0 == "default" ? ("vie", VIEDiscretization.default) : ("vie-" + $0, try VIEDiscretization.named($0)) }
+        let voxNames = sphereVoxelization.split(separator: ",").map { String($0) }
+        let voxs = try voxNames.map { n -> SphereVoxelization in
+            guard let v = SphereVoxelization(rawValue: n) else {
+                throw ISACError.invalidParameter(name: "--sphere-voxelization", value: sphereVoxelization,
+                                                 valid: "comma-separated names: " + SphereVoxelization.allCases.map { $0.rawValue }.joined(separator: ", "))
+            }
+            return v }
+        guard !voxs.isEmpty else {
+            throw ISACError.invalidParameter(name: "--sphere-voxelization", value: sphereVoxelization,
+                                             valid: "comma-separated names: " + SphereVoxelization.allCases.map { $0.rawValue }.joined(separator: ", "))
+        }
+        _ = try SphereVoxelization.gridShifts(gridShifts)
+        let discs = discs0.flatMap { (label, d) in voxs.map { v in
+            (label + (v == .staircase ? "" : "/" + v.rawValue) + (gridShifts > 1 ? "/s\(gridShifts)" : ""), d, v) } }
         let run = Set(cases.split(separator: ",").map { String($0) })
         guard !run.isEmpty, run.isSubset(of: ["box", "far", "near"]) else {
             throw ISACError.invalidParameter(name: "--cases", value: cases, valid: "comma-separated subset of box, far, near")
@@ -428,11 +447,11 @@ struct ScatterValidate: ParsableCommand {
         }
         if run.contains("far") { for vpw in vpws ?? (full ? [10.0, 20, 30] : [10.0, 20]) {
             add(try ScatterValidation.sphereFarField(solver: "born", voxelsPerWavelength: vpw, exactVolume: exact))
-            for (label, d) in discs { var r = try ScatterValidation.sphereFarField(solver: "vie", voxelsPerWavelength: vpw, discretization: d, exactVolume: exact); r.solver = label; add(r) }
+            for (label, d, v) in discs { var r = try ScatterValidation.sphereFarField(solver: "vie", voxelsPerWavelength: vpw, discretization: d, exactVolume: exact, voxelization: v, gridShifts: gridShifts); r.solver = label; add(r) }
         } }
         if run.contains("near") { for vpw in vpws ?? (full ? [10.0, 20, 40] : [10.0, 20]) {
             add(try ScatterValidation.sphereChannel(solver: "born", voxelsPerWavelength: vpw, exactVolume: exact))
-            for (label, d) in discs { var r = try ScatterValidation.sphereChannel(solver: "vie", voxelsPerWavelength: vpw, discretization: d, exactVolume: exact); r.solver = label; add(r) }
+            for (label, d, v) in discs { var r = try ScatterValidation.sphereChannel(solver: "vie", voxelsPerWavelength: vpw, discretization: d, exactVolume: exact, voxelization: v, gridShifts: gridShifts); r.solver = label; add(r) }
         } }
         if json {
             let data = try JSONEncoder().encode(rows)

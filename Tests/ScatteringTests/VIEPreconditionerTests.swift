@@ -79,3 +79,37 @@ private func metalBox(sigma: Double, pitch: Double = 0.0061) throws -> VoxelTarg
         #expect(valid.contains("did not reach") && valid.contains("3 iterations") && valid.contains("residual"))
     }
 }
+
+@Test func schwarzPreconditionerIsExactWhenOneNeighbourhoodCoversTheTarget() throws {
+    // A 2 × 2 × 2 box: every voxel's 3³ neighbourhood holds the whole target, so each local matrix is the full operator
+    // and RAS is its exact inverse; `multiply` is then the operator itself (independent FFT path). A 3 × 2 × 2 box is
+    // the control: neither holds there.
+    let m = try Material(name: "metal", relativePermittivity: CDouble(1, 0), conductivity: 4)
+    let h = 0.0061
+    let k = Fields.wavenumber(frequencyHz: 4.9e9)
+    for (sx, exact) in [(2.0, true), (3.0, false)] {
+        let t = try VoxelTarget.box(center: Point3(1.5, 0, 0), size: Point3(sx * h, 2 * h, 2 * h), pitch: h, material: m)
+        let op = try VIEOperator(target: t, wavenumber: k, contrast: t.contrastGrid(frequencyHz: 4.9e9), discretization: .fcd)
+        let p = try VIESchwarzPreconditioner(operator: op)
+        var rng = RandomSource(seed: 5, stream: 3)
+        let x = rng.complexGaussianVector(op.dimension)
+        let ax = op.apply(x)
+        var num = 0.0, den = 0.0
+        for i in x.indices { num += (p.multiply(x)[i] - ax[i]).lengthSquared; den += ax[i].lengthSquared }
+        // Only the 2³ box has no couplings beyond |Δ|∞ = 1 (the 3-long one couples its end faces at Δx = 2).
+        if exact { #expect((num / den).squareRoot() < 1e-10) } else { #expect((num / den).squareRoot() > 1e-6) }
+        let back = p.solve(ax)
+        var e = 0.0, xn = 0.0
+        for i in x.indices { e += (back[i] - x[i]).lengthSquared; xn += x[i].lengthSquared }
+        if exact { #expect((e / xn).squareRoot() < 1e-9) } else { #expect((e / xn).squareRoot() > 1e-9) }
+    }
+}
+
+@Test func schwarzSolvesMatchJacobiOnMetal() throws {
+    let t = try metalBox(sigma: 6)
+    let arr = try SensingArray.cross(antennas: 2, carrierHz: 4.9e9, subcarriers: 2, subcarrierSpacingHz: 20e6)
+    let (hj, _) = try VIESolver.channel(target: t, array: arr, tolerance: 1e-8, restart: 100, preconditioner: .jacobi)
+    let (hs, ss) = try VIESolver.channel(target: t, array: arr, tolerance: 1e-8, restart: 100, preconditioner: .schwarz)
+    #expect(relativeChannelError(hs, reference: hj) < 1e-6)
+    #expect(ss.allSatisfy { $0.maxRelativeResidual <= 1.5e-8 })
+}
