@@ -38,6 +38,9 @@ def main():
     threads = int(sys.argv[5]) if len(sys.argv) > 5 else 0
     search = sys.argv[6] if len(sys.argv) > 6 else "fixed"
     batch_arg = int(sys.argv[7]) if len(sys.argv) > 7 else 0   # 0: the official batch size (800)
+    # `fixed` only: the one threshold (default: the official initial value 5.958e-4, at which p_fa ≈ 0.6 and OMP runs
+    # to T_max on most scenes; pass the value that gives p_fa ≈ 1e-2 for the same OMP work as a calibrated receiver).
+    thr_arg = float(sys.argv[8]) if len(sys.argv) > 8 else 0.0
     if search not in ("fixed", "official"):
         sys.exit(f"search must be fixed or official, got {search!r}")
     # The official modules use package-relative imports (`from ..lib.functions import *`): import the checkout
@@ -59,6 +62,8 @@ def main():
         fn.obtainThresholdsFixedPfa = lambda maxT, metric, true_n, pfa, dpfa, init_thr: init_thr[:1]
     A_tx, _ = sp.steeringMatrix(sp.angle_grid, sp.angle_grid, sp.assumed_pos, sp.lamb)
     thresholds = torch.linspace(5.958e-4, 5.970e-4, 3, device=sp.device)
+    if search == "fixed" and thr_arg > 0:
+        thresholds = torch.full((3,), thr_arg, device=sp.device)
     eta_list = torch.tensor([eta], device=sp.device)
     phi_list = torch.tensor([0.0], device=sp.device)
 
@@ -90,7 +95,7 @@ def main():
         "cpu_s_n1": c1, "cpu_s_n2": c2, "wall_s_n1": w1, "wall_s_n2": w2,
         "steady_cpu_ms_per_sample": per * 1e3,
         "ser": out[0][0], "pd": float(out[1][0]), "pfa": float(out[2][0]), "gospa": float(out[3][0]),
-        "threshold_search": search, "K": sp.K, "S": sp.S, "n_theta": sp.Ngrid_angle, "n_tau": sp.Ngrid_range, "t_max": sp.maxTargets_r,
+        "threshold_search": search, "threshold": float(thresholds[0]), "K": sp.K, "S": sp.S, "n_theta": sp.Ngrid_angle, "n_tau": sp.Ngrid_range, "t_max": sp.maxTargets_r,
     }))
 
 
