@@ -150,13 +150,14 @@ public enum Localizer {
         // Tolerance 1e-6 cell (≈ 2.4 µm in range): far below the CRB standard deviation (1.6 mm at 5 m,
         // 0 dB), so the result is not quantized to the search lattice around the starting atom.
         // Basin screen (issue 17, the 2 m failure of Fig. 8): before the polish, each estimate starts from the
-        // best point of a lattice of ±1 range cell in quarter cells × ±3 angle cells in half cells (9 × 13
-        // objective evaluations) around its atom. Where the grid has no atom coherent with the target (at 2 m
+        // best point of a lattice of ±1 range cell in quarter cells × ±5 angle cells in half cells (9 × 21
+        // objective evaluations) around its atom (±3 angle cells left 3 of 100 trials at 2 m stuck: SOMP's atom
+        // can lie more than 3 angle cells off there). Where the grid has no atom coherent with the target (at 2 m
         // the two nearest rings, 0.96 m and 3.40 m, reach |bᴴa| ≤ 0.26 for the paper grid), SOMP's atom lies up
         // to ≈ 2.2 angle cells and 0.6 ring cells away, on a side lobe of the concentrated likelihood, and the
         // compass search from it stops on that side lobe.
         let (par, _) = try OffGridRefinement.refine(observations: y, initial: initial, scales: scales,
-                                                    options: OffGridRefinement.Options(tolerance: 1e-6, screenHalfWidth: [1, 3],
+                                                    options: OffGridRefinement.Options(tolerance: 1e-6, screenHalfWidth: [1, 5],
                                                                                        screenStep: [0.25, 0.5]),
                                                     clamp: clamp, steering: steering)
         return par.map { PolarTarget(rangeMeters: $0[0], angleRad: Double.acos($0[1])) }
