@@ -65,7 +65,7 @@ struct WBCoherenceThreshold: ParsableCommand {
         let z = try FresnelCoherence.threshold(delta: delta)
         let g = FresnelCoherence.ringScale(system: .paper, zeta: z)
         if json {
-            print(try JSONOutput.string(["zeta": z, "delta": delta, "ring_scale_m_paper_system": g] as [String: Any]))
+            print(try ResultJSON.string(CoherenceThresholdResult(zeta: z, delta: delta, ringScaleMetersPaperSystem: g)))
         } else {
             print(String(format: "Δ = %.4g   ζ_Δ = %.5f   |F(ζ_Δ)| = %.5f   G_Δ = %.4f m (N=127, 28 GHz)", delta, z, FresnelCoherence.magnitude(z), g))
         }
@@ -95,10 +95,10 @@ struct WBBoundary: ParsableCommand {
             ? try RegionBoundary.narrowbandNearField(system: s, rho: rho, angleRad: th)
             : try RegionBoundary.widebandFarField(system: s, rho: rho, angleRad: th)
         if json {
-            print(try JSONOutput.string(["distance_m": r, "regime": regime.rawValue, "rho": rho, "angle_deg": angleDeg,
-                                         "antennas": s.antennas, "aperture_m": s.apertureMeters, "bandwidth_mhz": s.bandwidthHz / 1e6,
-                                         "subcarriers": s.subcarriers, "carrier_ghz": s.carrierHz / 1e9,
-                                         "rayleigh_m": s.rayleighDistanceMeters] as [String: Any]))
+            print(try ResultJSON.string(BoundaryResult(distanceMeters: r, regime: regime.rawValue, rho: rho, angleDeg: angleDeg,
+                                                       antennas: s.antennas, apertureMeters: s.apertureMeters,
+                                                       bandwidthMHz: s.bandwidthHz / 1e6, subcarriers: s.subcarriers,
+                                                       carrierGHz: s.carrierHz / 1e9, rayleighMeters: s.rayleighDistanceMeters)))
         } else {
             print(String(format: "r_%@ = %.4f m   (ρ=%.3g, θ=%.1f°, N=%d, D=%.3f m, B=%.4g MHz, M=%d, fc=%.4g GHz; Rayleigh %.2f m)",
                          regime == .nbnf ? "NB-NF" : "WB-FF", r, rho, angleDeg, s.antennas, s.apertureMeters, s.bandwidthHz / 1e6,
@@ -136,26 +136,29 @@ struct WBDictionary: ParsableCommand {
         let t0 = Date()
         let mc = DictionaryCoherence.maximum(grid: g, system: s)
         let tc = Date().timeIntervalSince(t0)
-        var out: [String: Any] = ["atoms": g.count, "max_coherence": mc.value, "grid": grid.rawValue, "delta": delta,
-                                  "angles": g.alphas.count, "zeta": g.zeta, "ring_scale_m": g.ringScaleMeters,
-                                  "r_min_m": g.minRangeMeters, "r_max_m": g.maxRangeMeters, "rows": s.snapshotLength,
-                                  "coherence_pairs_evaluated": mc.evaluated, "coherence_seconds": tc]
+        var out = DictionaryResult(atoms: g.count, maxCoherence: mc.value, grid: grid.rawValue, delta: delta,
+                                   angles: g.alphas.count, zeta: g.zeta, ringScaleMeters: g.ringScaleMeters,
+                                   rMinMeters: g.minRangeMeters, rMaxMeters: g.maxRangeMeters, rows: s.snapshotLength,
+                                   coherencePairsEvaluated: mc.evaluated, coherenceSeconds: tc)
         if g.count >= 2 {
-            out["max_pair"] = [["range_m": g.points[mc.pair.0].rangeMeters, "angle_deg": g.points[mc.pair.0].target.angleDeg],
-                               ["range_m": g.points[mc.pair.1].rangeMeters, "angle_deg": g.points[mc.pair.1].target.angleDeg]]
+            out.maxPair = [mc.pair.0, mc.pair.1].map {
+                DictionaryResult.Atom(rangeMeters: g.points[$0].rangeMeters, angleDeg: g.points[$0].target.angleDeg)
+            }
         }
         if build {
             try g.checkDictionary(system: s, flag: grid == .uniform ? "--step-m" : "--r-max")
             let t1 = Date()
             let b = g.dictionary(system: s)
-            out["build_seconds"] = Date().timeIntervalSince(t1)
-            out["dictionary_bytes"] = b.data.count * MemoryLayout<CDouble>.stride
+            out.buildSeconds = Date().timeIntervalSince(t1)
+            out.dictionaryBytes = b.data.count * MemoryLayout<CDouble>.stride
         }
-        if json { print(try JSONOutput.string(out)) } else {
+        if json { print(try ResultJSON.string(out)) } else {
             print(String(format: "%@ grid, Δ=%.3g: %d atoms (%d angles × ~%.1f rings), rows N·M = %d", grid.rawValue, delta, g.count,
                          g.alphas.count, Double(g.count) / Double(max(1, g.alphas.count)), s.snapshotLength))
             print(String(format: "max mutual coherence μ(B) = %.4f  (%d pairs, %.2f s)", mc.value, mc.evaluated, tc))
-            if let bs = out["build_seconds"] as? Double { print(String(format: "dictionary build %.2f s, %.1f MiB", bs, Double(out["dictionary_bytes"] as! Int) / 1048576)) }
+            if let bs = out.buildSeconds, let bytes = out.dictionaryBytes {
+                print(String(format: "dictionary build %.2f s, %.1f MiB", bs, Double(bytes) / 1048576))
+            }
         }
     }
 }
@@ -271,11 +274,11 @@ struct WBCRB: ParsableCommand {
                                            noiseVariance: Foundation.pow(10, -snrDb / 10))
         let nmse = b.positionVariance / (rangeM * rangeM)
         if json {
-            print(try JSONOutput.string(["range_m": rangeM, "angle_deg": angleDeg, "snr_db": snrDb, "snapshots": snapshots,
-                                         "crb_range_m2": b.rangeVariance, "crb_angle_rad2": b.angleVariance,
-                                         "crb_range_angle": b.covariance, "crb_position_m2": b.positionVariance,
-                                         "crb_nmse_db": 10 * Foundation.log10(nmse),
-                                         "far_field_crb_range_m2": ff.rangeVariance, "far_field_crb_angle_rad2": ff.angleVariance] as [String: Any]))
+            print(try ResultJSON.string(CRBResult(rangeMeters: rangeM, angleDeg: angleDeg, snrDb: snrDb, snapshots: snapshots,
+                                                  crbRangeM2: b.rangeVariance, crbAngleRad2: b.angleVariance,
+                                                  crbRangeAngle: b.covariance, crbPositionM2: b.positionVariance,
+                                                  crbNMSEdB: 10 * Foundation.log10(nmse),
+                                                  farFieldCRBRangeM2: ff.rangeVariance, farFieldCRBAngleRad2: ff.angleVariance)))
         } else {
             print(String(format: "CRB at r = %.4g m, θ = %.2f°, SNR %.3g dB, K = %d: std(r) ≥ %.4g m, std(θ) ≥ %.4g°, NMSE ≥ %.2f dB",
                          rangeM, angleDeg, snrDb, snapshots, b.rangeVariance.squareRoot(), b.angleVariance.squareRoot() * 180 / Double.pi,
@@ -476,5 +479,57 @@ struct WBBench: ParsableCommand {
                                     Double(st.workingSetBytes) / 1048576, Double(st.peakRSSBytes) / 1048576))
             }
         }
+    }
+}
+
+// `--json` result types (issue 12: Codable instead of `[String: Any]`; `ResultJSON` prints the same bytes the
+// dictionaries printed: sorted keys, each field keeping the Swift type of the value it replaces).
+
+/// `isac wideband coherence-threshold --json`.
+struct CoherenceThresholdResult: Encodable {
+    let zeta: Double, delta: Double, ringScaleMetersPaperSystem: Double
+    enum CodingKeys: String, CodingKey { case zeta, delta, ringScaleMetersPaperSystem = "ring_scale_m_paper_system" }
+}
+
+/// `isac wideband boundary --json`.
+struct BoundaryResult: Encodable {
+    let distanceMeters: Double, regime: String, rho: Double, angleDeg: Double, antennas: Int, apertureMeters: Double
+    let bandwidthMHz: Double, subcarriers: Int, carrierGHz: Double, rayleighMeters: Double
+    enum CodingKeys: String, CodingKey {
+        case distanceMeters = "distance_m", regime, rho, angleDeg = "angle_deg", antennas, apertureMeters = "aperture_m"
+        case bandwidthMHz = "bandwidth_mhz", subcarriers, carrierGHz = "carrier_ghz", rayleighMeters = "rayleigh_m"
+    }
+}
+
+/// `isac wideband crb --json`.
+struct CRBResult: Encodable {
+    let rangeMeters: Double, angleDeg: Double, snrDb: Double, snapshots: Int
+    let crbRangeM2: Double, crbAngleRad2: Double, crbRangeAngle: Double, crbPositionM2: Double, crbNMSEdB: Double
+    let farFieldCRBRangeM2: Double, farFieldCRBAngleRad2: Double
+    enum CodingKeys: String, CodingKey {
+        case rangeMeters = "range_m", angleDeg = "angle_deg", snrDb = "snr_db", snapshots
+        case crbRangeM2 = "crb_range_m2", crbAngleRad2 = "crb_angle_rad2", crbRangeAngle = "crb_range_angle"
+        case crbPositionM2 = "crb_position_m2", crbNMSEdB = "crb_nmse_db"
+        case farFieldCRBRangeM2 = "far_field_crb_range_m2", farFieldCRBAngleRad2 = "far_field_crb_angle_rad2"
+    }
+}
+
+/// `isac wideband dictionary --json` (`max_pair` only with ≥ 2 atoms; `build_seconds`/`dictionary_bytes` only with
+/// `--build`: a nil field is left out, as the key the dictionary never set).
+struct DictionaryResult: Encodable {
+    struct Atom: Encodable {
+        let rangeMeters: Double, angleDeg: Double
+        enum CodingKeys: String, CodingKey { case rangeMeters = "range_m", angleDeg = "angle_deg" }
+    }
+    let atoms: Int, maxCoherence: Double, grid: String, delta: Double, angles: Int, zeta: Double, ringScaleMeters: Double
+    let rMinMeters: Double, rMaxMeters: Double, rows: Int, coherencePairsEvaluated: Int, coherenceSeconds: Double
+    var maxPair: [Atom]? = nil
+    var buildSeconds: Double? = nil
+    var dictionaryBytes: Int? = nil
+    enum CodingKeys: String, CodingKey {
+        case atoms, maxCoherence = "max_coherence", grid, delta, angles, zeta, ringScaleMeters = "ring_scale_m"
+        case rMinMeters = "r_min_m", rMaxMeters = "r_max_m", rows, coherencePairsEvaluated = "coherence_pairs_evaluated"
+        case coherenceSeconds = "coherence_seconds", maxPair = "max_pair", buildSeconds = "build_seconds"
+        case dictionaryBytes = "dictionary_bytes"
     }
 }
