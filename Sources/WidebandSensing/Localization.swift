@@ -184,7 +184,12 @@ public enum Localizer {
     }
 
     /// NB-NF pseudo-spectrum (eq. 40) on `grid` for a given signal subspace U_s [N × P].
-    static func narrowbandNearFieldSpectrum(system s: WidebandSystem, signalSubspace us: Matrix<CDouble>, grid: ScanGrid) -> MUSICSpectrum {
+    ///
+    /// The steering block A[i, j] = e^{−jk r_{ij}}, r_{ij} = √(r_j² + x_i² − 2 r_j x_i cos θ) [N × Q_r] per angle takes
+    /// its phases from `VectorSinCos` (vectorized, ≤ 2 ulp vs libm; the spectrum moves in the last bits only);
+    /// `libmPhases` selects glibc `sincos` instead (the previous, bit-reproducible path; tests compare the two).
+    static func narrowbandNearFieldSpectrum(system s: WidebandSystem, signalSubspace us: Matrix<CDouble>, grid: ScanGrid,
+                                            libmPhases: Bool = false) -> MUSICSpectrum {
         let n = s.antennas, p = us.cols
         let nr = grid.rangesMeters.count, nt = grid.anglesRad.count
         var values = [[Double]](repeating: [], count: nt)
@@ -197,20 +202,44 @@ public enum Localizer {
             DispatchQueue.concurrentPerform(iterations: nt) { t in
                 let c = Double.cos(grid.anglesRad[t])
                 var a = Matrix<CDouble>(rows: n, cols: nr)
-                LibmSinCos.withEvaluator { sc in
-                    offs.withUnsafeBufferPointer { px in
-                        grid.rangesMeters.withUnsafeBufferPointer { pr in
-                            a.data.withUnsafeMutableBufferPointer { pa in
-                                for j in 0..<nr {
-                                    let rr = pr[j], col = pa.baseAddress! + j * n
-                                    for i in 0..<n {
-                                        let x = px[i]
-                                        let v = sc(-k * (rr * rr + x * x - 2 * rr * x * c).squareRoot())
-                                        col[i] = CDouble(v.cos, v.sin)
+                if libmPhases {
+                    LibmSinCos.withEvaluator { sc in
+                        offs.withUnsafeBufferPointer { px in
+                            grid.rangesMeters.withUnsafeBufferPointer { pr in
+                                a.data.withUnsafeMutableBufferPointer { pa in
+                                    for j in 0..<nr {
+                                        let rr = pr[j], col = pa.baseAddress! + j * n
+                                        for i in 0..<n {
+                                            let x = px[i]
+                                            let v = sc(-k * (rr * rr + x * x - 2 * rr * x * c).squareRoot())
+                                            col[i] = CDouble(v.cos, v.sin)
+                                        }
                                     }
                                 }
                             }
                         }
+                    }
+                } else {
+                    // Phases of the whole block first (the sqrt loop vectorizes), then one vector sincos pass,
+                    // then the interleave into complex entries. Same phase expression as the libm path.
+                    let cnt = n * nr
+                    let buf = UnsafeMutablePointer<Double>.allocate(capacity: 3 * Swift.max(cnt, 1))
+                    defer { buf.deallocate() }
+                    let ph = buf, sn = buf + cnt, cs = buf + 2 * cnt
+                    offs.withUnsafeBufferPointer { px in
+                        grid.rangesMeters.withUnsafeBufferPointer { pr in
+                            for j in 0..<nr {
+                                let rr = pr[j], col = ph + j * n
+                                for i in 0..<n {
+                                    let x = px[i]
+                                    col[i] = -k * (rr * rr + x * x - 2 * rr * x * c).squareRoot()
+                                }
+                            }
+                        }
+                    }
+                    VectorSinCos.sinCos(ph, count: cnt, sin: sn, cos: cs)
+                    a.data.withUnsafeMutableBufferPointer { pa in
+                        for e in 0..<cnt { pa[e] = CDouble(cs[e], sn[e]) }
                     }
                 }
                 var proj = Matrix<CDouble>(rows: p, cols: nr)
