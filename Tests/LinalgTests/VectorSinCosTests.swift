@@ -9,7 +9,8 @@ private func ulpError(_ v: Double, _ ref: Double) -> Double {
 
 /// 2·10⁶ arguments over four scales up to |x| = 10⁶ (the documented bound), both signs, against glibc sin/cos.
 /// glibc's sin/cos are correctly rounded in practice (< 1 ulp), so this bounds our error at ≤ 2 ulp + libm's.
-/// Measured on this machine: max 1 ulp for sin and cos (see docs), asserted ≤ 2 ulp; absolute error < 2.3e-16.
+/// Measured on this machine (glibc 2.36): max 1.0 ulp for sin and for cos, max absolute error 1.11e-16; asserted
+/// ≤ 2 ulp and < 2.3e-16.
 @Test func vectorSinCosMatchesLibm() {
     var rng = RandomSource(seed: 1701, stream: 0)
     let count = 2_000_000
