@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ISACIO
 import Linalg
 import Metrics
 import MultiTargetISAC
@@ -217,7 +218,7 @@ func parseReceivers(_ receiver: String, entries: Int, allowList: Bool) throws ->
 /// `OperatingPointReport(m, label:)` as a JSON dictionary (for the shard merges that compose dictionaries).
 func metricsDict(_ m: OperatingPointMetrics, label: String) -> [String: Any] {
     // Encoding a struct of numbers and strings cannot fail.
-    (try? ReportJSON.dictionary(OperatingPointReport(m, label: label))) ?? [:]
+    (try? ResultJSON.object(OperatingPointReport(m, label: label))) ?? [:]
 }
 
 
@@ -225,7 +226,7 @@ func metricsDict(_ m: OperatingPointMetrics, label: String) -> [String: Any] {
 typealias MTMethod = EvaluationMethod
 
 /// The `gospa_decomposition` object of an `evaluate --json` result (docs/multitarget.md, "evaluate --json").
-func gospaDict(_ g: GOSPABreakdown) -> [String: Any] { (try? ReportJSON.dictionary(g)) ?? [:] }
+func gospaDict(_ g: GOSPABreakdown) -> [String: Any] { (try? ResultJSON.object(g)) ?? [:] }
 
 /// The curves of `--impairments` (each with its receiver from `receivers`, omp | domp) and `--checkpoint` (comma
 /// list), in that order (`EvaluationMethods`).
