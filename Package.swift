@@ -71,6 +71,6 @@ let package = Package(
         .testTarget(name: "ExtendedTargetTests", dependencies: ["ExtendedTarget", "ExtendedDatasets", "Learning", "Scattering", "Linalg", numerics]),
         // Helpers shared by test targets (Tests/_TestSupport); only test targets depend on it.
         .target(name: "_TestSupport", path: "Tests/_TestSupport"),
-        .testTarget(name: "isacTests", dependencies: ["isac", "Waveforms", "Linalg", "ISACIO", "_TestSupport"]),
+        .testTarget(name: "isacTests", dependencies: ["isac", "Waveforms", "Linalg", "ISACIO", "Learning", "_TestSupport"]),
     ]
 )

@@ -130,3 +130,28 @@ struct JSONQuietOptions: ParsableArguments {
     @Flag(name: .customLong("json"), help: "Print one JSON object on stdout.") var json = false
     @Flag(name: .customLong("quiet"), help: "No progress line on stderr.") var quiet = false
 }
+
+// MARK: `--json` helpers
+
+/// A JSON object key chosen at run time (metric names, `val_` prefixes).
+struct RunTimeKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(_ s: String) { stringValue = s }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+/// `base`'s JSON object with `fields` added as further keys (known only at run time); a later field replaces an
+/// earlier key of the same name, as assigning into the `[String: Any]` it replaces did. Relies on the encoder
+/// handing the same keyed container to `base` and to the added fields (`ResultJSON` does).
+struct WithFields<Base: Encodable, Value: Encodable>: Encodable {
+    var base: Base
+    var fields: [(String, Value)]
+    init(_ base: Base, _ fields: [(String, Value)]) { self.base = base; self.fields = fields }
+    func encode(to encoder: Encoder) throws {
+        try base.encode(to: encoder)
+        var c = encoder.container(keyedBy: RunTimeKey.self)
+        for (k, v) in fields { try c.encode(v, forKey: RunTimeKey(k)) }
+    }
+}
