@@ -123,7 +123,7 @@ public struct LearningBenchmarkResult: Codable, Sendable {
 /// Training-step throughput benchmark (forward + backward + AdamW step) of `ConvAttentionNet`.
 public enum LearningBenchmark {
     /// Runs `warmup` untimed then `steps` timed training steps on random data (seeded) and returns
-    /// a JSON-ready summary: `samples_per_s`, `step_ms_median`, `step_ms_mean`, the configuration,
+    /// its summary (`LearningBenchmarkResult`, JSON-ready through `ResultJSON`): `samples_per_s`, `step_ms_median`, `step_ms_mean`, the configuration,
     /// `parameters` and the first/last loss. Paper default: batch 16, N_r = N_t = 64, K = 16.
     /// - Throws: `ISACError.invalidParameter` for non-positive sizes.
     public static func run(batch: Int = 16, antennas: Int = 64, subcarriers: Int = 16, modelSize: Int = 64,
