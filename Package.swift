@@ -69,8 +69,8 @@ let package = Package(
         .testTarget(name: "WidebandSensingTests", dependencies: ["WidebandSensing", "Estimation", "Arrays", "Linalg", numerics]),
         .testTarget(name: "MultiTargetISACTests", dependencies: ["MultiTargetISAC", "Estimation", "Metrics", "Arrays", "Waveforms", "Linalg", "Learning", numerics]),
         .testTarget(name: "ExtendedTargetTests", dependencies: ["ExtendedTarget", "ExtendedDatasets", "Learning", "Scattering", "Linalg", numerics]),
-        // Helpers shared by test targets (Tests/_TestSupport); only test targets depend on it.
-        .target(name: "_TestSupport", path: "Tests/_TestSupport"),
-        .testTarget(name: "isacTests", dependencies: ["isac", "Waveforms", "Linalg", "ISACIO", "_TestSupport"]),
+        // Helpers shared by test targets (Tests/_TestSupport); only test targets depend on it (ExtendedDatasets for `tinyDatasetConfig`).
+        .target(name: "_TestSupport", dependencies: ["ExtendedDatasets"], path: "Tests/_TestSupport"),
+        .testTarget(name: "isacTests", dependencies: ["isac", "Waveforms", "Linalg", "ISACIO", "Learning", "_TestSupport"]),
     ]
 )

@@ -89,7 +89,7 @@ public enum JointNetworkBenchmark {
 
     public static func run(batch: Int = 32, antennas: Int = 64, subcarriers: Int = 16, size: NetworkSize = .paper,
                            steps: Int = 5, warmup: Int = 1, seed: UInt64 = 42,
-                           progress: ((Int, Int) -> Void)? = nil) throws -> [String: Any] {
+                           progress: ((Int, Int) -> Void)? = nil) throws -> LearningBenchmarkResult {
         try Check.positive(batch, "--batch"); try Check.positive(subcarriers, "--subcarriers")
         try Check.positive(steps, "--steps"); try Check.nonNegative(warmup, "--warmup")
         let cfg = try ModelConfig(architecture: .dualBranch, crossTaskAttention: true, size: size, classes: 2,
@@ -122,13 +122,14 @@ public enum JointNetworkBenchmark {
         }
         let s = times.sorted()
         let median = s.count % 2 == 1 ? s[s.count / 2] : 0.5 * (s[s.count / 2 - 1] + s[s.count / 2])
-        return ["model": "JointNetwork (dual branch + CTA, paper size, physics loss)",
-                "input_shape": [batch * subcarriers, 2, antennas, antennas], "batch": batch, "antennas": antennas,
-                "subcarriers": subcarriers, "parameters": model.parameterCount, "steps": steps, "warmup": warmup,
-                "step_ms_median": median, "step_ms_mean": times.reduce(0, +) / Double(times.count),
-                "cpu_ms_per_step_median": cpu.sorted()[cpu.count / 2],
-                "samples_per_s": Double(batch) / (median / 1000),
-                "loss_first": Double(losses.first ?? .nan), "loss_last": Double(losses.last ?? .nan),
-                "threads": LearningThreads.count]
+        return LearningBenchmarkResult(
+            model: "JointNetwork (dual branch + CTA, paper size, physics loss)",
+            input_shape: [batch * subcarriers, 2, antennas, antennas], batch: batch, antennas: antennas,
+            subcarriers: subcarriers, parameters: model.parameterCount, steps: steps, warmup: warmup,
+            step_ms_median: median, step_ms_mean: times.reduce(0, +) / Double(times.count),
+            cpu_ms_per_step_median: cpu.sorted()[cpu.count / 2],
+            samples_per_s: Double(batch) / (median / 1000),
+            loss_first: Double(losses.first ?? .nan), loss_last: Double(losses.last ?? .nan),
+            threads: LearningThreads.count)
     }
 }

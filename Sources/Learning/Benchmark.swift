@@ -86,15 +86,49 @@ public func processCPUSeconds() -> Double {
     return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
 
+/// One training-step benchmark's summary (`isac bench learning --json`; JSON keys as the field names). Times in
+/// ms, throughput in samples/s; `model_size` and `tokens` only for `ConvAttentionNet`.
+public struct LearningBenchmarkResult: Codable, Sendable {
+    /// Human-readable architecture.
+    public var model: String
+    /// The network's input tensor shape, [batch, channels, N_r, N_t].
+    public var input_shape: [Int]
+    public var batch: Int, antennas: Int, subcarriers: Int
+    public var model_size: Int?
+    /// Transformer tokens (N_r/4)·(N_t/4).
+    public var tokens: Int?
+    public var parameters: Int
+    /// Timed and untimed (warm-up) steps.
+    public var steps: Int, warmup: Int
+    /// Wall time per timed step, ms (median, mean), and process CPU time per step, ms (median).
+    public var step_ms_median: Double, step_ms_mean: Double, cpu_ms_per_step_median: Double
+    /// batch / median step time.
+    public var samples_per_s: Double
+    /// Training loss of the first and the last step (warm-up included).
+    public var loss_first: Double, loss_last: Double
+    /// Worker threads of the learning kernels.
+    public var threads: Int
+
+    public init(model: String, input_shape: [Int], batch: Int, antennas: Int, subcarriers: Int, model_size: Int? = nil,
+                tokens: Int? = nil, parameters: Int, steps: Int, warmup: Int, step_ms_median: Double, step_ms_mean: Double,
+                cpu_ms_per_step_median: Double, samples_per_s: Double, loss_first: Double, loss_last: Double, threads: Int) {
+        self.model = model; self.input_shape = input_shape; self.batch = batch; self.antennas = antennas
+        self.subcarriers = subcarriers; self.model_size = model_size; self.tokens = tokens; self.parameters = parameters
+        self.steps = steps; self.warmup = warmup; self.step_ms_median = step_ms_median; self.step_ms_mean = step_ms_mean
+        self.cpu_ms_per_step_median = cpu_ms_per_step_median; self.samples_per_s = samples_per_s
+        self.loss_first = loss_first; self.loss_last = loss_last; self.threads = threads
+    }
+}
+
 /// Training-step throughput benchmark (forward + backward + AdamW step) of `ConvAttentionNet`.
 public enum LearningBenchmark {
     /// Runs `warmup` untimed then `steps` timed training steps on random data (seeded) and returns
-    /// a JSON-ready summary: `samples_per_s`, `step_ms_median`, `step_ms_mean`, the configuration,
+    /// its summary (`LearningBenchmarkResult`, JSON-ready through `ResultJSON`): `samples_per_s`, `step_ms_median`, `step_ms_mean`, the configuration,
     /// `parameters` and the first/last loss. Paper default: batch 16, N_r = N_t = 64, K = 16.
     /// - Throws: `ISACError.invalidParameter` for non-positive sizes.
     public static func run(batch: Int = 16, antennas: Int = 64, subcarriers: Int = 16, modelSize: Int = 64,
                            steps: Int = 10, warmup: Int = 2, seed: UInt64 = 42,
-                           progress: ((Int, Int) -> Void)? = nil) throws -> [String: Any] {
+                           progress: ((Int, Int) -> Void)? = nil) throws -> LearningBenchmarkResult {
         try Check.positive(batch, "batch")
         try Check.positive(subcarriers, "subcarriers")
         try Check.positive(steps, "steps")
@@ -120,18 +154,17 @@ public enum LearningBenchmark {
         let sorted = times.sorted()
         let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : 0.5 * (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2])
         let mean = times.reduce(0, +) / Double(times.count)
-        return [
-            "model": "ConvAttentionNet (3 conv-BN-ReLU blocks, 2 transformer blocks, 4 heads)",
-            "input_shape": [batch, 2 * subcarriers, antennas, antennas],
-            "batch": batch, "antennas": antennas, "subcarriers": subcarriers, "model_size": modelSize,
-            "tokens": (antennas / 4) * (antennas / 4),
-            "parameters": model.parameterCount,
-            "steps": steps, "warmup": warmup,
-            "step_ms_median": median, "step_ms_mean": mean,
-            "cpu_ms_per_step_median": cpu.sorted()[cpu.count / 2],
-            "samples_per_s": Double(batch) / (median / 1000),
-            "loss_first": Double(losses.first ?? .nan), "loss_last": Double(losses.last ?? .nan),
-            "threads": learningWorkers,
-        ]
+        return LearningBenchmarkResult(
+            model: "ConvAttentionNet (3 conv-BN-ReLU blocks, 2 transformer blocks, 4 heads)",
+            input_shape: [batch, 2 * subcarriers, antennas, antennas],
+            batch: batch, antennas: antennas, subcarriers: subcarriers, model_size: modelSize,
+            tokens: (antennas / 4) * (antennas / 4),
+            parameters: model.parameterCount,
+            steps: steps, warmup: warmup,
+            step_ms_median: median, step_ms_mean: mean,
+            cpu_ms_per_step_median: cpu.sorted()[cpu.count / 2],
+            samples_per_s: Double(batch) / (median / 1000),
+            loss_first: Double(losses.first ?? .nan), loss_last: Double(losses.last ?? .nan),
+            threads: learningWorkers)
     }
 }

@@ -113,7 +113,7 @@ public enum BaselineBench {
                                        dompTemperature: domp.temperature, dompWindowScale: domp.windowScale, gridAngles: dict.anglesRad,
                                        gridDelays: dict.delaysSeconds, elementPositions: ag.positions.map { $0.x }, wavelength: lam,
                                        subcarrierSpacing: cfg.subcarrierSpacingHz)
-            try AtomicFile.write(try ReportJSON.string(meta, pretty: true), to: base.appendingPathComponent("meta.json").path)
+            try AtomicFile.write(try ResultJSON.string(meta, pretty: true), to: base.appendingPathComponent("meta.json").path)
         }
         return BaselineBenchReport(fullPipelineSamplesPerSecond: full, ompOnlySamplesPerSecond1Thread: ompRate, dompOnlySamplesPerSecond1Thread: dompRate,
                                    samples: samples, ompSamples: n, threads: ProcessInfo.processInfo.activeProcessorCount,

@@ -199,7 +199,7 @@ struct BenchLearning: ParsableCommand {
 
     func run() throws {
         try applyLearningThreads(threads)
-        var results: [[String: Any]] = []
+        var results: [LearningBenchmarkResult] = []
         if model != "joint" {
             let progress = ProgressLine("bench learning (conv)", total: steps + warmup, enabled: !json)
             results.append(try LearningBenchmark.run(batch: batch, antennas: antennas, subcarriers: subcarriers, modelSize: modelSize,
@@ -213,16 +213,21 @@ struct BenchLearning: ParsableCommand {
             progress.finish()
         }
         if json {
-            print(try JSONOutput.string(results.count == 1 ? results[0] : ["results": results, "threads": LearningThreads.count]))
+            if results.count == 1 { print(try ResultJSON.string(results[0])) }
+            else { print(try ResultJSON.string(BenchLearningBothResult(results: results, threads: LearningThreads.count))) }
         } else {
             for r in results {
-                print("model: \(r["model"] as? String ?? "")")
-                print(String(format: "batch %d, input %@, %d parameters, %d threads", batch, "\(r["input_shape"] ?? "")",
-                             r["parameters"] as? Int ?? 0, r["threads"] as? Int ?? 0))
+                print("model: \(r.model)")
+                print(String(format: "batch %d, input %@, %d parameters, %d threads", batch, "\(r.input_shape)", r.parameters, r.threads))
                 print(String(format: "step median %.1f ms, mean %.1f ms, %.2f samples/s (%d timed steps)",
-                             r["step_ms_median"] as? Double ?? .nan, r["step_ms_mean"] as? Double ?? .nan,
-                             r["samples_per_s"] as? Double ?? .nan, steps))
+                             r.step_ms_median, r.step_ms_mean, r.samples_per_s, steps))
             }
         }
     }
+}
+
+/// `bench learning --model both --json`: both models' summaries and the learning worker threads.
+struct BenchLearningBothResult: Encodable {
+    var results: [LearningBenchmarkResult]
+    var threads: Int
 }

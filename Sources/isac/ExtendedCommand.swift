@@ -108,10 +108,9 @@ struct ExtendedTrain: ParsableCommand {
         let vm = try best.evaluate(d.validation, tones: tones)
         let bestEpoch = log.min { $0.score < $1.score }?.epoch ?? 0
         if json {
-            var o: [String: Any] = ["method": m.rawValue, "ks": tones.count, "epochs": epochs, "bestEpoch": bestEpoch,
-                                    "seconds": Date().timeIntervalSince(t0), "out": out]
-            for (k, v) in vm.named { o["val_" + k] = v }
-            print(try JSONOutput.string(o))
+            let o = ExtendedTrainResult(method: m.rawValue, ks: tones.count, epochs: epochs, bestEpoch: bestEpoch,
+                                        seconds: Date().timeIntervalSince(t0), out: out)
+            print(try ResultJSON.string(WithFields(o, vm.named.map { ("val_" + $0.0, $0.1) })))
         } else {
             print("method \(m.rawValue)  K_s \(tones.count)  best epoch \(bestEpoch)/\(epochs)  -> \(out)/model.npz")
             for (k, v) in vm.named { print(String(format: "  val %-16@ %.4f", k, v)) }
@@ -182,13 +181,9 @@ struct ExtendedEvaluate: ParsableCommand {
             rows.append((s.method, try m.evaluate(set, tones: s.tones)))
         }
         if json {
-            var o: [String: Any] = ["split": classical ? "test" : split]
-            o["results"] = rows.map { r -> [String: Any] in
-                var e: [String: Any] = ["method": r.0, "count": r.1.count]
-                for (k, v) in r.1.named { e[k] = v }
-                return e
-            }
-            print(try JSONOutput.string(o))
+            print(try ResultJSON.string(ExtendedEvaluateResult(split: classical ? "test" : split, results: rows.map {
+                WithFields(ExtendedEvaluateResult.Row(method: $0.0, count: $0.1.count), $0.1.named)
+            })))
         } else {
             print("method                                     acc%   rangeMAE  azMAE°  planarMAE  succ@1m%")
             for (n, m) in rows {
@@ -265,7 +260,7 @@ struct ExtendedExperiment: ParsableCommand {
     /// `isac merge OUT/shards` of `extended experiment NAME --shard i/n` records: re-parses the recorded command line
     /// (records of 0.6.0 kept the `extended experiment` path in front; it is dropped) and runs it with `--merge`, which
     /// builds the tables from the cached runs without training. Returns the `--json` object of `--merge`.
-    static func mergeShards(_ shards: [(manifest: ShardManifest, payload: Data)]) throws -> [String: Any] {
+    static func mergeShards(_ shards: [(manifest: ShardManifest, payload: Data)]) throws -> ExtendedExperimentResult {
         var args = shards[0].manifest.arguments
         if args.starts(with: ["extended", "experiment"]) { args.removeFirst(2) }
         var cmd = try ExtendedExperiment.parse(args)
@@ -279,8 +274,8 @@ struct ExtendedExperiment: ParsableCommand {
         let runner = ExperimentRunner(preset: p, data: try ExperimentData(directory: dataDir), directory: cmd.out, quiet: true)
         runner.epochsOverride = cmd.epochs
         let files = try ShardedExperiment.merge(cmd.name, runner: runner, epochs: cmd.epochs)
-        return ["experiment": cmd.name, "preset": cmd.preset, "out": cmd.out, "files": files, "seconds": Date().timeIntervalSince(t0),
-                "seeds": p.seeds.map { Double($0) }, "shards": shards.count]
+        return ExtendedExperimentResult(experiment: cmd.name, preset: cmd.preset, out: cmd.out, files: files,
+                                        seconds: Date().timeIntervalSince(t0), seeds: p.seeds.map { Double($0) }, shards: shards.count)
     }
 
     func run() throws {
@@ -300,7 +295,7 @@ struct ExtendedExperiment: ParsableCommand {
         }
         if datasetOnly {
             // The dataset of the preset, nothing trained: the step a job array runs once before its shard tasks.
-            if json { print(try JSONOutput.string(["experiment": name, "preset": preset, "out": out, "dataset": dataDir])) }
+            if json { print(try ResultJSON.string(ExtendedExperimentResult(experiment: name, preset: preset, out: out, dataset: dataDir))) }
             else { print("dataset for experiment \(name) (preset \(preset)) in \(dataDir)") }
             return
         }
@@ -315,7 +310,7 @@ struct ExtendedExperiment: ParsableCommand {
             let keys = try ShardedExperiment.runShard(name, runner: runner, shard: spec, epochs: epochs, arguments: args)
             let secs = Date().timeIntervalSince(t0)
             if json {
-                print(try JSONOutput.string(["experiment": name, "preset": preset, "out": out, "shard": sh, "runs": keys, "seconds": secs]))
+                print(try ResultJSON.string(ExtendedExperimentResult(experiment: name, preset: preset, out: out, seconds: secs, shard: sh, runs: keys)))
             } else {
                 print("experiment \(name) shard \(sh): \(keys.count) runs in \(String(format: "%.0f", secs)) s (merge: `isac merge \(out)/shards`, or the same command with --merge instead of --shard)")
             }
@@ -330,8 +325,8 @@ struct ExtendedExperiment: ParsableCommand {
         }
         let secs = Date().timeIntervalSince(t0)
         if json {
-            print(try JSONOutput.string(["experiment": name, "preset": preset, "out": out, "files": files, "seconds": secs,
-                                         "seeds": p.seeds.map { Double($0) }]))
+            print(try ResultJSON.string(ExtendedExperimentResult(experiment: name, preset: preset, out: out, files: files, seconds: secs,
+                                                                 seeds: p.seeds.map { Double($0) })))
         } else {
             print("experiment \(name) (\(preset), seeds \(p.seeds.map(String.init).joined(separator: ","))) in \(String(format: "%.0f", secs)) s:")
             for f in files { print("  " + f) }
@@ -365,7 +360,7 @@ struct ExtendedExport: ParsableCommand {
         var m = try JointNetwork(config: s.config, seed: s.seed)
         try loadModel(&m, from: model + "/model.npz")
         if format == "torch" { try JointNetworkInterop.saveTorch(m, to: out) } else { try saveModel(m, to: out) }
-        var o: [String: Any] = ["out": out, "format": format, "parameters": m.parameterCount]
+        var o = ExtendedExportResult(out: out, format: format, parameters: m.parameterCount)
         if let dd = data, let ref = reference {
             let d = try ExperimentData(directory: dd)
             let set = try splitSet(d, split)
@@ -373,8 +368,54 @@ struct ExtendedExport: ParsableCommand {
             let a = try JointNetworkInterop.reference(m, samples: set, indices: Array(0..<Swift.min(samples, set.count)), tones: s.tones,
                                                       objective: method.objective, weights: method.weights)
             try NPZ.write(a, to: ref)
-            o["reference"] = ref
+            o.reference = ref
         }
-        if json { print(try JSONOutput.string(o)) } else { print("\(m.parameterCount) parameters -> \(out) (\(format))" + (reference.map { "; reference -> \($0)" } ?? "")) }
+        if json { print(try ResultJSON.string(o)) } else { print("\(m.parameterCount) parameters -> \(out) (\(format))" + (reference.map { "; reference -> \($0)" } ?? "")) }
     }
+}
+
+// `--json` result types (issue 12: Codable instead of `[String: Any]`; `ResultJSON` prints the same bytes the
+// dictionaries printed: each field keeps the Swift type of the value it replaces, nil fields are left out).
+
+/// `extended train --json`; the validation metrics follow as `val_<name>` keys (`WithFields`).
+struct ExtendedTrainResult: Encodable {
+    var method: String
+    /// K_s, the selected sensing subcarriers.
+    var ks: Int
+    var epochs: Int
+    var bestEpoch: Int
+    /// Wall time of the command, s.
+    var seconds: Double
+    var out: String
+}
+
+/// `extended evaluate --json`: one row per method, its metrics as keys named by `JointMetrics.named`.
+struct ExtendedEvaluateResult: Encodable {
+    struct Row: Encodable { var method: String; var count: Int }
+    var split: String
+    var results: [WithFields<Row, Double>]
+}
+
+/// `extended experiment --json` (and its `isac merge`): `dataset` with --dataset-only, `shard` + `runs` with
+/// --shard, `files` + `seeds` otherwise; `shards` only from the merge.
+struct ExtendedExperimentResult: Encodable {
+    var experiment: String
+    var preset: String
+    var out: String
+    var dataset: String? = nil
+    var files: [String]? = nil
+    /// Wall time, s.
+    var seconds: Double? = nil
+    var seeds: [Double]? = nil
+    var shards: Int? = nil
+    var shard: String? = nil
+    var runs: [String]? = nil
+}
+
+/// `extended export --json`; `reference` only when a reference file was written.
+struct ExtendedExportResult: Encodable {
+    var out: String
+    var format: String
+    var parameters: Int
+    var reference: String? = nil
 }

@@ -85,7 +85,7 @@ struct MTEvaluate: ParsableCommand {
         }
         if json {
             // One shape whatever the number of modes (docs/multitarget.md, "evaluate --json").
-            print(try ReportJSON.string(report(results: results, config: cfg, calibrationSamples: cal)))
+            print(try ResultJSON.string(report(results: results, config: cfg, calibrationSamples: cal)))
         } else {
             print("eta=\(eta) phi=\(phiDeg)deg  target p_fa=\(system.pfa)  samples=\(samples) (+\(cal) calibration)")
             print(String(format: "%-20@ %8@ %8@ %9@ %8@ %9@", "method" as NSString, "p_md" as NSString, "p_fa" as NSString,
@@ -175,7 +175,7 @@ struct MTTradeoff: ParsableCommand {
         let el = Date().timeIntervalSince(t0)
         try staged.commit()
         if json {
-            print(try ReportJSON.string(TradeoffReport(out: out, points: points, runTimeSeconds: el, targetPfa: system.pfa, seed: seed)))
+            print(try ResultJSON.string(TradeoffReport(out: out, points: points, runTimeSeconds: el, targetPfa: system.pfa, seed: seed)))
         } else {
             print(String(format: "%-8@ %5@ %6@ %8@ %8@ %9@ %8@", "impair" as NSString, "eta" as NSString, "phi" as NSString,
                          "p_md" as NSString, "p_fa" as NSString, "GOSPA[m]" as NSString, "SER" as NSString))
@@ -190,7 +190,7 @@ struct MTTradeoff: ParsableCommand {
 
     /// The `--json` summary of `run()` (and of the shard merge, with the summed shard times).
     func jsonObject(points: [TradeoffExperiment.Point], runTimeSeconds: Double) -> [String: Any] {
-        (try? ReportJSON.dictionary(TradeoffReport(out: out, points: points, runTimeSeconds: runTimeSeconds, targetPfa: system.pfa, seed: seed))) ?? [:]
+        (try? ResultJSON.object(TradeoffReport(out: out, points: points, runTimeSeconds: runTimeSeconds, targetPfa: system.pfa, seed: seed))) ?? [:]
     }
 }
 
@@ -219,7 +219,7 @@ struct MTBench: ParsableCommand {
     func run() throws {
         let r = try BaselineBench.run(config: try system.config(), impairmentSeed: system.impairmentSeed, samples: samples, seed: seed,
                                       eta: eta, export: export, writeInputs: writeInputs)
-        if json { print(try ReportJSON.string(r)) } else {
+        if json { print(try ResultJSON.string(r)) } else {
             print(String(format: "full baseline evaluation: %.1f samples/s (%d threads)", r.fullPipelineSamplesPerSecond, r.threads))
             print(String(format: "OMP receiver only, 1 thread: %.1f samples/s (K=%d S=%d Ntheta=%d Ntau=%d Tmax=%d)",
                          r.ompOnlySamplesPerSecond1Thread, r.K, r.S, r.nTheta, r.nTau, r.tMax))
@@ -237,7 +237,7 @@ extension MTEvaluate {
 
     /// `report` as a dictionary, for the shard merge that composes its results as dictionaries.
     func jsonObject(results: [[String: Any]], config cfg: MultiTargetConfig, calibrationSamples cal: Int) -> [String: Any] {
-        var o = (try? ReportJSON.dictionary(report(results: [], config: cfg, calibrationSamples: cal))) ?? [:]
+        var o = (try? ResultJSON.object(report(results: [], config: cfg, calibrationSamples: cal))) ?? [:]
         o["results"] = results
         return o
     }

@@ -46,7 +46,7 @@ struct MTFigure3: ParsableCommand {
         try fig.mapTable().write(to: dir.appendingPathComponent("fig3_map.csv").path)
         try fig.targetTable().write(to: dir.appendingPathComponent("fig3_targets.csv").path)
         let rep = Fig3Report(out: out, figure: fig, snrDB: snrDB)
-        if json { print(try ReportJSON.string(rep)) } else {
+        if json { print(try ResultJSON.string(rep)) } else {
             print(String(format: "fig3: T = %d, impaired peak / ideal peak = %.3f (%.2f dB); wrote %@/fig3.svg, fig3_map.csv, fig3_targets.csv",
                          targets, rep.impairedPeakOverIdealPeak, 10 * log10(rep.impairedPeakOverIdealPeak), out as NSString))
         }

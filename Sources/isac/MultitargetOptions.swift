@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ISACIO
 import Linalg
 import Metrics
 import MultiTargetISAC
@@ -94,26 +95,21 @@ struct MTSystemOptions: ParsableArguments {
 
     func config() throws -> MultiTargetConfig {
         var c = preset.config
-        if let v = targetsMax { c.maxTargets = v }
-        if let v = antennas { c.antennas = v }
-        if let v = subcarriers { c.subcarriers = v }
-        if let v = subcarrierSpacingHz { c.subcarrierSpacingHz = v }
-        if let v = carrierHz { c.carrierHz = v }
-        if let v = nTheta { c.angleGridSize = v }
-        if let v = nTau { c.delayGridSize = v }
-        if let v = powerW { c.power = v }
+        // The plain overrides as one table (option value → config field; nil = keep the preset's), so a new option is
+        // one row; the options below that combine or convert values stay explicit.
+        let ints: [(Int?, WritableKeyPath<MultiTargetConfig, Int>)] = [
+            (targetsMax, \.maxTargets), (antennas, \.antennas), (subcarriers, \.subcarriers), (nTheta, \.angleGridSize),
+            (nTau, \.delayGridSize), (taps, \.channelTaps), (commPathsMax, \.maxCommPaths)]
+        let doubles: [(Double?, WritableKeyPath<MultiTargetConfig, Double>)] = [
+            (subcarrierSpacingHz, \.subcarrierSpacingHz), (carrierHz, \.carrierHz), (powerW, \.power), (snrR, \.sensingSNRdB),
+            (noiseFigureDB, \.linkBudget.noiseFigureDB), (noiseTemperatureK, \.linkBudget.temperatureK),
+            (meanRCS, \.linkBudget.meanRCSm2), (snrC, \.commSNRdB), (commRangeMin, \.commRangeMinMeters),
+            (commRangeMax, \.commRangeMaxMeters), (cpFraction, \.cyclicPrefixFraction), (rangeMin, \.rangeMinMeters),
+            (rangeMax, \.rangeMaxMeters)]
+        for (v, field) in ints { if let v { c[keyPath: field] = v } }
+        for (v, field) in doubles { if let v { c[keyPath: field] = v } }
         if let v = radarGain { c.radarGainModel = v }
-        if let v = snrR { c.sensingSNRdB = v }
-        if let v = noiseFigureDB { c.linkBudget.noiseFigureDB = v }
-        if let v = noiseTemperatureK { c.linkBudget.temperatureK = v }
-        if let v = meanRCS { c.linkBudget.meanRCSm2 = v }
         if let v = commChannel { c.commChannelModel = v }
-        if let v = snrC { c.commSNRdB = v }
-        if let v = taps { c.channelTaps = v }
-        if let v = commPathsMax { c.maxCommPaths = v }
-        if let v = commRangeMin { c.commRangeMinMeters = v }
-        if let v = commRangeMax { c.commRangeMaxMeters = v }
-        if let v = cpFraction { c.cyclicPrefixFraction = v }
         if randomSector {
             c.targetSector = .random(meanLowRad: radians(-60), meanHighRad: radians(60), spanLowRad: radians(10), spanHighRad: radians(20))
         } else if sectorMin != nil || sectorMax != nil {
@@ -127,8 +123,6 @@ struct MTSystemOptions: ParsableArguments {
             c.commSector = try AngularSector(lowerDeg: commMin ?? degrees(c.commSector.lowerRad), upperDeg: commMax ?? degrees(c.commSector.upperRad),
                                              name: "--comm-min/--comm-max")
         }
-        if let v = rangeMin { c.rangeMinMeters = v }
-        if let v = rangeMax { c.rangeMaxMeters = v }
         if let s = spacingStdMM { c.spacingStdMeters = s * 1e-3 }
         if let v = spacingModel { c.spacingModel = v }
         if let v = calibration { c.calibration = v }
@@ -217,7 +211,7 @@ func parseReceivers(_ receiver: String, entries: Int, allowList: Bool) throws ->
 /// `OperatingPointReport(m, label:)` as a JSON dictionary (for the shard merges that compose dictionaries).
 func metricsDict(_ m: OperatingPointMetrics, label: String) -> [String: Any] {
     // Encoding a struct of numbers and strings cannot fail.
-    (try? ReportJSON.dictionary(OperatingPointReport(m, label: label))) ?? [:]
+    (try? ResultJSON.object(OperatingPointReport(m, label: label))) ?? [:]
 }
 
 
@@ -225,7 +219,7 @@ func metricsDict(_ m: OperatingPointMetrics, label: String) -> [String: Any] {
 typealias MTMethod = EvaluationMethod
 
 /// The `gospa_decomposition` object of an `evaluate --json` result (docs/multitarget.md, "evaluate --json").
-func gospaDict(_ g: GOSPABreakdown) -> [String: Any] { (try? ReportJSON.dictionary(g)) ?? [:] }
+func gospaDict(_ g: GOSPABreakdown) -> [String: Any] { (try? ResultJSON.object(g)) ?? [:] }
 
 /// The curves of `--impairments` (each with its receiver from `receivers`, omp | domp) and `--checkpoint` (comma
 /// list), in that order (`EvaluationMethods`).

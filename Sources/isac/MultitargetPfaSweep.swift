@@ -82,7 +82,7 @@ struct MTPfaSweep: ParsableCommand {
             try writeFiles(rows: rows, curves: meths.map { TradeoffExperiment.Curve(label: $0.label, dashed: $0.dashed) }, config: cfg, to: o)
         }
         if json {
-            print(try ReportJSON.string(report(rows: rows, config: cfg, runTimeSeconds: total)))
+            print(try ResultJSON.string(report(rows: rows, config: cfg, runTimeSeconds: total)))
         } else {
             print("eta=\(eta) phi=\(phiDeg)deg  T_max=\(cfg.maxTargets)  samples=\(samples) (+\(cal) calibration)")
             func pad(_ t: String, _ w: Int) -> String { t.count >= w ? t : t + String(repeating: " ", count: w - t.count) }
@@ -167,6 +167,6 @@ extension MTPfaSweep {
             try CLIOutput.checkFolder(o)
             try cmd.writeFiles(rows: rows, curves: curves, config: cfg, to: o)
         }
-        return try ReportJSON.dictionary(cmd.report(rows: rows, config: cfg, runTimeSeconds: total))
+        return try ResultJSON.object(cmd.report(rows: rows, config: cfg, runTimeSeconds: total))
     }
 }

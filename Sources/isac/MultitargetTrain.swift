@@ -115,9 +115,9 @@ struct MTTrain: ParsableCommand {
         })
         if result.test != nil { result.testCommand = try testCommand(checkpoint: ckPath) }
         result.totalTimeSeconds = Date().timeIntervalSince(t0)
-        try AtomicFile.write(try ReportJSON.string(result, pretty: true), to: staged.file("summary.json"))
+        try AtomicFile.write(try ResultJSON.string(result, pretty: true), to: staged.file("summary.json"))
         try staged.commit()
-        if json { print(try ReportJSON.string(result)) } else {
+        if json { print(try ResultJSON.string(result)) } else {
             print("\(method.rawValue) learning: \(result.parameters) parameters, \(result.steps) steps x B=\(result.batch), \(String(format: "%.0f", result.trainTimeSeconds)) s")
             if let b = result.spacingErrorBeforeMM, let a = result.spacingErrorAfterMM {
                 print(String(format: "||d_hat - d||: %.4f mm (nominal) -> %.4f mm (learned)", b, a))
@@ -178,9 +178,9 @@ extension MTTrain {
             if done == total { pl.finish() }
         })
         result.totalTimeSeconds = Date().timeIntervalSince(t0)
-        try AtomicFile.write(try ReportJSON.string(result, pretty: true), to: staged.file("summary.json"))
+        try AtomicFile.write(try ResultJSON.string(result, pretty: true), to: staged.file("summary.json"))
         try staged.commit()
-        if json { print(try ReportJSON.string(result)) } else {
+        if json { print(try ResultJSON.string(result)) } else {
             print("NNBL (\(result.complexity)): \(result.parameters) parameters, map \(result.map[0])x\(result.map[1]), steps \(result.positionSteps)+\(result.detectionSteps) x B=\(result.batch), \(String(format: "%.0f", result.trainTimeSeconds)) s")
             printTestTable(result.test ?? [])
             print("wrote \(out)/model.npz, training.csv, loss_position.svg, loss_detection.svg, summary.json")

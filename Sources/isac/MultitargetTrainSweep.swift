@@ -138,7 +138,7 @@ struct MTTrainSweep: ParsableCommand {
             let train = try trainCommand(item, out: dir)
             if !quiet { FileHandle.standardError.write("train-sweep: run \(index + 1) (seed \(item.seed), lr \(item.lr.map { "\($0)" } ?? "preset")) -> \(dir)\n".data(using: .utf8)!) }
             try Self.withStdout(on: quiet ? "/dev/null" : nil) { try train.run() }
-            try AtomicFile.write(try ReportJSON.string(TrainSweepMarker(configHash: configHash, seed: item.seed, lr: item.lr)) + "\n", to: marker)
+            try AtomicFile.write(try ResultJSON.string(TrainSweepMarker(configHash: configHash, seed: item.seed, lr: item.lr)) + "\n", to: marker)
         }
         guard let d = fm.contents(atPath: dir + "/summary.json"),
               let summary = try? JSONSerialization.jsonObject(with: d) as? [String: Any] else {
@@ -209,7 +209,7 @@ struct MTTrainSweep: ParsableCommand {
         var (csv, obj) = try Self.table(rows, command: self)
         try csv.write(to: obj.table)
         obj.runTimeSeconds = Date().timeIntervalSince(t0)
-        if json { print(try ReportJSON.string(obj)) } else { print("\(obj.runs.count) runs -> \(obj.table)") }
+        if json { print(try ResultJSON.string(obj)) } else { print("\(obj.runs.count) runs -> \(obj.table)") }
     }
 
     /// `isac merge SD`: the table from the rows of a complete set of shards, written to the sweep's `--out`.
@@ -234,6 +234,6 @@ struct MTTrainSweep: ParsableCommand {
         try csv.write(to: obj.table)
         obj.runTimeSeconds = shards.reduce(0) { $0 + $1.manifest.runTimeSeconds }
         obj.shards = shards.count
-        return try ReportJSON.dictionary(obj)
+        return try ResultJSON.object(obj)
     }
 }

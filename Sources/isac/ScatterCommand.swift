@@ -61,14 +61,13 @@ struct ScatterSphere: ParsableCommand {
                                          tolerance: tolerance, angles: angles)
         let sec = Date().timeIntervalSince(t0)
         if json {
-            print(try JSONOutput.string([
-                "ka": ka, "epsRe": epsRe, "epsIm": epsIm, "voxelsPerWavelength": vpw, "voxels": v.voxelCount,
-                "gmresIterations": v.gmresIterations, "relativeResidual": v.relativeResidual, "tolerance": tolerance,
-                "farFieldRelativeError": v.relativeError, "farFieldRelativeErrorEqualVolume": v.relativeErrorEqualVolume, "bornFarFieldRelativeError": v.bornRelativeError,
-                "qscaMie": v.qscaMie, "qscaVIE": v.qscaVIE, "anglesDeg": v.anglesDeg,
-                "vieEPlane": v.vieE, "vieHPlane": v.vieH, "mieEPlane": v.mieE, "mieHPlane": v.mieH, "seconds": sec,
-                "mieS1": v.mieS1.map { [$0.real, $0.imaginary] }, "mieS2": v.mieS2.map { [$0.real, $0.imaginary] },
-            ] as [String: Any]))
+            print(try ResultJSON.string(ScatterSphereResult(
+                ka: ka, epsRe: epsRe, epsIm: epsIm, voxelsPerWavelength: vpw, voxels: v.voxelCount,
+                gmresIterations: v.gmresIterations, relativeResidual: v.relativeResidual, tolerance: tolerance,
+                farFieldRelativeError: v.relativeError, farFieldRelativeErrorEqualVolume: v.relativeErrorEqualVolume, bornFarFieldRelativeError: v.bornRelativeError,
+                qscaMie: v.qscaMie, qscaVIE: v.qscaVIE, anglesDeg: v.anglesDeg,
+                vieEPlane: v.vieE, vieHPlane: v.vieH, mieEPlane: v.mieE, mieHPlane: v.mieH, seconds: sec,
+                mieS1: v.mieS1.map { [$0.real, $0.imaginary] }, mieS2: v.mieS2.map { [$0.real, $0.imaginary] })))
         } else {
             print(String(format: "sphere ka=%.3g eps=%.3g%+.3gj  %.1f voxels/λ  N_s=%d", ka, epsRe, epsIm, vpw, v.voxelCount))
             print(String(format: "GMRES  %d iterations, residual %.2e (tol %.1e)", v.gmresIterations, v.relativeResidual, tolerance))
@@ -233,19 +232,17 @@ struct ScatterChannel: ParsableCommand {
         let c = t.supportCenter
         let r = (c.x * c.x + c.y * c.y).squareRoot(), th = Double.atan2(y: c.y, x: c.x) * 180 / Double.pi
         if json {
-            var o: [String: Any] = ["target": target.rawValue, "solver": solver, "out": out, "shape": [H.rx, H.tx, H.subcarriers],
-                                    "voxels": t.occupiedCount, "voxelPitchM": t.pitch, "rangeM": r, "azimuthDeg": th,
-                                    "headingDeg": headingDeg, "center": [c.x, c.y, c.z], "frobeniusNorm": H.norm, "seconds": sec,
-                                    "frequenciesHz": array.frequenciesHz]
-            if let i = its { o["gmresMaxIterations"] = i }
+            var o = ScatterChannelResult(target: target.rawValue, solver: solver, out: out, shape: [H.rx, H.tx, H.subcarriers],
+                                         voxels: t.occupiedCount, voxelPitchM: t.pitch, rangeM: r, azimuthDeg: th,
+                                         headingDeg: headingDeg, center: [c.x, c.y, c.z], frobeniusNorm: H.norm, seconds: sec,
+                                         frequenciesHz: array.frequenciesHz, gmresMaxIterations: its)
             if !vieStats.isEmpty {
-                o["viePreconditioner"] = noJacobi ? "none" : viePreconditioner.rawValue
-                o["vieBlockEdge"] = vieBlockEdge; o["vieDiscretization"] = vieDiscretizationName
-                o["vie"] = vieStats.map { ["frequencyHz": $0.frequencyHz, "solves": $0.solves, "meanIterations": $0.meanIterations,
-                                           "maxIterations": $0.maxIterations, "maxRelativeResidual": $0.maxRelativeResidual,
-                                           "seconds": $0.seconds] as [String: Any] }
+                o.viePreconditioner = noJacobi ? "none" : viePreconditioner.rawValue
+                o.vieBlockEdge = vieBlockEdge; o.vieDiscretization = vieDiscretizationName
+                o.vie = vieStats.map { .init(frequencyHz: $0.frequencyHz, solves: $0.solves, meanIterations: $0.meanIterations,
+                                             maxIterations: $0.maxIterations, maxRelativeResidual: $0.maxRelativeResidual, seconds: $0.seconds) }
             }
-            print(try JSONOutput.string(o))
+            print(try ResultJSON.string(o))
         } else {
             print(String(format: "%@ (%@): %d voxels at %.4f m, centre range %.3f m azimuth %.2f°", target.rawValue, solver, t.occupiedCount, t.pitch, r, th))
             print(String(format: "H: %d×%d×%d complex64 → %@  ‖H‖_F = %.4g  (%.2f s%@)", H.rx, H.tx, H.subcarriers, out, H.norm, sec,
@@ -300,8 +297,7 @@ struct ScatterBench: ParsableCommand {
 
     func run() throws {
         if let dir = export { try OutputFolder.ensureWritable(dir, flag: "--export") }
-        var out: [String: Any] = ["threads": ProcessInfo.processInfo.activeProcessorCount]
-        var born: [[String: Any]] = []
+        var out = ScatterBenchResult(threads: ProcessInfo.processInfo.activeProcessorCount)
         if !json { print("Born (eq. 14)  array    voxels   s/sample   samples/s") }
         for (name, n, k) in [("small", 16, 4), ("paper", 64, 16)] where !(skipPaper && name == "paper") {
             let cfg = try DatasetConfig.preset(name, solver: .born, seed: 1)
@@ -319,8 +315,8 @@ struct ScatterBench: ParsableCommand {
                 times.append(Date().timeIntervalSince(t0)); cpu.append(cpuSeconds() - c0)
             }
             let s = median(times), c = median(cpu)
-            born.append(["preset": name, "antennas": n, "subcarriers": k, "voxels": t.occupiedCount, "secondsPerSample": s,
-                         "samplesPerSecond": 1 / s, "cpuSecondsPerSample": c, "allSeconds": times])
+            out.born.append(.init(preset: name, antennas: n, subcarriers: k, voxels: t.occupiedCount, secondsPerSample: s,
+                                  samplesPerSecond: 1 / s, cpuSecondsPerSample: c, allSeconds: times))
             if !json { print(String(format: "               %-5@ %2d×%2d×%-2d %6d  %9.4f  %10.3f  (CPU %.3f s/sample)", name, n, n, k, t.occupiedCount, s, 1 / s, c)) }
             if let dir = export, let H {
                 let occ = t.occupiedIndices
@@ -338,9 +334,7 @@ struct ScatterBench: ParsableCommand {
                 ], to: "\(dir)/born_\(name).npz")
             }
         }
-        out["born"] = born
         // VIE scaling: dielectric cube at 10 voxels/λ, one subcarrier, all Tx right-hand sides.
-        var vie: [[String: Any]] = []
         if !json { print("VIE cube  N_s     N=P³     setup s  matvec CPU s  matvec/(N log2 N) ns  GMRES it  s/subcarrier  CPU/(it·Tx)/(N log2 N) ns") }
         let arr = try SensingArray.cross(antennas: vieTx, carrierHz: 4.9e9, subcarriers: 1)
         let k = Fields.wavenumber(frequencyHz: 4.9e9), h = speedOfLight / 4.9e9 / 10
@@ -363,16 +357,16 @@ struct ScatterBench: ParsableCommand {
             let solveCPU = cpuSeconds() - c0
             let N = Double(op.fftPoints), nlogn = N * Foundation.log2(N)
             let perIt = solveCPU / (st[0].meanIterations * Double(vieTx))
-            vie.append(["edge": e, "voxels": op.occupied.count, "fftSize": op.fftPoints, "setupSeconds": setup, "matvecCPUSeconds": perMatvec, "matvecWallSeconds": median(mw),
-                        "matvecPerNlogN_ns": perMatvec / nlogn * 1e9, "gmresMeanIterations": st[0].meanIterations,
-                        "gmresMaxIterations": st[0].maxIterations, "maxRelativeResidual": st[0].maxRelativeResidual, "tx": vieTx,
-                        "secondsPerSubcarrier": st[0].seconds, "cpuSecondsPerSubcarrier": solveCPU, "cpuSecondsPerIterationPerTxPerNlogN_ns": perIt / nlogn * 1e9])
+            out.vie.append(.init(edge: e, voxels: op.occupied.count, fftSize: op.fftPoints, setupSeconds: setup, matvecCPUSeconds: perMatvec,
+                                 matvecWallSeconds: median(mw), matvecPerNlogN_ns: perMatvec / nlogn * 1e9,
+                                 gmresMeanIterations: st[0].meanIterations, gmresMaxIterations: st[0].maxIterations,
+                                 maxRelativeResidual: st[0].maxRelativeResidual, tx: vieTx, secondsPerSubcarrier: st[0].seconds,
+                                 cpuSecondsPerSubcarrier: solveCPU, cpuSecondsPerIterationPerTxPerNlogN_ns: perIt / nlogn * 1e9))
             if !json { print(String(format: "VIE %4d  %6d  %7d  %8.3f  %8.4f  %20.2f  %8.1f  %12.2f  %24.2f",
                                     e, op.occupied.count, op.fftPoints, setup, perMatvec, perMatvec / nlogn * 1e9,
                                     st[0].meanIterations, st[0].seconds, perIt / nlogn * 1e9)) }
         }
-        out["vie"] = vie
-        if json { print(try JSONOutput.string(out)) }
+        if json { print(try ResultJSON.string(out)) }
     }
 }
 
@@ -454,6 +448,8 @@ struct ScatterValidate: ParsableCommand {
             for (label, d, v) in discs { var r = try ScatterValidation.sphereChannel(solver: "vie", voxelsPerWavelength: vpw, discretization: d, exactVolume: exact, voxelization: v, gridShifts: gridShifts); r.solver = label; add(r) }
         } }
         if json {
+            // Kept as the JSONEncoder text parsed back (not `ResultJSON`): printing the row Doubles directly changes the
+            // last digit of some numbers (e.g. phaseOffsetDeg -4.674872410622195 → …193), and these bytes must not change.
             let data = try JSONEncoder().encode(rows)
             let arr = try JSONSerialization.jsonObject(with: data)
             print(try JSONOutput.string(["rows": arr] as [String: Any]))
@@ -465,4 +461,62 @@ struct ScatterValidate: ParsableCommand {
             }
         }
     }
+}
+
+// `--json` result types (issue 12: Codable instead of `[String: Any]`; `ResultJSON` prints the same bytes the
+// dictionaries printed: each field keeps the Swift type of the value it replaces, nil fields are left out).
+
+/// `scatter sphere --json`: FFT-VIE and Born far fields of a dielectric sphere against the Mie series.
+struct ScatterSphereResult: Encodable {
+    var ka: Double, epsRe: Double, epsIm: Double, voxelsPerWavelength: Double
+    var voxels: Int, gmresIterations: Int
+    var relativeResidual: Double, tolerance: Double
+    /// Relative L2 errors of |F| against Mie (VIE, VIE vs the equal-volume sphere, Born).
+    var farFieldRelativeError: Double, farFieldRelativeErrorEqualVolume: Double, bornFarFieldRelativeError: Double
+    var qscaMie: Double, qscaVIE: Double
+    /// Observation angles, deg, and |F| in the E and H planes on them.
+    var anglesDeg: [Double]
+    var vieEPlane: [Double], vieHPlane: [Double], mieEPlane: [Double], mieHPlane: [Double]
+    /// Wall time, s.
+    var seconds: Double
+    /// Mie amplitudes S1, S2 per angle as [re, im].
+    var mieS1: [[Double]], mieS2: [[Double]]
+}
+
+/// `scatter channel --json` (voxel solvers): the written tensor's shape [N_r, N_t, K] and the target's geometry
+/// (m, deg); GMRES fields only for the VIE.
+struct ScatterChannelResult: Encodable {
+    /// One subcarrier's VIE solve statistics.
+    struct VIEStats: Encodable {
+        var frequencyHz: Double, solves: Int, meanIterations: Double, maxIterations: Int, maxRelativeResidual: Double, seconds: Double
+    }
+    var target: String, solver: String, out: String
+    var shape: [Int]
+    var voxels: Int
+    var voxelPitchM: Double, rangeM: Double, azimuthDeg: Double, headingDeg: Double
+    var center: [Double]
+    var frobeniusNorm: Double, seconds: Double
+    var frequenciesHz: [Double]
+    var gmresMaxIterations: Int?
+    var viePreconditioner: String? = nil
+    var vieBlockEdge: Int? = nil
+    var vieDiscretization: String? = nil
+    var vie: [VIEStats]? = nil
+}
+
+/// `scatter bench --json`: Born per-sample times per preset and VIE cube scaling rows (s, CPU s, ns per N log2 N).
+struct ScatterBenchResult: Encodable {
+    struct Born: Encodable {
+        var preset: String, antennas: Int, subcarriers: Int, voxels: Int
+        var secondsPerSample: Double, samplesPerSecond: Double, cpuSecondsPerSample: Double, allSeconds: [Double]
+    }
+    struct VIE: Encodable {
+        var edge: Int, voxels: Int, fftSize: Int
+        var setupSeconds: Double, matvecCPUSeconds: Double, matvecWallSeconds: Double, matvecPerNlogN_ns: Double
+        var gmresMeanIterations: Double, gmresMaxIterations: Int, maxRelativeResidual: Double, tx: Int
+        var secondsPerSubcarrier: Double, cpuSecondsPerSubcarrier: Double, cpuSecondsPerIterationPerTxPerNlogN_ns: Double
+    }
+    var threads: Int
+    var born: [Born] = []
+    var vie: [VIE] = []
 }

@@ -63,12 +63,12 @@ struct ScatterRCS: ParsableCommand {
         let sec = Date().timeIntervalSince(t0)
         let dB = { (x: Double) in 10 * Foundation.log10(max(x, 1e-300)) }
         if json {
-            var o: [String: Any] = ["solver": solver, "target": mesh ?? target!, "frequencyHz": frequencyHz, "wavelengthM": speedOfLight / frequencyHz,
-                                    "thetaDeg": r.thetaDeg, "phiDeg": phiDeg, "polarization": polarization, "bistatic": bistatic,
-                                    "rcs_m2": r.rcsM2, "rcs_dbsm": r.rcsDBsm, "facets": r.facets, "samples": r.samples, "seconds": sec]
-            if bistatic { o["incidenceThetaDeg"] = incidenceDeg }
-            if let ref = r.referenceM2, let n = r.referenceName { o["reference"] = n; o["reference_dbsm"] = ref.map(dB) }
-            print(try JSONOutput.string(o))
+            var o = ScatterRCSResult(solver: solver, target: mesh ?? target!, frequencyHz: frequencyHz, wavelengthM: speedOfLight / frequencyHz,
+                                     thetaDeg: r.thetaDeg, phiDeg: phiDeg, polarization: polarization, bistatic: bistatic,
+                                     rcs_m2: r.rcsM2, rcs_dbsm: r.rcsDBsm, facets: r.facets, samples: r.samples, seconds: sec,
+                                     incidenceThetaDeg: bistatic ? incidenceDeg : nil)
+            if let ref = r.referenceM2, let n = r.referenceName { o.reference = n; o.reference_dbsm = ref.map(dB) }
+            print(try ResultJSON.string(o))
         } else {
             print(String(format: "PO RCS at %.4g GHz: %d facets, %d surface samples (%.2f s)", frequencyHz / 1e9, r.facets, r.samples, sec))
             print("theta_deg  rcs_dbsm" + (r.referenceName.map { "  \($0)_dbsm" } ?? ""))
@@ -117,12 +117,13 @@ extension ScatterChannel {
             try f.write(to: fig)
         }
         if json {
-            var o: [String: Any] = ["target": meshPath ?? target.rawValue, "solver": solver, "out": out, "shape": [H.rx, H.tx, H.subcarriers],
-                                    "facets": mesh.triangles.count, "metalAreaM2": mesh.triangles.indices.filter { mesh.parts[$0] == .metal }.reduce(0) { $0 + mesh.area($1) },
-                                    "boundsCenter": [c.x, c.y, c.z], "poSamplesLit": lit, "poSamplesPerWavelength": spw, "frobeniusNorm": H.norm, "seconds": sec,
-                                    "cpuSeconds": cpu, "poGemmSeconds": timing.gemmSeconds, "poGemmGflops": timing.gemmFlops / 1e9, "poStageSeconds": timing.stageSeconds, "frequenciesHz": try cfg.array().frequenciesHz]
-            if let v = vox { o["bornVoxels"] = v.material.filter { $0 > 1 }.count }
-            print(try JSONOutput.string(o))
+            let o = ScatterSurfaceChannelResult(
+                target: meshPath ?? target.rawValue, solver: solver, out: out, shape: [H.rx, H.tx, H.subcarriers],
+                facets: mesh.triangles.count, metalAreaM2: mesh.triangles.indices.filter { mesh.parts[$0] == .metal }.reduce(0) { $0 + mesh.area($1) },
+                boundsCenter: [c.x, c.y, c.z], poSamplesLit: lit, poSamplesPerWavelength: spw, frobeniusNorm: H.norm, seconds: sec,
+                cpuSeconds: cpu, poGemmSeconds: timing.gemmSeconds, poGemmGflops: timing.gemmFlops / 1e9, poStageSeconds: timing.stageSeconds,
+                frequenciesHz: try cfg.array().frequenciesHz, bornVoxels: vox.map { v in v.material.filter { $0 > 1 }.count })
+            print(try ResultJSON.string(o))
         } else {
             print(String(format: "%@ (%@): %d facets, mesh centre (%.2f, %.2f, %.2f) m", meshPath ?? target.rawValue, solver, mesh.triangles.count, c.x, c.y, c.z))
             print(String(format: "H: %d×%d×%d complex64 → %@  ‖H‖_F = %.4g  (%.2f s)", H.rx, H.tx, H.subcarriers, out, H.norm, sec))
@@ -134,4 +135,42 @@ extension ScatterChannel {
 func processCPUSeconds() -> Double {
     var u = rusage(); getrusage(RUSAGE_SELF.rawValue, &u)
     return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6
+}
+
+// `--json` result types (issue 12: Codable instead of `[String: Any]`; `ResultJSON` prints the same bytes the
+// dictionaries printed: each field keeps the Swift type of the value it replaces, nil fields are left out).
+
+/// `scatter rcs --json`: PO RCS σ (m², dBsm) per observation angle θ (deg); `reference*` where an analytic
+/// reference exists (sphere: Mie), `incidenceThetaDeg` only for --bistatic.
+struct ScatterRCSResult: Encodable {
+    var solver: String, target: String
+    var frequencyHz: Double, wavelengthM: Double
+    var thetaDeg: [Double]
+    var phiDeg: Double
+    var polarization: String
+    var bistatic: Bool
+    var rcs_m2: [Double], rcs_dbsm: [Double]
+    var facets: Int, samples: Int
+    /// Wall time, s.
+    var seconds: Double
+    var incidenceThetaDeg: Double?
+    var reference: String? = nil
+    var reference_dbsm: [Double]? = nil
+}
+
+/// `scatter channel --json` for the surface solvers (po, hybrid): shape [N_r, N_t, K], mesh facts, PO timing
+/// split (s, GFLOP); `bornVoxels` only for hybrid.
+struct ScatterSurfaceChannelResult: Encodable {
+    var target: String, solver: String, out: String
+    var shape: [Int]
+    var facets: Int
+    /// Total area of the metal facets, m².
+    var metalAreaM2: Double
+    var boundsCenter: [Double]
+    var poSamplesLit: Int
+    var poSamplesPerWavelength: Double
+    var frobeniusNorm: Double, seconds: Double, cpuSeconds: Double, poGemmSeconds: Double, poGemmGflops: Double
+    var poStageSeconds: [String: Double]
+    var frequenciesHz: [Double]
+    var bornVoxels: Int?
 }

@@ -3,6 +3,7 @@ import ISACIO
 import Linalg
 import Testing
 import Scattering
+import _TestSupport
 @testable import ExtendedDatasets
 
 // Issue 13: concurrent writers never produce a mixed dataset that validates, and interrupted

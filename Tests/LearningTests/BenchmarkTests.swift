@@ -12,10 +12,11 @@ import Testing
         let bns = 2 * (c1 + c2 + d)
         let block = 4 * d + 4 * (d * d + d) + (d * 2 * d + 2 * d) + (2 * d * d + d)
         let expected = convs + bns + l * d + 2 * block + (d * 2 + 2)
-        #expect(r["parameters"] as? Int == expected)
-        #expect((r["samples_per_s"] as? Double).map { $0.isFinite && $0 > 0 } == true)
+        #expect(r.parameters == expected)
+        #expect(r.tokens == l && r.input_shape == [2, 2 * k, n, n])
+        #expect(r.samples_per_s.isFinite && r.samples_per_s > 0)
         // two classes, random init: the first loss is near log 2
-        #expect((r["loss_first"] as? Double).map { Swift.abs($0 - Foundation.log(2.0)) < 1.0 } == true)
+        #expect(Swift.abs(r.loss_first - Foundation.log(2.0)) < 1.0)
         #expect(throws: ISACError.self) { _ = try LearningBenchmark.run(batch: 0) }
         #expect(throws: ISACError.self) { _ = try LearningBenchmark.run(antennas: 6) }
     }
@@ -48,8 +49,9 @@ import Testing
         let antennas = Int(env["LEARNING_BENCH_ANTENNAS"] ?? "") ?? 64
         let steps = Int(env["LEARNING_BENCH_STEPS"] ?? "") ?? 10
         let r = try LearningBenchmark.run(batch: batch, antennas: antennas, subcarriers: 16, steps: steps, warmup: 2)
-        let data = try JSONSerialization.data(withJSONObject: r, options: [.sortedKeys])
+        let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
+        let data = try enc.encode(r)
         print("LEARNING_BENCH_RESULT " + String(decoding: data, as: UTF8.self))
-        #expect((r["samples_per_s"] as? Double ?? 0) > 0)
+        #expect(r.samples_per_s > 0)
     }
 }

@@ -24,14 +24,9 @@ private func expectInvalidParameter(_ name: String, sourceLocation: SourceLocati
     }
 }
 
-/// Tiny Born dataset config (4 antennas, 2 subcarriers, tiny vehicles) so these run in seconds in debug.
-private func tinyConfig(seed: UInt64 = 5) throws -> DatasetConfig {
-    var c = try DatasetConfig.preset("small", solver: .born, seed: seed)
-    c.antennas = 4; c.subcarriers = 2; c.targetScale = 0.15; c.voxelPitchM = 0.04
-    c.trainCounts = [2, 2]; c.valCounts = [1, 1]; c.testCounts = [1, 1]
-    c.trainInstances = 2; c.valInstances = 1; c.testInstances = 1; c.samplesPerChunk = 2
-    return c
-}
+/// Tiny Born dataset config (4 antennas, 2 subcarriers, tiny vehicles) so these run in seconds in debug: the shared
+/// `_TestSupport.tinyDatasetConfig` with its default counts (the same values this file's copy had).
+private func tinyConfig(seed: UInt64 = 5) throws -> DatasetConfig { try tinyDatasetConfig(seed: seed) }
 
 /// Chunk indices that have a completion record (`chunk-NNNNNN.json`) in `dir/chunks`.
 private func recordedChunks(_ dir: String) -> [String] {

@@ -3,7 +3,7 @@ import ISACIO
 import Testing
 @testable import isac
 
-/// `ResultJSON` (CommonOptions.swift): a `Codable` result prints the bytes `JSONOutput.string` prints for the
+/// `ResultJSON` (ISACIO/ResultJSON.swift): a `Codable` result prints the bytes `JSONOutput.string` prints for the
 /// `[String: Any]` dictionary with the same keys and Swift value types (the dictionaries the CLI built before).
 @Suite struct ClusterResultJSONTests {
     private struct Inner: Encodable {
