@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layering (no cycles): physics below, algorithms above, experiments and CLI on top.
-//   CLinalg (system: OpenBLAS, LAPACKE, FFTW3)
+//   CLinalg (system: OpenBLAS, LAPACKE, FFTW3), CKernels (internal plain-C SIMD kernels, no product)
 //   Linalg  <- Arrays, Waveforms, ISACIO
 //   Estimation, Metrics, Scattering, Learning  (algorithms)
 //   ExtendedDatasets <- Scattering  (extended-target datasets: generator, locked chunk store)
@@ -30,10 +30,12 @@ let package = Package(
             .brew(["openblas", "lapack", "fftw"]),
         ]),
         .target(name: "Linalg", dependencies: ["CLinalg", numerics]),
+        // Internal plain-C SIMD kernels (run-time AVX-512/AVX2 dispatch, portable fallback); not a product.
+        .target(name: "CKernels"),
         .target(name: "ISACIO", dependencies: ["Linalg", numerics]),
         .target(name: "Arrays", dependencies: ["Linalg", numerics]),
         .target(name: "Waveforms", dependencies: ["Linalg", numerics]),
-        .target(name: "Estimation", dependencies: ["Linalg", "Arrays", numerics]),
+        .target(name: "Estimation", dependencies: ["Linalg", "Arrays", "CKernels", numerics]),
         .target(name: "Metrics", dependencies: ["Linalg", numerics]),
         .target(name: "Scattering", dependencies: ["Linalg", "Arrays", "ISACIO", numerics]),
         .target(name: "Learning", dependencies: ["Linalg", "ISACIO", numerics]),
@@ -60,7 +62,7 @@ let package = Package(
         .testTarget(name: "ArraysTests", dependencies: ["Arrays", "Linalg", numerics]),
         .testTarget(name: "WaveformsTests", dependencies: ["Waveforms", "Linalg", numerics]),
         .testTarget(name: "ISACIOTests", dependencies: ["ISACIO", "Linalg", numerics]),
-        .testTarget(name: "EstimationTests", dependencies: ["Estimation", "Arrays", "Linalg", numerics]),
+        .testTarget(name: "EstimationTests", dependencies: ["Estimation", "CKernels", "Arrays", "Linalg", numerics]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Linalg", numerics]),
         // ScatteringTests: the dataset-config based PO/VIE/validated-range tests build their scenes with ExtendedDatasets.
         .testTarget(name: "ScatteringTests", dependencies: ["Scattering", "ExtendedDatasets", "Arrays", "Linalg", "_TestSupport", numerics]),

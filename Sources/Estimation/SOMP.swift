@@ -1,3 +1,5 @@
+internal import CKernels
+import Foundation
 import Linalg
 import Numerics
 
@@ -21,7 +23,7 @@ public struct SOMPResult<T: BLASScalar>: Sendable {
 /// Iteration t picks the atom q maximizing the correlation energy Σ_k |b_qᴴ r_k|² of the current
 /// residual R = Y − B_S X_S, then refits X_S = argmin ‖Y − B_S X‖_F by least squares.
 ///
-/// Cost: the full correlation C = Bᴴ Y ([Q × K], one GEMM) is formed once. Afterwards
+/// Cost: the full correlation C = Bᴴ Y ([Q × K], one pass over B) is formed once. Afterwards
 /// Bᴴ R = C − (Bᴴ B_S) X_S, Bᴴ B_S grows by one GEMV per iteration (or a caller-supplied closed
 /// form), and the per-iteration refit solves the t × t normal equations (B_Sᴴ B_S) X = C_S, so each
 /// iteration costs O(L Q) (O(Q K) with a closed-form Gram) instead of O(L Q K) (L = rows of B).
@@ -55,7 +57,7 @@ public enum SOMP {
                                              valid: "must not exceed the dictionary size \(b.cols)")
         }
         let q = b.cols, k = y.cols
-        // C = Bᴴ Y, [Q × K] (complex double: one real GEMM on the interleaved storage, `adjointProduct`).
+        // C = Bᴴ Y, [Q × K] (complex double: the streaming kernel on the interleaved storage, `adjointProduct`).
         let corr0: Matrix<T>
         if let bd = b as? Matrix<CDouble>, let yd = y as? Matrix<CDouble>, let c = adjointProduct(bd, yd) as? Matrix<T> {
             corr0 = c
@@ -107,16 +109,74 @@ public enum SOMP {
 }
 
 extension SOMP {
-    /// C = Bᴴ Y for complex double B [L × Q] and Y [L × K], as one real GEMM on B's interleaved
-    /// storage: B viewed as a real [2L × Q] matrix (rows re, im of each entry) times the real
-    /// [2L × 2K] matrix Ŷ = [Ŷ_re Ŷ_im], Ŷ_re rows (Re y, Im y) and Ŷ_im rows (Im y, −Re y), gives
-    /// Re C = Bᵀ_real Ŷ_re and Im C = Bᵀ_real Ŷ_im. Same flop count as the ZGEMM (8 L Q K), but for a
-    /// thin Y (K ≪ Q) the real kernel and its packing of B run ≈ 1.3× faster with OpenBLAS 0.3.21
-    /// (SkylakeX kernels, 32,512 × 2,268 × 8: 0.15–0.18 s vs 0.20–0.23 s, one thread). The values equal
-    /// the ZGEMM's up to the summation order (relative 1e-15).
+    /// C = Bᴴ Y for complex double B [L × Q] and Y [L × K], by a streaming kernel that reads B exactly once.
+    ///
+    /// B's interleaved storage is a real [2L × Q] matrix (rows re, im of each entry); C comes from the real
+    /// product Bᵀ_real Ŷ with Ŷ [2L × 2K], row 2i = (Re y_i, Im y_i) and row 2i+1 = (Im y_i, −Re y_i):
+    /// Re C = Σ (Re b Re y + Im b Im y), Im C = Σ (Re b Im y − Im b Re y). The product runs in
+    /// `ck_tall_thin_tn` (Sources/CKernels): for this tall-thin shape (2L ≈ 65k rows, 2K ≈ 16 columns) a packed
+    /// DGEMM spends ≈ 2/3 of its time copying B into panels (one more pass over B, 1.18 GiB in the wideband
+    /// benchmark); the kernel instead keeps a row block of Ŷ in L2 and streams each atom's contiguous rows
+    /// through register accumulators (AVX-512F / AVX2+FMA chosen at run time, portable C otherwise).
+    /// Atoms are split over `threads` workers (disjoint output rows, so the result does not depend on it).
+    /// The values equal the ZGEMM's up to the summation order (relative ≈ 1e-15 of Σ|b||y|).
+    /// - Parameters: threads: workers (nil: `ISAC_THREADS`, then `OMP_NUM_THREADS`, else the online cores).
     /// - Returns: [Q × K].
-    public static func adjointProduct(_ b: Matrix<CDouble>, _ y: Matrix<CDouble>) -> Matrix<CDouble> {
+    public static func adjointProduct(_ b: Matrix<CDouble>, _ y: Matrix<CDouble>, threads: Int? = nil) -> Matrix<CDouble> {
         precondition(b.rows == y.rows, "adjointProduct: B has \(b.rows) rows, Y \(y.rows)")
+        let l = b.rows, q = b.cols, k = y.cols
+        guard l > 0, q > 0, k > 0 else { return Matrix<CDouble>(rows: q, cols: k) }
+        // Ŷ row-major with its 2K columns padded to a multiple of 8 (one AVX-512 register per 8 columns).
+        let npad = (2 * k + 7) / 8 * 8
+        var yh = [Double](repeating: 0, count: 2 * l * npad)
+        for kk in 0..<k {
+            for i in 0..<l {
+                let v = y.data[i + kk * l], re = 2 * i * npad, im = re + npad
+                yh[re + kk] = v.real; yh[re + k + kk] = v.imaginary
+                yh[im + kk] = v.imaginary; yh[im + k + kk] = -v.real
+            }
+        }
+        var r = [Double](repeating: 0, count: q * npad)
+        // Work items of whole 8-atom register blocks, one per worker.
+        let workers = Swift.max(1, Swift.min(threads ?? adjointProductWorkers, (q + 7) / 8))
+        let per = ((q + workers - 1) / workers + 7) / 8 * 8
+        let items = (q + per - 1) / per
+        b.data.withUnsafeBufferPointer { pb in
+            pb.withMemoryRebound(to: Double.self) { bd in
+                yh.withUnsafeBufferPointer { py in
+                    r.withUnsafeMutableBufferPointer { pr in
+                        let bs = SendableMutablePointer(mutating: bd.baseAddress!), ys = SendableMutablePointer(mutating: py.baseAddress!)
+                        let out = SendableMutablePointer(pr)
+                        let run: (Int) -> Void = { w in
+                            let a0 = w * per, a1 = Swift.min(q, a0 + per)
+                            ck_tall_thin_tn(bs.pointer + a0 * 2 * l, 2 * l, 2 * l, a1 - a0, ys.pointer, npad,
+                                            out.pointer + a0 * npad)
+                        }
+                        if items == 1 { run(0) } else { parallelForEach(items, run) }
+                    }
+                }
+            }
+        }
+        var c = Matrix<CDouble>(rows: q, cols: k)
+        for kk in 0..<k { for j in 0..<q { c.data[j + kk * q] = CDouble(r[j * npad + kk], r[j * npad + k + kk]) } }
+        return c
+    }
+
+    /// Default worker count of `adjointProduct`: `ISAC_THREADS`, then `OMP_NUM_THREADS` (positive integers;
+    /// anything else is ignored here), else the online cores.
+    static var adjointProductWorkers: Int {
+        let env = ProcessInfo.processInfo.environment
+        for name in ["ISAC_THREADS", "OMP_NUM_THREADS"] {
+            if let v = env[name], let n = Int(v.trimmingCharacters(in: .whitespaces)), n >= 1 { return n }
+        }
+        return Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// The previous path of `adjointProduct`, kept as an independent reference and for benchmarks: one real
+    /// DGEMM on B's interleaved storage, Bᵀ_real [Ŷ_re Ŷ_im] (column-major Ŷ [2L × 2K]; OpenBLAS packs B).
+    /// - Returns: [Q × K].
+    public static func adjointProductGEMM(_ b: Matrix<CDouble>, _ y: Matrix<CDouble>) -> Matrix<CDouble> {
+        precondition(b.rows == y.rows, "adjointProductGEMM: B has \(b.rows) rows, Y \(y.rows)")
         let l = b.rows, q = b.cols, k = y.cols
         guard l > 0, q > 0, k > 0 else { return Matrix<CDouble>(rows: q, cols: k) }
         var yh = [Double](repeating: 0, count: 2 * l * 2 * k)

@@ -13,8 +13,8 @@ private func unitColumns(_ m: Matrix<CDouble>) -> Matrix<CDouble> {
     return out
 }
 
-/// Naive SOMP: recomputes Bᴴ R from scratch every iteration (the textbook algorithm).
-private func naiveSOMP(_ b: Matrix<CDouble>, _ y: Matrix<CDouble>, _ s: Int) throws -> [Int] {
+/// Naive SOMP: recomputes Bᴴ R from scratch every iteration (the textbook algorithm). Shared with CorrelationKernelTests.
+func naiveSOMP(_ b: Matrix<CDouble>, _ y: Matrix<CDouble>, _ s: Int) throws -> [Int] {
     var support: [Int] = []
     var r = y
     for _ in 0..<s {

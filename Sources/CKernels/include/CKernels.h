@@ -1,0 +1,24 @@
+#ifndef ISACKIT_CKERNELS_H
+#define ISACKIT_CKERNELS_H
+
+/// Streaming tall-thin correlation out = Bᵀ Ŷ (real double), for B with many long columns and Ŷ with few.
+///
+/// b:   column-major [rows × atoms], column a at b + a * ldb (ldb ≥ rows).
+/// yh:  row-major [rows × npad], row r at yh + r * npad; npad a positive multiple of 8 (pad with zero columns).
+/// out: row-major [atoms × npad]: out[a * npad + c] = Σ_r b[r + a * ldb] · yh[r * npad + c] (overwritten).
+///
+/// Reads B exactly once without packing: rows are blocked so one block of Ŷ stays in L2 while each atom's
+/// contiguous row segment is streamed through register accumulators (AVX-512F or AVX2+FMA, chosen at run time
+/// with __builtin_cpu_supports; portable C otherwise). Summation order: per row block, rows in increasing order,
+/// blocks accumulated in increasing order.
+void ck_tall_thin_tn(const double *b, long ldb, long rows, long atoms, const double *yh, long npad, double *out);
+
+/// Which code path ck_tall_thin_tn takes on this CPU: 2 = AVX-512F, 1 = AVX2+FMA, 0 = portable C.
+int ck_tall_thin_tn_path(void);
+
+/// ck_tall_thin_tn on a given path (2 = AVX-512F, 1 = AVX2+FMA, 0 = portable C), capped at what this CPU
+/// supports (ck_tall_thin_tn_path); lets tests cover every path on one machine.
+void ck_tall_thin_tn_on_path(int path, const double *b, long ldb, long rows, long atoms, const double *yh, long npad,
+                             double *out);
+
+#endif
