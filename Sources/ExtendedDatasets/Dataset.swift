@@ -60,6 +60,9 @@ public struct DatasetConfig: Codable, Sendable, Equatable, VehicleScene {
     public var poSamplesPerWavelength: Double? = nil
     /// PO part-to-part shadowing (`PhysicalOptics.shadowFlags`; nil = off, so configs without it keep their hash).
     public var poShadowing: Bool? = nil
+    /// VIE coupling/self-term scheme (`VIEDiscretization`; nil = `VIEDiscretization.default`, so configs without it
+    /// keep their hash). `.pointMatched` regenerates the channels of datasets made before the `fcd` default.
+    public var vieDiscretization: VIEDiscretization? = nil
 
     /// Voxels per free-space wavelength (at the highest subcarrier) of the VIE presets.
     public static let vieVoxelsPerWavelength = 6.0
@@ -245,7 +248,8 @@ public enum ExtendedTargetGenerator {
         case .vie:
             // GMRES(100): unrestarted GMRES needs ≈ 20 % fewer iterations than GMRES(40) on the vehicle shells, and
             // 100 Krylov vectors of 3 N_s ≤ 10⁵ unknowns stay below 200 MB per concurrent solve.
-            let (h, st) = try VIESolver.channel(target: t, array: array, tolerance: c.vieTolerance, restart: 100)
+            let (h, st) = try VIESolver.channel(target: t, array: array, tolerance: c.vieTolerance, restart: 100,
+                                                discretization: c.vieDiscretization ?? .default)
             return (h, st.map { $0.maxIterations }.max())
         case .po, .hybrid:
             throw ISACError.invalidParameter(name: "--solver", value: c.solver.rawValue, valid: "po/hybrid need the vehicle mesh (SurfaceScattering.channel); use born or vie for a bare voxel target")

@@ -23,7 +23,20 @@ struct DatasetGenerate: ParsableCommand {
     @Flag(help: "Continue an interrupted run in --out (finished chunks are kept after a checksum check).") var resume = false
     @Option(help: "Dataset seed.") var seed: UInt64 = 42
     @Option(name: .customLong("max-chunks"), help: "Stop after writing this many chunks (for staged runs).") var maxChunks: Int?
+    @Option(name: .customLong("vie-discretization"), help: "--solver vie: coupling/self-term scheme (default = fcd; point = the scheme of datasets made before 0.6; see `scatter validate`).") var vieDiscretizationName: String = "default"
     @OptionGroup var format: JSONQuietOptions
+
+    /// The `--vie-discretization` value: nil for "default" (the config keeps its hash), else the named scheme.
+    func vieDiscretization() throws -> VIEDiscretization? {
+        if vieDiscretizationName == "default" { return nil }
+        guard solver == DatasetSolver.vie.rawValue else {
+            throw ISACError.invalidParameter(name: "--vie-discretization", value: vieDiscretizationName, valid: "only with --solver vie")
+        }
+        do { return try VIEDiscretization.named(vieDiscretizationName) } catch {
+            throw ISACError.invalidParameter(name: "--vie-discretization", value: vieDiscretizationName,
+                                             valid: "default or one of " + VIEDiscretization.named.map { $0.0 }.joined(separator: ", "))
+        }
+    }
 
     func parsedShard() throws -> (Int, Int) {
         let p = shard.split(separator: "/").map { Int($0) }
@@ -37,12 +50,14 @@ struct DatasetGenerate: ParsableCommand {
         guard DatasetConfig.presetNames.contains(preset) else { throw ISACError.invalidParameter(name: "--preset", value: preset, valid: "must be \(DatasetConfig.presetNames.joined(separator: ", "))") }
         guard let _ = DatasetSolver(rawValue: solver) else { throw ISACError.invalidParameter(name: "--solver", value: solver, valid: "must be born, vie, po or hybrid") }
         _ = try parsedShard()
+        _ = try vieDiscretization()
         if let m = maxChunks { try Check.positive(m, "--max-chunks") }
     }
 
     func run() throws {
         let (i, n) = try parsedShard()
-        let cfg = try DatasetConfig.preset(preset, solver: DatasetSolver(rawValue: solver)!, seed: seed)
+        var cfg = try DatasetConfig.preset(preset, solver: DatasetSolver(rawValue: solver)!, seed: seed)
+        cfg.vieDiscretization = try vieDiscretization()
         let mine = (0..<cfg.chunkCount).filter { $0 % n == i }
         let total = mine.reduce(0) { $0 + min(cfg.samplesPerChunk, cfg.totalSamples - $1 * cfg.samplesPerChunk) }
         let prog = ProgressLine("dataset \(preset)/\(solver) shard \(i)/\(n)", total: total, enabled: !format.quiet)

@@ -126,3 +126,28 @@ private func files(_ dir: String) throws -> [String: Data] {
         #expect(abs(Double.atan2(y: ctr.y, x: ctr.x) - 0.3) < 1e-9)
     }
 }
+
+/// `DatasetConfig.vieDiscretization`: nil keeps the config JSON (and so the hash of every existing dataset)
+/// unchanged, a set value changes the hash, and the dataset's VIE solve uses exactly the named scheme.
+@Test func vieDiscretizationIsHonouredAndOnlyHashedWhenSet() throws {
+    var c = try tinyDatasetConfig()
+    c.solver = .vie; c.vieTolerance = 1e-6
+    let json = String(decoding: try JSONEncoder().encode(c), as: UTF8.self)
+    #expect(!json.contains("vieDiscretization"), "nil must not appear in the config JSON")
+    var p = c; p.vieDiscretization = .pointMatched
+    #expect(try DatasetWriter.configHash(p) != DatasetWriter.configHash(c))
+    let array = try SensingArray.cross(antennas: 4, carrierHz: 4.9e9, subcarriers: 2, subcarrierSpacingHz: 50e6)
+    let lam = speedOfLight / array.frequenciesHz.max()!
+    let t = try VoxelTarget.box(center: Point3(3, 0, 0), size: Point3(0.05, 0.04, 0.04), pitch: lam / 8,
+                                material: try Material(name: "dielectric", relativePermittivity: CDouble(4, -0.5), conductivity: 0))
+    let (hPoint, _) = try ExtendedTargetGenerator.solve(t, array: array, config: p)
+    let (hDefault, _) = try ExtendedTargetGenerator.solve(t, array: array, config: c)
+    let (rPoint, _) = try VIESolver.channel(target: t, array: array, tolerance: 1e-6, restart: 100, discretization: .pointMatched)
+    let (rDefault, _) = try VIESolver.channel(target: t, array: array, tolerance: 1e-6, restart: 100)
+    #expect(hPoint.data == rPoint.data, "the dataset solve must use the configured scheme")
+    #expect(hDefault.data == rDefault.data)
+    // The two schemes differ by more than the solve tolerance on this box (else the test could not tell them apart).
+    var num = 0.0, den = 0.0
+    for (a, b) in zip(hPoint.data, hDefault.data) { num += (a - b).lengthSquared; den += b.lengthSquared }
+    #expect((num / den).squareRoot() > 1e-3)
+}
