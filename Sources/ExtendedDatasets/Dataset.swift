@@ -63,6 +63,11 @@ public struct DatasetConfig: Codable, Sendable, Equatable, VehicleScene {
     /// VIE coupling/self-term scheme (`VIEDiscretization`; nil = `VIEDiscretization.default`, so configs without it
     /// keep their hash). `.pointMatched` regenerates the channels of datasets made before the `fcd` default.
     public var vieDiscretization: VIEDiscretization? = nil
+    /// Length the vehicles' pitch-dependent features are sized from (`VehicleShape.voxelize(featurePitchM:)`: shells
+    /// 1.2 × it thick); nil = the voxel pitch (original behaviour, hash unchanged).
+    public var featurePitchM: Double? = nil
+    /// Vehicle voxelization (`VehicleVoxelization`); nil = `.staircase` (original behaviour, hash unchanged).
+    public var voxelization: VehicleVoxelization? = nil
 
     /// Voxels per free-space wavelength (at the highest subcarrier) of the VIE presets.
     public static let vieVoxelsPerWavelength = 6.0
@@ -224,7 +229,8 @@ public enum ExtendedTargetGenerator {
                              materials: [Material], config c: DatasetConfig) throws -> VoxelTarget {
         try Check.positive(rangeM, "--range-m")
         let want = Point3(rangeM * Double.cos(azimuthRad), rangeM * Double.sin(azimuthRad), -c.arrayHeightM)
-        var t = try shape.voxelize(position: want, headingRad: headingRad, pitch: c.voxelPitchM, materials: materials)
+        var t = try shape.voxelize(position: want, headingRad: headingRad, pitch: c.voxelPitchM, materials: materials,
+                                   featurePitchM: c.featurePitchM, voxelization: c.voxelization ?? .staircase)
         let ctr = t.supportCenter
         t.origin += Point3(want.x - ctr.x, want.y - ctr.y, 0)
         return t

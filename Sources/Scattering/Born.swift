@@ -186,6 +186,12 @@ public enum BornSolver {
     public static func channel(target: VoxelTarget, array: SensingArray, blockSize: Int = 1024,
                                quadrature: BornQuadrature = .cube) throws -> ChannelTensor {
         try Check.positive(blockSize, "blockSize")
+        // The Born kernel is scalar in χ per voxel; weighted boundary voxels (fill f, tensor χ_eff) would be counted
+        // as full voxels — a silently wrong volume — so refuse them.
+        guard target.boundary.isEmpty else {
+            throw ISACError.invalidParameter(name: "--voxelization", value: "weighted",
+                                             valid: "the Born solver takes staircase voxels only; use --solver vie for weighted boundary voxels")
+        }
         try checkClearance(target: target, array: array)
         let cells = BornCells(target: target, array: array, quadrature: quadrature)
         return channel(cells: cells, materials: target.materials, array: array, blockSize: blockSize, formFactor: quadrature == .cube)

@@ -173,9 +173,19 @@ public struct VehicleShape: Sendable, Codable, Equatable {
 
     /// Voxelizes the instance placed at `position` (ground point below the body centre, world metres)
     /// and rotated by `headingRad` about +z, with materials [metal, tyre, glass, seat].
-    public func voxelize(position: Point3, headingRad: Double, pitch h: Double, materials: [Material]) throws -> VoxelTarget {
+    ///
+    /// - `featurePitchM`: the length the pitch-dependent features are sized from — shells 1.2 × it thick, tubes of
+    ///   radius ≥ 0.75 × it, … (`classify`). nil = the voxel pitch `h` (the original behaviour: the geometry then
+    ///   changes with the pitch, so channels at two pitches describe two different vehicles). Fix it to study
+    ///   convergence in pitch of one vehicle.
+    /// - `voxelization`: `.staircase` = a voxel is in iff its centre is (material of the centre); `.weighted` =
+    ///   the weighted discretization of `VoxelTarget.weightedSphere`, generalized (`VehicleVoxelization`).
+    public func voxelize(position: Point3, headingRad: Double, pitch h: Double, materials: [Material],
+                         featurePitchM: Double? = nil, voxelization: VehicleVoxelization = .staircase) throws -> VoxelTarget {
         try Check.positive(h, "voxel-pitch")
+        if let f = featurePitchM { try Check.positive(f, "feature-pitch") }
         guard materials.count == 4 else { throw ISACError.shapeMismatch("vehicle needs 4 materials [metal, tyre, glass, seat]") }
+        let hf = featurePitchM ?? h
         let b = bounds
         let c = Double.cos(headingRad), s = Double.sin(headingRad)
         var lo = Point3(repeating: .infinity), hi = Point3(repeating: -.infinity)
@@ -185,11 +195,97 @@ public struct VehicleShape: Sendable, Codable, Equatable {
             lo = pointwiseMin(lo, w); hi = pointwiseMax(hi, w)
         } } }
         let D = ClassifyDims(dims)
-        return try VoxelTarget.voxelize(lo: lo, hi: hi, pitch: h, materials: materials) { w in
+        func cls(_ w: Point3) -> UInt8 {
             let d = w - position
-            let body = Point3(c * d.x + s * d.y, -s * d.x + c * d.y, d.z)
-            return self.classify(body, pitch: h, dims: D)
+            return self.classify(Point3(c * d.x + s * d.y, -s * d.x + c * d.y, d.z), pitch: hf, dims: D)
         }
+        guard case .weighted(let ns) = voxelization else {
+            return try VoxelTarget.voxelize(lo: lo, hi: hi, pitch: h, materials: materials) { cls($0) }
+        }
+        try Check.inRange(ns, 2, 16, "voxelization subsamples")
+        // Grow the box by one pitch so voxels whose centre is outside but whose cube overlaps the shape exist.
+        let pad = Point3(repeating: h)
+        var cells: [VehicleVoxelization.Cell] = []
+        var t = try VoxelTarget.voxelize(lo: lo - pad, hi: hi + pad, pitch: h, materials: materials) { p in
+            let cell = VehicleVoxelization.sample(at: p, pitch: h, subsamples: ns, classify: cls)
+            cells.append(cell)
+            return cell.material
+        }
+        t.boundary = VehicleVoxelization.boundary(cells, pitch: h)
+        return t
+    }
+}
+
+/// How `VehicleShape.voxelize` turns the continuous vehicle into voxels.
+///
+/// `.weighted(s)`: each grid voxel is sampled on an s × s × s sub-grid of its cube. A voxel is occupied when any
+/// sub-sample is; its material is the most frequent non-empty one (ties → the lower index: metal, tyre, glass,
+/// seat); its filled fraction is f = (non-empty sub-samples)/s³. A voxel with f < 1 becomes a `BoundaryVoxel` with
+/// outward normal n̂ ∝ c_empty − c_filled (centroids of its empty and filled sub-samples): for a planar cut
+/// |c_empty − c_filled| = h/2 whatever f is. Where that distance is below h/4 the voxel is cut by more than one
+/// interface (a shell thinner than a voxel, an edge, a tube) and has no single interface normal: it gets the
+/// isotropic volume average χ_t = f χ instead (`BoundaryVoxel.isotropic`). Mixed-material voxels count every
+/// non-empty sub-sample toward the dominant material (the error that leaves is O(h) in the area of material
+/// junctions, not of the surface). Σ f h³ is the volume of the continuous vehicle to the sub-grid quantization.
+public enum VehicleVoxelization: Sendable, Equatable, Codable {
+    case staircase
+    case weighted(subsamples: Int)
+
+    /// Default sub-grid of `.weighted` (as `VoxelTarget.weightedSphere`).
+    public static let defaultSubsamples = 8
+
+    /// Parses a CLI name: "staircase" or "weighted".
+    public static func named(_ s: String) throws -> VehicleVoxelization {
+        switch s {
+        case "staircase": return .staircase
+        case "weighted": return .weighted(subsamples: defaultSubsamples)
+        default: throw ISACError.invalidParameter(name: "--voxelization", value: s, valid: "staircase or weighted")
+        }
+    }
+
+    /// Sub-sample statistics of one voxel.
+    struct Cell {
+        var material: UInt8
+        var fill: Double
+        /// c_empty − c_filled in units of the pitch (zero when the voxel is empty or full).
+        var separation: Point3
+    }
+
+    static func sample(at p: Point3, pitch h: Double, subsamples s: Int, classify: (Point3) -> UInt8) -> Cell {
+        var counts = (0, 0, 0, 0, 0)
+        var sumFilled = Point3(0, 0, 0), sumEmpty = Point3(0, 0, 0)
+        for i in 0..<s { for j in 0..<s { for l in 0..<s {
+            let o = (Point3(Double(i), Double(j), Double(l)) + 0.5) / Double(s) - Point3(repeating: 0.5)
+            let m = classify(p + h * o)
+            switch m {
+            case 0: counts.0 += 1; sumEmpty += o
+            case 1: counts.1 += 1; sumFilled += o
+            case 2: counts.2 += 1; sumFilled += o
+            case 3: counts.3 += 1; sumFilled += o
+            default: counts.4 += 1; sumFilled += o
+            }
+        } } }
+        let total = s * s * s, filled = total - counts.0
+        guard filled > 0 else { return Cell(material: 0, fill: 0, separation: Point3(0, 0, 0)) }
+        var best: UInt8 = 1, bestCount = counts.1
+        if counts.2 > bestCount { best = 2; bestCount = counts.2 }
+        if counts.3 > bestCount { best = 3; bestCount = counts.3 }
+        if counts.4 > bestCount { best = 4; bestCount = counts.4 }
+        let sep = counts.0 == 0 ? Point3(0, 0, 0) : sumEmpty / Double(counts.0) - sumFilled / Double(filled)
+        return Cell(material: best, fill: Double(filled) / Double(total), separation: sep)
+    }
+
+    /// Boundary voxels from the per-voxel cells (in grid order).
+    static func boundary(_ cells: [Cell], pitch h: Double) -> [BoundaryVoxel] {
+        var out: [BoundaryVoxel] = []
+        for (idx, c) in cells.enumerated() where c.material != 0 && c.fill < 1 {
+            let n = (c.separation * c.separation).sum().squareRoot()
+            // |c_empty − c_filled| = 1/2 (pitch units) for one planar cut; < 1/4: no single interface.
+            let single = n >= 0.25
+            out.append(BoundaryVoxel(index: idx, fill: c.fill, normal: single ? c.separation / n : Point3(0, 0, 1),
+                                     isotropic: !single))
+        }
+        return out
     }
 }
 

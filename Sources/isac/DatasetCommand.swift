@@ -24,6 +24,8 @@ struct DatasetGenerate: ParsableCommand {
     @Option(help: "Dataset seed.") var seed: UInt64 = 42
     @Option(name: .customLong("max-chunks"), help: "Stop after writing this many chunks (for staged runs).") var maxChunks: Int?
     @Option(name: .customLong("vie-discretization"), help: "--solver vie: coupling/self-term scheme (default = fcd; point = the scheme of datasets made before 0.6; see `scatter validate`).") var vieDiscretizationName: String = "default"
+    @Option(name: .customLong("voxelization"), help: "Vehicle voxelization: staircase (default) | weighted (VehicleVoxelization; docs/scattering.md).") var voxelizationName: String = "staircase"
+    @Option(name: .customLong("feature-pitch"), help: "Length (m) the vehicle shells (1.2 ×) and thin tubes are sized from; default = the voxel pitch.") var featurePitch: Double?
     @OptionGroup var format: JSONQuietOptions
 
     /// The `--vie-discretization` value: nil for "default" (the config keeps its hash), else the named scheme.
@@ -51,6 +53,17 @@ struct DatasetGenerate: ParsableCommand {
         guard let _ = DatasetSolver(rawValue: solver) else { throw ISACError.invalidParameter(name: "--solver", value: solver, valid: "must be born, vie, po or hybrid") }
         _ = try parsedShard()
         _ = try vieDiscretization()
+        _ = try VehicleVoxelization.named(voxelizationName)
+        if let f = featurePitch, !(f.isFinite && f > 0) {
+            throw ISACError.invalidParameter(name: "--feature-pitch", value: "\(f)", valid: "must be a finite length > 0 m")
+        }
+        if ["po", "hybrid"].contains(solver), voxelizationName != "staircase" || featurePitch != nil {
+            throw ISACError.invalidParameter(name: featurePitch != nil ? "--feature-pitch" : "--voxelization",
+                                             value: featurePitch.map { "\($0)" } ?? voxelizationName, valid: "only with --solver born or vie")
+        }
+        if voxelizationName != "staircase", solver != "vie" {
+            throw ISACError.invalidParameter(name: "--voxelization", value: voxelizationName, valid: "weighted needs --solver vie (the Born kernel takes staircase voxels only)")
+        }
         if let m = maxChunks { try Check.positive(m, "--max-chunks") }
     }
 
@@ -58,6 +71,8 @@ struct DatasetGenerate: ParsableCommand {
         let (i, n) = try parsedShard()
         var cfg = try DatasetConfig.preset(preset, solver: DatasetSolver(rawValue: solver)!, seed: seed)
         cfg.vieDiscretization = try vieDiscretization()
+        cfg.featurePitchM = featurePitch
+        if voxelizationName != "staircase" { cfg.voxelization = try VehicleVoxelization.named(voxelizationName) }
         let mine = (0..<cfg.chunkCount).filter { $0 % n == i }
         let total = mine.reduce(0) { $0 + min(cfg.samplesPerChunk, cfg.totalSamples - $1 * cfg.samplesPerChunk) }
         let prog = ProgressLine("dataset \(preset)/\(solver) shard \(i)/\(n)", total: total, enabled: !format.quiet)

@@ -162,6 +162,8 @@ struct ScatterChannel: ParsableCommand {
     @Option(name: .customLong("vie-block-edge"), help: "Cluster edge e (grid cells, 1…4) of --vie-preconditioner block.") var vieBlockEdge: Int = VIEPreconditioner.defaultBlockEdge
     @Flag(name: .customLong("po-shadowing"), help: "po/hybrid: zero the PO current where another opaque facet blocks the Tx (part-to-part shadowing).") var poShadowing = false
     @Option(name: .customLong("born-quadrature"), help: "Born voxel integral: cube (alias-free, default) | center (point sample; aliases at λ/2).") var bornQuadrature: BornQuadrature = .cube
+    @Option(name: .customLong("voxelization"), help: "car/motorbike: staircase (voxel in iff its centre is; default) | weighted (filled fraction and interface normal per boundary voxel, VehicleVoxelization).") var voxelizationName: String = "staircase"
+    @Option(name: .customLong("feature-pitch"), help: "car/motorbike: length (m) the shells (1.2 ×) and thin tubes are sized from; default = the voxel pitch, so the geometry changes with --voxel-pitch. Fix it to compare pitches on one vehicle.") var featurePitch: Double?
     @Option(help: "Output .npy path.") var out: String
     @Flag(help: "Print one JSON object.") var json = false
 
@@ -179,6 +181,21 @@ struct ScatterChannel: ParsableCommand {
         if meshPath != nil && !["po", "hybrid"].contains(solver) { throw ISACError.invalidParameter(name: "--mesh", value: meshPath!, valid: "needs --solver po or hybrid") }
         if figurePath != nil && !["po", "hybrid"].contains(solver) { throw ISACError.invalidParameter(name: "--figure", value: figurePath!, valid: "needs --solver po or hybrid (the voxel solvers write no figure)") }
         try ScatterChannelLimits.check(self)
+        _ = try VehicleVoxelization.named(voxelizationName)
+        if let f = featurePitch, !(f.isFinite && f > 0) {
+            throw ISACError.invalidParameter(name: "--feature-pitch", value: "\(f)", valid: "must be a finite length > 0 m")
+        }
+        if target == .sphere || target == .box, voxelizationName != "staircase" || featurePitch != nil {
+            throw ISACError.invalidParameter(name: featurePitch != nil ? "--feature-pitch" : "--voxelization",
+                                             value: featurePitch.map { "\($0)" } ?? voxelizationName, valid: "only with --target car or motorbike")
+        }
+        if ["po", "hybrid"].contains(solver), voxelizationName != "staircase" || featurePitch != nil {
+            throw ISACError.invalidParameter(name: featurePitch != nil ? "--feature-pitch" : "--voxelization",
+                                             value: featurePitch.map { "\($0)" } ?? voxelizationName, valid: "only with --solver born or vie")
+        }
+        if voxelizationName != "staircase", solver != "vie" {
+            throw ISACError.invalidParameter(name: "--voxelization", value: voxelizationName, valid: "weighted needs --solver vie (the Born kernel takes staircase voxels only)")
+        }
     }
 
     func run() throws {
@@ -188,6 +205,8 @@ struct ScatterChannel: ParsableCommand {
         cfg.antennas = antennas; cfg.subcarriers = subcarriers; cfg.subcarrierSpacingHz = spacing; cfg.carrierHz = carrier
         cfg.voxelPitchM = pitch ?? cfg.shortestWavelengthM / (solver == "vie" ? DatasetConfig.vieVoxelsPerWavelength : 2); cfg.targetScale = scale; cfg.arrayHeightM = arrayHeight
         cfg.vieTolerance = vieTol
+        cfg.featurePitchM = featurePitch
+        if voxelizationName != "staircase" { cfg.voxelization = try VehicleVoxelization.named(voxelizationName) }
         if let m = metalSigma {
             cfg.materials.metalSigma = m...m
         }
@@ -236,6 +255,9 @@ struct ScatterChannel: ParsableCommand {
                                          voxels: t.occupiedCount, voxelPitchM: t.pitch, rangeM: r, azimuthDeg: th,
                                          headingDeg: headingDeg, center: [c.x, c.y, c.z], frobeniusNorm: H.norm, seconds: sec,
                                          frequenciesHz: array.frequenciesHz, gmresMaxIterations: its)
+            if target == .car || target == .motorbike {
+                o.voxelization = voxelizationName; o.boundaryVoxels = t.boundary.count; o.featurePitchM = featurePitch
+            }
             if !vieStats.isEmpty {
                 o.viePreconditioner = noJacobi ? "none" : viePreconditioner.rawValue
                 o.vieBlockEdge = vieBlockEdge; o.vieDiscretization = vieDiscretizationName
@@ -501,6 +523,10 @@ struct ScatterChannelResult: Encodable {
     var viePreconditioner: String? = nil
     var vieBlockEdge: Int? = nil
     var vieDiscretization: String? = nil
+    /// Vehicles only: `--voxelization`, the number of weighted boundary voxels, and `--feature-pitch` (m; absent = pitch).
+    var voxelization: String? = nil
+    var boundaryVoxels: Int? = nil
+    var featurePitchM: Double? = nil
     var vie: [VIEStats]? = nil
 }
 
