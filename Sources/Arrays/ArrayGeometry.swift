@@ -10,6 +10,7 @@ public typealias Point3 = SIMD3<Double>
 /// Cartesian axis along which a uniform linear array is laid out.
 public enum Axis: String, Sendable, CaseIterable {
     case x, y, z
+    /// Unit vector along the axis.
     public var unit: Point3 {
         switch self {
         case .x: return Point3(1, 0, 0)
@@ -26,8 +27,10 @@ public enum Axis: String, Sendable, CaseIterable {
 public struct ArrayGeometry: Sendable, Equatable {
     /// Element positions p_n (metres), n = 0..<count.
     public var positions: [Point3]
+    /// Number of elements N.
     public var count: Int { positions.count }
 
+    /// An array with the given element positions (metres), in element order.
     public init(positions: [Point3]) { self.positions = positions }
 
     /// Centred uniform linear array: p_n = (n − (N−1)/2)·d·ê_axis, n = 0..<N.

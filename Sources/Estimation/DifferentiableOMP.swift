@@ -14,9 +14,11 @@ public struct DifferentiableOMPSettings: Sendable, Equatable, Codable {
     /// 1/(S Δ_f) in τ): |sin θ_i − sin θ*| ≤ s·(2/K)/2 and
     /// |τ_j − τ*| ≤ s·(1/(S Δ_f))/2 (`--window-scale`, default 1: the window spans one resolution cell).
     public var windowScale = 1.0
+    /// Settings with the given softmax temperature and window scale (both > 0; checked by `validate`).
     public init(temperature: Double = 0.1, windowScale: Double = 1.0) {
         self.temperature = temperature; self.windowScale = windowScale
     }
+    /// Throws `ISACError.invalidParameter` naming `--temperature` / `--window-scale` unless both are > 0.
     public func validate() throws {
         try Check.positive(temperature, "--temperature")
         try Check.positive(windowScale, "--window-scale")
@@ -45,10 +47,13 @@ public struct DOMPStep: Sendable {
 
 /// Output of the differentiable OMP on one observation.
 public struct DOMPResult: Sendable {
+    /// One entry per iteration (target), in selection order.
     public var steps: [DOMPStep]
     /// max 𝓛 before each iteration (same meaning as `OMPResult.peaks` with δ = 0).
     public var peaks: [Double] { steps.map(\.peakValue) }
+    /// Soft estimates θ̂_t (rad), one per iteration.
     public var anglesRad: [Double] { steps.map(\.angleRad) }
+    /// Soft estimates τ̂_t (s), one per iteration.
     public var delaysSeconds: [Double] { steps.map(\.delaySeconds) }
 }
 

@@ -17,6 +17,7 @@ public struct MatchedFilter: Sendable {
     /// Transmit array (columns of H_k) and receive array (rows of H_k); positions in metres.
     public var transmit: ArrayGeometry, receive: ArrayGeometry
 
+    /// A matched filter for channels H_k of shape [receive.count × transmit.count].
     public init(transmit: ArrayGeometry, receive: ArrayGeometry) {
         self.transmit = transmit; self.receive = receive
     }

@@ -50,6 +50,7 @@ public struct OMPDictionary: Sendable {
 /// uses the normal equations with Gram G_{tu} = (a_tᴴ a_u)(ρ_tᴴ ρ_u) and right-hand side
 /// b_t = a_tᴴ Ỹ ρ_t* = C(Ỹ) evaluated at the atoms, all available from the same vectors.
 public struct OMPState {
+    /// The separable angle × delay dictionary the state was built on.
     public let dictionary: OMPDictionary
     /// C(Ỹ) = Φ_aᴴ Ỹ Φ_d*, shape [N_θ × N_τ].
     public private(set) var initialMap: Matrix<CDouble>

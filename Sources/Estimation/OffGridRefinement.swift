@@ -36,6 +36,7 @@ public enum OffGridRefinement {
         public var screenHalfWidth: [Double] = []
         /// Lattice spacing of the screen, cells per coordinate (same length as `screenHalfWidth`).
         public var screenStep: [Double] = []
+        /// Settings as documented on each property (steps, tolerance and radius in grid cells).
         public init(initialStep: Double = 0.5, tolerance: Double = 1e-3, radius: Double = 1.5, sweeps: Int = 2,
                     screenHalfWidth: [Double] = [], screenStep: [Double] = []) {
             self.initialStep = initialStep; self.tolerance = tolerance; self.radius = radius; self.sweeps = sweeps

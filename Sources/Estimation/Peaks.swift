@@ -4,7 +4,9 @@ public enum Peaks {
     public struct Peak2D: Sendable, Equatable {
         /// Row index (first axis) and column index (second axis) into the map.
         public var row: Int, col: Int
+        /// Map value at the peak.
         public var value: Double
+        /// A peak at (row, col) with the given map value.
         public init(row: Int, col: Int, value: Double) { self.row = row; self.col = col; self.value = value }
     }
 

@@ -107,9 +107,11 @@ public enum OutputPaths {
 /// `dataset generate` layout) may write at once, but not while someone holds it exclusively.
 /// Acquisition never waits: a busy folder fails at once with the flag and the lock file named.
 public final class DirectoryLock: @unchecked Sendable {
+    /// Path of the lock file, `dir/name`.
     public let path: String
     private var fd: Int32
 
+    /// Default lock-file name inside the locked folder.
     public static let fileName = ".isac.lock"
 
     /// Locks `dir/name` (the folder must exist). `flag` names the CLI flag in the error.

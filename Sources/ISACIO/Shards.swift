@@ -11,6 +11,7 @@ import Linalg
 /// `0 ..< total` in shard order, and concatenating the shards' results in index order gives exactly the
 /// single-process order — which is what makes merged results bit-identical to one run.
 public struct ShardSpec: Sendable, Equatable, CustomStringConvertible {
+    /// Shard index i ∈ 0 ..< count and shard count n ≥ 1 (`--shard i/n`).
     public let index: Int
     public let count: Int
 
@@ -52,6 +53,7 @@ public struct ShardSpec: Sendable, Equatable, CustomStringConvertible {
 /// FNV-1a, 64 bit, over UTF-8 bytes: a cheap, platform-independent fingerprint for "same configuration"
 /// checks (not a cryptographic hash; it guards against mistakes, not adversaries).
 public enum FNV1a {
+    /// FNV-1a (64-bit offset basis and prime) of the UTF-8 bytes of `text`.
     public static func hash64(_ text: String) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in text.utf8 { h ^= UInt64(b); h = h &* 0x0000_0100_0000_01b3 }
@@ -70,6 +72,9 @@ public enum FNV1a {
 /// only when command, shard count and configHash agree. `arguments` is the command line (shard flags
 /// removed) from which the merge re-derives the configuration with the command's own parser.
 public struct ShardManifest: Codable, Sendable, Equatable {
+    /// Record format tag (`formatName`), the sharded command, this shard's index and the shard count,
+    /// the result-relevant options (`config`, see the type's doc) and their hash, the command line, the payload file
+    /// name with its size (bytes) and CRC-32.
     public var format: String
     public var command: String
     public var shardIndex: Int
@@ -82,8 +87,10 @@ public struct ShardManifest: Codable, Sendable, Equatable {
     public var payloadCRC32: UInt32
     /// Wall time of this shard's computation, seconds.
     public var runTimeSeconds: Double
+    /// Current value of `format`; readers reject other formats.
     public static let formatName = "isackit-shard/1"
 
+    /// The record of shard `shard` of `command`; `configHash` is computed from `config` (`hash`).
     public init(command: String, shard: ShardSpec, config: [String: String], arguments: [String], payload: String,
                 payloadBytes: Int, payloadCRC32: UInt32, runTimeSeconds: Double) {
         self.format = Self.formatName; self.command = command

@@ -57,8 +57,10 @@ public struct DetectionCounts: Sendable, Equatable {
 
 /// Symbol error rate (eq. 22): SER = (1/(B·S)) Σ_i Σ_j 𝟙{m_ij ≠ m̂_ij}.
 public struct SymbolErrorCounts: Sendable, Equatable {
+    /// Symbol errors and symbols counted so far.
     public private(set) var errors = 0
     public private(set) var symbols = 0
+    /// An empty accumulator.
     public init() {}
     /// Adds the symbols of one sample (equal lengths).
     public mutating func add(sent: [Int], decided: [Int]) {
@@ -70,6 +72,7 @@ public struct SymbolErrorCounts: Sendable, Equatable {
     public mutating func add(errors e: Int, symbols n: Int) { errors += e; symbols += n }
     /// The SER; NaN with no symbols.
     public var rate: Double { symbols == 0 ? .nan : Double(errors) / Double(symbols) }
+    /// Pooled counts of two disjoint sets of samples (e.g. two shards).
     public static func + (a: SymbolErrorCounts, b: SymbolErrorCounts) -> SymbolErrorCounts {
         var c = a; c.errors += b.errors; c.symbols += b.symbols; return c
     }
@@ -77,9 +80,11 @@ public struct SymbolErrorCounts: Sendable, Equatable {
 
 /// Root-mean-square and mean-absolute error accumulator (angle or range RMSE, single target).
 public struct ErrorAccumulator: Sendable, Equatable {
+    /// Running Σe², Σ|e| and the number of errors n.
     public private(set) var sumSquares = 0.0
     public private(set) var sumAbs = 0.0
     public private(set) var count = 0
+    /// An empty accumulator.
     public init() {}
     /// Adds one error e = estimate − truth (units of the quantity).
     public mutating func add(_ e: Double) { sumSquares += e * e; sumAbs += Swift.abs(e); count += 1 }
@@ -87,6 +92,7 @@ public struct ErrorAccumulator: Sendable, Equatable {
     public var rmse: Double { count == 0 ? .nan : (sumSquares / Double(count)).squareRoot() }
     /// Σ|e|/n; NaN when empty.
     public var mae: Double { count == 0 ? .nan : sumAbs / Double(count) }
+    /// Pooled sums of two disjoint sets of errors (e.g. two shards).
     public static func + (a: ErrorAccumulator, b: ErrorAccumulator) -> ErrorAccumulator {
         var c = a; c.sumSquares += b.sumSquares; c.sumAbs += b.sumAbs; c.count += b.count; return c
     }

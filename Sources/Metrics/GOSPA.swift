@@ -45,6 +45,7 @@ public struct GOSPA: Sendable, Equatable {
         public var missedCount: Int
         /// `pairs[k] = (i, j)`: truth i matched to estimate j.
         public var pairs: [(Int, Int)]
+        /// Equal distance, costs, counts and pairs (tuples are not `Equatable`, so the pairs compare element-wise).
         public static func == (a: Result, b: Result) -> Bool {
             a.distance == b.distance && a.assignedCost == b.assignedCost && a.falseCount == b.falseCount
                 && a.missedCount == b.missedCount && a.pairs.map { $0.0 } == b.pairs.map { $0.0 }

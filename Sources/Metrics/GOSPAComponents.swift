@@ -24,6 +24,7 @@ public struct GOSPAComponents: Sendable, Equatable {
     /// Number of truths matched to an estimate closer than the cut-off.
     public var localizedCount: Int
 
+    /// Components as documented on each property (costs in metres^p); all zero by default (the empty sum).
     public init(localization: Double = 0, missed: Double = 0, falseTargets: Double = 0, missedCount: Int = 0, falseCount: Int = 0,
                 localizedCount: Int = 0) {
         self.localization = localization; self.missed = missed; self.falseTargets = falseTargets
