@@ -120,7 +120,7 @@ extension SOMP {
     /// through register accumulators (AVX-512F / AVX2+FMA chosen at run time, portable C otherwise).
     /// Atoms are split over `threads` workers (disjoint output rows, so the result does not depend on it).
     /// The values equal the ZGEMM's up to the summation order (relative ≈ 1e-15 of Σ|b||y|).
-    /// - Parameters: threads: workers (nil: `ISAC_THREADS`, then `OMP_NUM_THREADS`, else the online cores).
+    /// - Parameters: threads: workers (nil: `ThreadCount.count`).
     /// - Returns: [Q × K].
     public static func adjointProduct(_ b: Matrix<CDouble>, _ y: Matrix<CDouble>, threads: Int? = nil) -> Matrix<CDouble> {
         precondition(b.rows == y.rows, "adjointProduct: B has \(b.rows) rows, Y \(y.rows)")
@@ -162,15 +162,9 @@ extension SOMP {
         return c
     }
 
-    /// Default worker count of `adjointProduct`: `ISAC_THREADS`, then `OMP_NUM_THREADS` (positive integers;
-    /// anything else is ignored here), else the online cores.
-    static var adjointProductWorkers: Int {
-        let env = ProcessInfo.processInfo.environment
-        for name in ["ISAC_THREADS", "OMP_NUM_THREADS"] {
-            if let v = env[name], let n = Int(v.trimmingCharacters(in: .whitespaces)), n >= 1 { return n }
-        }
-        return Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
-    }
+    /// Default worker count of `adjointProduct`: the process-wide `ThreadCount.count` (`--threads`, `ISAC_THREADS`,
+    /// `OMP_NUM_THREADS`, else the affinity mask).
+    static var adjointProductWorkers: Int { ThreadCount.count }
 
     /// The previous path of `adjointProduct`, kept as an independent reference and for benchmarks: one real
     /// DGEMM on B's interleaved storage, Bᵀ_real [Ŷ_re Ŷ_im] (column-major Ŷ [2L × 2K]; OpenBLAS packs B).

@@ -116,7 +116,7 @@ public enum BaselineBench {
             try AtomicFile.write(try ResultJSON.string(meta, pretty: true), to: base.appendingPathComponent("meta.json").path)
         }
         return BaselineBenchReport(fullPipelineSamplesPerSecond: full, ompOnlySamplesPerSecond1Thread: ompRate, dompOnlySamplesPerSecond1Thread: dompRate,
-                                   samples: samples, ompSamples: n, threads: ProcessInfo.processInfo.activeProcessorCount,
+                                   samples: samples, ompSamples: n, threads: ThreadCount.count,
                                    K: cfg.antennas, S: cfg.subcarriers, nTheta: cfg.angleGridSize, nTau: cfg.delayGridSize, tMax: cfg.maxTargets)
     }
 }

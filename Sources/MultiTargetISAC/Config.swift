@@ -344,7 +344,7 @@ public struct MultiTargetConfig: Sendable, Equatable {
     /// Throws `ISACError.invalidParameter` naming the largest contributor when `memoryEstimate` exceeds
     /// `limitBytes` (default: `availableMemoryBytes()`).
     /// `samplesFlag` is the flag blamed for the per-sample part (`--samples`, `--test-samples`, …).
-    public func checkMemory(samples: Int, samplesFlag: String = "--samples", threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+    public func checkMemory(samples: Int, samplesFlag: String = "--samples", threads: Int = ThreadCount.count,
                             limitBytes: Double = MultiTargetConfig.availableMemoryBytes()) throws {
         let parts = memoryEstimate(samples: samples, threads: threads, samplesFlag: samplesFlag)
         let total = parts.reduce(0) { $0 + $1.bytes }

@@ -379,7 +379,7 @@ public struct LearnedISACSystem: SampleRunner {
     /// Mean loss and gradient of a batch; `batch` are the scenes with their η. Parallel over scenes.
     func batchGradient(_ batch: [(SceneDraw, Double)], phi: Double, gospa: GOSPA, loss lossKind: PositionLoss = .gospa) throws -> SteeringGradient {
         let k = config.antennas, n = beamGridRad.count
-        let workers = max(1, min(batch.count, ProcessInfo.processInfo.activeProcessorCount))
+        let workers = max(1, min(batch.count, ThreadCount.count))
         let scale = 1 / Double(batch.count)
         useSingleThreadedBLAS()
         let partial = try parallelMap(workers) { wkr in
