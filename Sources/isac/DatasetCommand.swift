@@ -54,8 +54,11 @@ struct DatasetGenerate: ParsableCommand {
         _ = try parsedShard()
         _ = try vieDiscretization()
         _ = try VehicleVoxelization.named(voxelizationName)
-        if let f = featurePitch, !(f.isFinite && f > 0) {
-            throw ISACError.invalidParameter(name: "--feature-pitch", value: "\(f)", valid: "must be a finite length > 0 m")
+        if let f = featurePitch {
+            // The bound depends on the preset's highest tone: check it on the config `run` builds.
+            var cfg = try DatasetConfig.preset(preset, solver: DatasetSolver(rawValue: solver)!, seed: seed)
+            cfg.featurePitchM = f
+            try cfg.validate()
         }
         if ["po", "hybrid"].contains(solver), voxelizationName != "staircase" || featurePitch != nil {
             throw ISACError.invalidParameter(name: featurePitch != nil ? "--feature-pitch" : "--voxelization",

@@ -120,6 +120,14 @@ enum ScatterChannelLimits {
                     valid: String(format: "must be ≤ λ_min = %.4g m (one voxel per wavelength at the highest tone %.4g GHz; default λ/2 born, λ/6 vie)", lambdaMin, fMax / 1e9))
             }
         }
+        if let f = c.featurePitch {
+            let fMax = c.carrier + Double(c.subcarriers - 1) / 2 * c.spacing
+            let lambdaMin = speedOfLight / fMax
+            guard f.isFinite, f > 0, f <= lambdaMin else {
+                throw ISACError.invalidParameter(name: "--feature-pitch", value: "\(f)",
+                    valid: String(format: "must lie in (0, λ_min = %.4g m] (λ at the highest tone; the default is the voxel pitch; longer fills the vehicle solid)", lambdaMin))
+            }
+        }
         try Check.inRange(c.scale, minScale, maxScale, "--target-scale")
         guard c.vieTol.isFinite, c.vieTol >= minTolerance, c.vieTol < 1 else {
             throw ISACError.invalidParameter(name: "--vie-tolerance", value: "\(c.vieTol)", valid: "must lie in [1e-12, 1) (a relative GMRES residual; below 1e-12 double precision cannot reach it)")

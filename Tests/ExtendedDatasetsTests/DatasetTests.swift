@@ -151,3 +151,17 @@ private func files(_ dir: String) throws -> [String: Data] {
     for (a, b) in zip(hPoint.data, hDefault.data) { num += (a - b).lengthSquared; den += b.lengthSquared }
     #expect((num / den).squareRoot() > 1e-3)
 }
+
+/// A feature pitch beyond λ_min fills the vehicle solid (and used to run unbounded): the config refuses it, naming
+/// the flag, while λ_min itself and the voxel pitch are accepted.
+@Test func featurePitchIsBoundedByTheShortestWavelength() throws {
+    var c = try tinyDatasetConfig()
+    let lam = c.shortestWavelengthM
+    for bad in [lam * 1.01, 1e300, .infinity, .nan, 0, -lam] {
+        var b = c; b.featurePitchM = bad
+        do { try b.validate(); Issue.record("feature pitch \(bad) accepted") } catch let e as ISACError {
+            #expect("\(e)".contains("--feature-pitch"))
+        }
+    }
+    for good in [lam, c.voxelPitchM] { c.featurePitchM = good; try c.validate() }
+}
