@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "Estimation", dependencies: ["Linalg", "Arrays", "CKernels", numerics]),
         .target(name: "Metrics", dependencies: ["Linalg", numerics]),
         .target(name: "Scattering", dependencies: ["Linalg", "Arrays", "ISACIO", numerics]),
-        .target(name: "Learning", dependencies: ["Linalg", "ISACIO", numerics]),
+        .target(name: "Learning", dependencies: ["Linalg", "ISACIO", "CKernels", numerics]),
         // Extended-target datasets (generator + locked, config-hashed chunk store) on top of the physics; below
         // ExtendedTarget so `isac dataset generate` needs no learning stack.
         .target(name: "ExtendedDatasets", dependencies: ["Linalg", "Arrays", "ISACIO", "Scattering", numerics]),
@@ -67,7 +67,7 @@ let package = Package(
         // ScatteringTests: the dataset-config based PO/VIE/validated-range tests build their scenes with ExtendedDatasets.
         .testTarget(name: "ScatteringTests", dependencies: ["Scattering", "ExtendedDatasets", "Arrays", "Linalg", "_TestSupport", numerics]),
         .testTarget(name: "ExtendedDatasetsTests", dependencies: ["ExtendedDatasets", "Scattering", "ISACIO", "Arrays", "Linalg", "_TestSupport", numerics]),
-        .testTarget(name: "LearningTests", dependencies: ["Learning", "Linalg", numerics]),
+        .testTarget(name: "LearningTests", dependencies: ["Learning", "CKernels", "Linalg", numerics]),
         .testTarget(name: "WidebandSensingTests", dependencies: ["WidebandSensing", "Estimation", "Arrays", "Linalg", numerics]),
         .testTarget(name: "MultiTargetISACTests", dependencies: ["MultiTargetISAC", "Estimation", "Metrics", "Arrays", "Waveforms", "Linalg", "Learning", numerics]),
         .testTarget(name: "ExtendedTargetTests", dependencies: ["ExtendedTarget", "ExtendedDatasets", "Learning", "Scattering", "Linalg", numerics]),

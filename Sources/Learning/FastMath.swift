@@ -1,5 +1,6 @@
 import Foundation
 import Linalg
+import CKernels
 
 /// Vectorized single-precision eˣ for 8 lanes (the softmax kernel's exponential).
 ///
@@ -76,6 +77,32 @@ func softmaxRow(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _
         p.storeBytes(of: p.loadUnaligned(as: SIMD8<Float>.self) * inv, as: SIMD8<Float>.self); j += 8
     }
     while j < c { out[j] *= inv[0]; j += 1 }
+}
+
+/// Which softmax kernel `softmaxRows`/`softmaxPullbackRows` run: the C kernels (`ck_softmax_rows_on_path`: 2 =
+/// AVX-512F, 1 = AVX2+FMA, 16 or 8 lanes) where the CPU has them, else the SIMD8 Swift rows above (which the x86-64
+/// baseline compiles to two 4-lane SSE halves: ≈ 3.5× slower than the AVX-512 path on the attention scores of
+/// `bench learning`, docs/BENCHMARKS.md). Paths agree to a few ulp, not bit for bit; one machine always takes one
+/// path, so a run stays reproducible. `ISAC_SOFTMAX_PATH=0|1|2` caps it (0 = the Swift rows).
+let softmaxKernelPath: Int = {
+    let best = Int(ck_softmax_path())
+    if let s = ProcessInfo.processInfo.environment["ISAC_SOFTMAX_PATH"], let v = Int(s), v >= 0 { return min(v, best) }
+    return best
+}()
+
+/// Softmax of `rows` contiguous rows of `c` floats (see `softmaxKernelPath`); `x` and `out` may alias.
+@inline(__always)
+func softmaxRows(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ rows: Int, _ c: Int, path: Int = softmaxKernelPath) {
+    if path > 0 { ck_softmax_rows_on_path(Int32(path), x, out, rows, c); return }
+    for r in 0..<rows { softmaxRow(x + r * c, out + r * c, c) }
+}
+
+/// Softmax pullback of `rows` rows (see `softmaxKernelPath`).
+@inline(__always)
+func softmaxPullbackRows(_ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ rows: Int, _ c: Int,
+                         path: Int = softmaxKernelPath) {
+    if path > 0 { ck_softmax_pullback_rows_on_path(Int32(path), y, g, dx, rows, c); return }
+    for r in 0..<rows { softmaxPullbackRow(y + r * c, g + r * c, dx + r * c, c) }
 }
 
 /// Softmax pullback of one row: `dx[j] = y[j]·(g[j] − Σ_k g_k y_k)`, 8 lanes at a time.

@@ -16,7 +16,7 @@ extension Tensor {
                 let p = SendableMutablePointer(mutating: pb.baseAddress!), o = SendableMutablePointer(po)
                 parallelChunks(rows * c >= 65_536 ? rows : 1) { _, rr in
                     let range = rows * c >= 65_536 ? rr : 0..<rows
-                    for r in range { softmaxRow(p.pointer + r * c, o.pointer + r * c, c) }
+                    softmaxRows(p.pointer + range.lowerBound * c, o.pointer + range.lowerBound * c, range.count, c)
                 }
             }
         }
@@ -35,7 +35,9 @@ extension Tensor {
                         let py = SendableMutablePointer(mutating: pyb.baseAddress!), pg = SendableMutablePointer(mutating: pgb.baseAddress!)
                         let pd = SendableMutablePointer(pdp)
                         parallelChunks(big ? rows : 1) { _, rr in
-                            for r in (big ? rr : 0..<rows) { softmaxPullbackRow(py.pointer + r * c, pg.pointer + r * c, pd.pointer + r * c, c) }
+                            let range = big ? rr : 0..<rows
+                            softmaxPullbackRows(py.pointer + range.lowerBound * c, pg.pointer + range.lowerBound * c,
+                                                pd.pointer + range.lowerBound * c, range.count, c)
                         }
                     }
                 }

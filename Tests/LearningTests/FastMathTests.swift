@@ -1,6 +1,7 @@
 import _Differentiation
 import Foundation
 import Linalg
+import CKernels
 import Testing
 @testable import Learning
 
@@ -48,6 +49,56 @@ import Testing
         var s = [Float](repeating: -.infinity, count: c); s[c / 2] = 3
         let oh = Tensor(shape: [1, c], scalars: s).softmax()
         for j in 0..<c { #expect(oh.scalars[j] == (j == c / 2 ? 1 : 0)) }
+    }
+
+    /// Every softmax code path this CPU has (0 = SIMD8 Swift / portable C, 1 = AVX2+FMA, 2 = AVX-512F) against a
+    /// float64 reference (relative error ≤ 2e-6 ≈ 16 float ulps, from the row sum of up to 259 terms; a wrong
+    /// exponential is off by far more), at widths that exercise the 8- and 16-lane tails, plus the edge rows:
+    /// one-hot from −∞, an all −∞ row (NaN, 0/0), a NaN entry (row NaN), a huge spread (e^{−200} underflows to 0).
+    @Test(arguments: [1, 5, 8, 15, 16, 17, 31, 256, 259])
+    func softmaxKernelPathsMatchFloat64(width c: Int) {
+        let rows = 4
+        let x = (randomTensor([rows, c], seed: 170 + UInt64(c)) * 6).scalars, g = randomTensor([rows, c], seed: 190 + UInt64(c)).scalars
+        for path in 0...Int(ck_softmax_path()) {
+            for viaC in (path == 0 ? [false, true] : [true]) {
+                var y = [Float](repeating: .nan, count: x.count), dx = y
+                x.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in
+                    if viaC { ck_softmax_rows_on_path(Int32(path), px.baseAddress!, py.baseAddress!, rows, c) }
+                    else { softmaxRows(px.baseAddress!, py.baseAddress!, rows, c, path: 0) }
+                } }
+                y.withUnsafeBufferPointer { py in g.withUnsafeBufferPointer { pg in dx.withUnsafeMutableBufferPointer { pd in
+                    if viaC { ck_softmax_pullback_rows_on_path(Int32(path), py.baseAddress!, pg.baseAddress!, pd.baseAddress!, rows, c) }
+                    else { softmaxPullbackRows(py.baseAddress!, pg.baseAddress!, pd.baseAddress!, rows, c, path: 0) }
+                } } }
+                for r in 0..<rows {
+                    let row = (0..<c).map { Double(x[r * c + $0]) }, m = row.max()!
+                    let z = row.map { Foundation.exp($0 - m) }.reduce(0, +), ref = row.map { Foundation.exp($0 - m) / z }
+                    let yr = (0..<c).map { Double(y[r * c + $0]) }, gr = (0..<c).map { Double(g[r * c + $0]) }
+                    let dot = zip(gr, yr).map { $0 * $1 }.reduce(0, +)
+                    for j in 0..<c {
+                        #expect(Swift.abs(yr[j] - ref[j]) <= 2e-6 * Swift.max(ref[j], 1e-3), "path \(path) c \(c)")
+                        #expect(Swift.abs(Double(dx[r * c + j]) - yr[j] * (gr[j] - dot)) < 1e-6, "path \(path) c \(c)")
+                    }
+                }
+                var edge = [Float](repeating: -.infinity, count: 4 * c)
+                edge[c / 2] = 3                                    // row 0: one-hot
+                                                                   // row 1: all −∞
+                for j in 0..<c { edge[2 * c + j] = Float(j) }      // row 2: NaN entry
+                edge[2 * c + c / 3] = .nan
+                for j in 0..<c { edge[3 * c + j] = j == 0 ? 200 : 0 } // row 3: e^{−200} → 0
+                var out = [Float](repeating: 7, count: edge.count)
+                edge.withUnsafeBufferPointer { pe in out.withUnsafeMutableBufferPointer { po in
+                    if viaC { ck_softmax_rows_on_path(Int32(path), pe.baseAddress!, po.baseAddress!, 4, c) }
+                    else { softmaxRows(pe.baseAddress!, po.baseAddress!, 4, c, path: 0) }
+                } }
+                for j in 0..<c {
+                    #expect(out[j] == (j == c / 2 ? 1 : 0))
+                    #expect(out[c + j].isNaN)
+                    #expect(out[2 * c + j].isNaN)
+                    #expect(out[3 * c + j] == (j == 0 ? 1 : 0))
+                }
+            }
+        }
     }
 
     @Test func vectorSumMatchesFloat64() {

@@ -21,4 +21,16 @@ int ck_tall_thin_tn_path(void);
 void ck_tall_thin_tn_on_path(int path, const double *b, long ldb, long rows, long atoms, const double *yh, long npad,
                              double *out);
 
+/// Row softmax out[i, j] = e^{x_ij − m_i} / Σ_k e^{x_ik − m_i}, m_i = max_j x_ij, of `rows` contiguous rows of `c`
+/// floats (x and out may alias). e^x is a Cephes-style expf (Cody–Waite reduction, degree-5 minimax polynomial,
+/// ≤ 2 ulp) 16 lanes wide (AVX-512F), 8 (AVX2+FMA) or scalar (path 0). An all −∞ row gives NaN (0/0); a NaN
+/// anywhere in a row makes the row NaN. Results agree between paths to a few ulp, not bit for bit (FMA, lane count).
+void ck_softmax_rows_on_path(int path, const float *x, float *out, long rows, long c);
+
+/// Softmax pullback dx[i, j] = y_ij · (g_ij − Σ_k g_ik y_ik) on `rows` rows of `c` floats, same paths.
+void ck_softmax_pullback_rows_on_path(int path, const float *y, const float *g, float *dx, long rows, long c);
+
+/// The best path on this CPU for the softmax kernels: 2 = AVX-512F, 1 = AVX2+FMA, 0 = portable C.
+int ck_softmax_path(void);
+
 #endif
