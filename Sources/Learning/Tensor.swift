@@ -144,7 +144,7 @@ let mallocTrimThreshold: Int32 = -1, mallocMmapMax: Int32 = -4
 func parallelChunks(_ n: Int, workers requested: Int = learningWorkers, _ body: @Sendable (Int, Range<Int>) -> Void) -> Int {
     let workers = max(1, min(requested, n))
     if workers == 1 { body(0, 0..<n); return 1 }
-    DispatchQueue.concurrentPerform(iterations: workers) { w in
+    ThreadCount.concurrentPerform(iterations: workers) { w in
         let lo = n * w / workers, hi = n * (w + 1) / workers
         if lo < hi { body(w, lo..<hi) }
     }
@@ -186,7 +186,7 @@ func parallelFor(_ n: Int, costPerItem: Int = 1_000_000, _ body: @Sendable (Rang
         body(0..<n)
         return
     }
-    DispatchQueue.concurrentPerform(iterations: workers) { w in
+    ThreadCount.concurrentPerform(iterations: workers) { w in
         let lo = n * w / workers, hi = n * (w + 1) / workers
         if lo < hi { body(lo..<hi) }
     }

@@ -21,7 +21,7 @@ public func parallelMap<T>(_ count: Int, chunk: Int = 1, _ body: (Int) throws ->
     let out = ParallelSlots(base: slots)
     withoutActuallyEscaping(body) { body in
         let work = ParallelBody(body: body)
-        DispatchQueue.concurrentPerform(iterations: (count + step - 1) / step) { c in
+        ThreadCount.concurrentPerform(iterations: (count + step - 1) / step) { c in
             for i in (c * step)..<Swift.min((c + 1) * step, count) {
                 out.base[i] = Result { try work.body(i) }
             }
@@ -77,7 +77,7 @@ public func parallelForEach(_ count: Int, chunk: Int = 1, _ body: (Int) -> Void)
     let step = Swift.max(chunk, 1)
     withoutActuallyEscaping(body) { body in
         let work = ParallelVoidBody(body: body)
-        DispatchQueue.concurrentPerform(iterations: (count + step - 1) / step) { c in
+        ThreadCount.concurrentPerform(iterations: (count + step - 1) / step) { c in
             for i in (c * step)..<Swift.min((c + 1) * step, count) { work.body(i) }
         }
     }

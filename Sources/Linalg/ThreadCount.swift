@@ -54,3 +54,39 @@ public enum ThreadCount {
 
 
 @_silgen_name("sched_getaffinity") func c_sched_getaffinity(_ pid: Int32, _ size: Int, _ mask: UnsafeMutableRawPointer) -> Int32
+
+extension ThreadCount {
+    /// `DispatchQueue.concurrentPerform` limited to `ThreadCount.count` concurrent workers: `body(i)` for every
+    /// i in 0..<iterations, each exactly once. With one worker the loop runs inline, in index order; otherwise
+    /// min(count, iterations) workers take the next index from a shared counter (dynamic scheduling, as Dispatch
+    /// does). Every project loop goes through this instead of Dispatch directly, so `--threads N`, `ISAC_THREADS`,
+    /// `OMP_NUM_THREADS` and the affinity mask bound every parallel op, not only the ones that size their own
+    /// worker pool (Dispatch's width is the online core count whatever the mask says). Results do not depend on
+    /// the worker count wherever iteration i writes only its own outputs (the contract of every caller).
+    public static func concurrentPerform(iterations: Int, execute body: @Sendable (Int) -> Void) {
+        concurrentPerform(iterations: iterations, workers: count, execute: body)
+    }
+
+    /// `concurrentPerform` with an explicit worker bound (≥ 1) instead of `ThreadCount.count`.
+    public static func concurrentPerform(iterations: Int, workers requested: Int, execute body: @Sendable (Int) -> Void) {
+        guard iterations > 0 else { return }
+        let workers = Swift.max(1, Swift.min(requested, iterations))
+        if workers == 1 { for i in 0..<iterations { body(i) }; return }
+        if workers == iterations { DispatchQueue.concurrentPerform(iterations: iterations, execute: body); return }
+        let next = NextIndex()
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                let i = next.take()
+                if i >= iterations { return }
+                body(i)
+            }
+        }
+    }
+}
+
+/// The shared iteration counter of `ThreadCount.concurrentPerform`.
+private final class NextIndex: @unchecked Sendable {
+    private var value = 0
+    private let lock = NSLock()
+    func take() -> Int { lock.lock(); defer { lock.unlock() }; let v = value; value += 1; return v }
+}

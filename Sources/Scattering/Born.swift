@@ -15,7 +15,7 @@ enum TransferMatrices {
         let base = points.startIndex
         m.data.withUnsafeMutableBufferPointer { out in
             let o = SendableMutablePointer(out)
-            DispatchQueue.concurrentPerform(iterations: nt) { t in
+            ThreadCount.concurrentPerform(iterations: nt) { t in
                 let src = array.tx.positions[t]
                 for n in 0..<b {
                     let (al, be, u) = Fields.dyadicGreenCoefficients(separation: points[base + n] - src, wavenumber: k)
@@ -35,7 +35,7 @@ enum TransferMatrices {
         let base = points.startIndex
         m.data.withUnsafeMutableBufferPointer { out in
             let o = SendableMutablePointer(out)
-            DispatchQueue.concurrentPerform(iterations: nr) { r in
+            ThreadCount.concurrentPerform(iterations: nr) { r in
                 let rcv = array.rx.positions[r]
                 for n in 0..<b {
                     let (al, be, u) = Fields.dyadicGreenCoefficients(separation: points[base + n] - rcv, wavenumber: k)
@@ -93,7 +93,7 @@ struct PairTable: @unchecked Sendable {
         up.withUnsafeMutableBufferPointer { upp in ph.withUnsafeMutableBufferPointer { php in
             let (D, IR, X, Y, Z, UP, PH) = (SendableMutablePointer(dp), SendableMutablePointer(irp), SendableMutablePointer(xp), SendableMutablePointer(yp),
                                             SendableMutablePointer(zp), SendableMutablePointer(upp), SendableMutablePointer(php))
-            DispatchQueue.concurrentPerform(iterations: pos.count) { a in
+            ThreadCount.concurrentPerform(iterations: pos.count) { a in
                 let src = pos[a]
                 for i in 0..<bb {
                     let v = points[base + i] - src
@@ -108,7 +108,7 @@ struct PairTable: @unchecked Sendable {
         if let dk {
             st!.withUnsafeMutableBufferPointer { sp in
                 let S = SendableMutablePointer(sp), dd = d
-                DispatchQueue.concurrentPerform(iterations: pos.count) { a in
+                ThreadCount.concurrentPerform(iterations: pos.count) { a in
                     for j in (a * bb)..<((a + 1) * bb) { S[j] = CDouble(Double.cos(dk * dd[j]), -Double.sin(dk * dd[j])) }
                 }
             }
@@ -135,7 +135,7 @@ struct PairTable: @unchecked Sendable {
         let (ir, x, y, z, up, ph) = (invR, ux, uy, uz, upol, phase)
         out.withUnsafeMutableBufferPointer { o in
             let O = SendableMutablePointer(o)
-            DispatchQueue.concurrentPerform(iterations: antennas) { a in
+            ThreadCount.concurrentPerform(iterations: antennas) { a in
                 for i in 0..<bb {
                     let j = a * bb + i
                     let e = ph[j] * CDouble(ir[j] * scale / (4 * Double.pi), 0)
@@ -290,7 +290,7 @@ public enum BornSolver {
         let AR = SendableMutablePointer(are), AI = SendableMutablePointer(aim)
         let groups = min(nr, 2 * ProcessInfo.processInfo.activeProcessorCount), tile = formFactorTileCells
         let out = ParallelResults<[Double]>(count: groups)
-        DispatchQueue.concurrentPerform(iterations: groups) { g in
+        ThreadCount.concurrentPerform(iterations: groups) { g in
             let r0 = g * nr / groups, r1 = (g + 1) * nr / groups, rows = r1 - r0
             // Accumulators [rows × N_t] (real, imaginary), summed over n in order, like `sre`/`sim` of the reference.
             var sums = [Double](repeating: 0, count: 2 * rows * nt)
@@ -401,7 +401,7 @@ public enum BornSolver {
         for r in 0..<nr { for j in 0..<(3 * b) { let v = B.data[r + j * nr]; br[r * 3 * b + j] = v.real; bi[r * 3 * b + j] = v.imaginary } }
         let are = ar, aim = ai, bre = br, bim = bi
         let out = ParallelResults<[CDouble]>(count: nr)
-        DispatchQueue.concurrentPerform(iterations: nr) { r in
+        ThreadCount.concurrentPerform(iterations: nr) { r in
             var row = [CDouble](repeating: .zero, count: nt)
             let rb = r * b, rb3 = r * 3 * b
             for t in 0..<nt {
@@ -490,7 +490,7 @@ struct FormFactorHalf: @unchecked Sendable {
         let (ux, uy, uz) = (t.ux, t.uy, t.uz)
         all.withUnsafeMutableBufferPointer { ab in
             let P = SendableMutablePointer(ab)
-            DispatchQueue.concurrentPerform(iterations: na) { a in
+            ThreadCount.concurrentPerform(iterations: na) { a in
                 for i in 0..<b {
                     let j = a * b + i, o = antennaFastest ? i * na + a : j
                     let h = halfSize[i]

@@ -110,7 +110,7 @@ extension PhysicalOptics {
         let chunk = 256, chunks = (keep.count + chunk - 1) / chunk
         flags.withUnsafeMutableBufferPointer { fb in
             let F = SendableMutablePointer(fb)
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            ThreadCount.concurrentPerform(iterations: chunks) { c in
                 var hit = [Bool](repeating: false, count: reps.count)
                 for n in (c * chunk)..<min((c + 1) * chunk, keep.count) {
                     let q = keep[n], x = s.points[q]

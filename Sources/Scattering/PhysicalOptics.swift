@@ -264,7 +264,7 @@ public enum PhysicalOptics {
                 A.withUnsafeMutableBufferPointer { ab in
                     let O = SendableMutablePointer(UnsafeMutableRawPointer(ab.baseAddress!).assumingMemoryBound(to: Double.self))
                     let T = tx.pointers
-                    DispatchQueue.concurrentPerform(iterations: nt) { t in
+                    ThreadCount.concurrentPerform(iterations: nt) { t in
                         let o = O.pointer + 2 * ld * t, base = t * bmax
                         let (pr, pi, sr, si, R, ir, f1, f2) = (T.pr + base, T.pi + base, T.sr + base, T.si + base,
                                                                 T.r + base, T.ir + base, T.f1 + base, T.f2 + base)
@@ -283,7 +283,7 @@ public enum PhysicalOptics {
                     let O = SendableMutablePointer(UnsafeMutableRawPointer(bb.baseAddress!).assumingMemoryBound(to: Double.self))
                     let T = rx.pointers
                     let Q1 = SendableMutablePointer(blk.qt1), Q2 = SendableMutablePointer(blk.qt2)
-                    DispatchQueue.concurrentPerform(iterations: nr) { r in
+                    ThreadCount.concurrentPerform(iterations: nr) { r in
                         let o = O.pointer + 2 * ld * r, base = r * bmax
                         let (pr, pi, sr, si, R, ir, f1, f2) = (T.pr + base, T.pi + base, T.sr + base, T.si + base,
                                                                 T.r + base, T.ir + base, T.f1 + base, T.f2 + base)
@@ -470,7 +470,7 @@ final class PairPhasors: @unchecked Sendable {
     /// (generic, scalar path: tests and small cases).
     func fill(antennas pos: [Point3], points: [Point3], k0: Double, dk: Double?, factors: @Sendable (Int, Int, Point3) -> (Double, Double)) {
         let b = points.count, st = stride, P = pointers, dkv = dk ?? 0
-        DispatchQueue.concurrentPerform(iterations: pos.count) { a in
+        ThreadCount.concurrentPerform(iterations: pos.count) { a in
             let src = pos[a]
             for i in 0..<b {
                 let v = points[i] - src
@@ -506,7 +506,7 @@ final class PairPhasors: @unchecked Sendable {
     /// s = 1 when the sample faces the antenna (n̂·R̂ < 0), −1 on the back of an open surface, else 0.
     func fillTx(antennas pos: [Point3], block S: BlockSamples, count b: Int, k0: Double, dk: Double?, fast: Bool) {
         let st = stride, P = pointers, dkv = dk ?? 0, inv4pi = 1 / (4 * Double.pi)
-        DispatchQueue.concurrentPerform(iterations: pos.count) { a in
+        ThreadCount.concurrentPerform(iterations: pos.count) { a in
             let src = pos[a], j0 = a * st
             let R = P.r + j0, IR = P.ir + j0, F1 = P.f1 + j0, F2 = P.f2 + j0
             for i in 0..<b {
@@ -529,7 +529,7 @@ final class PairPhasors: @unchecked Sendable {
     func fillRx(antennas pos: [Point3], block S: BlockSamples, count b: Int, polarization qv: Point3, k0: Double, dk: Double?, fast: Bool) {
         let st = stride, P = pointers, dkv = dk ?? 0
         let (qx, qy, qz) = (qv.x, qv.y, qv.z)
-        DispatchQueue.concurrentPerform(iterations: pos.count) { a in
+        ThreadCount.concurrentPerform(iterations: pos.count) { a in
             let src = pos[a], j0 = a * st
             let R = P.r + j0, IR = P.ir + j0, F1 = P.f1 + j0, F2 = P.f2 + j0
             for i in 0..<b {

@@ -557,7 +557,7 @@ public struct VIESchwarzPreconditioner: Sendable {
         let inv = ParallelResults<[CDouble]>(count: hoods.count), fwd = ParallelResults<[CDouble]>(count: hoods.count)
         let failed = ParallelResults<Bool>(count: hoods.count)
         let hoodsSnap = hoods
-        DispatchQueue.concurrentPerform(iterations: hoods.count) { v in
+        ThreadCount.concurrentPerform(iterations: hoods.count) { v in
             let g = hoodsSnap[v], d = 3 * g.count
             // Mᵀ (column-major), so that Mᵀ w = e_c gives row c of M⁻¹.
             var mt = Matrix<CDouble>(rows: d, cols: d)
@@ -663,7 +663,7 @@ struct RHSBasis {
             let cols = ParallelResults<[CDouble]>(count: nt)
             let coef = ParallelResults<CDouble>(count: nt)
             let wSnap = w
-            DispatchQueue.concurrentPerform(iterations: nt) { t in
+            ThreadCount.concurrentPerform(iterations: nt) { t in
                 var v = wSnap[t]
                 var h = CDouble.zero
                 for j in 0..<dim { h += qi[j].conjugate * v[j] }
@@ -742,7 +742,7 @@ public enum VIESolver {
             if warmStart, let w = prev {
                 let pk = prevK
                 let g = ParallelResults<[CDouble]>(count: nt)
-                DispatchQueue.concurrentPerform(iterations: nt) { t in
+                ThreadCount.concurrentPerform(iterations: nt) { t in
                     var x = w[t]
                     let src = array.tx.positions[t]
                     let s = (k / pk) * (k / pk)
@@ -794,7 +794,7 @@ public enum VIESolver {
                 let d = CDouble(1, 0) / (CDouble(1, 0) - op.selfTerms[n] * op.chi[n]); return [d, d, d] } : []
             let blocks: VIEBlockPreconditioner? = prec == .block ? try VIEBlockPreconditioner(operator: op, edge: blockEdge) : nil
             let ras: VIESchwarzPreconditioner? = prec == .schwarz ? try VIESchwarzPreconditioner(operator: op) : nil
-            DispatchQueue.concurrentPerform(iterations: rhs.count) { i in
+            ThreadCount.concurrentPerform(iterations: rhs.count) { i in
                 var r: KrylovResult
                 if let ras {
                     let apply: ([CDouble]) -> [CDouble] = { y in op.apply(ras.solve(y)) }
@@ -849,7 +849,7 @@ public enum VIESolver {
             let sol: [[CDouble]]
             if let bs = basis {
                 let out = ParallelResults<[CDouble]>(count: nt)
-                DispatchQueue.concurrentPerform(iterations: nt) { t in
+                ThreadCount.concurrentPerform(iterations: nt) { t in
                     var v = [CDouble](repeating: .zero, count: dim)
                     for i in 0..<bs.rank { let ci = bs.c[t][i]; let xi = res[i].solution; for e in 0..<dim { v[e] += ci * xi[e] } }
                     out.set(t, v)
@@ -860,7 +860,7 @@ public enum VIESolver {
             }
             // True per-Tx residuals (one matvec each; cheap next to the solves).
             let resid = ParallelResults<Double>(count: nt)
-            DispatchQueue.concurrentPerform(iterations: nt) { t in
+            ThreadCount.concurrentPerform(iterations: nt) { t in
                 let ax = op.apply(sol[t])
                 var num = 0.0, den = 0.0
                 for e in 0..<dim { let a = Ainc.data[t * dim + e]; num += (a - ax[e]).lengthSquared; den += a.lengthSquared }

@@ -233,7 +233,7 @@ public struct AngleDistanceGrid: Sendable {
     /// builders (`dictionary`, `dictionarySingle`). `body` must write only the columns of its range.
     static func concurrentAtomChunks(_ count: Int, _ body: @Sendable (Range<Int>) -> Void) {
         let chunks = Swift.max(1, Swift.min(count, 64))
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in body((c * count / chunks)..<((c + 1) * count / chunks)) }
+        ThreadCount.concurrentPerform(iterations: chunks) { c in body((c * count / chunks)..<((c + 1) * count / chunks)) }
     }
 }
 
@@ -291,7 +291,7 @@ public enum DictionaryCoherence {
                 let so = SendableMutablePointer(po.baseAddress!)
                 let sd = SendableMutablePointer(UnsafeMutablePointer(mutating: pd.baseAddress!))
                 let chunks = Swift.max(1, Swift.min(count, 16))
-                DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                ThreadCount.concurrentPerform(iterations: chunks) { c in
                     let base = sd.pointer, bq = sd.pointer + q * n
                     LibmSinCos.withEvaluator { sc in
                         for j in (c * count / chunks)..<((c + 1) * count / chunks) {
@@ -342,7 +342,7 @@ public enum DictionaryCoherence {
             pairs.withUnsafeMutableBufferPointer { pp in
             counts.withUnsafeMutableBufferPointer { pc in
                 let sv = SendableMutablePointer(pv.baseAddress!), sp = SendableMutablePointer(pp.baseAddress!), sc = SendableMutablePointer(pc.baseAddress!)
-                DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                ThreadCount.concurrentPerform(iterations: chunks) { c in
                     var lb = 0.0, lp = (0, 1), cnt = 0
                     for i in (c * q / chunks)..<((c + 1) * q / chunks) {
                         var j = i + 1

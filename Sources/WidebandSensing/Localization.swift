@@ -199,7 +199,7 @@ public enum Localizer {
         var out = [[Double]](repeating: [], count: nt)
         out.withUnsafeMutableBufferPointer { po in
             let so = SendableMutablePointer(po.baseAddress!)
-            DispatchQueue.concurrentPerform(iterations: nt) { t in
+            ThreadCount.concurrentPerform(iterations: nt) { t in
                 let c = Double.cos(grid.anglesRad[t])
                 var a = Matrix<CDouble>(rows: n, cols: nr)
                 if libmPhases {
@@ -283,7 +283,7 @@ public enum Localizer {
         w.data.withUnsafeMutableBufferPointer { pw in
             let sw = SendableMutablePointer(pw.baseAddress!)
             let chunks = Swift.min(m, 32)
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            ThreadCount.concurrentPerform(iterations: chunks) { c in
                 var e = Matrix<CDouble>(rows: n, cols: nt)
                 var um = Matrix<CDouble>(rows: n, cols: p)
                 var res = Matrix<CDouble>(rows: p, cols: nt)

@@ -92,6 +92,8 @@ struct MTSystemOptions: ParsableArguments {
     @Option(name: .customLong("gospa-cutoff"), help: "GOSPA cut-off gamma, metres (paper preset (R_max-R_min)/2, official code R_max-R_min).") var gospaCutoff: Double?
     @Option(name: .customLong("gospa-mu"), help: "GOSPA mu.") var gospaMu = 2.0
     @Option(name: .customLong("gospa-p"), help: "GOSPA order p.") var gospaP = 2.0
+    @Option(help: "Worker threads of the batch gradients and learned-receiver kernels, 1…4096 (default: ISAC_THREADS, OMP_NUM_THREADS, or the CPU affinity mask). Training is reproducible for a given seed and thread count.")
+    var threads: Int?
 
     func config() throws -> MultiTargetConfig {
         var c = preset.config
@@ -180,7 +182,14 @@ struct MTSystemOptions: ParsableArguments {
     }
 
     /// Checks the system and, given the sample count of the run, that it fits in memory (flag named otherwise).
+    /// `--threads` (else a valid ISAC_THREADS / OMP_NUM_THREADS) into `ThreadCount`, before any sizing or work.
+    func applyThreads() throws {
+        if let t = threads { try ThreadCount.set(t) } else { _ = try ThreadCount.fromEnvironment() }
+    }
+
     func validateCommon(samples: Int = 1, samplesFlag: String = "--samples") throws {
+        // First: the memory check below sizes the per-worker buffers from the thread count.
+        try applyThreads()
         let c = try config(); _ = try gospa()
         try Check.inOpenRange(pfa, 0, 1, "--pfa")
         try c.checkMemory(samples: samples, samplesFlag: samplesFlag)

@@ -33,6 +33,7 @@ struct MTPfaSweep: ParsableCommand {
     func validate() throws {
         try MultiTargetLimits.checkSamples(samples, "--samples")
         if let c = calSamples { try MultiTargetLimits.checkSamples(c, "--calibration-samples") }
+        try system.applyThreads()
         _ = try system.config(); _ = try system.gospa()
         try system.config().checkMemory(samples: samples + (calSamples ?? samples))
         if let c = checkpoint { _ = try MultiTargetLimits.checkpointPaths(c) }

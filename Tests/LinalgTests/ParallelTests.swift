@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Linalg
 
@@ -20,4 +21,34 @@ private struct IndexError: Error, Equatable { let index: Int }
             }
         }
     }
+}
+
+/// `ThreadCount.concurrentPerform` visits every index exactly once at any worker bound (inline at 1, Dispatch at
+/// ≥ iterations, the shared counter in between), and never runs more than the bound at once.
+@Test(arguments: [1, 2, 3, 7, 64])
+func boundedConcurrentPerformVisitsEveryIndexOnce(workers: Int) {
+    let n = 1000
+    let hits = UnsafeMutablePointer<Int>.allocate(capacity: n)
+    hits.initialize(repeating: 0, count: n)
+    defer { hits.deallocate() }
+    let p = SendableMutablePointer(hits)
+    let live = LiveCounter()
+    ThreadCount.concurrentPerform(iterations: n, workers: workers) { i in
+        live.enter()
+        p[i] += 1
+        for _ in 0..<200 { _ = live.peek() }  // keep iterations overlapping long enough to see concurrency
+        live.leave()
+    }
+    #expect((0..<n).allSatisfy { hits[$0] == 1 })
+    #expect(live.maximum <= min(workers, n))
+    ThreadCount.concurrentPerform(iterations: 0, workers: workers) { _ in Issue.record("no iteration expected") }
+}
+
+private final class LiveCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var now = 0
+    private(set) var maximum = 0
+    func enter() { lock.lock(); now += 1; maximum = max(maximum, now); lock.unlock() }
+    func leave() { lock.lock(); now -= 1; lock.unlock() }
+    func peek() -> Int { lock.lock(); defer { lock.unlock() }; return now }
 }
