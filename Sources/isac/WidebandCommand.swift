@@ -210,7 +210,7 @@ struct WBLocalize: ParsableCommand {
         let obs = try s.simulate(targets: truth, snapshots: snapshots, snrDb: snrDb, rng: &rng)
         let t0 = Date()
         let est: [PolarTarget]
-        var extra: [String: Any] = [:]
+        var extra = LocalizeResult.Extra()
         switch method {
         case .cs:
             let g = try AngleDistanceGrid.make(grid, system: s, options: GridOptions(delta: delta))
@@ -218,8 +218,8 @@ struct WBLocalize: ParsableCommand {
             let b = g.dictionary(system: s)
             let r = try Localizer.compressedSensing(observation: obs.data, grid: g, dictionary: b, targets: targets, exclusionCells: exclusionCells, system: s)
             est = refine ? try Localizer.refineOffGrid(system: s, observation: obs.data, estimates: r.estimates, grid: g) : r.estimates
-            extra["atoms"] = g.count; extra["grid"] = grid.rawValue; extra["refined"] = refine
-            extra["exclusion_cells"] = exclusionCells
+            extra.atoms = g.count; extra.grid = grid.rawValue; extra.refined = refine
+            extra.exclusionCells = exclusionCells
         case .nbnfMusic, .wbffMusic:
             let grid = try ScanGrid.uniform(rMin: 0.5, rMax: tMax * 1.1, rangeCount: Int(((tMax * 1.1 - 0.5) / rStep).rounded()) + 1,
                                             angleCount: Int((60 / aStep).rounded()) + 1)
@@ -227,18 +227,17 @@ struct WBLocalize: ParsableCommand {
                 ? try Localizer.narrowbandNearFieldSpectrum(system: s, observation: obs.data, targets: targets, grid: grid)
                 : try Localizer.widebandFarFieldSpectrum(system: s, observation: obs.data, targets: targets, grid: grid)
             est = spec.peaks(targets)
-            extra["scan_points"] = grid.rangesMeters.count * grid.anglesRad.count
+            extra.scanPoints = grid.rangesMeters.count * grid.anglesRad.count
         }
         let sec = Date().timeIntervalSince(t0)
         let matched = LocalizationError.match(truth: truth, estimates: est)
         let nmse = LocalizationError.nmse(truth: truth, estimates: est)
-        func obj(_ t: PolarTarget?) -> Any { t.map { ["range_m": $0.rangeMeters, "angle_deg": $0.angleDeg] as [String: Any] } ?? NSNull() }
+        func obj(_ t: PolarTarget) -> DictionaryResult.Atom { DictionaryResult.Atom(rangeMeters: t.rangeMeters, angleDeg: t.angleDeg) }
         if json {
-            var out: [String: Any] = ["method": method.rawValue, "targets": targets, "snr_db": snrDb, "seed": Int(seed),
-                                      "snapshots": snapshots, "truth": truth.map { obj($0) }, "estimated": matched.map { obj($0) },
-                                      "nmse": nmse, "nmse_db": 10 * Foundation.log10(nmse), "seconds": sec]
-            out.merge(extra) { a, _ in a }
-            print(try JSONOutput.string(out))
+            let out = LocalizeResult(method: method.rawValue, targets: targets, snrDb: snrDb, seed: Int(seed), snapshots: snapshots,
+                                     truth: truth.map { obj($0) }, estimated: matched.map { $0.map { obj($0) } },
+                                     nmse: nmse, nmseDb: 10 * Foundation.log10(nmse), seconds: sec, extra: extra)
+            print(try ResultJSON.string(out))
         } else {
             print("target   true r (m)  true θ (°)   est r (m)   est θ (°)")
             for (i, (t, e)) in zip(truth, matched).enumerated() {
@@ -531,5 +530,32 @@ struct DictionaryResult: Encodable {
         case rMinMeters = "r_min_m", rMaxMeters = "r_max_m", rows, coherencePairsEvaluated = "coherence_pairs_evaluated"
         case coherenceSeconds = "coherence_seconds", maxPair = "max_pair", buildSeconds = "build_seconds"
         case dictionaryBytes = "dictionary_bytes"
+    }
+}
+
+/// `isac wideband localize --json`: `estimated` holds `null` for a true target with no estimate matched to it;
+/// the method's own fields (`atoms`, `grid`, `refined`, `exclusion_cells` for cs; `scan_points` for MUSIC) are
+/// flattened into the same object, a nil one left out as the key the dictionary never set.
+struct LocalizeResult: Encodable {
+    struct Extra: Encodable {
+        var atoms: Int? = nil, grid: String? = nil, refined: Bool? = nil, exclusionCells: Int? = nil, scanPoints: Int? = nil
+        enum CodingKeys: String, CodingKey {
+            case atoms, grid, refined, exclusionCells = "exclusion_cells", scanPoints = "scan_points"
+        }
+    }
+    let method: String, targets: Int, snrDb: Double, seed: Int, snapshots: Int
+    let truth: [DictionaryResult.Atom], estimated: [DictionaryResult.Atom?]
+    let nmse: Double, nmseDb: Double, seconds: Double
+    let extra: Extra
+    enum CodingKeys: String, CodingKey {
+        case method, targets, snrDb = "snr_db", seed, snapshots, truth, estimated, nmse, nmseDb = "nmse_db", seconds
+    }
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(method, forKey: .method); try c.encode(targets, forKey: .targets); try c.encode(snrDb, forKey: .snrDb)
+        try c.encode(seed, forKey: .seed); try c.encode(snapshots, forKey: .snapshots); try c.encode(truth, forKey: .truth)
+        try c.encode(estimated, forKey: .estimated); try c.encode(nmse, forKey: .nmse); try c.encode(nmseDb, forKey: .nmseDb)
+        try c.encode(seconds, forKey: .seconds)
+        try extra.encode(to: encoder)   // same keyed container: the method's fields sit beside the common ones
     }
 }
