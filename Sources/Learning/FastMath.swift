@@ -1,6 +1,6 @@
 import Foundation
 import Linalg
-import CKernels
+internal import CKernels
 
 /// Vectorized single-precision eˣ for 8 lanes (the softmax kernel's exponential).
 ///
