@@ -184,9 +184,10 @@ __attribute__((target("avx2,fma"))) static void softmax_rows_avx2(const float *x
         }
         float s = hsum256(sv);
         for (; j < c; j++) { const float e = exp_scalar(xi[j] - m); oi[j] = e; s += e; }
-        const __m256 inv = _mm256_set1_ps(1.0f / s);
-        for (j = 0; j + 8 <= c; j += 8) _mm256_storeu_ps(oi + j, _mm256_mul_ps(_mm256_loadu_ps(oi + j), inv));
-        for (; j < c; j++) oi[j] *= 1.0f / s;
+        const float inv = 1.0f / s;
+        const __m256 invv = _mm256_set1_ps(inv);
+        for (j = 0; j + 8 <= c; j += 8) _mm256_storeu_ps(oi + j, _mm256_mul_ps(_mm256_loadu_ps(oi + j), invv));
+        for (; j < c; j++) oi[j] *= inv;
     }
 }
 

@@ -137,20 +137,22 @@ public struct DatasetConfig: Codable, Sendable, Equatable, VehicleScene {
         for (n, v, c) in [("trainInstances", trainInstances, trainCounts), ("valInstances", valInstances, valCounts), ("testInstances", testInstances, testCounts)] {
             if c.contains(where: { $0 > 0 }) { try Check.positive(v, n) }
         }
-        if let f = featurePitchM {
-            // The pitch-dependent features (1.2 f shells, tubes ≥ 0.75 f) stay features only while f is well below the
-            // vehicle: the default is the voxel pitch (≤ λ_min), and a longer one fills the body solid — and with a
-            // weighted voxelization a huge one turns every voxel into a boundary voxel. Bound it like the pitch.
-            let lam = shortestWavelengthM
-            guard f.isFinite, f > 0, f <= lam * (1 + 1e-12) else {
-                throw ISACError.invalidParameter(name: "--feature-pitch", value: "\(f)", valid: String(format: "must lie in (0, λ_min = %.4g m] (λ at the highest subcarrier; the default is the voxel pitch)", lam))
-            }
-        }
+        if let f = featurePitchM { try DatasetConfig.checkFeaturePitch(f, shortestWavelengthM: shortestWavelengthM) }
         if solver == .vie {
             let lam = shortestWavelengthM
             guard voxelPitchM <= lam / 2 * (1 + 1e-12) else {
                 throw ISACError.invalidParameter(name: "voxel-pitch", value: "\(voxelPitchM)", valid: String(format: "must be ≤ λ/2 = %.4f m at the highest subcarrier for --solver vie", lam / 2))
             }
+        }
+    }
+
+    /// The `--feature-pitch` bound, (0, λ_min] (λ at the highest subcarrier), shared by datasets and `scatter channel`.
+    /// The pitch-dependent features (1.2 f shells, tubes ≥ 0.75 f) stay features only while f is well below the
+    /// vehicle: the default is the voxel pitch (≤ λ_min); a longer one fills the body solid, and a huge one ran
+    /// without bound.
+    public static func checkFeaturePitch(_ f: Double, shortestWavelengthM lam: Double) throws {
+        guard f.isFinite, f > 0, f <= lam else {
+            throw ISACError.invalidParameter(name: "--feature-pitch", value: "\(f)", valid: String(format: "must lie in (0, λ_min = %.4g m] (λ at the highest subcarrier; the default is the voxel pitch; longer fills the vehicle solid)", lam))
         }
     }
 

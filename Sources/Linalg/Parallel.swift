@@ -1,7 +1,8 @@
 import Dispatch
 
 /// Deterministic parallel map over an index range: `out[i] = body(i)` for i = 0..<count, evaluated on
-/// `DispatchQueue.concurrentPerform` (one iteration per index, or per chunk of `chunk` consecutive indices).
+/// `ThreadCount.concurrentPerform` (at most `ThreadCount.count` workers; one iteration per index, or per chunk of
+/// `chunk` consecutive indices).
 ///
 /// Every result is written into its own slot, so the output is identical to the serial
 /// `(0..<count).map(body)` whatever the scheduling (as long as `body(i)` depends only on i, e.g. draws
@@ -44,7 +45,7 @@ private struct ParallelSlots<T>: @unchecked Sendable { let base: UnsafeMutablePo
 /// `body` is called concurrently; callers of `parallelMap` are told not to share mutable state in it.
 private struct ParallelBody<T>: @unchecked Sendable { let body: (Int) throws -> T }
 
-/// The one pointer that concurrent iterations may share (`parallelForEach`, `DispatchQueue.concurrentPerform`):
+/// The one pointer that concurrent iterations may share (`parallelForEach`, `ThreadCount.concurrentPerform`):
 /// a plain `UnsafeMutablePointer` marked `Sendable` on the caller's promise that **iterations write disjoint
 /// elements** (iteration i owns its indices or its range) and nobody reads an element another iteration writes.
 /// Under that promise the result does not depend on the scheduling, so parallel loops stay deterministic.
@@ -68,7 +69,7 @@ public struct SendableMutablePointer<T>: @unchecked Sendable {
     }
 }
 
-/// Deterministic parallel loop `body(i)` for i = 0..<count on `DispatchQueue.concurrentPerform`, in work items of
+/// Deterministic parallel loop `body(i)` for i = 0..<count on `ThreadCount.concurrentPerform`, in work items of
 /// `chunk` consecutive indices. `body` must write only what index i owns (e.g. through a `SendableMutablePointer`
 /// at disjoint offsets); then the result equals the serial loop whatever the scheduling.
 /// - Parameters: count ≥ 0 (0 runs nothing); chunk ≥ 1 (values below 1 act as 1).

@@ -181,12 +181,12 @@ struct MTSystemOptions: ParsableArguments {
         return f
     }
 
-    /// Checks the system and, given the sample count of the run, that it fits in memory (flag named otherwise).
     /// `--threads` (else a valid ISAC_THREADS / OMP_NUM_THREADS) into `ThreadCount`, before any sizing or work.
     func applyThreads() throws {
         if let t = threads { try ThreadCount.set(t) } else { _ = try ThreadCount.fromEnvironment() }
     }
 
+    /// Checks the system and, given the sample count of the run, that it fits in memory (flag named otherwise).
     func validateCommon(samples: Int = 1, samplesFlag: String = "--samples") throws {
         // First: the memory check below sizes the per-worker buffers from the thread count.
         try applyThreads()

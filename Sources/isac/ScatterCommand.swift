@@ -111,23 +111,16 @@ enum ScatterChannelLimits {
         try Check.inRange(c.antennas, 1, 1024, "--antennas"); try Check.inRange(c.subcarriers, 1, 4096, "--subcarriers")
         try Check.inRange(c.carrier, minCarrierHz, maxCarrierHz, "--carrier-hz")
         try Check.positive(c.spacing, "--subcarrier-spacing-hz")
+        let fMax = c.carrier + Double(c.subcarriers - 1) / 2 * c.spacing
+        let lambdaMin = speedOfLight / fMax
         if let p = c.pitch {
             try Check.positive(p, "--voxel-pitch")
-            let fMax = c.carrier + Double(c.subcarriers - 1) / 2 * c.spacing
-            let lambdaMin = speedOfLight / fMax
             guard p <= lambdaMin else {
                 throw ISACError.invalidParameter(name: "--voxel-pitch", value: "\(p)",
                     valid: String(format: "must be ≤ λ_min = %.4g m (one voxel per wavelength at the highest tone %.4g GHz; default λ/2 born, λ/6 vie)", lambdaMin, fMax / 1e9))
             }
         }
-        if let f = c.featurePitch {
-            let fMax = c.carrier + Double(c.subcarriers - 1) / 2 * c.spacing
-            let lambdaMin = speedOfLight / fMax
-            guard f.isFinite, f > 0, f <= lambdaMin else {
-                throw ISACError.invalidParameter(name: "--feature-pitch", value: "\(f)",
-                    valid: String(format: "must lie in (0, λ_min = %.4g m] (λ at the highest tone; the default is the voxel pitch; longer fills the vehicle solid)", lambdaMin))
-            }
-        }
+        if let f = c.featurePitch { try DatasetConfig.checkFeaturePitch(f, shortestWavelengthM: lambdaMin) }
         try Check.inRange(c.scale, minScale, maxScale, "--target-scale")
         guard c.vieTol.isFinite, c.vieTol >= minTolerance, c.vieTol < 1 else {
             throw ISACError.invalidParameter(name: "--vie-tolerance", value: "\(c.vieTol)", valid: "must lie in [1e-12, 1) (a relative GMRES residual; below 1e-12 double precision cannot reach it)")
