@@ -288,7 +288,7 @@ public enum BornSolver {
         for r in 0..<nr { for j in 0..<(3 * b) { let v = B.data[r + j * nr]; br[r * 3 * b + j] = v.real; bi[r * 3 * b + j] = v.imaginary } }
         let bre = br, bim = bi
         let AR = SendableMutablePointer(are), AI = SendableMutablePointer(aim)
-        let groups = min(nr, 2 * ProcessInfo.processInfo.activeProcessorCount), tile = formFactorTileCells
+        let groups = min(nr, 2 * ThreadCount.count), tile = formFactorTileCells
         let out = ParallelResults<[Double]>(count: groups)
         ThreadCount.concurrentPerform(iterations: groups) { g in
             let r0 = g * nr / groups, r1 = (g + 1) * nr / groups, rows = r1 - r0

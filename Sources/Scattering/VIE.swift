@@ -725,9 +725,9 @@ public enum VIESolver {
             let Ainc = TransferMatrices.incident(points: pts[...], array: array, wavenumber: k)
             let dim = op.dimension
             if kk == 0 {
-                // Up-front memory estimate: concurrent GMRES solves each hold (m + 2) Krylov vectors.
+                // Up-front memory estimate: concurrent GMRES solves (≤ ThreadCount.count of them, the bound of the per-Tx loop) each hold (m + 2) Krylov vectors.
                 let m = max(1, min(restart, maxIterations, dim))
-                let conc = min(nt, ProcessInfo.processInfo.activeProcessorCount)
+                let conc = min(nt, ThreadCount.count)
                 let need = GMRES.memoryBytes(dimension: dim, restart: m).flatMap { $0.multipliedReportingOverflow(by: conc).overflow ? nil : $0 * conc }
                 let have = Double(ProcessInfo.processInfo.physicalMemory)
                 guard let need, Double(need) <= 0.5 * have else {

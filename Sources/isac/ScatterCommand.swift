@@ -320,7 +320,7 @@ struct ScatterBench: ParsableCommand {
 
     func run() throws {
         if let dir = export { try OutputFolder.ensureWritable(dir, flag: "--export") }
-        var out = ScatterBenchResult(threads: ProcessInfo.processInfo.activeProcessorCount)
+        var out = ScatterBenchResult(threads: ThreadCount.count)
         if !json { print("Born (eq. 14)  array    voxels   s/sample   samples/s") }
         for (name, n, k) in [("small", 16, 4), ("paper", 64, 16)] where !(skipPaper && name == "paper") {
             let cfg = try DatasetConfig.preset(name, solver: .born, seed: 1)
