@@ -14,12 +14,19 @@ import Linalg
 ///
 /// `bench/learning/torch_bench.py` builds the identical network in PyTorch.
 public struct ConvAttentionNet: Layer {
+    /// First conv block: 3×3 convolution and its batch norm (2K → c₁ channels).
     public var conv1: Conv2D, bn1: BatchNorm2D
+    /// Second conv block (c₁ → c₂ channels).
     public var conv2: Conv2D, bn2: BatchNorm2D
+    /// Third conv block (c₂ → D channels).
     public var conv3: Conv2D, bn3: BatchNorm2D
+    /// Learned positional embedding [L, D].
     public var position: LearnedTensor
+    /// First pre-norm transformer block.
     public var block1: TransformerEncoderBlock
+    /// Second pre-norm transformer block.
     public var block2: TransformerEncoderBlock
+    /// Classifier Dense(D → classes) on the token mean.
     public var head: Dense
 
     /// - Parameters: `inputChannels` = 2K; `height`, `width` = N_r, N_t (multiples of 4);
@@ -55,6 +62,7 @@ public struct ConvAttentionNet: Layer {
         return head(t.mean(axes: [1]))
     }
 
+    /// Calls `body(path, &tensor)` for every parameter, paths prefixed by `prefix`.
     public mutating func forEachParameter(_ prefix: String, _ body: (String, inout Tensor) -> Void) {
         conv1.forEachParameter(parameterPath(prefix, "conv1"), body); bn1.forEachParameter(parameterPath(prefix, "bn1"), body)
         conv2.forEachParameter(parameterPath(prefix, "conv2"), body); bn2.forEachParameter(parameterPath(prefix, "bn2"), body)
@@ -64,6 +72,7 @@ public struct ConvAttentionNet: Layer {
         block2.forEachParameter(parameterPath(prefix, "block2"), body)
         head.forEachParameter(parameterPath(prefix, "head"), body)
     }
+    /// Visits the gradient entries of `tangent` with the same paths and order as the parameters.
     public static func forEachParameter(in t: inout TangentVector, _ prefix: String, _ body: (String, inout Tensor) -> Void) {
         Conv2D.forEachParameter(in: &t.conv1, parameterPath(prefix, "conv1"), body)
         BatchNorm2D.forEachParameter(in: &t.bn1, parameterPath(prefix, "bn1"), body)
@@ -109,6 +118,7 @@ public struct LearningBenchmarkResult: Codable, Sendable {
     /// Worker threads of the learning kernels.
     public var threads: Int
 
+    /// Memberwise initializer.
     public init(model: String, input_shape: [Int], batch: Int, antennas: Int, subcarriers: Int, model_size: Int? = nil,
                 tokens: Int? = nil, parameters: Int, steps: Int, warmup: Int, step_ms_median: Double, step_ms_mean: Double,
                 cpu_ms_per_step_median: Double, samples_per_s: Double, loss_first: Double, loss_last: Double, threads: Int) {

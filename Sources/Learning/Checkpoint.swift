@@ -88,9 +88,13 @@ public enum Checkpoint {
 /// Generic: the extended-target trainer and any other loop (e.g. `multitarget train`) use the same
 /// archive layout; see docs/learning.md.
 public struct TrainingState {
+    /// Optimizer state tensors by name, saved as `optimizer/<name>`.
     public var optimizer: [String: Tensor] = [:]
+    /// Scalar counters by name, saved as `state/<name>` (float64).
     public var counters: [String: Double] = [:]
+    /// Random generators by name, saved as `rng/<name>`.
     public var generators: [String: RandomSource] = [:]
+    /// Empty state.
     public init() {}
 
     /// Writes `model` (+ BN statistics) and this state atomically to `path`.
@@ -178,8 +182,10 @@ public enum TorchStateDict {
         return parts.joined(separator: ".")
     }
 
+    /// True for a rank-2 tensor whose path is `weight` or ends in `.weight` (a `Dense` weight).
     public static func isDenseWeight(_ path: String, _ t: Tensor) -> Bool { t.rank == 2 && (path.hasSuffix(".weight") || path == "weight") }
 
+    /// Transpose of a rank-2 tensor, [r, c] → [c, r].
     public static func transposed2D(_ t: Tensor) -> Tensor {
         let r = t.shape[0], c = t.shape[1]
         var out = [Float](repeating: 0, count: t.count)

@@ -7,12 +7,16 @@ import Foundation
 /// twice the Wirtinger derivative ∂L/∂z̄ — exactly what a real-valued optimizer needs. Used for
 /// steering vectors whose phases depend on learnable positions: a = exp(j·k·d·sin θ).
 public struct ComplexTensor: Differentiable {
+    /// Real part.
     public var re: Tensor
+    /// Imaginary part (same shape as `re`).
     public var im: Tensor
+    /// Complex tensor re + j·im.
     @differentiable(reverse)
     public init(re: Tensor, im: Tensor) {
         self.re = re; self.im = im
     }
+    /// Shape (of `re`).
     public var shape: [Int] { re.shape }
 
     /// e^{jθ} = cos θ + j sin θ for real phases θ (radians).
@@ -34,11 +38,13 @@ public struct ComplexTensor: Differentiable {
         ComplexTensor(re: lhs.re * rhs.re - lhs.im * rhs.im, im: lhs.re * rhs.im + lhs.im * rhs.re)
     }
 
+    /// Elementwise complex sum.
     @differentiable(reverse)
     public static func + (lhs: ComplexTensor, rhs: ComplexTensor) -> ComplexTensor {
         ComplexTensor(re: lhs.re + rhs.re, im: lhs.im + rhs.im)
     }
 
+    /// Elementwise complex difference.
     @differentiable(reverse)
     public static func - (lhs: ComplexTensor, rhs: ComplexTensor) -> ComplexTensor {
         ComplexTensor(re: lhs.re - rhs.re, im: lhs.im - rhs.im)

@@ -255,6 +255,7 @@ public func conv2d(_ x: Tensor, filter: Tensor, bias: Tensor, stride: Int = 1, p
     conv2dForward(x, filter, bias, convGeometry(x, filter, stride: stride, padding: padding))
 }
 
+/// Reverse-mode derivative of `conv2d`: the value and its pullback.
 @derivative(of: conv2d, wrt: (x, filter, bias))
 public func _vjpConv2d(_ x: Tensor, filter: Tensor, bias: Tensor, stride: Int, padding: Int)
     -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor, Tensor)) {
@@ -305,6 +306,7 @@ func maxPoolForward(_ x: Tensor, _ k: Int, _ s: Int) -> (Tensor, [Int32]) {
 public func maxPool2d(_ x: Tensor, kernel: Int, stride: Int? = nil) -> Tensor {
     maxPoolForward(x, kernel, stride ?? kernel).0
 }
+/// Reverse-mode derivative of `maxPool2d`: the value and its pullback.
 @derivative(of: maxPool2d, wrt: x)
 public func _vjpMaxPool2d(_ x: Tensor, kernel: Int, stride: Int?) -> (value: Tensor, pullback: (Tensor) -> Tensor) {
     let (y, arg) = maxPoolForward(x, kernel, stride ?? kernel)

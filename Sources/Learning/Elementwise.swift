@@ -114,6 +114,7 @@ extension Tensor {
     public func broadcast(to target: [Int]) -> Tensor {
         broadcastBinary(self, Tensor.zeros(target)) { a, _ in a }
     }
+    /// Reverse-mode derivative of `broadcast(to:)`: the value and its pullback.
     @derivative(of: broadcast(to:))
     public func _vjpBroadcast(to target: [Int]) -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let s = shape
@@ -151,6 +152,7 @@ extension Tensor {
         if lhs.isScalarZero { return rhs }
         return broadcastBinary(lhs, rhs, +)
     }
+    /// Reverse-mode derivative of `+` (with broadcasting): the value and its pullback.
     @derivative(of: +)
     public static func _vjpAdd(lhs: Tensor, rhs: Tensor) -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor)) {
         let sa = lhs.shape, sb = rhs.shape
@@ -163,6 +165,7 @@ extension Tensor {
         if rhs.isScalarZero { return lhs }
         return broadcastBinary(lhs, rhs, -)
     }
+    /// Reverse-mode derivative of `-` (with broadcasting): the value and its pullback.
     @derivative(of: -)
     public static func _vjpSub(lhs: Tensor, rhs: Tensor) -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor)) {
         let sa = lhs.shape, sb = rhs.shape
@@ -172,6 +175,7 @@ extension Tensor {
     /// Broadcasting elementwise (Hadamard) product.
     @differentiable(reverse)
     public static func * (lhs: Tensor, rhs: Tensor) -> Tensor { broadcastBinary(lhs, rhs, *) }
+    /// Reverse-mode derivative of elementwise `*` (with broadcasting): the value and its pullback.
     @derivative(of: *)
     public static func _vjpMul(lhs: Tensor, rhs: Tensor) -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor)) {
         let out = lhs * rhs
@@ -185,6 +189,7 @@ extension Tensor {
     /// Broadcasting elementwise quotient.
     @differentiable(reverse)
     public static func / (lhs: Tensor, rhs: Tensor) -> Tensor { broadcastBinary(lhs, rhs, /) }
+    /// Reverse-mode derivative of elementwise `/` (with broadcasting): the value and its pullback.
     @derivative(of: /)
     public static func _vjpDiv(lhs: Tensor, rhs: Tensor) -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor)) {
         let out = lhs / rhs
@@ -200,6 +205,7 @@ extension Tensor {
     /// Negation.
     @differentiable(reverse)
     public static prefix func - (x: Tensor) -> Tensor { x.map { -$0 } }
+    /// Reverse-mode derivative of prefix `-`: the value and its pullback.
     @derivative(of: -)
     public static func _vjpNeg(x: Tensor) -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         (-x, { g in g.map { -$0 } })
@@ -208,10 +214,12 @@ extension Tensor {
     /// `x · s` for a constant scalar `s` (not differentiated with respect to `s`).
     @differentiable(reverse, wrt: lhs)
     public static func * (lhs: Tensor, rhs: Float) -> Tensor { lhs.map { $0 * rhs } }
+    /// Reverse-mode derivative of `Tensor * Float`: the value and its pullback.
     @derivative(of: *, wrt: lhs)
     public static func _vjpMulScalar(lhs: Tensor, rhs: Float) -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         (lhs * rhs, { g in g.map { $0 * rhs } })
     }
+    /// Scalar times tensor, elementwise (`rhs * lhs`).
     @differentiable(reverse, wrt: rhs)
     public static func * (lhs: Float, rhs: Tensor) -> Tensor { rhs * lhs }
 
@@ -222,6 +230,7 @@ extension Tensor {
     /// `x + s` for a constant scalar `s`.
     @differentiable(reverse, wrt: lhs)
     public static func + (lhs: Tensor, rhs: Float) -> Tensor { lhs.map { $0 + rhs } }
+    /// Reverse-mode derivative of `Tensor + Float`: the value and its pullback.
     @derivative(of: +, wrt: lhs)
     public static func _vjpAddScalar(lhs: Tensor, rhs: Float) -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         (lhs + rhs, { g in g })
@@ -237,6 +246,7 @@ extension Tensor {
     /// max(x, 0). The derivative at 0 is taken as 0.
     @differentiable(reverse)
     public func relu() -> Tensor { map { $0 > 0 ? $0 : 0 } }
+    /// Reverse-mode derivative of `relu`: the value and its pullback.
     @derivative(of: relu)
     public func _vjpRelu() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let x = self
@@ -247,6 +257,7 @@ extension Tensor {
     /// `approximate="tanh"` form).
     @differentiable(reverse)
     public func gelu() -> Tensor { geluKernel(self, nil) }
+    /// Reverse-mode derivative of `gelu`: the value and its pullback.
     @derivative(of: gelu)
     public func _vjpGelu() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let x = self
@@ -265,6 +276,7 @@ extension Tensor {
     /// Hyperbolic tangent.
     @differentiable(reverse)
     public func tanh() -> Tensor { map { Foundation.tanhf($0) } }
+    /// Reverse-mode derivative of `tanh`: the value and its pullback.
     @derivative(of: tanh)
     public func _vjpTanh() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let y = tanh()
@@ -276,6 +288,7 @@ extension Tensor {
     public func sigmoid() -> Tensor {
         map { x in x >= 0 ? 1 / (1 + Foundation.expf(-x)) : Foundation.expf(x) / (1 + Foundation.expf(x)) }
     }
+    /// Reverse-mode derivative of `sigmoid`: the value and its pullback.
     @derivative(of: sigmoid)
     public func _vjpSigmoid() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let y = sigmoid()
@@ -285,6 +298,7 @@ extension Tensor {
     /// eˣ.
     @differentiable(reverse)
     public func exp() -> Tensor { map { Foundation.expf($0) } }
+    /// Reverse-mode derivative of `exp`: the value and its pullback.
     @derivative(of: exp)
     public func _vjpExp() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let y = exp()
@@ -294,6 +308,7 @@ extension Tensor {
     /// Natural logarithm (x > 0).
     @differentiable(reverse)
     public func log() -> Tensor { map { Foundation.logf($0) } }
+    /// Reverse-mode derivative of `log`: the value and its pullback.
     @derivative(of: log)
     public func _vjpLog() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let x = self
@@ -303,6 +318,7 @@ extension Tensor {
     /// sin x (radians).
     @differentiable(reverse)
     public func sin() -> Tensor { map { Foundation.sinf($0) } }
+    /// Reverse-mode derivative of `sin`: the value and its pullback.
     @derivative(of: sin)
     public func _vjpSin() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let x = self
@@ -312,6 +328,7 @@ extension Tensor {
     /// cos x (radians).
     @differentiable(reverse)
     public func cos() -> Tensor { map { Foundation.cosf($0) } }
+    /// Reverse-mode derivative of `cos`: the value and its pullback.
     @derivative(of: cos)
     public func _vjpCos() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let x = self
@@ -321,6 +338,7 @@ extension Tensor {
     /// √x (x > 0 for a finite derivative).
     @differentiable(reverse)
     public func sqrt() -> Tensor { map { $0.squareRoot() } }
+    /// Reverse-mode derivative of `sqrt`: the value and its pullback.
     @derivative(of: sqrt)
     public func _vjpSqrt() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let y = sqrt()
@@ -330,6 +348,7 @@ extension Tensor {
     /// x².
     @differentiable(reverse)
     public func squared() -> Tensor { map { $0 * $0 } }
+    /// Reverse-mode derivative of `squared`: the value and its pullback.
     @derivative(of: squared)
     public func _vjpSquared() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let x = self
@@ -339,6 +358,7 @@ extension Tensor {
     /// |x|; the derivative at 0 is taken as 0 (sign(0) = 0).
     @differentiable(reverse)
     public func abs() -> Tensor { map { Swift.abs($0) } }
+    /// Reverse-mode derivative of `abs`: the value and its pullback.
     @derivative(of: abs)
     public func _vjpAbs() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let x = self

@@ -31,9 +31,11 @@ public protocol Layer: Differentiable, ParameterContainer {
 }
 
 extension Tensor: Layer {
+    /// Calls `body(path, &tensor)` for every parameter, paths prefixed by `prefix`.
     public mutating func forEachParameter(_ prefix: String, _ body: (String, inout Tensor) -> Void) {
         body(prefix, &self)
     }
+    /// Visits the gradient entries of `tangent` with the same paths and order as the parameters.
     public static func forEachParameter(in tangent: inout Tensor, _ prefix: String, _ body: (String, inout Tensor) -> Void) {
         body(prefix, &tangent)
     }
@@ -53,11 +55,15 @@ extension ParameterContainer {
 
 /// A free learnable tensor (positional/subcarrier embeddings, element positions, dictionaries).
 public struct LearnedTensor: Layer {
+    /// The learnable tensor.
     public var value: Tensor
+    /// Wraps `value` as a parameter.
     public init(_ value: Tensor) { self.value = value }
+    /// Calls `body(path, &tensor)` for every parameter, paths prefixed by `prefix`.
     public mutating func forEachParameter(_ prefix: String, _ body: (String, inout Tensor) -> Void) {
         value.forEachParameter(prefix, body)
     }
+    /// Visits the gradient entries of `tangent` with the same paths and order as the parameters.
     public static func forEachParameter(in tangent: inout TangentVector, _ prefix: String,
                                         _ body: (String, inout Tensor) -> Void) {
         Tensor.forEachParameter(in: &tangent.value, prefix, body)
@@ -85,19 +91,26 @@ public enum Initializer {
 /// `weight` is stored `[in, out]` (the transpose of PyTorch's `nn.Linear.weight`); Xavier-uniform
 /// weights, zero bias.
 public struct Dense: Layer {
+    /// Weight W, `[in, out]`.
     public var weight: Tensor
+    /// Bias b, `[out]`.
     public var bias: Tensor
+    /// Xavier-uniform weight and zero bias.
     public init(inputSize: Int, outputSize: Int, rng: inout RandomSource) {
         weight = Initializer.xavierUniform([inputSize, outputSize], fanIn: inputSize, fanOut: outputSize, rng: &rng)
         bias = .zeros([outputSize])
     }
+    /// Layer with the given weight `[in, out]` and bias `[out]`.
     public init(weight: Tensor, bias: Tensor) { self.weight = weight; self.bias = bias }
+    /// y = x·W + b on the last axis.
     @differentiable(reverse)
     public func callAsFunction(_ x: Tensor) -> Tensor { matmul(x, weight) + bias }
+    /// Calls `body(path, &tensor)` for every parameter, paths prefixed by `prefix`.
     public mutating func forEachParameter(_ prefix: String, _ body: (String, inout Tensor) -> Void) {
         weight.forEachParameter(parameterPath(prefix, "weight"), body)
         bias.forEachParameter(parameterPath(prefix, "bias"), body)
     }
+    /// Visits the gradient entries of `tangent` with the same paths and order as the parameters.
     public static func forEachParameter(in tangent: inout TangentVector, _ prefix: String,
                                         _ body: (String, inout Tensor) -> Void) {
         Tensor.forEachParameter(in: &tangent.weight, parameterPath(prefix, "weight"), body)
@@ -110,8 +123,13 @@ public struct Dense: Layer {
 /// 2-D convolution layer (see `conv2d`): `[N, Cin, H, W] → [N, Cout, Ho, Wo]`; filter
 /// `[Cout, Cin, k, k]` Kaiming-normal, zero bias.
 public struct Conv2D: Layer {
+    /// Filter `[Cout, Cin, k, k]`.
     public var filter: Tensor
+    /// Bias `[Cout]`.
     public var bias: Tensor
+    /// Stride (both spatial axes).
+    /// Kaiming-normal filter and zero bias.
+    /// Zero padding (both spatial axes).
     @noDerivative public var stride: Int
     @noDerivative public var padding: Int
     public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, rng: inout RandomSource) {
@@ -119,12 +137,15 @@ public struct Conv2D: Layer {
         bias = .zeros([outChannels])
         self.stride = stride; self.padding = padding
     }
+    /// `conv2d` of `x` [N, Cin, H, W] → [N, Cout, Ho, Wo].
     @differentiable(reverse)
     public func callAsFunction(_ x: Tensor) -> Tensor { conv2d(x, filter: filter, bias: bias, stride: stride, padding: padding) }
+    /// Calls `body(path, &tensor)` for every parameter, paths prefixed by `prefix`.
     public mutating func forEachParameter(_ prefix: String, _ body: (String, inout Tensor) -> Void) {
         filter.forEachParameter(parameterPath(prefix, "filter"), body)
         bias.forEachParameter(parameterPath(prefix, "bias"), body)
     }
+    /// Visits the gradient entries of `tangent` with the same paths and order as the parameters.
     public static func forEachParameter(in tangent: inout TangentVector, _ prefix: String,
                                         _ body: (String, inout Tensor) -> Void) {
         Tensor.forEachParameter(in: &tangent.filter, parameterPath(prefix, "filter"), body)
@@ -139,8 +160,13 @@ public struct Conv2D: Layer {
 /// mode uses the running statistics: y = (x − μ_run)/√(σ²_run + ε)·γ + β.
 /// Checkpoints store the running statistics as `<path>.running_mean` / `<path>.running_var`.
 public struct BatchNorm2D: Layer {
+    /// Scale γ, `[C]`.
     public var gamma: Tensor
+    /// Shift β, `[C]`.
     public var beta: Tensor
+    /// Running mean/variance (shared reference box, not a parameter).
+    /// γ = 1, β = 0; `momentum` is the running-statistics update rate.
+    /// ε added to the variance.
     @noDerivative public var statistics: BatchNormStatistics
     @noDerivative public var epsilon: Float
     public init(channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5) {
@@ -148,6 +174,7 @@ public struct BatchNorm2D: Layer {
         statistics = BatchNormStatistics(channels: channels, momentum: momentum)
         self.epsilon = epsilon
     }
+    /// Batch statistics (and running update) when `training`, running statistics otherwise.
     @differentiable(reverse)
     public func callAsFunction(_ x: Tensor, training: Bool) -> Tensor {
         if training {
@@ -155,10 +182,12 @@ public struct BatchNorm2D: Layer {
         }
         return batchNormInference(x, gamma: gamma, beta: beta, epsilon: epsilon, statistics: statistics)
     }
+    /// Calls `body(path, &tensor)` for every parameter, paths prefixed by `prefix`.
     public mutating func forEachParameter(_ prefix: String, _ body: (String, inout Tensor) -> Void) {
         gamma.forEachParameter(parameterPath(prefix, "gamma"), body)
         beta.forEachParameter(parameterPath(prefix, "beta"), body)
     }
+    /// Visits the gradient entries of `tangent` with the same paths and order as the parameters.
     public static func forEachParameter(in tangent: inout TangentVector, _ prefix: String,
                                         _ body: (String, inout Tensor) -> Void) {
         Tensor.forEachParameter(in: &tangent.gamma, parameterPath(prefix, "gamma"), body)
@@ -170,16 +199,23 @@ public struct BatchNorm2D: Layer {
 
 /// Layer normalization over the last axis (`layerNorm`), γ = 1, β = 0 at init.
 public struct LayerNorm: Layer {
+    /// Scale γ, `[size]`.
     public var gamma: Tensor
+    /// Shift β, `[size]`.
     public var beta: Tensor
+    /// ε added to the variance.
+    /// γ = 1, β = 0 over a last axis of `size`.
     @noDerivative public var epsilon: Float
     public init(size: Int, epsilon: Float = 1e-5) { gamma = .ones([size]); beta = .zeros([size]); self.epsilon = epsilon }
+    /// `layerNorm` over the last axis.
     @differentiable(reverse)
     public func callAsFunction(_ x: Tensor) -> Tensor { layerNorm(x, gamma: gamma, beta: beta, epsilon: epsilon) }
+    /// Calls `body(path, &tensor)` for every parameter, paths prefixed by `prefix`.
     public mutating func forEachParameter(_ prefix: String, _ body: (String, inout Tensor) -> Void) {
         gamma.forEachParameter(parameterPath(prefix, "gamma"), body)
         beta.forEachParameter(parameterPath(prefix, "beta"), body)
     }
+    /// Visits the gradient entries of `tangent` with the same paths and order as the parameters.
     public static func forEachParameter(in tangent: inout TangentVector, _ prefix: String,
                                         _ body: (String, inout Tensor) -> Void) {
         Tensor.forEachParameter(in: &tangent.gamma, parameterPath(prefix, "gamma"), body)
@@ -205,12 +241,18 @@ public func scaledDotProductAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor) -> 
 /// the extended-target network). Shapes: `query` [N, Lq, D], `context` [N, Lk, D] → [N, Lq, D];
 /// D must be divisible by `heads`.
 public struct MultiHeadAttention: Layer {
+    /// Query projection (D → D).
     public var query: Dense
+    /// Key projection (D → D).
     public var key: Dense
+    /// Value projection (D → D).
     public var value: Dense
+    /// Output projection (D → D).
     public var output: Dense
+    /// Number of heads H.
     @noDerivative public var heads: Int
 
+    /// Four Dense(D → D) projections; throws unless `modelSize` is divisible by `heads`.
     public init(modelSize: Int, heads: Int, rng: inout RandomSource) throws {
         try Check.positive(heads, "heads")
         guard modelSize % heads == 0 else {
@@ -230,6 +272,7 @@ public struct MultiHeadAttention: Layer {
         return x.reshaped([s[0], s[1], heads, s[2] / heads]).permuted([0, 2, 1, 3])
     }
 
+    /// Cross-attention: `q` [N, Lq, D] attends to `c` [N, Lk, D] → [N, Lq, D].
     @differentiable(reverse)
     public func callAsFunction(query q: Tensor, context c: Tensor) -> Tensor {
         let s = withoutDerivative(at: q).shape
@@ -237,15 +280,18 @@ public struct MultiHeadAttention: Layer {
         return output(o.permuted([0, 2, 1, 3]).reshaped([s[0], s[1], s[2]]))
     }
 
+    /// Self-attention: [N, L, D] → [N, L, D].
     @differentiable(reverse)
     public func callAsFunction(_ x: Tensor) -> Tensor { callAsFunction(query: x, context: x) }
 
+    /// Calls `body(path, &tensor)` for every parameter, paths prefixed by `prefix`.
     public mutating func forEachParameter(_ prefix: String, _ body: (String, inout Tensor) -> Void) {
         query.forEachParameter(parameterPath(prefix, "query"), body)
         key.forEachParameter(parameterPath(prefix, "key"), body)
         value.forEachParameter(parameterPath(prefix, "value"), body)
         output.forEachParameter(parameterPath(prefix, "output"), body)
     }
+    /// Visits the gradient entries of `tangent` with the same paths and order as the parameters.
     public static func forEachParameter(in tangent: inout TangentVector, _ prefix: String,
                                         _ body: (String, inout Tensor) -> Void) {
         Dense.forEachParameter(in: &tangent.query, parameterPath(prefix, "query"), body)
@@ -260,12 +306,18 @@ public struct MultiHeadAttention: Layer {
 ///   x ← x + MHA(LN₁(x)),  x ← x + W₂ GELU(W₁ LN₂(x) + b₁) + b₂.
 /// Shapes: [N, L, D] → [N, L, D]; the feed-forward width is `ffnSize` (2·D in the extended-target paper).
 public struct TransformerEncoderBlock: Layer {
+    /// LayerNorm before attention.
     public var norm1: LayerNorm
+    /// Self-attention sub-layer.
     public var attention: MultiHeadAttention
+    /// LayerNorm before the feed-forward network.
     public var norm2: LayerNorm
+    /// Feed-forward W₁ (D → ffnSize).
     public var ffn1: Dense
+    /// Feed-forward W₂ (ffnSize → D).
     public var ffn2: Dense
 
+    /// Block of width `modelSize` with `heads` heads and feed-forward width `ffnSize`.
     public init(modelSize: Int, heads: Int, ffnSize: Int, rng: inout RandomSource) throws {
         try Check.positive(ffnSize, "ffnSize")
         norm1 = LayerNorm(size: modelSize)
@@ -275,12 +327,14 @@ public struct TransformerEncoderBlock: Layer {
         ffn2 = Dense(inputSize: ffnSize, outputSize: modelSize, rng: &rng)
     }
 
+    /// x ← x + MHA(LN₁(x)), x ← x + FFN(LN₂(x)); [N, L, D] → [N, L, D].
     @differentiable(reverse)
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let h = x + attention(norm1(x))
         return h + ffn2(ffn1(norm2(h)).gelu())
     }
 
+    /// Calls `body(path, &tensor)` for every parameter, paths prefixed by `prefix`.
     public mutating func forEachParameter(_ prefix: String, _ body: (String, inout Tensor) -> Void) {
         norm1.forEachParameter(parameterPath(prefix, "norm1"), body)
         attention.forEachParameter(parameterPath(prefix, "attention"), body)
@@ -288,6 +342,7 @@ public struct TransformerEncoderBlock: Layer {
         ffn1.forEachParameter(parameterPath(prefix, "ffn1"), body)
         ffn2.forEachParameter(parameterPath(prefix, "ffn2"), body)
     }
+    /// Visits the gradient entries of `tangent` with the same paths and order as the parameters.
     public static func forEachParameter(in tangent: inout TangentVector, _ prefix: String,
                                         _ body: (String, inout Tensor) -> Void) {
         LayerNorm.forEachParameter(in: &tangent.norm1, parameterPath(prefix, "norm1"), body)
@@ -303,15 +358,20 @@ public struct TransformerEncoderBlock: Layer {
 /// Lookup table `[vocabulary, size]`; `callAsFunction(indices)` → `[indices.count, size]`.
 /// N(0, 1) init (PyTorch `nn.Embedding` default).
 public struct Embedding: Layer {
+    /// Embedding table `[vocabulary, size]`.
     public var table: Tensor
+    /// N(0, 1) table `[vocabulary, size]`.
     public init(vocabulary: Int, size: Int, rng: inout RandomSource) {
         table = Tensor.randomNormal([vocabulary, size], rng: &rng)
     }
+    /// Rows of `table` at `indices` → `[indices.count, size]`.
     @differentiable(reverse)
     public func callAsFunction(_ indices: [Int]) -> Tensor { table.gathering(indices) }
+    /// Calls `body(path, &tensor)` for every parameter, paths prefixed by `prefix`.
     public mutating func forEachParameter(_ prefix: String, _ body: (String, inout Tensor) -> Void) {
         table.forEachParameter(parameterPath(prefix, "table"), body)
     }
+    /// Visits the gradient entries of `tangent` with the same paths and order as the parameters.
     public static func forEachParameter(in tangent: inout TangentVector, _ prefix: String,
                                         _ body: (String, inout Tensor) -> Void) {
         Tensor.forEachParameter(in: &tangent.table, parameterPath(prefix, "table"), body)
@@ -321,18 +381,24 @@ public struct Embedding: Layer {
 /// Dropout as a parameter-free layer: identity in eval mode; in training mode `dropout` with the
 /// mask stream `step` (callers pass the global training step for reproducible, fresh masks).
 public struct Dropout: Layer {
+    /// Drop probability, in [0, 0.999].
+    /// Throws unless 0 ≤ `rate` ≤ 0.999.
+    /// Seed of the mask stream.
     @noDerivative public var rate: Float
     @noDerivative public var seed: UInt64
     public init(rate: Float, seed: UInt64) throws {
         try Check.inRange(rate, 0, 0.999, "dropout")
         self.rate = rate; self.seed = seed
     }
+    /// Identity unless `training` and `rate` > 0; then `dropout` with mask stream `step`.
     @differentiable(reverse)
     public func callAsFunction(_ x: Tensor, training: Bool, step: UInt64) -> Tensor {
         if !training || rate == 0 { return x }
         return dropout(x, rate: rate, seed: seed, stream: step)
     }
+    /// No parameters.
     public mutating func forEachParameter(_ prefix: String, _ body: (String, inout Tensor) -> Void) {}
+    /// No parameters.
     public static func forEachParameter(in tangent: inout TangentVector, _ prefix: String,
                                         _ body: (String, inout Tensor) -> Void) {}
 }

@@ -114,6 +114,7 @@ extension Tensor {
         }
         return Tensor(shape: s, scalars: scalars)
     }
+    /// Reverse-mode derivative of `reshaped`: the value and its pullback.
     @derivative(of: reshaped)
     public func _vjpReshaped(_ newShape: [Int]) -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let old = shape
@@ -150,6 +151,7 @@ extension Tensor {
     /// Permutes dimensions: `result.shape[d] == shape[perm[d]]` (NumPy `transpose(perm)`).
     @differentiable(reverse)
     public func permuted(_ perm: [Int]) -> Tensor { permutedRaw(perm) }
+    /// Reverse-mode derivative of `permuted`: the value and its pullback.
     @derivative(of: permuted)
     public func _vjpPermuted(_ perm: [Int]) -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         var inv = [Int](repeating: 0, count: perm.count)
@@ -187,6 +189,7 @@ extension Tensor {
         var s = shape; s[axis] = m
         return Tensor(shape: s, scalars: out)
     }
+    /// Reverse-mode derivative of `slice`: the value and its pullback.
     @derivative(of: slice)
     public func _vjpSlice(axis: Int, _ range: Range<Int>) -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let full = shape
@@ -225,6 +228,7 @@ extension Tensor {
         }
         return Tensor(shape: [indices.count] + shape.dropFirst(), scalars: out)
     }
+    /// Reverse-mode derivative of `gathering`: the value and its pullback.
     @derivative(of: gathering)
     public func _vjpGathering(_ indices: [Int]) -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let full = shape
@@ -267,6 +271,7 @@ func concatRaw(_ a: Tensor, _ b: Tensor, axis: Int) -> Tensor {
     var outShape = a.shape; outShape[axis] += b.shape[axis]
     return Tensor(shape: outShape, scalars: out)
 }
+/// Reverse-mode derivative of `concat`: the value and its pullback.
 @derivative(of: concat)
 public func _vjpConcat(_ a: Tensor, _ b: Tensor, axis: Int) -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor)) {
     let y = concatRaw(a, b, axis: axis)
@@ -289,6 +294,7 @@ extension Tensor {
             return Float(s)
         })
     }
+    /// Reverse-mode derivative of `sum`: the value and its pullback.
     @derivative(of: sum)
     public func _vjpSum() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let s = shape
@@ -308,6 +314,7 @@ extension Tensor {
         return keepDims ? r : Tensor(shape: shape.enumerated().filter { !axes.contains($0.offset) }.map(\.element),
                                      scalars: r.scalars)
     }
+    /// Reverse-mode derivative of `sum(axes:keepDims:)`: the value and its pullback.
     @derivative(of: sum(axes:keepDims:))
     public func _vjpSumAxes(axes: [Int], keepDims: Bool) -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let s = shape

@@ -22,6 +22,7 @@ extension Tensor {
         }
         return Tensor(shape: shape, scalars: out)
     }
+    /// Reverse-mode derivative of `softmax`: the value and its pullback.
     @derivative(of: softmax)
     public func _vjpSoftmax() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let y = softmaxRaw()
@@ -88,6 +89,7 @@ func layerNormForward(_ x: Tensor, _ gamma: Tensor, _ beta: Tensor, _ eps: Float
     return (Tensor(shape: x.shape, scalars: y), xhat, rstd)
 }
 
+/// Reverse-mode derivative of `layerNorm`: the value and its pullback.
 @derivative(of: layerNorm, wrt: (x, gamma, beta))
 public func _vjpLayerNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, epsilon: Float)
     -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor, Tensor)) {
@@ -133,6 +135,7 @@ public final class BatchNormStatistics: @unchecked Sendable {
     public let momentum: Float
     private let lock = NSLock()
 
+    /// Running mean 0 and variance for `channels` channels.
     public init(channels: Int, momentum: Float = 0.1) {
         mean = [Float](repeating: 0, count: channels)
         variance = [Float](repeating: 1, count: channels)
@@ -257,6 +260,7 @@ func batchNormGradSums(_ g: UnsafePointer<Float>, _ h: UnsafePointer<Float>, _ n
     return (sg, sgh)
 }
 
+/// Reverse-mode derivative of `batchNormTraining`: the value and its pullback.
 @derivative(of: batchNormTraining, wrt: (x, gamma, beta))
 public func _vjpBatchNormTraining(_ x: Tensor, gamma: Tensor, beta: Tensor, epsilon: Float,
                                   statistics: BatchNormStatistics?)
@@ -343,6 +347,7 @@ func batchNormInferenceForward(_ x: Tensor, _ gamma: Tensor, _ beta: Tensor, _ e
     }
     return (Tensor(shape: x.shape, scalars: y), xhat, rstd)
 }
+/// Reverse-mode derivative of `batchNormInference`: the value and its pullback.
 @derivative(of: batchNormInference, wrt: (x, gamma, beta))
 public func _vjpBatchNormInference(_ x: Tensor, gamma: Tensor, beta: Tensor, epsilon: Float,
                                    statistics: BatchNormStatistics)
@@ -412,6 +417,7 @@ func crossEntropyForward(_ logits: Tensor, _ labels: [Int]) -> (loss: Tensor, pr
     }
     return (Tensor(Float(loss / Double(Swift.max(labels.count, 1)))), p)
 }
+/// Reverse-mode derivative of `softmaxCrossEntropy`: the value and its pullback.
 @derivative(of: softmaxCrossEntropy, wrt: logits)
 public func _vjpSoftmaxCrossEntropy(logits: Tensor, labels: [Int]) -> (value: Tensor, pullback: (Tensor) -> Tensor) {
     let (loss, p) = crossEntropyForward(logits, labels)
@@ -440,6 +446,7 @@ func gaussianNLLForward(_ mu: Tensor, _ s: Tensor, _ y: Tensor) -> Tensor {
     }
     return Tensor(Float(acc / Double(Swift.max(mu.count, 1))))
 }
+/// Reverse-mode derivative of `gaussianNLL`: the value and its pullback.
 @derivative(of: gaussianNLL, wrt: (mean, logVariance))
 public func _vjpGaussianNLL(mean: Tensor, logVariance: Tensor, target: Tensor)
     -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor)) {

@@ -54,16 +54,20 @@ public protocol Optimizer {
 /// Stochastic gradient descent with (heavy-ball) momentum, PyTorch convention:
 /// b ← μ·b + g (b = g on the first step), θ ← θ − η·b; plain SGD when μ = 0.
 public struct SGD: Optimizer {
+    /// Learning rate η.
     public var learningRate: Float
+    /// Momentum μ (0 = plain SGD).
     public var momentum: Float
     var buffers: [String: Tensor] = [:]
 
+    /// Throws unless η > 0 and 0 ≤ μ ≤ 0.9999.
     public init(learningRate: Float, momentum: Float = 0) throws {
         try Check.positive(learningRate, "lr")
         try Check.inRange(momentum, 0, 0.9999, "momentum")
         self.learningRate = learningRate; self.momentum = momentum
     }
 
+    /// One step θ ← θ − η·b on every parameter of `model`.
     public mutating func update<M: Layer>(_ model: inout M, along gradient: M.TangentVector) {
         let table = gradientTable(M.self, gradient)
         let lr = learningRate, mu = momentum
@@ -80,7 +84,9 @@ public struct SGD: Optimizer {
         self.buffers = buffers
     }
 
+    /// Momentum buffers as `momentum.<path>`.
     public var stateTensors: [String: Tensor] { buffers.reduce(into: [:]) { $0["momentum." + $1.key] = $1.value } }
+    /// Restores the `momentum.` buffers from `state`.
     public mutating func loadState(_ state: [String: Tensor]) {
         buffers = [:]
         for (k, v) in state where k.hasPrefix("momentum.") { buffers[String(k.dropFirst(9))] = v }
@@ -115,7 +121,9 @@ public enum WeightDecayGroups: String, Codable, Sendable {
 ///   θ ← θ − η·m̂/(√v̂ + ε).
 /// `Adam` is this type with `weightDecay = 0`; `AdamW` presets λ = 0.01 like PyTorch.
 public struct Adam: Optimizer {
+    /// Learning rate η.
     public var learningRate: Float
+    /// Moment decay rates β₁, β₂ and the denominator ε.
     public var beta1: Float, beta2: Float, epsilon: Float
     /// Decoupled weight decay λ (0 = plain Adam).
     public var weightDecay: Float
@@ -125,6 +133,7 @@ public struct Adam: Optimizer {
     var m: [String: Tensor] = [:]
     var v: [String: Tensor] = [:]
 
+    /// Adam (`weightDecay` = 0) or AdamW; throws for an invalid hyper-parameter.
     public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
                 weightDecay: Float = 0) throws {
         try Check.positive(learningRate, "lr")
@@ -136,6 +145,7 @@ public struct Adam: Optimizer {
         self.epsilon = epsilon; self.weightDecay = weightDecay
     }
 
+    /// One Adam/AdamW step on every parameter of `model`.
     public mutating func update<M: Layer>(_ model: inout M, along gradient: M.TangentVector) {
         let table = gradientTable(M.self, gradient)
         step += 1
@@ -170,12 +180,14 @@ public struct Adam: Optimizer {
         self.m = mm; self.v = vv
     }
 
+    /// State as `step`, `m.<path>` and `v.<path>` (first and second moment estimates).
     public var stateTensors: [String: Tensor] {
         var s: [String: Tensor] = ["step": Tensor(Float(step))]
         for (k, t) in m { s["m." + k] = t }
         for (k, t) in v { s["v." + k] = t }
         return s
     }
+    /// Restores `stateTensors`.
     public mutating func loadState(_ state: [String: Tensor]) {
         m = [:]; v = [:]
         step = Int(state["step"]?.scalars.first ?? 0)
@@ -199,13 +211,16 @@ public func AdamW(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float =
 /// Cosine annealing (SGDR without restarts): η_t = η_min + ½(η_0 − η_min)(1 + cos(π·t/T)),
 /// for step t = 0…T (held at η_min after T).
 public struct CosineAnnealing: Sendable {
+    /// η_0, η_min and the schedule length T (steps).
     public let initial: Float, minimum: Float, totalSteps: Int
+    /// Throws unless η_0 > 0, 0 ≤ η_min ≤ η_0 and T > 0.
     public init(initial: Float, minimum: Float = 0, totalSteps: Int) throws {
         try Check.positive(initial, "lr")
         try Check.inRange(minimum, 0, initial, "lr-min")
         try Check.positive(totalSteps, "epochs")
         self.initial = initial; self.minimum = minimum; self.totalSteps = totalSteps
     }
+    /// η_t, with t clamped to 0…T.
     public func learningRate(at step: Int) -> Float {
         let t = Double(Swift.min(Swift.max(step, 0), totalSteps)) / Double(totalSteps)
         return minimum + 0.5 * (initial - minimum) * Float(1 + Foundation.cos(Double.pi * t))
@@ -217,10 +232,12 @@ public struct CosineAnnealing: Sendable {
 /// consecutive observations, the rate is multiplied by `factor` (not below `minimum`).
 public struct ReduceOnPlateau: Sendable {
     public private(set) var learningRate: Float
+    /// Multiplier, patience (observations), relative threshold and floor of the rate.
     public let factor: Float, patience: Int, threshold: Float, minimum: Float
     public private(set) var best: Float = .infinity
     public private(set) var badEpochs = 0
 
+    /// Starts at `initial`; throws for an invalid setting.
     public init(initial: Float, factor: Float = 0.1, patience: Int = 10, threshold: Float = 1e-4, minimum: Float = 0) throws {
         try Check.positive(initial, "lr")
         try Check.inOpenRange(factor, 0, 1, "factor")

@@ -15,6 +15,7 @@ import Linalg
 /// Value semantics come from the copy-on-write `[Float]` storage; kernels read and write through
 /// `withUnsafeBufferPointer` so hot loops run without bounds checks or closures.
 public struct Tensor: Differentiable, AdditiveArithmetic, Equatable, Sendable, CustomStringConvertible {
+    /// A tensor is its own tangent space.
     public typealias TangentVector = Tensor
 
     /// Dimensions, outermost first. `[]` for a scalar.
@@ -70,7 +71,9 @@ public struct Tensor: Differentiable, AdditiveArithmetic, Equatable, Sendable, C
         return Tensor(shape: shape, scalars: s)
     }
 
+    /// Number of axes.
     public var rank: Int { shape.count }
+    /// Number of scalars.
     public var count: Int { scalars.count }
     /// The single scalar of a one-element tensor (loss values).
     public var scalar: Float {
@@ -89,12 +92,15 @@ public struct Tensor: Differentiable, AdditiveArithmetic, Equatable, Sendable, C
         return s
     }
 
+    /// Shape and up to the first 16 scalars.
     public var description: String { "Tensor(shape: \(shape), scalars: \(scalars.prefix(16))\(scalars.count > 16 ? "…" : ""))" }
 
     // MARK: AdditiveArithmetic / Differentiable
 
+    /// Scalar zero (shape []).
     public static var zero: Tensor { Tensor(shape: [], scalars: [0]) }
 
+    /// Equal shape and scalars.
     public static func == (a: Tensor, b: Tensor) -> Bool { a.shape == b.shape && a.scalars == b.scalars }
 
     /// Adds `offset` in place (broadcasting allowed when `offset` has fewer elements).

@@ -12,7 +12,9 @@ private let fftwPlannerLock = NSLock()
 /// index fastest), like NumPy's `fft.fftn` on a C-contiguous array. Executing a plan on new
 /// arrays (`fftw_execute_dft`) is thread-safe, so one plan serves many threads.
 public final class FFTPlan: @unchecked Sendable {
+    /// Transform shape, row-major (last index fastest).
     public let shape: [Int]
+    /// Number of complex elements, the product of `shape`.
     public let count: Int
     private let forwardPlan: fftw_plan
     private let backwardPlan: fftw_plan
@@ -76,8 +78,11 @@ public final class FFTPlan: @unchecked Sendable {
 /// (¼ + ½ + 1)/3 ≈ 58 % of the 1-D transforms of an unpruned 3-D FFT in each direction; results are equal
 /// to the full transform on the corner up to rounding.
 public final class CornerFFT3: @unchecked Sendable {
+    /// Padded grid (P_x, P_y, P_z) the transform runs on.
     public let padded: (x: Int, y: Int, z: Int)
+    /// Corner box (n_x, n_y, n_z): where input data lives and the part of the result that is kept.
     public let corner: (x: Int, y: Int, z: Int)
+    /// Number of complex elements of the padded grid.
     public let count: Int
     private let fx, fy, fz, bx, by, bz: fftw_plan
 

@@ -18,6 +18,7 @@ public enum ISACError: Error, CustomStringConvertible, Equatable, Sendable {
     /// I/O failure (unwritable folder, missing file...).
     case io(String)
 
+    /// Human-readable description of the error.
     public var description: String {
         switch self {
         case let .invalidParameter(name, value, valid):

@@ -4,7 +4,9 @@ import Numerics
 
 /// Krylov solver outcome for one right-hand side.
 public struct KrylovResult: Sendable {
+    /// Computed solution x (length n).
     public var solution: [CDouble]
+    /// Number of matrix–vector products applied.
     public var iterations: Int
     /// Final relative residual ‖b − A x‖/‖b‖ (GMRES estimate).
     public var relativeResidual: Double
@@ -28,6 +30,7 @@ public enum GMRES {
         return o1 || o2 || o3 || o4 ? nil : b
     }
 
+    /// Solves A x = b by restarted GMRES(`restart`), A given as the product `apply`; see the type docs for stopping rules.
     public static func solve(_ apply: ([CDouble]) -> [CDouble], b: [CDouble], initialGuess: [CDouble]? = nil,
                              tolerance: Double = 1e-4, restart: Int = 40, maxIterations: Int = 1000) -> KrylovResult {
         let n = b.count

@@ -53,18 +53,21 @@ extension Matrix {
         return y
     }
 
+    /// Elementwise sum; shapes must match.
     public static func + (a: Matrix, b: Matrix) -> Matrix {
         precondition(a.rows == b.rows && a.cols == b.cols, "+: shape mismatch")
         var c = a
         for i in c.data.indices { c.data[i] += b.data[i] }
         return c
     }
+    /// Elementwise difference; shapes must match.
     public static func - (a: Matrix, b: Matrix) -> Matrix {
         precondition(a.rows == b.rows && a.cols == b.cols, "-: shape mismatch")
         var c = a
         for i in c.data.indices { c.data[i] -= b.data[i] }
         return c
     }
+    /// Scalar times matrix, elementwise.
     public static func * (s: Element, a: Matrix) -> Matrix {
         var c = a
         for i in c.data.indices { c.data[i] *= s }

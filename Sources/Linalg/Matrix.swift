@@ -54,6 +54,7 @@ public struct Matrix<Element: BLASScalar>: Sendable, Equatable {
         return m
     }
 
+    /// Entry (i, j); column-major storage, `data[i + j * rows]`.
     @inlinable
     public subscript(i: Int, j: Int) -> Element {
         get { data[i + j * rows] }

@@ -50,12 +50,16 @@ enum TransferMatrices {
 
 /// Channel tensor H ∈ C^{N_r × N_t × K}, stored C-order (k fastest): `data[(r·N_t + t)·K + k]`.
 public struct ChannelTensor: Sendable, Equatable {
+    /// Dimensions N_r, N_t and K.
     public var rx: Int, tx: Int, subcarriers: Int
+    /// Complex entries, N_r·N_t·K, C-order with k fastest.
     public var data: [CDouble]
+    /// Wraps `data`; its count must be rx·tx·subcarriers (precondition).
     public init(rx: Int, tx: Int, subcarriers: Int, data: [CDouble]) {
         precondition(data.count == rx * tx * subcarriers)
         self.rx = rx; self.tx = tx; self.subcarriers = subcarriers; self.data = data
     }
+    /// H[r, t, k] = `data[(r·N_t + t)·K + k]`.
     public subscript(r: Int, t: Int, k: Int) -> CDouble { data[(r * tx + t) * subcarriers + k] }
 
     /// Subcarrier slice H_k as an [N_r × N_t] matrix.
@@ -183,6 +187,8 @@ public enum BornSolver {
     /// φ = k0 (3h²/8)(1/R_t + 1/R_r) ≥ the neglected second-order phase of the local plane wave.
     public static let curvatureLimitRad = 0.05
 
+    /// First-order Born channel of `target` seen by `array`, H ∈ C^{N_r × N_t × K}.
+    /// Voxels are processed in blocks of `blockSize`; weighted boundary voxels are rejected.
     public static func channel(target: VoxelTarget, array: SensingArray, blockSize: Int = 1024,
                                quadrature: BornQuadrature = .cube) throws -> ChannelTensor {
         try Check.positive(blockSize, "blockSize")
@@ -511,6 +517,7 @@ struct FormFactorHalf: @unchecked Sendable {
 /// Gauss–Legendre nodes and weights on [−1, 1] (Newton on P_n from the Chebyshev-like initial guess;
 /// exact for polynomials of degree ≤ 2n − 1).
 public enum GaussLegendre {
+    /// The n-point rule: nodes and weights on [−1, 1].
     public static func rule(_ n: Int) -> (nodes: [Double], weights: [Double]) {
         var x = [Double](repeating: 0, count: n), w = x
         for i in 0..<n {

@@ -13,15 +13,20 @@ public enum MeshPart: UInt8, Sendable, Codable, CaseIterable {
 /// seen from outside for closed parts, so that (v1 − v0) × (v2 − v0) is the outward normal), with one part
 /// label per triangle. The physical-optics solver treats `.metal` facets as perfect conductors.
 public struct TriangleMesh: Sendable, Equatable {
+    /// Vertex positions, metres.
     public var vertices: [Point3]
+    /// Triangles as 0-based vertex indices (counter-clockwise from outside).
     public var triangles: [SIMD3<Int32>]
+    /// Part label of each triangle (one per triangle).
     public var parts: [MeshPart]
 
+    /// Creates a mesh; `parts` defaults to `.metal` for every triangle.
     public init(vertices: [Point3] = [], triangles: [SIMD3<Int32>] = [], parts: [MeshPart]? = nil) {
         self.vertices = vertices; self.triangles = triangles
         self.parts = parts ?? [MeshPart](repeating: .metal, count: triangles.count)
     }
 
+    /// True when the mesh has no triangles.
     public var isEmpty: Bool { triangles.isEmpty }
 
     /// Corner positions of triangle i.

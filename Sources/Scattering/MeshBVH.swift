@@ -48,6 +48,7 @@ public struct MeshBVH: Sendable {
         for t in order { let (p, q, s) = mesh.corners(Int(t)); a.append(p); e1.append(q - p); e2.append(s - p) }
     }
 
+    /// True when the hierarchy has no nodes.
     public var isEmpty: Bool { nodes.isEmpty }
 
     /// True when the open segment from `p` to `q` (end margins `margin` × its length at both ends) crosses a triangle

@@ -10,6 +10,7 @@ import Linalg
 /// "tyre"/"tire"/"rubber", "glass"/"window" or "seat" are labelled as that part, everything else metal.
 /// Every failure is an `ISACError.invalidParameter` naming `flag` and the file.
 public enum MeshIO {
+    /// Reads an OBJ, STL or OFF mesh, format chosen by file extension, coordinates multiplied by `scale`.
     public static func read(path: String, flag: String = "--mesh", scale: Double = 1) throws -> TriangleMesh {
         try Check.positive(scale, "--mesh-scale")
         func fail(_ why: String) -> ISACError { .invalidParameter(name: flag, value: path, valid: why) }
@@ -197,6 +198,7 @@ public enum MeshIO {
         return s
     }
 
+    /// Writes `mesh` as Wavefront OBJ (one `g` group per part), atomically.
     public static func writeOBJ(_ mesh: TriangleMesh, to path: String) throws {
         try AtomicFile.write(Data(objText(mesh).utf8), to: path)
     }

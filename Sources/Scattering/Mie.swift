@@ -11,7 +11,9 @@ import Numerics
 /// upward recurrence (stable for real x), the logarithmic derivative D_n(mx) by downward recurrence
 /// (stable for complex mx), N_stop = x + 4x^{1/3} + 2 terms.
 public struct MieSphere: Sendable {
+    /// Size parameter x = k a (dimensionless).
     public let sizeParameter: Double
+    /// Relative permittivity ε_r of the sphere (Im ≤ 0, e^{jωt}).
     public let relativePermittivity: CDouble
     /// Mie coefficients a_n, b_n, n = 1…N (index 0 ↔ n = 1), in the Bohren–Huffman convention.
     public let a: [CDouble]
@@ -92,10 +94,15 @@ public struct MieSphere: Sendable {
 
 /// VIE-vs-Mie validation for a dielectric sphere with a plane-wave excitation.
 public struct SphereValidation: Sendable {
+    /// Electrical size k a of the sphere.
     public var ka: Double
+    /// Voxels per wavelength of the VIE grid.
     public var voxelsPerWavelength: Double
+    /// Number of occupied voxels.
     public var voxelCount: Int
+    /// GMRES iterations of the VIE solve.
     public var gmresIterations: Int
+    /// Relative residual reached by GMRES.
     public var relativeResidual: Double
     /// Scattering angles θ (deg) of the comparison (E- and H-plane, 0…180°).
     public var anglesDeg: [Double]

@@ -26,6 +26,7 @@ public struct SurfaceSamples: Sendable {
     /// Index of the mesh triangle each sample lies on.
     public var facets: [Int32] = []
 
+    /// Number of quadrature samples.
     public var count: Int { points.count }
 
     /// Samples the facets of `mesh` whose part is in `parts` with spacing `spacingM`.
@@ -570,6 +571,7 @@ final class PairPhasors: @unchecked Sendable {
 /// Wall-clock split of `PhysicalOptics.channel` (for benchmarks): seconds inside ZGEMM and its real flop count
 /// (8·N_r·N_t·2b per block and subcarrier), and the number of lit samples summed.
 public final class PhysicalOpticsTiming: @unchecked Sendable {
+    /// Seconds inside ZGEMM and its real flop count.
     public var gemmSeconds = 0.0, gemmFlops = 0.0
     /// Wall seconds per stage: facet sampling, lit test, pair geometry (incl. the seed phasors), current fill A_k
     /// (incident field × facet factors), radiation fill B_k, voxel placement (vehicles), Born part (hybrid).
@@ -580,7 +582,9 @@ public final class PhysicalOpticsTiming: @unchecked Sendable {
         ["sampling": samplingSeconds, "litTest": litSeconds, "pairGeometry": geometrySeconds, "currentFill": currentSeconds,
          "radiationFill": radiationSeconds, "zgemm": gemmSeconds, "place": placeSeconds, "born": bornSeconds, "shadow": shadowSeconds]
     }
+    /// Number of lit samples summed.
     public var samples = 0
+    /// All timers and counters start at zero.
     public init() {}
 }
 

@@ -16,12 +16,19 @@ public enum RCSTarget: Sendable {
 /// Result of an RCS cut: σ(θ) in m² and dBsm, and the closed-form/exact reference where one exists
 /// (PEC Mie series for a sphere monostatic, 4πA²/λ² cos²θ sinc²(k a sinθ) for a plate monostatic, φ = 0).
 public struct RCSResult: Sendable {
+    /// Angles θ of the cut, degrees.
     public var thetaDeg: [Double]
+    /// RCS σ(θ), m².
     public var rcsM2: [Double]
+    /// RCS in dBsm, 10 log10 σ (σ clamped at 1e-300 m²).
     public var rcsDBsm: [Double] { rcsM2.map { 10 * Foundation.log10(max($0, 1e-300)) } }
+    /// Reference σ(θ), m², where one exists.
     public var referenceM2: [Double]?
+    /// Name of the reference (nil when there is none).
     public var referenceName: String?
+    /// Number of mesh facets.
     public var facets: Int
+    /// Number of surface samples.
     public var samples: Int
 }
 

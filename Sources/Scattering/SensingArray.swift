@@ -13,7 +13,9 @@ import Numerics
 /// is E_inc = k0² G p̂ — the paper absorbs constant scalings into H) and Rx polarization q_r = ẑ
 /// (vertical polarization, a common choice for vehicles; both are parameters).
 public struct SensingArray: Sendable {
+    /// Tx array geometry.
     public var tx: ArrayGeometry
+    /// Rx array geometry.
     public var rx: ArrayGeometry
     /// Unit Tx dipole direction p̂ (real).
     public var txPolarization: SIMD3<Double>
@@ -22,6 +24,7 @@ public struct SensingArray: Sendable {
     /// Subcarrier frequencies f_k, Hz (ascending).
     public var frequenciesHz: [Double]
 
+    /// Validates ≥ 1 Tx and Rx antenna, ≥ 1 positive frequency (Hz), and the polarizations.
     public init(tx: ArrayGeometry, rx: ArrayGeometry, txPolarization: SIMD3<Double> = SIMD3(0, 0, 1),
                 rxPolarization: SIMD3<Double> = SIMD3(0, 0, 1), frequenciesHz: [Double]) throws {
         guard tx.count >= 1, rx.count >= 1 else { throw ISACError.invalidParameter(name: "antennas", value: "0", valid: "need ≥ 1 Tx and Rx") }

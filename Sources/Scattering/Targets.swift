@@ -12,11 +12,16 @@ import Numerics
 /// whose currents crowd into the outer voxel layer; σ is capped because the VIE operator's
 /// conditioning degrades as |χ| grows (|χ| ≈ σ/(ωε0) ≈ 3.7·σ at 4.9 GHz).
 public struct Material: Sendable, Equatable, Codable {
+    /// Material name.
     public var name: String
+    /// Re ε_r.
     public var epsReal: Double
+    /// Im ε_r (≤ 0 for loss, e^{jωt}).
     public var epsImag: Double
+    /// Conductivity σ, S/m.
     public var sigma: Double
 
+    /// Validates σ finite and ≥ 0 (S/m) and ε_r finite with Im ≤ 0.
     public init(name: String, relativePermittivity eps: CDouble, conductivity sigma: Double) throws {
         guard sigma.isFinite, sigma >= 0 else {
             throw ISACError.invalidParameter(name: "conductivity (\(name))", value: "\(sigma)",
@@ -29,6 +34,7 @@ public struct Material: Sendable, Equatable, Codable {
         self.name = name; epsReal = eps.real; epsImag = eps.imaginary; self.sigma = sigma
     }
 
+    /// ε_r = `epsReal` + j `epsImag` (without the conductivity term).
     public var relativePermittivity: CDouble { CDouble(epsReal, epsImag) }
 
     /// χ at `frequencyHz` (eq. 2), dimensionless.
@@ -43,20 +49,27 @@ public struct Material: Sendable, Equatable, Codable {
 /// space and m ≥ 1 for `materials[m − 1]`. The grid is world-aligned even for rotated targets (the
 /// heading is applied when voxelizing), which keeps the VIE operator Toeplitz for FFT convolution.
 public struct VoxelTarget: Sendable, Equatable {
+    /// Centre of voxel (0, 0, 0), metres.
     public var origin: Point3
+    /// Voxel pitch h, metres.
     public var pitch: Double
+    /// Grid size (n_x, n_y, n_z).
     public var dims: (Int, Int, Int)
+    /// Material index per voxel, `material[i + nx·(j + ny·l)]`; 0 = free space.
     public var material: [UInt8]
+    /// Materials referenced by 1-based index from `material`.
     public var materials: [Material]
     /// Boundary voxels of the weighted (anisotropic) discretization, ascending by grid index (empty: every occupied
     /// voxel is filled by its material). Read by the VIE only (`VIEOperator`); Born and PO use the voxel's material.
     public var boundary: [BoundaryVoxel] = []
 
+    /// Equal when grid, materials and boundary voxels are equal.
     public static func == (a: VoxelTarget, b: VoxelTarget) -> Bool {
         a.origin == b.origin && a.pitch == b.pitch && a.dims == b.dims && a.material == b.material && a.materials == b.materials
             && a.boundary == b.boundary
     }
 
+    /// Validates pitch and dims > 0, `material.count` = n_x·n_y·n_z, and every index ≤ `materials.count`.
     public init(origin: Point3, pitch: Double, dims: (Int, Int, Int), material: [UInt8], materials: [Material]) throws {
         try Check.positive(pitch, "voxel-pitch")
         try Check.positive(dims.0, "dims.x"); try Check.positive(dims.1, "dims.y"); try Check.positive(dims.2, "dims.z")
@@ -73,6 +86,7 @@ public struct VoxelTarget: Sendable, Equatable {
     public var voxelVolume: Double { pitch * pitch * pitch }
     /// Linear indices of occupied voxels, ascending.
     public var occupiedIndices: [Int] { material.indices.filter { material[$0] != 0 } }
+    /// Number of occupied voxels.
     public var occupiedCount: Int { material.reduce(0) { $0 + ($1 != 0 ? 1 : 0) } }
 
     /// Centre of voxel with linear index `idx`, metres.
@@ -243,6 +257,7 @@ public struct BoundaryVoxel: Sendable, Equatable, Codable {
     public var fill: Double
     public var normal: Point3
     public var isotropic: Bool
+    /// Memberwise initializer.
     public init(index: Int, fill: Double, normal: Point3, isotropic: Bool = false) {
         self.index = index; self.fill = fill; self.normal = normal; self.isotropic = isotropic
     }

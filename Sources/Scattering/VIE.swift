@@ -59,12 +59,16 @@ public enum VIEPolarizability: String, Sendable, Equatable, Codable, CaseIterabl
 /// beyond (or the filtered Green's tensor of FCD, `filteredGreen`), and the voxel self term of `polarizability`.
 /// Measured against Mie in docs/scattering.md ("VIE discretization"); `default` is the best measured combination.
 public struct VIEDiscretization: Sendable, Equatable, Codable {
+    /// Chebyshev radius of the near offsets integrated exactly (0: none).
     public var integratedNeighbors: Int
+    /// Gauss–Legendre points per axis for the integrated couplings.
     public var quadratureOrder: Int
+    /// Voxel self-term model.
     public var polarizability: VIEPolarizability
     /// Filtered (band-limited to |k| ≤ π/h) Green's tensor of the filtered-coupled-dipole method instead of the point
     /// dipole value for every offset beyond the integrated ones (`VIEOperator.filteredGreenCorrection`).
     public var filteredGreen: Bool
+    /// Memberwise initializer.
     public init(integratedNeighbors: Int = 0, quadratureOrder: Int = 1, polarizability: VIEPolarizability, filteredGreen: Bool = false) {
         self.integratedNeighbors = integratedNeighbors; self.quadratureOrder = quadratureOrder
         self.polarizability = polarizability; self.filteredGreen = filteredGreen
@@ -87,6 +91,7 @@ public struct VIEDiscretization: Sendable, Equatable, Codable {
         ("fcd-cube", VIEDiscretization(polarizability: .cube, filteredGreen: true)),
         ("fcd-ldr", VIEDiscretization(polarizability: .ldrIsotropic, filteredGreen: true)),
         ("fcd-igt1", VIEDiscretization(integratedNeighbors: 1, quadratureOrder: 6, polarizability: .fcd, filteredGreen: true))]
+    /// The variant named `s` in `named`; throws for an unknown name.
     public static func named(_ s: String) throws -> VIEDiscretization {
         guard let d = named.first(where: { $0.0 == s })?.1 else {
             throw ISACError.invalidParameter(name: "vie-discretization", value: s, valid: "one of " + named.map { $0.0 }.joined(separator: ", "))
@@ -109,7 +114,9 @@ public struct VIEDiscretization: Sendable, Equatable, Codable {
 /// lines that carry data or results (`Linalg.CornerFFT3`, ≈ 58 % of the 1-D transforms). Unknowns are the 3 field components at the
 /// occupied voxels only (3 N_s), ordered 3n + c.
 public final class VIEOperator: @unchecked Sendable {
+    /// The voxelized scatterer.
     public let target: VoxelTarget
+    /// Free-space wavenumber k0, rad/m.
     public let wavenumber: Double
     /// χ at the occupied voxels, length N_s (the tangential χ_t at boundary voxels of the weighted discretization).
     public let chi: [CDouble]
@@ -130,6 +137,7 @@ public final class VIEOperator: @unchecked Sendable {
     /// S of the first occupied voxel (all voxels of a homogeneous target share it).
     public var selfTerm: CDouble { selfTerms.first ?? .zero }
 
+    /// The coupling/self-term scheme this operator was built with.
     public let discretization: VIEDiscretization
     /// Largest lattice offset |Δ|∞ whose real-space coupling is kept in `nearKernel` (block edges ≤ nearRadius + 1).
     static let nearRadius = 3
@@ -535,6 +543,7 @@ public struct VIESchwarzPreconditioner: Sendable {
     /// Per voxel: the 3 centre rows of M_a⁻¹ and of M_a, each 3 × 3s row-major.
     let inverseRows: [[CDouble]], forwardRows: [[CDouble]]
 
+    /// Builds the local inverses for every occupied voxel of `op`.
     public init(operator op: VIEOperator) throws {
         let (nx, ny, nz) = op.target.dims
         let ijl = op.occupied.map { idx in (idx % nx, (idx / nx) % ny, idx / (nx * ny)) }
@@ -618,6 +627,7 @@ public struct VIESchwarzPreconditioner: Sendable {
 
 /// Per-subcarrier VIE statistics.
 public struct VIEStats: Sendable, Codable {
+    /// Subcarrier frequency, Hz.
     public var frequencyHz: Double
     /// Max / mean GMRES iterations over the solved right-hand sides.
     public var maxIterations: Int
@@ -696,6 +706,7 @@ struct RHSBasis {
 ///   (the incident phase/amplitude advance), mapped onto the basis by the same pivoted recurrence as
 ///   the right-hand sides, discarded if worse than zero.
 public enum VIESolver {
+    /// VIE channel of `target` seen by `array`, H ∈ C^{N_r × N_t × K}, one set of GMRES solves per subcarrier.
     public static func channel(target: VoxelTarget, array: SensingArray, tolerance: Double = 1e-3,
                                restart: Int = 40, maxIterations: Int = 2000, warmStart: Bool = true,
                                compressRHS: Bool = true, jacobi: Bool = true, discretization: VIEDiscretization = .default,

@@ -109,7 +109,9 @@ public func relativeChannelError(_ a: ChannelTensor, reference b: ChannelTensor)
 
 /// One row of the validation table: a solver at a pitch on one canonical reference.
 public struct ValidationRow: Sendable, Codable {
+    /// Name of the reference case.
     public var test: String
+    /// Solver name ("born", "born-center", "vie", ...).
     public var solver: String
     /// Voxels per free-space wavelength at the highest tone (λ / pitch).
     public var voxelsPerWavelength: Double
@@ -159,6 +161,7 @@ public enum SphereVoxelization: String, Sendable, CaseIterable {
     }
 }
 
+/// Canonical validation cases (used by `isac scatter validate` and the tests).
 public enum ScatterValidation {
     static func phaseOffsetDeg(_ a: [CDouble], _ ref: [CDouble]) -> Double {
         var s = CDouble.zero

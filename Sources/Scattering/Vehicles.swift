@@ -14,13 +14,21 @@ public enum VehicleClass: String, Sendable, Codable, CaseIterable {
 /// (see `Material`; σ = 2–6 S/m gives skin depth 2.9–5 mm ≪ the 3 cm voxel, while σ ≥ 20 S/m made
 /// GMRES stagnate on the point-matched VIE for thin vehicle shells); tyres are lossy rubber; glass and seat foam are low-loss dielectrics.
 public struct MaterialRanges: Sendable, Codable, Equatable {
+    /// Metal conductivity σ, S/m.
     public var metalSigma: ClosedRange<Double> = 2...6
+    /// Tyre Re ε_r.
     public var tyreEpsReal: ClosedRange<Double> = 3...8
+    /// Tyre Im ε_r (negative: lossy, e^{jωt}).
     public var tyreEpsImag: ClosedRange<Double> = -1.0 ... -0.2
+    /// Tyre conductivity σ, S/m.
     public var tyreSigma: ClosedRange<Double> = 0.01...0.5
+    /// Glass Re ε_r.
     public var glassEpsReal: ClosedRange<Double> = 5...7
+    /// Glass conductivity σ, S/m.
     public var glassSigma: ClosedRange<Double> = 0.001...0.01
+    /// Seat-foam Re ε_r.
     public var seatEpsReal: ClosedRange<Double> = 2...3.5
+    /// The default ranges.
     public init() {}
 
     /// Draws the four materials [metal, tyre, glass, seat] (indices 1…4 in a `VoxelTarget`).
@@ -38,6 +46,7 @@ public struct MaterialRanges: Sendable, Codable, Equatable {
 /// (x forward, y left, z up, origin on the ground below the vehicle centre). Drawn once per
 /// instance id, so all samples of one instance share the geometry (instance-disjoint splits).
 public struct VehicleShape: Sendable, Codable, Equatable {
+    /// Vehicle class.
     public var cls: VehicleClass
     /// Named dimensions (metres), e.g. "length", "width", "wheelRadius"; recorded in the manifest.
     public var dims: [String: Double]
