@@ -4,11 +4,13 @@ import Metrics
 
 /// One sample's detection path: the true T and the OMP peak sequence run to the cap.
 public struct DetectionTrace: Sendable, Equatable {
+    /// True number of targets T of the sample.
     public var trueCount: Int
     /// max 𝓛 before each iteration, length T_max (OMP run with δ = 0).
     public var peaks: [Double]
     /// How detections are read off the peak sequence (`MultiTargetConfig.detectionRule`).
     public var rule: DetectionRule = .firstBelow
+    /// Trace from the true count, the OMP peak sequence and the detection rule.
     public init(trueCount: Int, peaks: [Double], rule: DetectionRule = .firstBelow) {
         self.trueCount = trueCount; self.peaks = peaks; self.rule = rule
     }

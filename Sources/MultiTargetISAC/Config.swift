@@ -10,7 +10,9 @@ import Metrics
 
 /// A closed angular interval [lower, upper] in radians, measured from array broadside.
 public struct AngularSector: Sendable, Equatable {
+    /// Lower edge of the sector, rad.
     public var lowerRad: Double
+    /// Upper edge of the sector, rad.
     public var upperRad: Double
     /// Validates −π/2 ≤ lower < upper ≤ π/2; `name` is the CLI flag reported on error.
     public init(lowerRad: Double, upperRad: Double, name: String = "sector") throws {
@@ -30,7 +32,9 @@ public struct AngularSector: Sendable, Equatable {
     }
     /// "[lo°, hi°]" with 6 significant digits (error messages).
     static func text(_ lo: Double, _ hi: Double) -> String { String(format: "[%.6g°, %.6g°]", degrees(lo), degrees(hi)) }
+    /// Whether angle `th` (rad) lies in [lower, upper], edges included.
     public func contains(_ th: Double) -> Bool { th >= lowerRad && th <= upperRad }
+    /// Sector width upper − lower, rad.
     public var widthRad: Double { upperRad - lowerRad }
 }
 
@@ -92,6 +96,7 @@ public struct LinkBudget: Sendable, Equatable, Codable {
     public var meanRCSm2 = 1.0
     /// Boltzmann constant, J/K (CODATA exact value; the official code uses 1.38e-23, 0.05 % lower).
     public static let boltzmannJPerK = 1.380649e-23
+    /// Link budget with the defaults above.
     public init() {}
 
     /// σ_n² = k T 10^{F/10} S Δf, the noise power per received entry, W.
@@ -193,6 +198,7 @@ public enum MultiTargetPreset: String, Sendable, CaseIterable, Codable {
     case paper
     /// The defaults of the authors' official code (`MultiTargetConfig.officialCode`).
     case officialCode = "official-code"
+    /// The configuration this preset names.
     public var config: MultiTargetConfig { self == .paper ? .paper : .officialCode }
 }
 
@@ -260,6 +266,7 @@ public struct MultiTargetConfig: Sendable, Equatable {
     /// use `firstBelow`).
     public var detectionRule: DetectionRule = .firstBelow
 
+    /// Default configuration; the element-spacing std is λ/25 at 60 GHz, m.
     public init() { spacingStdMeters = speedOfLight / 60e9 / 25 }
 
     /// The paper's Sec. V-A setting (= `init()`).

@@ -7,14 +7,18 @@ import Estimation
 /// One curve/row of a multitarget experiment: a baseline mode, the differentiable-OMP receiver with a fixed
 /// assumed array, or a learned checkpoint, with the shared calibrated-evaluation protocol.
 public struct EvaluationMethod {
+    /// Curve label of the method.
     public var label: String
     /// Drawn dashed (genie / known-impairment curves).
     public var dashed: Bool
     /// Outcomes of samples `first ..< first + n` (scene streams = indices) at (η, φ) and scenario seed.
     public var run: (_ eta: Double, _ phi: Double, _ n: Int, _ first: UInt64, _ seed: UInt64,
                      _ progress: @escaping @Sendable (Int) -> Void) throws -> [SampleOutcome]
+    /// System configuration the method is evaluated under.
     public let config: MultiTargetConfig
+    /// GOSPA metric used to score the estimates.
     public let gospa: GOSPA
+    /// Target false-alarm probability p_fa (0…1) the detection threshold is calibrated to.
     public let targetPfa: Double
 
     public init(label: String, dashed: Bool,

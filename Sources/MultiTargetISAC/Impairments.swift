@@ -52,6 +52,7 @@ public struct ArrayImpairment: Sendable, Equatable {
                         wavelengthMeters: wavelengthMeters, model: model)
     }
 
+    /// Impairment from element spacings (m), carrier wavelength λ (m) and the spacing model.
     public init(spacingsMeters: [Double], wavelengthMeters: Double, model: SpacingModel = .cumulative) {
         self.spacingsMeters = spacingsMeters; self.wavelengthMeters = wavelengthMeters; self.model = model
     }

@@ -11,9 +11,12 @@ import Linalg
 /// `meta_json` is the same field the impairment/dictionary checkpoints carry, so `kind(at:)` tells the three apart
 /// from the metadata alone.
 public struct NNBLCheckpoint {
+    /// The stored NN-BL model.
     public var model: NNBLModel
+    /// String metadata stored with the model.
     public var meta: [String: String]
 
+    /// Checkpoint from a model and its metadata.
     public init(model: NNBLModel, meta: [String: String]) { self.model = model; self.meta = meta }
 
     /// The parameters an evaluation must share with training (K, S, N_θ, carrier, σ_λ, impairment seed, T_max).

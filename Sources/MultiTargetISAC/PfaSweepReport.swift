@@ -9,11 +9,15 @@ import Metrics
 public enum PfaSweepReport {
     /// One point of the sweep: curve label, target p_fa and the metrics at the δ calibrated for it.
     public struct Row: Sendable {
+        /// Curve label.
         public var label: String
+        /// Target false-alarm probability p_fa (0…1) the δ was calibrated for.
         public var targetPfa: Double
+        /// Metrics at the calibrated δ.
         public var metrics: OperatingPointMetrics
         /// Wall time of the curve's whole run (reported in `--json`, not in the files), seconds.
         public var methodRunTimeSeconds: Double
+        /// Memberwise initializer.
         public init(label: String, targetPfa: Double, metrics: OperatingPointMetrics, methodRunTimeSeconds: Double) {
             self.label = label; self.targetPfa = targetPfa; self.metrics = metrics; self.methodRunTimeSeconds = methodRunTimeSeconds
         }

@@ -29,6 +29,7 @@ public struct SceneDraw: Sendable {
     /// n, communication noise, [S] i.i.d. CN(0, N0).
     public var commNoise: [CDouble]
 
+    /// Number of targets T (`anglesRad.count`).
     public var targetCount: Int { anglesRad.count }
     /// True positions p_t = R_t [cos θ_t, sin θ_t] (eq. 2), metres.
     public var positions: [Position2] { zip(rangesMeters, anglesRad).map { Position2($0 * Double.cos($1), $0 * Double.sin($1)) } }
@@ -60,10 +61,12 @@ public struct SceneObservation: Sendable {
 
 /// Scenario generator for the multi-target OFDM ISAC system (paper Sec. II).
 public struct ScenarioGenerator: Sendable {
+    /// System configuration the scenarios are drawn for.
     public let config: MultiTargetConfig
     /// The *true* array (what the physics sees).
     public let trueArray: ArrayImpairment
 
+    /// Generator for `config` with the true (impaired) array `trueArray`; throws unless its element count equals `config.antennas`.
     public init(config: MultiTargetConfig, trueArray: ArrayImpairment) throws {
         try config.validate()
         guard trueArray.spacingsMeters.count == config.antennas else {

@@ -18,6 +18,7 @@ public enum WidebandBench {
     /// `SinglePrecisionSOMP` on it (picks verified in double, coefficients from the exact double atoms).
     public static let steps = ["dictionary", "somp", "nbnf-music", "wbff-music", "dictionary-f32", "somp-f32"]
 
+    /// The three benchmark targets (3 m @ 75°, 8 m @ 100°, 20 m @ 110°); angles stored in radians.
     public static let targets = [PolarTarget(rangeMeters: 3, angleRad: 75 * Double.pi / 180),
                                  PolarTarget(rangeMeters: 8, angleRad: 100 * Double.pi / 180),
                                  PolarTarget(rangeMeters: 20, angleRad: 110 * Double.pi / 180)]
@@ -53,6 +54,7 @@ public enum WidebandBench {
 
     /// One timed step.
     public struct Step {
+        /// Step name (one of `steps`).
         public var name: String
         /// Wall-clock seconds of each repeat.
         public var seconds: [Double]
@@ -65,6 +67,7 @@ public enum WidebandBench {
         /// A check value to compare with NumPy (support, or the peak positions).
         public var result: [String: Any]
         public var best: Double { seconds.min() ?? .nan }
+        /// Median repeat (upper median for even counts), seconds (NaN when there are none).
         public var median: Double { let s = seconds.sorted(); return s.isEmpty ? .nan : s[s.count / 2] }
     }
 

@@ -27,6 +27,7 @@ public struct GridPoint: Sendable, Equatable {
     /// Index of α in `AngleDistanceGrid.alphas`.
     public var angleIndex: Int
     public var angleRad: Double { Double.acos(alpha) }
+    /// The grid point as a `PolarTarget` (range m, angle rad).
     public var target: PolarTarget { PolarTarget(rangeMeters: rangeMeters, angleRad: angleRad) }
 }
 
@@ -41,6 +42,7 @@ public struct GridOptions: Sendable, Equatable {
     public var maxRangeMeters: Double? = nil
     /// Step ε of the uniform grid, m.
     public var uniformStepMeters: Double = 0.5
+    /// Memberwise initializer; defaults: δ = 0.1, r_min/r_max nil, ε = 0.5 m.
     public init(delta: Double = 0.1, minRangeMeters: Double? = nil, maxRangeMeters: Double? = nil,
                 uniformStepMeters: Double = 0.5) {
         self.delta = delta; self.minRangeMeters = minRangeMeters; self.maxRangeMeters = maxRangeMeters
@@ -50,6 +52,7 @@ public struct GridOptions: Sendable, Equatable {
 
 /// A sampled angle-distance grid; atom q of the dictionary sits at `points[q]`.
 public struct AngleDistanceGrid: Sendable {
+    /// Which grid construction produced these points.
     public var kind: GridKind
     /// Angular grid α_n = −1/2 + (2n+1)/N, n = 0..<⌊N/2⌋ (eq. 20): spacing 2/N, the null spacing
     /// of the half-wavelength array factor, over the field of view α ∈ [−1/2, 1/2].

@@ -19,12 +19,19 @@ public struct WidebandTrialPlan {
     /// Doubles per trial (4 method NMSEs, then the CRB NMSE), all linear.
     public static let valuesPerTrial = 5
 
+    /// Figure name (`fig8` or `fig8snr`).
     public let name: String
+    /// System parameters the trials simulate.
     public let system: WidebandSystem
+    /// Figure options of the run.
     public let options: WidebandFigureOptions
+    /// Monte-Carlo trials T per sweep point.
     public let trials: Int
+    /// Target distances swept, m (D of them).
     public let distances: [Double]
+    /// Target placements swept (fig8).
     public let placements: [TargetPlacement]
+    /// SNRs swept, dB (S of them; fig8snr).
     public let snrs: [Double]
     let grid: AngleDistanceGrid
     let coarse: ScanGrid

@@ -32,6 +32,7 @@ public struct WidebandFigureOptions: Sendable {
     public var spectrumScale: SpectrumScale = .amplitude
     /// Print progress lines on stderr.
     public var progress: Bool = true
+    /// Default options.
     public init() {}
 }
 
@@ -54,6 +55,7 @@ public enum TargetPlacement: String, Sendable, CaseIterable {
 
 /// Reproduces Figs. 2–8 of the paper as CSV + SVG (+ PNG when `rsvg-convert` exists).
 public enum WidebandFigures {
+    /// Figure names `make` accepts.
     public static let names = ["fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig8snr", "table1"]
 
     /// Builds figure `name` into `outDir` (created if missing).

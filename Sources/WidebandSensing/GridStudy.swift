@@ -10,7 +10,9 @@ public enum GridStudy {
     /// Rings per ray of the α ≈ 0 ray and how many of Algorithm 1's steps are Fresnel-governed
     /// (k_l ≥ 2: the ideal ring r̃_l, not one Δr step, sets the gap).
     public struct RayStudy: Sendable {
+        /// Ring counts of the hybrid and hybrid-min grids on that ray, and how many of their steps are Fresnel-governed.
         public var hybridRings: Int, hybridFresnelSteps: Int, hybridMinRings: Int, hybridMinFresnelSteps: Int
+        /// Range scale of the rings, m.
         public var ringScaleMeters: Double
     }
 

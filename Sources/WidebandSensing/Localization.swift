@@ -19,6 +19,7 @@ public struct ScanGrid: Sendable, Equatable {
     public var rangesMeters: [Double]
     /// Angles θ, rad (ascending).
     public var anglesRad: [Double]
+    /// Grid from explicit ranges (m) and angles (rad).
     public init(rangesMeters: [Double], anglesRad: [Double]) { self.rangesMeters = rangesMeters; self.anglesRad = anglesRad }
     /// Uniform grid: `rangeCount` ranges in [rMin, rMax], `angleCount` angles in [θmin, θmax] (degrees in, radians stored).
     public static func uniform(rMin: Double, rMax: Double, rangeCount: Int, thetaMinDeg: Double = 60, thetaMaxDeg: Double = 120,
@@ -34,7 +35,9 @@ public struct ScanGrid: Sendable, Equatable {
 
 /// A 2-D MUSIC pseudo-spectrum: values[iθ][ir] = S(r_ir, θ_iθ) (linear, unnormalized).
 public struct MUSICSpectrum: Sendable {
+    /// Scan grid the spectrum is sampled on.
     public var grid: ScanGrid
+    /// values[iθ][ir] = S(r_ir, θ_iθ), linear, unnormalized.
     public var values: [[Double]]
     /// The P strongest local maxima as targets, strongest first.
     public func peaks(_ count: Int) -> [PolarTarget] {
@@ -51,6 +54,7 @@ public struct MUSICSpectrum: Sendable {
 
 /// Result of one localization run.
 public struct LocalizationResult: Sendable {
+    /// Estimated targets (range m, angle rad).
     public var estimates: [PolarTarget]
     /// SOMP row energies (CS only): per selected atom, Σ_k |x_k|²/K.
     public var coefficientPower: [Double] = []
@@ -58,6 +62,7 @@ public struct LocalizationResult: Sendable {
     public var support: [Int] = []
 }
 
+/// Target localization methods: proposed CS (SOMP) and the MUSIC baselines.
 public enum Localizer {
     /// Proposed CS localization (Algorithm 1 step 4): SOMP over a prebuilt unit-norm dictionary.
     /// - Parameters: observation Y [N·M × K]; grid and its dictionary B [N·M × Q]; targets P (1 ≤ P < N).

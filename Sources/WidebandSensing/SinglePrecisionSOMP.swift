@@ -57,9 +57,13 @@ public enum SinglePrecisionSOMP {
     /// `support[i]`), the residual norm ‖Y − B_S X‖_F, and how many exact (double) candidate
     /// correlations were evaluated over all iterations.
     public struct Result: Sendable {
+        /// Selected atom indices, in pick order.
         public var support: [Int]
+        /// Coefficients X, row i for atom `support[i]`, from the exact double atoms.
         public var coefficients: Matrix<CDouble>
+        /// Residual norm ‖Y − B_S X‖_F.
         public var residualNorm: Double
+        /// Exact (double) candidate correlations evaluated over all iterations.
         public var verifiedCandidates: Int
         /// Row energies ‖x_i‖² of the coefficients.
         public var rowEnergies: [Double] {

@@ -94,6 +94,7 @@ public struct WidebandSystem: Sendable, Equatable {
 
 /// Field of view of the paper, 60°…120° from the array axis (α = cos θ ∈ [−1/2, 1/2]).
 public enum FieldOfView {
+    /// Field-of-view limits, degrees from the array axis.
     public static let minDeg = 60.0, maxDeg = 120.0
     /// Throws unless `angleRad` lies in [60°, 120°] (1e-9 rad slack for round-off).
     public static func check(angleRad: Double, name: String = "--angle-deg") throws {
@@ -111,8 +112,11 @@ public struct PolarTarget: Sendable, Equatable, Codable {
     public var rangeMeters: Double
     /// Angle θ from the array axis, rad.
     public var angleRad: Double
+    /// Target from range (m) and angle from the array axis (rad).
     public init(rangeMeters: Double, angleRad: Double) { self.rangeMeters = rangeMeters; self.angleRad = angleRad }
+    /// Angle θ, degrees.
     public var angleDeg: Double { angleRad * 180 / Double.pi }
+    /// Cartesian position (x = r sin θ, z = r cos θ), m.
     public var cartesian: (x: Double, z: Double) { WidebandSystem.cartesian(rangeMeters: rangeMeters, angleRad: angleRad) }
 }
 
