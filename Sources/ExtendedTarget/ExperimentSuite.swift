@@ -7,7 +7,9 @@ import Linalg
 /// `robustness` reuse the Table II models and `rate-tradeoff` reuses the K_s sweep.
 public struct ExperimentSuite {
     public let runner: ExperimentRunner
+    /// The runner whose preset and data every experiment of the suite uses.
     public init(runner: ExperimentRunner) { self.runner = runner }
+/// Creates a suite over `runner`.
 
     var p: ExperimentPreset { runner.preset }
     var d: ExperimentData { runner.data }
