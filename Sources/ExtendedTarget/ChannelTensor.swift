@@ -13,8 +13,11 @@ public struct MultiToneChannel: Sendable, Equatable {
     /// f_{k_m} in Hz, length Ks.
     public var frequenciesHz: [Double]
 
+    /// Nr, the number of receive antennas (rows of each tone); 0 when there are no tones.
     public var receiveCount: Int { tones.first?.rows ?? 0 }
+    /// Nt, the number of transmit antennas (columns of each tone); 0 when there are no tones.
     public var transmitCount: Int { tones.first?.cols ?? 0 }
+    /// Ks, the number of selected subcarriers (tones).
     public var toneCount: Int { tones.count }
 
     /// Validates shapes (every tone [Nr × Nt], one frequency per tone, increasing), finiteness and
@@ -89,9 +92,13 @@ public func selectedToneIndices(ks: Int, available k: Int) throws -> [Int] {
 /// cross-shaped array (Tx ULA along y, Rx ULA along z, spacing λc/2, centred at the origin) and a
 /// sensing plane z = `planeZMeters` in which range r = ‖(x, y)‖ and azimuth θ = atan2(y, x) are defined (eq. 22).
 public struct CrossArrayScene: Sendable {
+    /// Transmit array (Nt antennas).
     public var tx: ArrayGeometry
+    /// Receive array (Nr antennas).
     public var rx: ArrayGeometry
+    /// Carrier frequency fc in Hz.
     public var carrierHz: Double
+    /// Height z (m) of the sensing plane.
     public var planeZMeters: Double
 
     /// - Parameters: nt, nr ≥ 1 antennas; carrierHz > 0 sets λc = c/fc and the spacing λc/2.

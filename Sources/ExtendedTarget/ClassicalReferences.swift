@@ -5,15 +5,20 @@ import Numerics
 
 /// A class-agnostic location estimate in the sensing plane: range r (m) and azimuth θ = atan2(y, x) (rad).
 public struct LocationEstimate: Sendable, Equatable {
+    /// Estimated range r̂ in metres.
     public var rangeMeters: Double
+    /// Estimated azimuth θ̂ in radians.
     public var azimuthRad: Double
+    /// Creates an estimate from range (m) and azimuth (rad).
     public init(rangeMeters: Double, azimuthRad: Double) { self.rangeMeters = rangeMeters; self.azimuthRad = azimuthRad }
 }
 
 /// Search region shared by the classical references: r ∈ [rangeMin, rangeMax] (m), θ ∈ [azimuthMin, azimuthMax] (rad).
 /// The paper's targets lie in 5–50 m and ±60°.
 public struct SearchRegion: Sendable {
+    /// Range interval searched, in metres.
     public var rangeMinMeters: Double, rangeMaxMeters: Double
+    /// Azimuth interval searched, in radians.
     public var azimuthMinRad: Double, azimuthMaxRad: Double
     public init(rangeMinMeters: Double = 5, rangeMaxMeters: Double = 50,
                 azimuthMinRad: Double = -Double.pi / 3, azimuthMaxRad: Double = Double.pi / 3) throws {
@@ -43,6 +48,7 @@ public struct SearchRegion: Sendable {
 /// Model mismatch (near-field wavefront curvature across a 64-element aperture) is exactly what this
 /// reference is meant to expose.
 public struct FFTPeriodogramEstimator: Sendable {
+    /// Range/azimuth region the peak is searched in.
     public var region: SearchRegion
     /// Zero-padded FFT sizes over (Rx, Tx); ≥ the array sizes.
     public var paddedReceive: Int, paddedTransmit: Int
@@ -96,10 +102,15 @@ public struct FFTPeriodogramEstimator: Sendable {
 /// ([B·Nr × Nt] · [Nt × G] for a batch of B samples), then refined on a `refineFactor`× finer grid of
 /// ±1 coarse cell around the coarse peak.
 public struct NearFieldMatchedFilter: Sendable {
+    /// Scene (arrays, carrier, sensing plane) of the point-target model.
     public var scene: CrossArrayScene
+    /// Range/azimuth region the grid covers.
     public var region: SearchRegion
+    /// Range step of the coarse grid, in metres.
     public var rangeStepMeters: Double
+    /// Azimuth step of the coarse grid, in radians.
     public var azimuthStepRad: Double
+    /// How many times finer the refinement grid is than the coarse grid.
     public var refineFactor: Int
 
     public init(scene: CrossArrayScene, region: SearchRegion, rangeStepMeters: Double = 1.0,

@@ -7,10 +7,15 @@ import Scattering
 /// One trained run of an experiment: (method, seed, K_s, training fraction), the unit of work of a
 /// sharded `extended experiment` (issue 18).
 public struct PlannedRun: Codable, Sendable, Hashable {
+    /// Method trained or evaluated by this run.
     public var method: Method
+    /// Random seed of the run.
     public var seed: UInt64
+    /// K_s, the number of sensing tones.
     public var ks: Int
+    /// Fraction of the training set used; 1 (the default) uses all of it.
     public var trainFraction: Double
+    /// Creates a planned run.
     public init(method: Method, seed: UInt64, ks: Int, trainFraction: Double = 1) {
         self.method = method; self.seed = seed; self.ks = ks; self.trainFraction = trainFraction
     }
@@ -63,12 +68,16 @@ extension ExperimentSuite {
 /// CSV outputs are byte-identical to the unsharded run (runs are deterministic for a given seed and thread
 /// count; use the same `--threads` in every task).
 public enum ShardedExperiment {
+    /// CLI command name of the sharded experiment.
     public static let commandName = "extended experiment"
 
     /// Shard payload: the runs this shard owns, with their cached result JSON.
     public struct Payload: Codable, Sendable {
+        /// Name of the experiment the shard belongs to.
         public var experiment: String
+        /// Identifiers of the runs this shard owns.
         public var runs: [String]
+        /// Cached result JSON, one per run.
         public var results: [String]
     }
 

@@ -6,7 +6,9 @@ import Linalg
 /// Trained runs are shared through `ExperimentRunner`'s cache, so e.g. `gainmap`, `sectors` and
 /// `robustness` reuse the Table II models and `rate-tradeoff` reuses the K_s sweep.
 public struct ExperimentSuite {
+    /// The runner whose preset and data every experiment of the suite uses.
     public let runner: ExperimentRunner
+    /// Creates a suite over `runner`.
     public init(runner: ExperimentRunner) { self.runner = runner }
 
     var p: ExperimentPreset { runner.preset }

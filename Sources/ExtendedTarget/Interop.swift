@@ -87,6 +87,8 @@ public enum JointNetworkBenchmark {
         return 4 * images * px * perImage * 2 * 2
     }
 
+    /// Runs the training-step benchmark at B = `batch`, Nr = Nt = `antennas`, Ks = `subcarriers`, with `warmup`
+    /// and `steps` steps from `seed`, and returns the timings; throws unless batch, subcarriers, steps > 0, warmup ≥ 0.
     public static func run(batch: Int = 32, antennas: Int = 64, subcarriers: Int = 16, size: NetworkSize = .paper,
                            steps: Int = 5, warmup: Int = 1, seed: UInt64 = 42,
                            progress: ((Int, Int) -> Void)? = nil) throws -> LearningBenchmarkResult {

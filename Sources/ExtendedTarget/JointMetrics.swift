@@ -29,9 +29,13 @@ public func predictiveEntropy(_ p: [Double]) -> Double {
 
 /// Ground truth of one sample: class index c ∈ 0..<C, range r (m) and azimuth θ (rad) of the projected centre (eq. 22).
 public struct JointLabel: Sendable, Equatable, Codable {
+    /// c, the class index in 0..<C.
     public var classIndex: Int
+    /// r, range of the projected centre in metres.
     public var rangeMeters: Double
+    /// θ, azimuth of the projected centre in radians.
     public var azimuthRad: Double
+    /// Creates a label from class index, range (m) and azimuth (rad).
     public init(classIndex: Int, rangeMeters: Double, azimuthRad: Double) {
         self.classIndex = classIndex; self.rangeMeters = rangeMeters; self.azimuthRad = azimuthRad
     }
@@ -42,7 +46,9 @@ public struct JointLabel: Sendable, Equatable, Codable {
 public struct JointPrediction: Sendable, Equatable {
     /// p̂ = softmax(o_cls), length C (eq. 35).
     public var classProbabilities: [Double]?
+    /// Estimated range (m) and azimuth (rad); nil for classification-only models.
     public var location: LocationEstimate?
+    /// Creates a prediction; either part may be nil.
     public init(classProbabilities: [Double]? = nil, location: LocationEstimate? = nil) {
         self.classProbabilities = classProbabilities; self.location = location
     }
@@ -111,6 +117,7 @@ public struct JointMetricSummary: Sendable, Equatable {
         return s
     }
 
+    /// Creates a summary from already computed metrics (accuracy and success rate as fractions, MAEs in m / degrees).
     public init(accuracy: Double? = nil, rangeMAEMeters: Double? = nil, azimuthMAEDeg: Double? = nil,
                 planarMAEMeters: Double? = nil, successRate: Double? = nil, meanEntropy: Double? = nil, count: Int = 0) {
         self.accuracy = accuracy; self.rangeMAEMeters = rangeMAEMeters; self.azimuthMAEDeg = azimuthMAEDeg
@@ -134,8 +141,11 @@ public struct JointMetricSummary: Sendable, Equatable {
 /// Mean and standard deviation across seeds. The std is the population value (ddof = 0, NumPy's default);
 /// the paper does not say which it uses, and with 3 seeds ddof = 1 is √1.5 ≈ 1.22× larger.
 public struct MeanStd: Sendable, Equatable {
+    /// Sample mean.
     public var mean: Double
+    /// Population standard deviation (ddof = 0).
     public var std: Double
+    /// Mean and ddof = 0 standard deviation of `xs`.
     public init(_ xs: [Double]) {
         let n = Double(Swift.max(xs.count, 1))
         let m = xs.reduce(0, +) / n

@@ -4,11 +4,17 @@ import Linalg
 /// Loss weights of eqs. (39) and (43): L = L_cls + λr L_r + λθ L_θ + λp L_pl + λpk L_peak + λc L_cp.
 /// Defaults are the paper's (λr, λθ, λp, λpk, λc) = (1.0, 1.8, 0.2, 0.05, 0.1).
 public struct LossWeights: Sendable, Equatable, Codable {
+    /// λr, weight of the range loss.
     public var range: Double = 1.0
+    /// λθ, weight of the azimuth loss.
     public var azimuth: Double = 1.8
+    /// λp, weight of the planar-position loss.
     public var planar: Double = 0.2
+    /// λpk, weight of the peak loss.
     public var peak: Double = 0.05
+    /// λc, weight of the coupling loss.
     public var coupling: Double = 0.1
+    /// Creates loss weights; the defaults are the paper's values.
     public init(range: Double = 1.0, azimuth: Double = 1.8, planar: Double = 0.2, peak: Double = 0.05, coupling: Double = 0.1) {
         self.range = range; self.azimuth = azimuth; self.planar = planar; self.peak = peak; self.coupling = coupling
     }

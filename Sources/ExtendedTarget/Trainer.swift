@@ -5,9 +5,13 @@ import Linalg
 
 /// Hyper-parameters of one training run (Sec. IV-A defaults: AdamW 2e-4, cosine annealing, 200 epochs).
 public struct TrainingConfig: Codable, Sendable {
+    /// Number of training epochs.
     public var epochs: Int = 200
+    /// Mini-batch size B (samples per optimizer step).
     public var batchSize: Int = 32
+    /// AdamW learning rate.
     public var learningRate: Float = 2e-4
+    /// AdamW decoupled weight decay.
     public var weightDecay: Float = 0.01
     /// Parameters that receive the AdamW decay: dense/conv weight matrices only (norms, biases,
     /// embeddings, CTA α and cross-stitch coefficients are in the no-decay group).
@@ -28,6 +32,7 @@ public struct TrainingConfig: Codable, Sendable {
     /// Absolute tone indices k_m used for sensing (eq. 15).
     public var tones: [Int] = []
 
+    /// Creates the default configuration.
     public init() {}
 
     public func validate(toneCount k: Int) throws {
@@ -53,6 +58,7 @@ public struct ResumeOptions: Sendable {
     public var resumeFrom: String?
     /// Stop after this many epochs in total (an "interrupted" run; the schedule still spans `epochs`).
     public var stopAfterEpochs: Int?
+    /// Creates checkpoint options; every argument defaults to nil (no checkpoint, no resume, no early stop).
     public init(checkpointPath: String? = nil, resumeFrom: String? = nil, stopAfterEpochs: Int? = nil) {
         self.checkpointPath = checkpointPath; self.resumeFrom = resumeFrom; self.stopAfterEpochs = stopAfterEpochs
     }
@@ -70,10 +76,15 @@ public func selectionScore(_ m: JointMetricSummary, rangeHalfMeters: Double) -> 
 
 /// Per-epoch record.
 public struct EpochLog: Sendable {
+    /// Epoch index.
     public var epoch: Int
+    /// Training loss of the epoch.
     public var trainLoss: Double
+    /// Metrics on the validation set after the epoch.
     public var validation: JointMetricSummary
+    /// Validation score of the epoch.
     public var score: Double
+    /// Learning rate used in the epoch.
     public var learningRate: Float
 }
 
