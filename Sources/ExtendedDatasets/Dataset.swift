@@ -7,6 +7,8 @@ import Scattering
 
 // The per-chunk checksum is `ISACIO.CRC32` (zlib polynomial; Python: `zlib.crc32(open(f, 'rb').read())`).
 
+/// Channel solver that generates a dataset's samples.
+/// `born`: first-order Born approximation; `vie`: volume integral equation solved by GMRES.
 public enum DatasetSolver: String, Codable, Sendable, CaseIterable {
     case born, vie
     /// Physical optics of the metal facets of the vehicle mesh / PO + Born of the non-metal voxels (docs/physical-optics.md).
@@ -14,6 +16,7 @@ public enum DatasetSolver: String, Codable, Sendable, CaseIterable {
     /// True for the solvers that need the vehicle mesh (`SurfaceScattering`).
     public var usesMesh: Bool { self == .po || self == .hybrid }
 }
+/// Dataset split a sample belongs to (instances never cross splits).
 public enum DatasetSplit: String, Codable, Sendable, CaseIterable { case train, val, test }
 
 /// Everything that determines a dataset bit for bit (stored in `config.json` and the manifest).
@@ -36,14 +39,23 @@ public enum DatasetSplit: String, Codable, Sendable, CaseIterable { case train, 
 /// vehicles of `small` (110–300 iterations) and the far-field error vs Mie is ≈ 14 % (dielectric) / 16 % (σ ≈ 4 S/m metal-like sphere). A 1e-2 residual
 /// keeps the solver error well below that discretization error (docs/scattering.md).
 public struct DatasetConfig: Codable, Sendable, Equatable, VehicleScene {
+    /// Preset name the config came from (`small`, `paper`, `experiment-small`).
     public var preset: String
+    /// Scattering solver of the samples.
     public var solver: DatasetSolver
+    /// Master random seed; instance geometry and per-sample draws derive from it.
     public var seed: UInt64
+    /// Antennas per array, N_t = N_r.
     public var antennas: Int
+    /// Subcarriers K.
     public var subcarriers: Int
+    /// Carrier frequency f_c, Hz.
     public var carrierHz: Double
+    /// Subcarrier spacing Δf, Hz.
     public var subcarrierSpacingHz: Double
+    /// Voxel pitch of the targets, m (presets: λ_min/2, or λ_min/6 for `vie`).
     public var voxelPitchM: Double
+    /// Vehicle size scale factor (1 = full size).
     public var targetScale: Double
     /// Height of the array centre above the ground plane (vehicles stand on z = −arrayHeightM), m.
     public var arrayHeightM: Double
@@ -75,6 +87,8 @@ public struct DatasetConfig: Codable, Sendable, Equatable, VehicleScene {
     /// The names `preset(_:solver:seed:)` accepts (`isac dataset generate --preset`).
     public static let presetNames = ["small", "paper", "experiment-small"]
 
+    /// The named preset config (`presetNames`), with the voxel pitch set to λ_min/2 (`vie`: λ_min/6).
+    /// Throws `ISACError.invalidParameter` for an unknown name.
     public static func preset(_ name: String, solver: DatasetSolver, seed: UInt64) throws -> DatasetConfig {
         // Born: pitch λ_min/2 at the highest subcarrier (cheap samples; Born has no convergence issue).
         // VIE: λ_min/6 (see the type's doc comment).
@@ -119,6 +133,8 @@ public struct DatasetConfig: Codable, Sendable, Equatable, VehicleScene {
         return c
     }
 
+    /// Throws `ISACError.invalidParameter` when a field is out of range (positivity, range/azimuth order, counts,
+    /// feature pitch, and pitch ≤ λ_min/2 for `vie`).
     public func validate() throws {
         try Check.positive(antennas, "antennas"); try Check.positive(subcarriers, "subcarriers")
         try Check.positive(carrierHz, "carrier-hz"); try Check.positive(subcarrierSpacingHz, "subcarrier-spacing-hz")
@@ -178,8 +194,11 @@ public struct DatasetConfig: Codable, Sendable, Equatable, VehicleScene {
     /// Free-space wavelength at the highest subcarrier f_c + (K − 1)Δf/2, m (the voxel pitch is set against it).
     public var shortestWavelengthM: Double { speedOfLight / (carrierHz + Double(subcarriers - 1) / 2 * subcarrierSpacingHz) }
 
+    /// Total samples over all splits and classes.
     public var totalSamples: Int { (trainCounts + valCounts + testCounts).reduce(0, +) }
+    /// Number of chunk files, ⌈totalSamples / samplesPerChunk⌉.
     public var chunkCount: Int { (totalSamples + samplesPerChunk - 1) / samplesPerChunk }
+    /// The cross-shaped sensing array of `antennas` antennas at the configured carrier and subcarriers.
     public func array() throws -> SensingArray {
         try SensingArray.cross(antennas: antennas, carrierHz: carrierHz, subcarriers: subcarriers, subcarrierSpacingHz: subcarrierSpacingHz)
     }
@@ -208,9 +227,13 @@ public struct DatasetConfig: Codable, Sendable, Equatable, VehicleScene {
 
 /// Labels of one sample (all geometry in the world frame, metres/degrees).
 public struct SampleLabel: Codable, Sendable, Equatable {
+    /// Global sample index (train, then val, then test).
     public var index: Int
+    /// Split of the sample.
     public var split: DatasetSplit
+    /// Vehicle class of the sample.
     public var cls: VehicleClass
+    /// Integer class label (`VehicleClass.label`).
     public var classLabel: Int
     /// Instance id, e.g. "car-0007"; an instance occurs in exactly one split.
     public var instanceId: String
