@@ -7,12 +7,19 @@ import Scattering
 /// Per-chunk sidecar `chunks/chunk-NNNNNN.json`, written atomically *after* its `.npy`; a chunk
 /// counts as finished only when the sidecar exists and its CRC-32 matches the `.npy` bytes.
 public struct ChunkRecord: Codable, Sendable, Equatable {
+    /// Chunk number (0-based).
     public var chunk: Int
+    /// Path of the chunk's `.npy`, relative to the dataset folder (`chunks/chunk-NNNNNN.npy`).
     public var file: String
+    /// Global index of the chunk's first sample.
     public var firstSample: Int
+    /// Samples in the chunk.
     public var count: Int
+    /// Size of the `.npy` file, bytes.
     public var bytes: Int
+    /// CRC-32 (zlib polynomial) of the `.npy` bytes.
     public var crc32: UInt32
+    /// Labels of the chunk's samples, in sample order.
     public var labels: [SampleLabel]
     /// `DatasetWriter.configHash` of the config that produced this chunk, so chunks of two runs
     /// with different settings (seed, preset, solver) can never be assembled into one dataset.
@@ -27,7 +34,9 @@ public struct ChunkRecord: Codable, Sendable, Equatable {
 /// (sample, receive antenna, transmit antenna, subcarrier) holding H_s of eq. (15); the real
 /// 2 × N_r × N_t × K form of eqs. (16–17) is produced by `ExtendedTargetDataset.realTensor`.
 public struct DatasetManifest: Codable, Sendable, Equatable {
+    /// Format tag, `DatasetManifest.formatName`.
     public var format: String
+    /// The config that generated the dataset.
     public var config: DatasetConfig
     /// Per-sample tensor shape [N_r, N_t, K] and dtype.
     public var sampleShape: [Int]
@@ -79,12 +88,19 @@ public enum DatasetWriter {
         return String(format: "%016llx", h)
     }
 
+    /// Outcome of one `generate` call.
     public struct Report: Sendable {
+        /// Chunks computed and written by this call.
         public var chunksWritten: Int
+        /// Finished chunks kept from an earlier run (`resume`).
         public var chunksSkipped: Int
+        /// Samples written by this call.
         public var samplesWritten: Int
+        /// Whether `manifest.json` was written (all chunks of the layout finished).
         public var manifestWritten: Bool
+        /// Wall-clock duration of the call, seconds.
         public var seconds: Double
+        /// VIE only: max GMRES iterations over the samples written (nil for other solvers or when none were written).
         public var maxGmresIterations: Int?
     }
 
@@ -266,13 +282,17 @@ public enum DatasetWriter {
 /// Reads a finished dataset (manifest + chunks) back into arrays, validating format, shapes,
 /// split disjointness and chunk checksums.
 public final class ExtendedTargetDataset: @unchecked Sendable {
+    /// Dataset folder (holds `manifest.json` and `chunks/`).
     public let directory: String
+    /// The decoded and validated manifest.
     public let manifest: DatasetManifest
     /// Labels by sample index.
     public let labels: [SampleLabel]
     private var cache: (chunk: Int, data: [CFloat])? = nil
     private let lock = NSLock()
 
+    /// Opens the dataset in `directory`: decodes `manifest.json` and validates its format, config, shape, contiguous
+    /// chunk table, config hashes, split lists and instance disjointness; throws `ISACError.io` / `.malformedFile`.
     public init(directory: String) throws {
         self.directory = directory
         let path = directory + "/manifest.json"
@@ -335,9 +355,11 @@ public final class ExtendedTargetDataset: @unchecked Sendable {
         manifest = m; labels = labs
     }
 
+    /// Number of samples in the dataset.
     public var count: Int { labels.count }
     /// Per-sample shape [N_r, N_t, K].
     public var sampleShape: [Int] { manifest.sampleShape }
+    /// Sample indices of `split`.
     public func indices(_ split: DatasetSplit) -> [Int] { manifest.splits[split.rawValue] ?? [] }
 
     /// H_s of sample `i` (eq. 15): N_r·N_t·K complex values, C order [r][t][k].
