@@ -6,12 +6,14 @@ import Linalg
 /// Input preprocessing of a channel tensor H_s (see `SampleSet.batch`); part of `ModelConfig`, so a
 /// saved model is always fed the way it was trained.
 public struct InputPreprocessing: Codable, Sendable, Equatable {
+    /// How a sample's channel values are scaled before they enter the network.
     public enum Normalization: String, Codable, Sendable, CaseIterable {
         /// Inputs as stored (the dataset loader divides by one training-split RMS); 2 channels (Re, Im).
         case global
         /// Each sample at unit RMS plus a standardized log-amplitude channel; 3 channels.
         case perSample = "per-sample"
     }
+    /// Scaling scheme of the input (`global` or `per-sample`).
     public var normalization: Normalization
     /// Rotate each sample by the conjugate phase of its strongest entry on the first selected tone.
     public var phaseReference: Bool
@@ -19,6 +21,7 @@ public struct InputPreprocessing: Codable, Sendable, Equatable {
     public var logAmplitudeMean: Float, logAmplitudeStd: Float
     public var channels: Int { normalization == .perSample ? 3 : 2 }
 
+    /// Creates the preprocessing; `phaseReference` defaults to on for `.perSample` and off for `.global`.
     public init(normalization: Normalization = .perSample, phaseReference: Bool? = nil,
                 logAmplitudeMean: Float = 0, logAmplitudeStd: Float = 1) {
         self.normalization = normalization
@@ -41,7 +44,9 @@ public enum Architecture: String, Codable, Sendable, CaseIterable {
     /// Single-task localization: one branch, range/azimuth heads only.
     case singleLocalization
 
+    /// True when the architecture has a classification head in use (all but `.singleLocalization`).
     public var classifies: Bool { self != .singleLocalization }
+    /// True when the architecture has range/azimuth heads in use (all but `.singleClassification`).
     public var localizes: Bool { self != .singleClassification }
 }
 
@@ -59,6 +64,8 @@ public struct NetworkSize: Codable, Sendable, Equatable {
     /// Task embedding size d of eq. (33).
     public var embedSize: Int
 
+    /// Validated sizes; throws `ISACError.invalidParameter` unless there are three positive conv widths, all sizes
+    /// are positive and `modelSize` is divisible by `heads`.
     public init(channels: [Int], tokenGrid: Int, modelSize: Int, heads: Int = 4, embedSize: Int) throws {
         guard channels.count == 3, channels.allSatisfy({ $0 > 0 }) else {
             throw ISACError.invalidParameter(name: "channels", value: "\(channels)", valid: "three positive conv widths")
@@ -71,12 +78,15 @@ public struct NetworkSize: Codable, Sendable, Equatable {
         self.channels = channels; self.tokenGrid = tokenGrid; self.modelSize = modelSize
         self.heads = heads; self.embedSize = embedSize
     }
+    /// Small network for quick runs: conv widths [8, 16, 16], 2 × 2 token grid, d_f = 32, 4 heads, d = 32.
     public static let small = try! NetworkSize(channels: [8, 16, 16], tokenGrid: 2, modelSize: 32, heads: 4, embedSize: 32)
+    /// Paper-scale network: conv widths [16, 32, 64], 4 × 4 token grid, d_f = 64, 4 heads, d = 64.
     public static let paper = try! NetworkSize(channels: [16, 32, 64], tokenGrid: 4, modelSize: 64, heads: 4, embedSize: 64)
 }
 
 /// Static description of a model (stored next to checkpoints).
 public struct ModelConfig: Codable, Sendable, Equatable {
+    /// Joint-learning architecture (Table II row).
     public var architecture: Architecture
     /// Cross-task attention on/off (only for `.dualBranch`).
     public var crossTaskAttention: Bool
@@ -92,6 +102,9 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// How channel tensors become network inputs (normalization, phase reference, amplitude channel).
     public var input: InputPreprocessing
 
+    /// Validated config; the range interval [rangeMinMeters, rangeMaxMeters] (m) is stored as mid-point and half-width.
+    /// Throws `ISACError.invalidParameter` unless both antenna counts are positive multiples of 4·tokenGrid and
+    /// 0 ≤ rangeMin < rangeMax.
     public init(architecture: Architecture, crossTaskAttention: Bool = true, size: NetworkSize, classes: Int = 2,
                 receiveCount: Int, transmitCount: Int, toneCount: Int, rangeMinMeters: Double = 5,
                 rangeMaxMeters: Double = 50, mixInit: Float = 0.1,
@@ -127,16 +140,27 @@ public struct ModelConfig: Codable, Sendable, Equatable {
 /// average-pooled to P × P, projected to d_f and tagged with the embedding of its absolute tone index k_m,
 /// so the same weights serve every K_s.
 public struct BranchEncoder: Layer {
+    /// Block 1: 3 × 3 convolution (padding 1) and its batch norm.
     public var conv1: Conv2D, bn1: BatchNorm2D
+    /// Block 2: 3 × 3 convolution (padding 1) and its batch norm, after a 2 × 2 max-pool.
     public var conv2: Conv2D, bn2: BatchNorm2D
+    /// Block 3: 3 × 3 convolution (padding 1) and its batch norm, after a 2 × 2 max-pool.
     public var conv3: Conv2D, bn3: BatchNorm2D
+    /// Linear projection of the pooled conv features (channels[2]) to the token dimension d_f.
     public var project: Dense
+    /// Learnable subcarrier embedding, [K, d_f] (row k_m is added to the tokens of tone k_m).
     public var toneEmbedding: Tensor
+    /// Learnable token-position embedding, [P², d_f].
     public var positionEmbedding: Tensor
+    /// First pre-norm transformer encoder block.
     public var block1: TransformerEncoderBlock
+    /// Second pre-norm transformer encoder block.
     public var block2: TransformerEncoderBlock
+    /// Token grid side P (`NetworkSize.tokenGrid`).
     @noDerivative public var grid: Int
 
+    /// Randomly initialised branch for `toneCount` tones and `inputChannels` input channels (2, or 3 with the
+    /// log-amplitude channel); embeddings drawn from N(0, 0.02²).
     public init(size s: NetworkSize, toneCount: Int, inputChannels: Int = 2, rng: inout RandomSource) throws {
         conv1 = Conv2D(inChannels: inputChannels, outChannels: s.channels[0], kernel: 3, padding: 1, rng: &rng)
         conv2 = Conv2D(inChannels: s.channels[0], outChannels: s.channels[1], kernel: 3, padding: 1, rng: &rng)
@@ -150,10 +174,13 @@ public struct BranchEncoder: Layer {
         grid = s.tokenGrid
     }
 
+    /// Conv block 1: conv1 → BN → ReLU, [N·Ks, C_in, Nr, Nt] → [N·Ks, channels[0], Nr, Nt].
     @differentiable(reverse) public func stage1(_ x: Tensor, training: Bool) -> Tensor { bn1(conv1(x), training: training).relu() }
+    /// Conv block 2: 2 × 2 max-pool → conv2 → BN → ReLU (halves height and width).
     @differentiable(reverse) public func stage2(_ x: Tensor, training: Bool) -> Tensor {
         bn2(conv2(maxPool2d(x, kernel: 2)), training: training).relu()
     }
+    /// Conv block 3: 2 × 2 max-pool → conv3 → BN → ReLU (halves height and width).
     @differentiable(reverse) public func stage3(_ x: Tensor, training: Bool) -> Tensor {
         bn3(conv3(maxPool2d(x, kernel: 2)), training: training).relu()
     }
@@ -172,6 +199,7 @@ public struct BranchEncoder: Layer {
         return (proj + e + pe).reshaped([n, ks * p * p, d])
     }
 
+    /// The two transformer encoder blocks applied to tokens [N, L, d_f].
     @differentiable(reverse)
     public func encode(_ tokens: Tensor) -> Tensor { block2(block1(tokens)) }
 
@@ -182,6 +210,7 @@ public struct BranchEncoder: Layer {
         return encode(tokens(f, samples: n, toneIndices: toneIndices))
     }
 
+    /// Visits every trainable parameter with its dotted path under `prefix`.
     public mutating func forEachParameter(_ prefix: String, _ body: (String, inout Tensor) -> Void) {
         conv1.forEachParameter(parameterPath(prefix, "conv1"), body); bn1.forEachParameter(parameterPath(prefix, "bn1"), body)
         conv2.forEachParameter(parameterPath(prefix, "conv2"), body); bn2.forEachParameter(parameterPath(prefix, "bn2"), body)
@@ -191,6 +220,7 @@ public struct BranchEncoder: Layer {
         positionEmbedding.forEachParameter(parameterPath(prefix, "positionEmbedding"), body)
         block1.forEachParameter(parameterPath(prefix, "block1"), body); block2.forEachParameter(parameterPath(prefix, "block2"), body)
     }
+    /// Visits the gradient of every trainable parameter in `t`, with the same paths as the instance method.
     public static func forEachParameter(in t: inout TangentVector, _ prefix: String, _ body: (String, inout Tensor) -> Void) {
         Conv2D.forEachParameter(in: &t.conv1, parameterPath(prefix, "conv1"), body); BatchNorm2D.forEachParameter(in: &t.bn1, parameterPath(prefix, "bn1"), body)
         Conv2D.forEachParameter(in: &t.conv2, parameterPath(prefix, "conv2"), body); BatchNorm2D.forEachParameter(in: &t.bn2, parameterPath(prefix, "bn2"), body)
@@ -208,13 +238,18 @@ public struct BranchEncoder: Layer {
 /// each followed by a pre-norm GELU feed-forward refinement F̃ ← F̃ + W₂ GELU(W₁ LN(F̃)). Single-head
 /// attention with d_a = d_f as written in the paper (plus an output projection W_O); α initialised to `mixInit`.
 public struct CrossTaskAttention: Layer {
+    /// Attention of the classification tokens (query) onto the localization tokens (context), eq. (29).
     public var clsFromLoc: MultiHeadAttention
+    /// Attention of the localization tokens (query) onto the classification tokens (context), eq. (30).
     public var locFromCls: MultiHeadAttention
+    /// Pre-norm layer norms of the two feed-forward refinements.
     public var normCls: LayerNorm, normLoc: LayerNorm
+    /// Feed-forward refinement weights, d_f → 2 d_f → d_f, for each task.
     public var ffnCls1: Dense, ffnCls2: Dense, ffnLoc1: Dense, ffnLoc2: Dense
     /// [α_cls, α_loc].
     public var mix: Tensor
 
+    /// Randomly initialised CTA block of token dimension `d`, with both mixing coefficients set to `mixInit`.
     public init(modelSize d: Int, mixInit: Float, rng: inout RandomSource) throws {
         clsFromLoc = try MultiHeadAttention(modelSize: d, heads: 1, rng: &rng)
         locFromCls = try MultiHeadAttention(modelSize: d, heads: 1, rng: &rng)
@@ -234,6 +269,7 @@ public struct CrossTaskAttention: Layer {
         return concat(c2, l2, axis: 1)
     }
 
+    /// Visits every trainable parameter with its dotted path under `prefix`.
     public mutating func forEachParameter(_ prefix: String, _ body: (String, inout Tensor) -> Void) {
         clsFromLoc.forEachParameter(parameterPath(prefix, "clsFromLoc"), body)
         locFromCls.forEachParameter(parameterPath(prefix, "locFromCls"), body)
@@ -242,6 +278,7 @@ public struct CrossTaskAttention: Layer {
         ffnLoc1.forEachParameter(parameterPath(prefix, "ffnLoc1"), body); ffnLoc2.forEachParameter(parameterPath(prefix, "ffnLoc2"), body)
         mix.forEachParameter(parameterPath(prefix, "mix"), body)
     }
+    /// Visits the gradient of every trainable parameter in `t`, with the same paths as the instance method.
     public static func forEachParameter(in t: inout TangentVector, _ prefix: String, _ body: (String, inout Tensor) -> Void) {
         MultiHeadAttention.forEachParameter(in: &t.clsFromLoc, parameterPath(prefix, "clsFromLoc"), body)
         MultiHeadAttention.forEachParameter(in: &t.locFromCls, parameterPath(prefix, "locFromCls"), body)
@@ -261,8 +298,11 @@ public struct CrossTaskAttention: Layer {
 /// Every architecture owns both branches and the CTA block so that checkpoints have one layout; unused
 /// parts simply receive zero gradients.
 public struct JointNetwork: Layer {
+    /// Semantic (classification) branch; also the single encoder of shared-MTL and the single-task models.
     public var semantic: BranchEncoder
+    /// Geometric (localization) branch.
     public var geometric: BranchEncoder
+    /// Cross-task attention block (used by `.dualBranch` with `crossTaskAttention`).
     public var cta: CrossTaskAttention
     /// Cross-stitch coefficients, `JointNetwork.stitchStages` (5) stages × [α_aa, α_ab, α_ba, α_bb]:
     /// [x̃_A; x̃_B] = [[α_aa, α_ab], [α_ba, α_bb]]·[x_A; x_B] (Misra et al. 2016, eq. 1), one scalar
@@ -277,6 +317,7 @@ public struct JointNetwork: Layer {
     public var headLoc: Dense
     @noDerivative public var config: ModelConfig
 
+    /// Randomly initialised network for `config`; all weights are drawn from `RandomSource(seed: seed, stream: 0)`.
     public init(config c: ModelConfig, seed: UInt64) throws {
         var rng = RandomSource(seed: seed, stream: 0)
         semantic = try BranchEncoder(size: c.size, toneCount: c.toneCount, inputChannels: c.input.channels, rng: &rng)
@@ -338,6 +379,7 @@ public struct JointNetwork: Layer {
         return concat(headCls(hc), headLoc(hl), axis: 1)
     }
 
+    /// Visits every trainable parameter with its dotted path under `prefix`.
     public mutating func forEachParameter(_ prefix: String, _ body: (String, inout Tensor) -> Void) {
         semantic.forEachParameter(parameterPath(prefix, "semantic"), body)
         geometric.forEachParameter(parameterPath(prefix, "geometric"), body)
@@ -346,6 +388,7 @@ public struct JointNetwork: Layer {
         poolCls.forEachParameter(parameterPath(prefix, "poolCls"), body); poolLoc.forEachParameter(parameterPath(prefix, "poolLoc"), body)
         headCls.forEachParameter(parameterPath(prefix, "headCls"), body); headLoc.forEachParameter(parameterPath(prefix, "headLoc"), body)
     }
+    /// Visits the gradient of every trainable parameter in `t`, with the same paths as the instance method.
     public static func forEachParameter(in t: inout TangentVector, _ prefix: String, _ body: (String, inout Tensor) -> Void) {
         BranchEncoder.forEachParameter(in: &t.semantic, parameterPath(prefix, "semantic"), body)
         BranchEncoder.forEachParameter(in: &t.geometric, parameterPath(prefix, "geometric"), body)
