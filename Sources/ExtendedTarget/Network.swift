@@ -220,7 +220,7 @@ public struct BranchEncoder: Layer {
         positionEmbedding.forEachParameter(parameterPath(prefix, "positionEmbedding"), body)
         block1.forEachParameter(parameterPath(prefix, "block1"), body); block2.forEachParameter(parameterPath(prefix, "block2"), body)
     }
-    /// Visits the gradient of every trainable parameter in `t`, with the same paths as the instance method.
+    /// Visits every parameter component of the tangent vector `t` (e.g. a gradient), with the same paths as the instance method.
     public static func forEachParameter(in t: inout TangentVector, _ prefix: String, _ body: (String, inout Tensor) -> Void) {
         Conv2D.forEachParameter(in: &t.conv1, parameterPath(prefix, "conv1"), body); BatchNorm2D.forEachParameter(in: &t.bn1, parameterPath(prefix, "bn1"), body)
         Conv2D.forEachParameter(in: &t.conv2, parameterPath(prefix, "conv2"), body); BatchNorm2D.forEachParameter(in: &t.bn2, parameterPath(prefix, "bn2"), body)
@@ -278,7 +278,7 @@ public struct CrossTaskAttention: Layer {
         ffnLoc1.forEachParameter(parameterPath(prefix, "ffnLoc1"), body); ffnLoc2.forEachParameter(parameterPath(prefix, "ffnLoc2"), body)
         mix.forEachParameter(parameterPath(prefix, "mix"), body)
     }
-    /// Visits the gradient of every trainable parameter in `t`, with the same paths as the instance method.
+    /// Visits every parameter component of the tangent vector `t` (e.g. a gradient), with the same paths as the instance method.
     public static func forEachParameter(in t: inout TangentVector, _ prefix: String, _ body: (String, inout Tensor) -> Void) {
         MultiHeadAttention.forEachParameter(in: &t.clsFromLoc, parameterPath(prefix, "clsFromLoc"), body)
         MultiHeadAttention.forEachParameter(in: &t.locFromCls, parameterPath(prefix, "locFromCls"), body)
@@ -388,7 +388,7 @@ public struct JointNetwork: Layer {
         poolCls.forEachParameter(parameterPath(prefix, "poolCls"), body); poolLoc.forEachParameter(parameterPath(prefix, "poolLoc"), body)
         headCls.forEachParameter(parameterPath(prefix, "headCls"), body); headLoc.forEachParameter(parameterPath(prefix, "headLoc"), body)
     }
-    /// Visits the gradient of every trainable parameter in `t`, with the same paths as the instance method.
+    /// Visits every parameter component of the tangent vector `t` (e.g. a gradient), with the same paths as the instance method.
     public static func forEachParameter(in t: inout TangentVector, _ prefix: String, _ body: (String, inout Tensor) -> Void) {
         BranchEncoder.forEachParameter(in: &t.semantic, parameterPath(prefix, "semantic"), body)
         BranchEncoder.forEachParameter(in: &t.geometric, parameterPath(prefix, "geometric"), body)
