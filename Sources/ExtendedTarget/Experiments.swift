@@ -38,6 +38,7 @@ public enum Method: String, Codable, Sendable, CaseIterable {
         }
     }
 
+    /// Network architecture the method trains (`.dualBranch` for every proposed/ablation variant).
     public var architecture: Architecture {
         switch self {
         case .sharedMTL, .sharedMTLPCGrad: return .sharedMTL
@@ -47,7 +48,9 @@ public enum Method: String, Codable, Sendable, CaseIterable {
         default: return .dualBranch
         }
     }
+    /// Whether the dual-branch model uses cross-task attention (all but `proposedPlain`).
     public var crossTaskAttention: Bool { self != .proposedPlain }
+    /// Training objective: `.nll` for `proposedNLL`, `.physics` for `proposedFull` and the ablations, else `.deterministic`.
     public var objective: Objective {
         switch self {
         case .proposedNLL: return .nll
@@ -55,6 +58,7 @@ public enum Method: String, Codable, Sendable, CaseIterable {
         default: return .deterministic
         }
     }
+    /// Loss weights: the defaults, with the planar / peak / coupling weight set to 0 for the matching ablation.
     public var weights: LossWeights {
         var w = LossWeights()
         if self == .noPlanar { w.planar = 0 }
@@ -62,10 +66,13 @@ public enum Method: String, Codable, Sendable, CaseIterable {
         if self == .noCoupling { w.coupling = 0 }
         return w
     }
+    /// True for Shared-MTL with PCGrad gradient surgery.
     public var pcgrad: Bool { self == .sharedMTLPCGrad }
 
+    /// Methods of Table II.
     public static let table2: [Method] = [.sharedMTL, .sharedMTLPCGrad, .crossStitch, .singleClassification, .singleLocalization,
                                           .proposedPlain, .proposedCTA, .proposedFull]
+    /// Methods of Table IV.
     public static let table4: [Method] = [.sharedMTL, .sharedMTLPCGrad, .crossStitch, .proposedPlain, .proposedCTA,
                                           .proposedNLL, .noPlanar, .noPeak, .noCoupling, .proposedFull]
     /// Methods of the K_s sweep / Table III (the joint-learning ones).
@@ -75,19 +82,30 @@ public enum Method: String, Codable, Sendable, CaseIterable {
 /// Scale of an experiment run. `paper` follows Table I; `small` is the reduced configuration that runs
 /// end to end on 2 CPU cores (every reduction listed in docs/extended-target.md).
 public struct ExperimentPreset: Sendable {
+    /// Preset name (`small` or `paper`).
     public var name: String
+    /// Dataset the experiment trains on.
     public var dataset: DatasetConfig
+    /// Network size of every learned model.
     public var size: NetworkSize
+    /// Training epochs per run.
     public var epochs: Int
+    /// Mini-batch size, samples.
     public var batchSize: Int
+    /// Learning rate.
     public var learningRate: Float
+    /// Training seeds; each (method, K_s, fraction) is trained once per seed.
     public var seeds: [UInt64]
+    /// K_s values (selected subcarriers) of the tone sweep.
     public var ksValues: [Int]
+    /// Fractions of the training split of the data-size sweep.
     public var trainFractions: [Double]
+    /// Methods of the K_s / data-size sweeps.
     public var sweepMethods: [Method]
     /// Input preprocessing of every learned model (see `SampleSet.batch`).
     public var normalization: InputPreprocessing.Normalization = .perSample
 
+    /// The `small` or `paper` preset; throws `ISACError.invalidParameter` for any other name.
     public static func named(_ name: String) throws -> ExperimentPreset {
         switch name {
         case "paper":
@@ -114,6 +132,7 @@ public struct ExperimentPreset: Sendable {
 
 /// A loaded dataset: normalized train/val/test sets, tone frequencies and the array scene.
 public struct ExperimentData: Sendable {
+    /// Training, validation and test splits, scaled by `scale`.
     public var train: SampleSet, validation: SampleSet, test: SampleSet
     /// Divides raw channel values (train-split RMS normalization).
     public var scale: Float
@@ -188,10 +207,15 @@ public struct ExperimentData: Sendable {
 
 /// Result of one trained (method, seed, K_s, fraction) run, cached as JSON.
 public struct RunResult: Codable, Sendable {
+    /// Method CLI name (`Method.rawValue`).
     public var method: String
+    /// Training seed.
     public var seed: UInt64
+    /// Number of selected subcarriers K_s.
     public var ks: Int
+    /// Fraction of the training split used (class-stratified subsample when < 1).
     public var trainFraction: Double
+    /// Test-split metrics by name (`JointMetricSummary.named`); empty for a failed run.
     public var metrics: [String: Double]
     /// Test predictions: class probabilities (may be empty) and location (NaN when absent).
     public var probabilities: [[Double]]
@@ -216,12 +240,14 @@ public struct RunResult: Codable, Sendable {
         e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return e
     }
+    /// JSON decoder matching `encoder` ("nan", "inf", "-inf" strings back to non-finite doubles).
     public static var decoder: JSONDecoder {
         let d = JSONDecoder()
         d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return d
     }
 
+    /// Test predictions rebuilt from the stored arrays (no class probabilities when they are empty, no location when the range is NaN).
     public var predictions: [JointPrediction] {
         (0..<ranges.count).map { i in
             JointPrediction(classProbabilities: probabilities.isEmpty ? nil : probabilities[i],
@@ -232,18 +258,25 @@ public struct RunResult: Codable, Sendable {
 
 /// Trains and caches runs under `directory/runs/` so every experiment reuses shared models.
 public final class ExperimentRunner: @unchecked Sendable {
+    /// Experiment preset (epochs, batch size, learning rate, network size, seeds).
     public let preset: ExperimentPreset
+    /// The loaded dataset.
     public let data: ExperimentData
+    /// Output folder; runs are cached under `directory/runs/`.
     public let directory: String
+    /// Suppresses the per-epoch stderr line of `train`.
     public let quiet: Bool
+    /// Epoch count that replaces `preset.epochs` when set.
     public var epochsOverride: Int?
     /// False while a shard merge builds tables: a run missing from the cache is then an error, not a new training.
     public var trainingAllowed = true
 
+    /// Runner for `preset` on `data`, caching under `directory`.
     public init(preset: ExperimentPreset, data: ExperimentData, directory: String, quiet: Bool) {
         self.preset = preset; self.data = data; self.directory = directory; self.quiet = quiet
     }
 
+    /// Indices of the K_s tones used for sensing (`selectedToneIndices`, spread uniformly over the K available).
     public func tones(ks: Int) throws -> [Int] { try selectedToneIndices(ks: ks, available: data.train.toneCount) }
 
     /// Cache key of a run: `method_sSEED_ksK_fPCT`.
@@ -335,6 +368,7 @@ public final class ExperimentRunner: @unchecked Sendable {
         return r
     }
 
+    /// Rebuilds the trained network of `r` for `method` from its checkpoint.
     public func load(_ r: RunResult, method: Method) throws -> JointNetwork {
         var m = try JointNetwork(config: try data.modelConfig(method, size: preset.size, normalization: preset.normalization), seed: r.seed)
         try loadModel(&m, from: r.checkpoint)
