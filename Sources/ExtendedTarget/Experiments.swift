@@ -94,7 +94,7 @@ public struct ExperimentPreset: Sendable {
     public var batchSize: Int
     /// Learning rate.
     public var learningRate: Float
-    /// Training seeds; each (method, K_s, fraction) is trained once per seed.
+    /// Seeds of the repeated training runs.
     public var seeds: [UInt64]
     /// K_s values (selected subcarriers) of the tone sweep.
     public var ksValues: [Int]
