@@ -20,6 +20,7 @@ public struct SearchRegion: Sendable {
     public var rangeMinMeters: Double, rangeMaxMeters: Double
     /// Azimuth interval searched, in radians.
     public var azimuthMinRad: Double, azimuthMaxRad: Double
+    /// Validated region; throws unless 0 < rangeMin < rangeMax (finite, m) and −π/2 ≤ azimuthMin ≤ azimuthMax ≤ π/2 (rad).
     public init(rangeMinMeters: Double = 5, rangeMaxMeters: Double = 50,
                 azimuthMinRad: Double = -Double.pi / 3, azimuthMaxRad: Double = Double.pi / 3) throws {
         try Check.positive(rangeMinMeters, "rangeMinMeters")
@@ -55,6 +56,7 @@ public struct FFTPeriodogramEstimator: Sendable {
     /// Range-grid step of the delay periodogram (m).
     public var rangeStepMeters: Double
 
+    /// Periodogram estimator; throws unless the padded FFT sizes and the range step (m) are positive.
     public init(region: SearchRegion, paddedReceive: Int = 64, paddedTransmit: Int = 256,
                 rangeStepMeters: Double = 0.05) throws {
         try Check.positive(paddedReceive, "paddedReceive"); try Check.positive(paddedTransmit, "paddedTransmit")
@@ -113,6 +115,7 @@ public struct NearFieldMatchedFilter: Sendable {
     /// How many times finer the refinement grid is than the coarse grid.
     public var refineFactor: Int
 
+    /// Matched filter over `region`; throws unless the coarse range step (m), azimuth step (rad) and `refineFactor` are positive.
     public init(scene: CrossArrayScene, region: SearchRegion, rangeStepMeters: Double = 1.0,
                 azimuthStepRad: Double = Double.pi / 180, refineFactor: Int = 10) throws {
         try Check.positive(rangeStepMeters, "rangeStepMeters"); try Check.positive(azimuthStepRad, "azimuthStepRad")

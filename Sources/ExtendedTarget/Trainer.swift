@@ -35,6 +35,7 @@ public struct TrainingConfig: Codable, Sendable {
     /// Creates the default configuration.
     public init() {}
 
+    /// Throws `ISACError.invalidParameter` when a setting is out of range or `tones` is not an increasing list of indices in 0..<k.
     public func validate(toneCount k: Int) throws {
         try Check.positive(epochs, "--epochs"); try Check.positive(batchSize, "--batch-size")
         try Check.positive(learningRate, "--lr"); try Check.inRange(weightDecay, 0, 10, "--weight-decay")

@@ -21,9 +21,13 @@ public enum Objective: String, Codable, Sendable, CaseIterable {
 /// divided by the training-split RMS `scale` so magnitudes are O(1) while the relative amplitude (a
 /// range cue) is preserved across samples.
 public struct SampleSet: Sendable {
+    /// Per-sample network inputs, each K·2·Nr·Nt floats in [K, 2, Nr, Nt] order.
     public var inputs: [[Float]]
+    /// Per-sample labels (class, range in m, azimuth in rad).
     public var labels: [JointLabel]
+    /// Receive antennas Nr, transmit antennas Nt and available tones K of every sample.
     public var receiveCount: Int, transmitCount: Int, toneCount: Int
+    /// Number of samples.
     public var count: Int { labels.count }
 
     /// Builds from C-order [S, 2, Nr, Nt, K] floats (`ExtendedTargetDataset.load`) and labels.
@@ -49,6 +53,7 @@ public struct SampleSet: Sendable {
         inputs = out; self.labels = labels; receiveCount = nr; transmitCount = nt; toneCount = k
     }
 
+    /// Memberwise initializer; `inputs` must already be in the [K, 2, Nr, Nt] layout.
     public init(inputs: [[Float]], labels: [JointLabel], receiveCount: Int, transmitCount: Int, toneCount: Int) {
         self.inputs = inputs; self.labels = labels
         self.receiveCount = receiveCount; self.transmitCount = transmitCount; self.toneCount = toneCount
@@ -155,15 +160,19 @@ public struct SampleSet: Sendable {
 
 /// Non-differentiable per-batch targets of the loss.
 public struct BatchTargets: Sendable {
+    /// Class index of each sample in the batch, [N].
     public var classes: [Int]
     /// Normalized range (r − r_mid)/r_half, [N, 1]; range in metres [N, 1]; sin θ, cos θ [N, 1]; u* [N, 2].
     public var rangeNorm: Tensor, rangeMeters: Tensor, sinTheta: Tensor, cosTheta: Tensor, peak: Tensor
 
+    /// Memberwise initializer.
     public init(classes: [Int], rangeNorm: Tensor, rangeMeters: Tensor, sinTheta: Tensor, cosTheta: Tensor, peak: Tensor) {
         self.classes = classes; self.rangeNorm = rangeNorm; self.rangeMeters = rangeMeters
         self.sinTheta = sinTheta; self.cosTheta = cosTheta; self.peak = peak
     }
 
+    /// Targets of the samples `indices` of `samples`: range normalized with `config`'s r_mid / r_half, and the peak
+    /// coordinate u* computed on `tones`.
     public init(samples: SampleSet, indices: [Int], tones: [Int], config: ModelConfig) {
         let l = indices.map { samples.labels[$0] }
         let n = l.count
@@ -182,6 +191,7 @@ public struct BatchTargets: Sendable {
 public func atan2(_ y: Tensor, _ x: Tensor) -> Tensor {
     Tensor(shape: y.shape, scalars: zip(y.scalars, x.scalars).map { Foundation.atan2f($0, $1) })
 }
+/// Pullback of `atan2(_:_:)`: ∂/∂y = x/(x²+y²), ∂/∂x = −y/(x²+y²), with x²+y² floored at 1e-12.
 @derivative(of: atan2)
 public func _vjpAtan2(_ y: Tensor, _ x: Tensor) -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor)) {
     let v = atan2(y, x)
@@ -199,10 +209,15 @@ public func _vjpAtan2(_ y: Tensor, _ x: Tensor) -> (value: Tensor, pullback: (Te
 /// Which terms enter the loss. `classification`/`localization` select the task parts (PCGrad evaluates
 /// them separately); `weights` are (λr, λθ, λp, λpk, λc); ablations zero a physics weight.
 public struct LossSpec: Sendable {
+    /// Which training objective the loss evaluates.
     public var objective: Objective
+    /// Loss weights (λr, λθ, λp, λpk, λc).
     public var weights: LossWeights
+    /// Include the classification loss.
     public var classification: Bool
+    /// Include the localization losses.
     public var localization: Bool
+    /// Range normalization r = r_mid + r_half·z, m (from `ModelConfig`).
     public var rangeMidMeters: Float, rangeHalfMeters: Float
     /// Bound b of the predicted log-variances: the NLL uses s = b·tanh(ŝ/b) ∈ (−b, b) instead of the raw
     /// head output ŝ. Unbounded, ŝ → −∞ on well-fitted samples makes the weight e^{−s} of eq. (41) overflow
@@ -212,6 +227,7 @@ public struct LossSpec: Sendable {
     /// identity to first order for |ŝ| ≪ b. The mean estimate's optimum is unaffected (its gradient is only
     /// rescaled by e^{−s}).
     public var logVarianceBound: Float = 8
+    /// Loss spec for `objective` and `weights`, taking the range normalization from `config`; `logVarianceBound` stays 8.
     public init(objective: Objective, weights: LossWeights, classification: Bool, localization: Bool, config: ModelConfig) {
         self.objective = objective; self.weights = weights
         self.classification = classification; self.localization = localization
