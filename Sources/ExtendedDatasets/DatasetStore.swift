@@ -96,7 +96,7 @@ public enum DatasetWriter {
         public var chunksSkipped: Int
         /// Samples written by this call.
         public var samplesWritten: Int
-        /// Whether `manifest.json` was written (all chunks of the layout finished).
+        /// Whether `manifest.json` was written (the final merge succeeded, i.e. every chunk of the dataset is finished).
         public var manifestWritten: Bool
         /// Wall-clock duration of the call, seconds.
         public var seconds: Double

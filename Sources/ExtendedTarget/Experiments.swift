@@ -132,7 +132,7 @@ public struct ExperimentPreset: Sendable {
 
 /// A loaded dataset: normalized train/val/test sets, tone frequencies and the array scene.
 public struct ExperimentData: Sendable {
-    /// Training, validation and test splits, scaled by `scale`.
+    /// Training, validation and test splits, already multiplied by `scale` (1 / training-split RMS).
     public var train: SampleSet, validation: SampleSet, test: SampleSet
     /// Divides raw channel values (train-split RMS normalization).
     public var scale: Float

@@ -103,7 +103,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var input: InputPreprocessing
 
     /// Validated config; the range interval [rangeMinMeters, rangeMaxMeters] (m) is stored as mid-point and half-width.
-    /// Throws `ISACError.invalidParameter` unless both antenna counts are positive multiples of 4·tokenGrid and
+    /// Throws `ISACError.invalidParameter` unless classes and tones are positive, both antenna counts are positive multiples of 4·tokenGrid and
     /// 0 ≤ rangeMin < rangeMax.
     public init(architecture: Architecture, crossTaskAttention: Bool = true, size: NetworkSize, classes: Int = 2,
                 receiveCount: Int, transmitCount: Int, toneCount: Int, rangeMinMeters: Double = 5,
@@ -317,7 +317,7 @@ public struct JointNetwork: Layer {
     public var headLoc: Dense
     @noDerivative public var config: ModelConfig
 
-    /// Randomly initialised network for `config`; all weights are drawn from `RandomSource(seed: seed, stream: 0)`.
+    /// Network for `config`; its random initial weights are drawn from `RandomSource(seed: seed, stream: 0)`.
     public init(config c: ModelConfig, seed: UInt64) throws {
         var rng = RandomSource(seed: seed, stream: 0)
         semantic = try BranchEncoder(size: c.size, toneCount: c.toneCount, inputChannels: c.input.channels, rng: &rng)
