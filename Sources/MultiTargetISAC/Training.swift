@@ -169,11 +169,14 @@ public enum ISACTrainer {
 /// and `meta_json` (uint8 bytes of a JSON object: method, system parameters it was trained for, DOMP settings,
 /// training summary) — `json.loads(np.load(f)["meta_json"].tobytes())`.
 public struct LearnedCheckpoint: Sendable {
+    /// The learned steering dictionary (spacings or free dictionary).
     public var model: LearnedSteering
+    /// Differentiable-OMP settings (temperature, window scale) the model was trained with.
     public var domp: DifferentiableOMPSettings
     /// System parameters that must match at evaluation (K, N_θ, …, impairment seed).
     public var meta: [String: String]
 
+    /// Memberwise initialiser.
     public init(model: LearnedSteering, domp: DifferentiableOMPSettings, meta: [String: String]) {
         self.model = model; self.domp = domp; self.meta = meta
     }
@@ -185,6 +188,7 @@ public struct LearnedCheckpoint: Sendable {
          "impairment_seed": "\(impairmentSeed)"]
     }
 
+    /// Writes the checkpoint as `.npz` (model array plus `meta_json` with `method`, `temperature`, `window_scale`), atomically.
     public func write(to path: String) throws {
         var arrays: [String: NPYArray] = [:]
         switch model {
@@ -200,6 +204,7 @@ public struct LearnedCheckpoint: Sendable {
         try AtomicFile.write(try NPZ.encode(arrays), to: path)
     }
 
+    /// Reads a checkpoint written by `write(to:)`; throws if `meta_json` or the DOMP settings are missing.
     public static func read(from path: String) throws -> LearnedCheckpoint {
         let a = try NPZ.read(from: path)
         guard let mj = a["meta_json"], case let .uint8(bytes) = mj.data,
