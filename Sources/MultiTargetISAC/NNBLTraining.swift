@@ -242,7 +242,7 @@ public struct NNBLTrainingSettings: Sendable {
     /// Default settings.
     public init() {}
 
-    /// Throws if a step count, batch size or learning rate is out of its allowed range.
+    /// Throws if a step count, batch size, learning rate, the plateau patience, the η range or a cut-off (γ, γ_u) is out of range.
     public func validate() throws {
         try MultiTargetLimits.checkTraining(steps: positionSteps, allowZeroSteps: true, batch: batchSize, learningRate: positionLearningRate)
         try MultiTargetLimits.checkTraining(steps: detectionSteps, stepsFlag: "--detection-steps", allowZeroSteps: true,
