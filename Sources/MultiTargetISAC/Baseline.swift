@@ -14,9 +14,13 @@ public func useSingleThreadedBLAS() { _openblasSetNumThreads(1) }
 
 /// Everything one sample produces at the baseline receiver, for any threshold.
 public struct SampleOutcome: Sendable {
+    /// Threshold-independent OMP detection trace of the sample (full path to T_max); T̂(δ) is read off it.
     public var trace: DetectionTrace
+    /// True target positions (x, y), metres; T entries.
     public var truePositions: [Position2]
+    /// True target angles θ, radians; T entries.
     public var trueAnglesRad: [Double]
+    /// True target ranges R, metres; T entries.
     public var trueRangesMeters: [Double]
     /// OMP estimates in selection order (full path to T_max), radians and metres.
     public var estimatedAnglesRad: [Double]
@@ -33,7 +37,9 @@ public struct SampleOutcome: Sendable {
 
 /// Aggregated metrics at one operating point and threshold.
 public struct OperatingPointMetrics: Sendable {
+    /// Sensing power fraction η ∈ [0, 1] of the ISAC beam (eq. 5).
     public var eta: Double
+    /// Phase φ of the communication beam relative to the sensing beam (eq. 5), radians.
     public var phi: Double
     /// δ used (raw 𝓛 units) and δ/(K S N0) (noise-normalised).
     public var threshold: Double
@@ -59,10 +65,15 @@ public struct OperatingPointMetrics: Sendable {
 /// The true array drives the physics; the *assumed* array (nominal for `.unknown`, true for
 /// `.known`/`.none`) drives the LS beamformer and the OMP angle dictionary.
 public struct BaselineSystem: SampleRunner {
+    /// System parameters (K, S, grids, sectors, SNRs).
     public let config: MultiTargetConfig
+    /// Which impairment case is simulated (unknown, known or none).
     public let mode: ImpairmentMode
+    /// The true (impaired) array that drives the physics.
     public let trueArray: ArrayImpairment
+    /// The array the transmitter and receiver assume (nominal for `.unknown`, true otherwise).
     public let assumedArray: ArrayImpairment
+    /// Scene generator (targets, UE channel, noise) on the true array.
     public let generator: ScenarioGenerator
     /// Beamformer grid θ_i over [−π/2, π/2], N_θ points, and A (assumed) [K × N_θ].
     public let beamGridRad: [Double]

@@ -7,16 +7,27 @@ import Estimation
 
 /// `isac multitarget bench --json`.
 public struct BaselineBenchReport: Codable, Sendable {
+    /// Throughput of the full parallel pipeline (scenario + LS beam + OMP to T_max), samples per second.
     public var fullPipelineSamplesPerSecond: Double
+    /// Throughput of OMP alone on prepared observations, single-threaded BLAS, samples per second.
     public var ompOnlySamplesPerSecond1Thread: Double
+    /// Throughput of differentiable OMP alone on the same observations, single thread, samples per second.
     public var dompOnlySamplesPerSecond1Thread: Double
+    /// Samples run through the full pipeline.
     public var samples: Int
+    /// Prepared observations timed by the OMP / DOMP-only runs (min(export, samples)).
     public var ompSamples: Int
+    /// Worker thread count of the full-pipeline run (`ThreadCount.count`).
     public var threads: Int
+    /// Antennas K.
     public var K: Int
+    /// Subcarriers S.
     public var S: Int
+    /// Angle-grid size N_θ.
     public var nTheta: Int
+    /// Delay-grid size N_τ.
     public var nTau: Int
+    /// Maximum number of targets T_max (OMP iterations).
     public var tMax: Int
     enum CodingKeys: String, CodingKey {
         case fullPipelineSamplesPerSecond = "full_pipeline_samples_per_s", ompOnlySamplesPerSecond1Thread = "omp_only_samples_per_s_1thread",

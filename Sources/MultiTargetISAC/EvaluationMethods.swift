@@ -21,6 +21,7 @@ public struct EvaluationMethod {
     /// Target false-alarm probability p_fa (0…1) the detection threshold is calibrated to.
     public let targetPfa: Double
 
+    /// Wraps a sample runner `run` with its curve label, line style, configuration, GOSPA metric and target p_fa.
     public init(label: String, dashed: Bool,
                 run: @escaping (Double, Double, Int, UInt64, UInt64, @escaping @Sendable (Int) -> Void) throws -> [SampleOutcome],
                 config: MultiTargetConfig, gospa: GOSPA, targetPfa: Double) {

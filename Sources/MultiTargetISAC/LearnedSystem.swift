@@ -21,6 +21,7 @@ public enum LearnedSteering: Sendable {
         case let .dictionary(m): return m.rows * m.cols
         }
     }
+    /// `"impairment"` or `"dictionary"`, as stored in checkpoints (`meta_json` `method`).
     public var methodName: String {
         switch self { case .impairment: return "impairment"; case .dictionary: return "dictionary" }
     }
@@ -63,10 +64,15 @@ struct SteeringGradient {
 /// formed once per parameter value (A over the full [−90°, 90°] grid is well conditioned: for the nominal
 /// λ/2 ULA, A* Aᵀ ≈ (N_θ/2)·I-ish); this makes the per-sample beamformer and its gradient two K×K products.
 public struct LearnedISACSystem: SampleRunner {
+    /// System parameters (K, S, grids, sectors, SNRs).
     public let config: MultiTargetConfig
+    /// The true (impaired) array that drives the physics.
     public let trueArray: ArrayImpairment
+    /// Scene generator (targets, UE channel, noise) on the true array.
     public let generator: ScenarioGenerator
+    /// The learnable steering dictionary A (impairment or dictionary learning).
     public let model: LearnedSteering
+    /// Differentiable-OMP receiver settings (temperature, window scale).
     public let settings: DifferentiableOMPSettings
     /// Beam grid θ_n over [−π/2, π/2], N_θ points, and A [K × N_θ].
     public let beamGridRad: [Double]
@@ -75,6 +81,7 @@ public struct LearnedISACSystem: SampleRunner {
     let gramInverse: Matrix<CDouble>
     /// x_c (unnormalised LS solution) and f_c = x_c/‖x_c‖ for the communication sector.
     let commRaw: [CDouble]
+    /// Normalised communication precoder f_c = x_c/‖x_c‖, [K].
     public let commPrecoder: [CDouble]
     /// Φ_d [S × N_τ] and its delay grid (s).
     let delayAtoms: Matrix<CDouble>

@@ -127,10 +127,14 @@ public struct NNBLArchitecture: Sendable, Equatable {
 ///   out = h + z                                 (the long skip over both bottlenecks)
 /// Shape: [B, C_in, H, W] → [B, C_out, ⌈H/s⌉, ⌈W/s⌉].
 public struct ResidualBottleneckBlock: Layer {
+    /// Strided 3×3 convolution h = conv3×3_stride(x), C_in → C_out.
     public var down: Conv2D
+    /// First bottleneck: W₁ (1×1, C → C/4), W₂ (3×3, C/4 → C/4), its batch norm, W₃ (1×1, C/4 → C).
     public var reduce1: Conv2D, spatial1: Conv2D, norm1: BatchNorm2D, expand1: Conv2D
+    /// Second bottleneck, same layout with its own weights.
     public var reduce2: Conv2D, spatial2: Conv2D, norm2: BatchNorm2D, expand2: Conv2D
 
+    /// Random initialisation from `rng`; the bottleneck width C/4 comes from `NNBLArchitecture.bottleneckWidth`.
     public init(inChannels: Int, outChannels: Int, stride: Int, rng: inout RandomSource) {
         let m = NNBLArchitecture.bottleneckWidth(outChannels)
         down = Conv2D(inChannels: inChannels, outChannels: outChannels, kernel: 3, stride: stride, padding: 1, rng: &rng)
@@ -144,6 +148,7 @@ public struct ResidualBottleneckBlock: Layer {
         expand2 = Conv2D(inChannels: m, outChannels: outChannels, kernel: 1, rng: &rng)
     }
 
+    /// out = h + z with h = down(x): [B, C_in, H, W] → [B, C_out, ⌈H/s⌉, ⌈W/s⌉].
     @differentiable(reverse)
     public func callAsFunction(_ x: Tensor, training: Bool) -> Tensor {
         let h = down(x)
@@ -152,8 +157,10 @@ public struct ResidualBottleneckBlock: Layer {
         return h + z
     }
 
+    /// Batch-norm buffers of `norm1` and `norm2`, keyed by layer name.
     public var statistics: [String: BatchNormStatistics] { ["norm1": norm1.statistics, "norm2": norm2.statistics] }
 
+    /// Visits every trainable tensor with its parameter path under `prefix`.
     public mutating func forEachParameter(_ prefix: String, _ body: (String, inout Tensor) -> Void) {
         down.forEachParameter(parameterPath(prefix, "down"), body)
         reduce1.forEachParameter(parameterPath(prefix, "reduce1"), body); spatial1.forEachParameter(parameterPath(prefix, "spatial1"), body)
@@ -161,6 +168,7 @@ public struct ResidualBottleneckBlock: Layer {
         reduce2.forEachParameter(parameterPath(prefix, "reduce2"), body); spatial2.forEachParameter(parameterPath(prefix, "spatial2"), body)
         norm2.forEachParameter(parameterPath(prefix, "norm2"), body); expand2.forEachParameter(parameterPath(prefix, "expand2"), body)
     }
+    /// Visits the tangent (gradient) tensors with the same paths as `forEachParameter(_:_:)`.
     public static func forEachParameter(in t: inout TangentVector, _ prefix: String, _ body: (String, inout Tensor) -> Void) {
         Conv2D.forEachParameter(in: &t.down, parameterPath(prefix, "down"), body)
         Conv2D.forEachParameter(in: &t.reduce1, parameterPath(prefix, "reduce1"), body)
@@ -181,14 +189,22 @@ public struct ResidualBottleneckBlock: Layer {
 /// are neither enumerated, saved nor counted) because fixed stored properties differentiate reliably where
 /// arrays of layers do not.
 public struct NNBLReceiver: Layer {
+    /// Stem: 5×5 convolution (1 → stem channels, padding 2) and its batch norm.
     public var stem: Conv2D, stemNorm: BatchNorm2D
+    /// Residual blocks 1–3 (slots beyond `blockCount` are 1-channel placeholders).
     public var b1: ResidualBottleneckBlock, b2: ResidualBottleneckBlock, b3: ResidualBottleneckBlock
+    /// Residual blocks 4–6 (slots beyond `blockCount` are 1-channel placeholders).
     public var b4: ResidualBottleneckBlock, b5: ResidualBottleneckBlock, b6: ResidualBottleneckBlock
+    /// Final 3×3 convolution to one channel and its batch norm.
     public var last: Conv2D, lastNorm: BatchNorm2D
+    /// Head MLP: features + prior → hidden → hidden → T_max.
     public var fc1: Dense, fc2: Dense, fc3: Dense
+    /// Number of residual blocks in use (`blockChannels.count`, at most 6).
     @noDerivative public var blockCount: Int
+    /// Max-pool kernel applied after the stem.
     @noDerivative public var poolKernel: Int
 
+    /// Random initialisation from `rng` for architecture `a`, with `priorInputs` prior values P appended to the features.
     public init(_ a: NNBLArchitecture, priorInputs: Int, rng: inout RandomSource) {
         stem = Conv2D(inChannels: 1, outChannels: a.stemChannels, kernel: 5, padding: 2, rng: &rng)
         stemNorm = BatchNorm2D(channels: a.stemChannels)
@@ -245,6 +261,7 @@ public struct NNBLReceiver: Layer {
         return s
     }
 
+    /// Visits every trainable tensor of the used layers with its parameter path under `prefix` (placeholder blocks skipped).
     public mutating func forEachParameter(_ prefix: String, _ body: (String, inout Tensor) -> Void) {
         stem.forEachParameter(parameterPath(prefix, "stem"), body); stemNorm.forEachParameter(parameterPath(prefix, "stemNorm"), body)
         if blockCount > 0 { b1.forEachParameter(parameterPath(prefix, "b1"), body) }
@@ -279,8 +296,10 @@ public struct NNBLReceiver: Layer {
 /// Precoder MLP f_ε: sector {lower, upper} (radians) [B, 2] → unit-norm precoder [B, 2K] as (Re f, Im f)
 /// concatenated ([:, 0..<K] real, [:, K..<2K] imaginary), ‖f‖₂ = 1 per row. ReLU after each hidden layer.
 public struct NNBLPrecoder: Layer {
+    /// Three hidden dense layers (width `precoderHidden`) and the output layer (2K).
     public var fc1: Dense, fc2: Dense, fc3: Dense, out: Dense
 
+    /// Random initialisation from `rng` for architecture `a`.
     public init(_ a: NNBLArchitecture, rng: inout RandomSource) {
         fc1 = Dense(inputSize: 2, outputSize: a.precoderHidden, rng: &rng)
         fc2 = Dense(inputSize: a.precoderHidden, outputSize: a.precoderHidden, rng: &rng)
@@ -288,16 +307,19 @@ public struct NNBLPrecoder: Layer {
         out = Dense(inputSize: a.precoderHidden, outputSize: 2 * a.antennas, rng: &rng)
     }
 
+    /// Sector [B, 2] (radians) → unit-norm precoder [B, 2K] (Re f, Im f).
     @differentiable(reverse)
     public func callAsFunction(_ sector: Tensor) -> Tensor {
         let f = out(fc3(fc2(fc1(sector).relu()).relu()).relu())
         return f / (f.squared().sum(axes: [1], keepDims: true) + 1e-12).sqrt()
     }
 
+    /// Visits every trainable tensor with its parameter path under `prefix`.
     public mutating func forEachParameter(_ prefix: String, _ body: (String, inout Tensor) -> Void) {
         fc1.forEachParameter(parameterPath(prefix, "fc1"), body); fc2.forEachParameter(parameterPath(prefix, "fc2"), body)
         fc3.forEachParameter(parameterPath(prefix, "fc3"), body); out.forEachParameter(parameterPath(prefix, "out"), body)
     }
+    /// Visits the tangent (gradient) tensors with the same paths as `forEachParameter(_:_:)`.
     public static func forEachParameter(in t: inout TangentVector, _ prefix: String, _ body: (String, inout Tensor) -> Void) {
         Dense.forEachParameter(in: &t.fc1, parameterPath(prefix, "fc1"), body)
         Dense.forEachParameter(in: &t.fc2, parameterPath(prefix, "fc2"), body)
@@ -312,11 +334,17 @@ public struct NNBLPrecoder: Layer {
 /// detection û = sigmoid(·). Prior inputs: angle net {θ_min, θ_max} (rad), range net {R_min, R_max}/100 m,
 /// detection net both (4 values).
 public struct NNBLModel: Layer {
+    /// Precoder network ε.
     public var precoder: NNBLPrecoder
+    /// Detection receiver ζ (4 prior inputs).
     public var detection: NNBLReceiver
+    /// Angle receiver ξ_θ (2 prior inputs).
     public var angle: NNBLReceiver
+    /// Range receiver ξ_R (2 prior inputs).
     public var range: NNBLReceiver
+    /// Architecture the networks were built with.
     @noDerivative public var architecture: NNBLArchitecture
+    /// Range output scale: R̂ = `rangeScaleMeters`·ReLU(·), metres.
     @noDerivative public var rangeScaleMeters: Float = 100
 
     /// Deterministic initialisation from `seed`.
@@ -330,6 +358,7 @@ public struct NNBLModel: Layer {
         architecture = a
     }
 
+    /// Angle estimates θ̂ = (π/2)·tanh(·), radians, [B, T_max].
     @differentiable(reverse)
     public func angles(_ map: Tensor, prior: Tensor, training: Bool) -> Tensor {
         angle(map, prior: prior, training: training).tanh() * Float(Double.pi / 2)
@@ -340,10 +369,12 @@ public struct NNBLModel: Layer {
     public mutating func setRangeOutputBias(_ b: Float) {
         range.fc3.bias = Tensor(shape: range.fc3.bias.shape, scalars: [Float](repeating: b, count: range.fc3.bias.count))
     }
+    /// Range estimates R̂ = `rangeScaleMeters`·ReLU(·), metres, [B, T_max].
     @differentiable(reverse)
     public func ranges(_ map: Tensor, prior: Tensor, training: Bool) -> Tensor {
         range(map, prior: prior, training: training).relu() * rangeScaleMeters
     }
+    /// Raw detection logits [B, T_max] (û = sigmoid of them).
     @differentiable(reverse)
     public func detectionLogits(_ map: Tensor, prior: Tensor, training: Bool) -> Tensor {
         detection(map, prior: prior, training: training)
@@ -355,12 +386,14 @@ public struct NNBLModel: Layer {
             .merging(range.statistics(prefix: "range")) { a, _ in a }
     }
 
+    /// Visits every trainable tensor of all four networks with its parameter path under `prefix`.
     public mutating func forEachParameter(_ prefix: String, _ body: (String, inout Tensor) -> Void) {
         precoder.forEachParameter(parameterPath(prefix, "precoder"), body)
         detection.forEachParameter(parameterPath(prefix, "detection"), body)
         angle.forEachParameter(parameterPath(prefix, "angle"), body)
         range.forEachParameter(parameterPath(prefix, "range"), body)
     }
+    /// Visits the tangent (gradient) tensors with the same paths as `forEachParameter(_:_:)`.
     public static func forEachParameter(in t: inout TangentVector, _ prefix: String, _ body: (String, inout Tensor) -> Void) {
         NNBLPrecoder.forEachParameter(in: &t.precoder, parameterPath(prefix, "precoder"), body)
         NNBLReceiver.forEachParameter(in: &t.detection, parameterPath(prefix, "detection"), body)

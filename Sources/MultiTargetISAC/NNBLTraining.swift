@@ -26,15 +26,20 @@ struct NNBLSampleTerms {
 /// The receiver sees |C|/√(K S N0) on the nominal-array angle grid of the target sector (N_θ = `mapAngles`
 /// points) × the delay grid over [2R_min/c, 2R_max/c] (N_τ = `mapDelays` points); NNBL has no knowledge of d.
 public struct NNBLSystem: Sendable {
+    /// System parameters (K, S, grids, sectors, SNRs).
     public let config: MultiTargetConfig
+    /// Scene generator (targets, UE channel, noise) on the true, impaired array.
     public let generator: ScenarioGenerator
+    /// Nominal array whose angle grid the receiver's |C| map is built on.
     public let nominal: ArrayImpairment
+    /// NNBL network architecture (sizes must match K and T_max of `config`).
     public let architecture: NNBLArchitecture
     /// Φ_d* [S × N_τ].
     let conjugateDelayAtoms: Matrix<CDouble>
     /// 1/√(K S N0).
     let mapScale: Double
 
+    /// Builds the system on the true array `trueArray`; throws if `architecture` is invalid or its K / T_max differ from `config`.
     public init(config: MultiTargetConfig, trueArray: ArrayImpairment, architecture: NNBLArchitecture) throws {
         try architecture.validate()
         guard architecture.antennas == config.antennas, architecture.maxTargets == config.maxTargets else {
@@ -234,8 +239,10 @@ public struct NNBLTrainingSettings: Sendable {
     /// Σ‖p − p̂‖² (`mse`, m²); with `mse` step 2 uses the plain BCE (no clipping at γ_u), as the paper says.
     public var positionLoss = PositionLoss.gospa
     public var seed: UInt64 = 1
+    /// Default settings.
     public init() {}
 
+    /// Throws if a step count, batch size, learning rate, the plateau patience, the η range or a cut-off (γ, γ_u) is out of range.
     public func validate() throws {
         try MultiTargetLimits.checkTraining(steps: positionSteps, allowZeroSteps: true, batch: batchSize, learningRate: positionLearningRate)
         try MultiTargetLimits.checkTraining(steps: detectionSteps, stepsFlag: "--detection-steps", allowZeroSteps: true,

@@ -6,6 +6,7 @@ import Metrics
 /// What one shard of a calibrated evaluation computed for one method: the raw, threshold-independent
 /// `SampleOutcome`s of its block of calibration samples and its block of test samples.
 public struct MethodShardResult: Sendable {
+    /// Curve label of the method.
     public var label: String
     /// Position of the first calibration sample in `0 ..< calibrationSamples` (its scene stream is
     /// `ShardedEvaluation.calibrationStreamOffset + calibrationFirst`).
@@ -17,6 +18,7 @@ public struct MethodShardResult: Sendable {
     /// Wall time this shard spent on the method, seconds.
     public var runTimeSeconds: Double
 
+    /// Memberwise initialiser.
     public init(label: String, calibrationFirst: Int, calibration: [SampleOutcome], testFirst: Int, test: [SampleOutcome], runTimeSeconds: Double) {
         self.label = label; self.calibrationFirst = calibrationFirst; self.calibration = calibration
         self.testFirst = testFirst; self.test = test; self.runTimeSeconds = runTimeSeconds
@@ -61,9 +63,13 @@ public enum ShardedEvaluation {
 
     /// One method after the merge: all calibration and test outcomes in index order, and the summed shard times.
     public struct Combined: Sendable {
+        /// Curve label of the method.
         public var label: String
+        /// All calibration outcomes, in sample-index order.
         public var calibration: [SampleOutcome]
+        /// All test outcomes, in sample-index order.
         public var test: [SampleOutcome]
+        /// Sum of the shards' wall times on the method, seconds.
         public var runTimeSeconds: Double
     }
 

@@ -20,15 +20,21 @@ public enum EtaGrid: String, Sendable, CaseIterable, Codable {
 public enum TradeoffExperiment {
     /// One curve of the sweep: its label and whether it is drawn dashed (genie / known-impairment curves).
     public struct Curve: Sendable, Equatable {
+        /// Curve label.
         public var label: String
+        /// Whether the curve is drawn dashed.
         public var dashed: Bool
+        /// Memberwise initialiser.
         public init(label: String, dashed: Bool) { self.label = label; self.dashed = dashed }
     }
 
     /// One point: the curve label and the metrics at (η, φ) (stored in the metrics).
     public struct Point: Sendable {
+        /// Label of the curve the point belongs to.
         public var label: String
+        /// Calibrated metrics at this (η, φ) operating point.
         public var metrics: OperatingPointMetrics
+        /// Memberwise initialiser.
         public init(label: String, metrics: OperatingPointMetrics) { self.label = label; self.metrics = metrics }
     }
 

@@ -10,9 +10,11 @@ import Estimation
 /// quantities (spacings in metres, dictionary entries) that need float64 resolution for µm-size steps on
 /// mm-size values, so this is kept separate from the float32 `Learning` engine.
 public struct AdamState: Sendable {
+    /// Adam moment decay rates β₁, β₂ and the denominator offset ε.
     public var beta1 = 0.9, beta2 = 0.999, epsilon: Double
     public private(set) var m: [Double], v: [Double]
     public private(set) var step = 0
+    /// Zero first/second moments for `count` parameters.
     public init(count: Int, epsilon: Double) {
         m = [Double](repeating: 0, count: count); v = m; self.epsilon = epsilon
     }
@@ -44,9 +46,13 @@ public enum TrainingSectorChoice: String, Sendable, CaseIterable, Codable { case
 /// Transmitter (LS beamformer) columns of a dictionary checkpoint at evaluation (`--tx-columns`, ablation).
 public enum TransmitterColumns: String, Sendable, CaseIterable, Codable { case learned, nominal }
 
+/// Settings of the end-to-end training of impairment / dictionary learning (Adam, cosine-annealed learning rate).
 public struct TrainingSettings: Sendable {
+    /// Number of Adam steps.
     public var steps = 200
+    /// Scenes per batch B.
     public var batchSize = 32
+    /// Initial (peak) Adam learning rate.
     public var learningRate = 2e-6
     /// Cosine annealing from `learningRate` to `learningRate·finalFraction` over `steps`.
     public var finalLearningRateFraction = 0.1
@@ -58,7 +64,9 @@ public struct TrainingSettings: Sendable {
     public var loss: PositionLoss = .gospa
     /// Training scenes: `RandomSource(seed: seed, stream: 2⁴⁰ + step·B + b)` (disjoint from evaluation streams).
     public var seed: UInt64 = 1
+    /// Default settings.
     public init() {}
+    /// Throws if steps, batch size, learning rate, `finalLearningRateFraction` or the η range is out of range.
     public func validate() throws {
         try MultiTargetLimits.checkTraining(steps: steps, batch: batchSize, learningRate: learningRate)
         try Check.inRange(finalLearningRateFraction, 0, 1, "finalLearningRateFraction")
@@ -75,6 +83,7 @@ public struct TrainingSettings: Sendable {
 
 /// One logged training step.
 public struct TrainingRecord: Sendable {
+    /// Step index (0-based).
     public var step: Int
     /// Mean loss over the batch: metres (eq. 18) or m² (MSE).
     public var loss: Double
@@ -160,11 +169,14 @@ public enum ISACTrainer {
 /// and `meta_json` (uint8 bytes of a JSON object: method, system parameters it was trained for, DOMP settings,
 /// training summary) — `json.loads(np.load(f)["meta_json"].tobytes())`.
 public struct LearnedCheckpoint: Sendable {
+    /// The learned steering dictionary (spacings or free dictionary).
     public var model: LearnedSteering
+    /// Differentiable-OMP settings (temperature, window scale) the model was trained with.
     public var domp: DifferentiableOMPSettings
     /// System parameters that must match at evaluation (K, N_θ, …, impairment seed).
     public var meta: [String: String]
 
+    /// Memberwise initialiser.
     public init(model: LearnedSteering, domp: DifferentiableOMPSettings, meta: [String: String]) {
         self.model = model; self.domp = domp; self.meta = meta
     }
@@ -176,6 +188,7 @@ public struct LearnedCheckpoint: Sendable {
          "impairment_seed": "\(impairmentSeed)"]
     }
 
+    /// Writes the checkpoint as `.npz` (model array plus `meta_json` with `method`, `temperature`, `window_scale`), atomically.
     public func write(to path: String) throws {
         var arrays: [String: NPYArray] = [:]
         switch model {
@@ -191,6 +204,7 @@ public struct LearnedCheckpoint: Sendable {
         try AtomicFile.write(try NPZ.encode(arrays), to: path)
     }
 
+    /// Reads a checkpoint written by `write(to:)`; throws if `meta_json` or the DOMP settings are missing.
     public static func read(from path: String) throws -> LearnedCheckpoint {
         let a = try NPZ.read(from: path)
         guard let mj = a["meta_json"], case let .uint8(bytes) = mj.data,

@@ -7,15 +7,25 @@ import Estimation
 
 /// What `isac multitarget train` asks for, independent of the method (the CLI flags; nil = the schedule's default).
 public struct TrainingRequest: Sendable {
+    /// What to learn (`--method`): impairment, dictionary or NNBL.
     public var method: TrainingMethod
+    /// Training budget preset (`--schedule`): small or paper.
     public var schedule: TrainingSchedule
+    /// Training seed (scene streams and network initialisation).
     public var seed: UInt64
+    /// Training steps override (`--steps`); nil = the schedule's default.
     public var steps: Int?
+    /// Batch size override B (`--batch`); nil = the schedule's default.
     public var batch: Int?
+    /// Learning-rate override (`--lr`); nil = the schedule's default.
     public var learningRate: Double?
+    /// Differentiable-OMP settings (temperature, window scale) for impairment/dictionary learning.
     public var domp: DifferentiableOMPSettings
+    /// Lower end of the training η range, η ~ U[etaMin, etaMax].
     public var etaMin: Double
+    /// Upper end of the training η range.
     public var etaMax: Double
+    /// Training-scene target sector (`--train-sector`): random per scene or the fixed test sector.
     public var trainSector: TrainingSectorChoice
     /// nil = auto: MSE for T_max = 1 (the paper's single-target Figs. 5–6), else GOSPA (eq. 18).
     public var loss: PositionLoss?
@@ -26,13 +36,20 @@ public struct TrainingRequest: Sendable {
     public var targetPfa: Double
     public var impairmentSeed: UInt64
     // NNBL only
+    /// NNBL network size (`--complexity`): full or limited.
     public var complexity: NNBLComplexity
+    /// NNBL input-map angle points N_θ; nil = the schedule's default (small 64, paper 320).
     public var mapAngles: Int?
+    /// NNBL input-map delay points N_τ; nil = the schedule's default (small 64, paper 128).
     public var mapDelays: Int?
+    /// NNBL step-2 (detection) steps; nil = the schedule's default (small 200, paper 100 000).
     public var detectionSteps: Int?
+    /// NNBL detection learning rate; nil = 1e-3.
     public var detectionLearningRate: Double?
+    /// Initial range-head output bias for NNBL with T_max = 1 (see `NNBLModel.setRangeOutputBias`).
     public var rangeBiasInit: Double
 
+    /// Memberwise initialiser; the NNBL-only fields have defaults.
     public init(method: TrainingMethod, schedule: TrainingSchedule, seed: UInt64, steps: Int?, batch: Int?, learningRate: Double?,
                 domp: DifferentiableOMPSettings, etaMin: Double, etaMax: Double, trainSector: TrainingSectorChoice, loss: PositionLoss?,
                 testEta: Double, testSamples: Int, testSeed: UInt64, targetPfa: Double, impairmentSeed: UInt64,
@@ -93,6 +110,7 @@ public struct TrainingRequest: Sendable {
 
 /// Where `train --out DIR` puts its checkpoint, as reported in `summary.json` and `test_command`.
 public enum TrainingOutput {
+    /// `<out>/model.npz` for output folder `out`.
     public static func checkpointPath(out: String) -> String { out.hasSuffix("/") ? out + "model.npz" : out + "/model.npz" }
 
     /// The moving average over the last ≤ 10 entries of each position (the smoothed loss curve).
@@ -110,22 +128,35 @@ public enum TrainingOutput {
 
 /// `{"before", "after"}` of a position-error part, millimetres.
 public struct BeforeAfter: Codable, Sendable {
+    /// Value before training (nominal array), millimetres.
     public var before: Double
+    /// Value after training (learned spacings), millimetres.
     public var after: Double
 }
 
 /// The result of impairment or dictionary learning (`train --json`, `summary.json`).
 public struct SteeringTrainingReport: Encodable, Sendable {
+    /// `impairment` or `dictionary`.
     public var method: String
+    /// Schedule preset used (`small` or `paper`).
     public var schedule: String
+    /// Training steps run.
     public var steps: Int
+    /// Batch size B (scenes per step).
     public var batch: Int
+    /// Initial Adam learning rate.
     public var learningRate: Double
+    /// Wall time of the training loop, seconds.
     public var trainTimeSeconds: Double
+    /// Number of learnable parameters (complex entries count once).
     public var parameters: Int
+    /// Path of the written checkpoint `.npz`.
     public var checkpoint: String
+    /// Training seed.
     public var seed: Int
+    /// Training sector choice (`random` or `test`).
     public var trainSector: String
+    /// Position loss used (`gospa` or `mse`).
     public var loss: PositionLoss
     /// Mean of the last 10 batch losses (key `final_loss_avg10_m2` for MSE, `final_loss_avg10_m` for GOSPA).
     public var finalLossAvg10: Double
@@ -137,6 +168,7 @@ public struct SteeringTrainingReport: Encodable, Sendable {
     public var testCommand: String?
     public var totalTimeSeconds: Double?
 
+    /// Writes the snake_case JSON keys (`learning_rate`, `train_time_s`, …); nil fields are omitted.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: DynamicKey.self)
         func put<T: Encodable>(_ k: String, _ v: T?) throws { if let v { try c.encode(v, forKey: DynamicKey(k)) } }
@@ -152,21 +184,37 @@ public struct SteeringTrainingReport: Encodable, Sendable {
 
 /// The result of NNBL training (`train --method nnbl --json`, `summary.json`).
 public struct NNBLTrainingReport: Encodable, Sendable {
+    /// Parameter counts of the four networks.
     public struct NetworkParameters: Codable, Sendable { public var precoder, detection, angle, range: Int }
+    /// Network size (`full` or `limited`).
     public var complexity: String
+    /// Schedule preset used (`small` or `paper`).
     public var schedule: String
+    /// Step-1 (position) training steps.
     public var positionSteps: Int
+    /// Step-2 (detection) training steps.
     public var detectionSteps: Int
+    /// Batch size B (scenes per step).
     public var batch: Int
+    /// Step-1 learning rate.
     public var positionLR: Double
+    /// Step-2 learning rate.
     public var detectionLR: Double
+    /// Input-map size [N_θ, N_τ].
     public var map: [Int]
+    /// Wall time of both training steps, seconds.
     public var trainTimeSeconds: Double
+    /// Total number of learnable parameters.
     public var parameters: Int
+    /// Per-network parameter counts (precoder, detection, angle, range).
     public var parametersByNetwork: NetworkParameters
+    /// Path of the written checkpoint `.npz`.
     public var checkpoint: String
+    /// Training seed.
     public var seed: Int
+    /// Training sector choice (`random` or `test`).
     public var trainSector: String
+    /// Step-1 position loss (`gospa` or `mse`).
     public var loss: PositionLoss
     /// Key `final_position_loss_avg10_m2` (MSE) or `final_position_loss_avg10_m` (GOSPA).
     public var finalPositionLossAvg10: Double
@@ -174,6 +222,7 @@ public struct NNBLTrainingReport: Encodable, Sendable {
     public var test: [OperatingPointReport]?
     public var totalTimeSeconds: Double?
 
+    /// Writes the snake_case JSON keys (`position_steps`, `train_time_s`, …) with `method` = `nnbl`; nil fields are omitted.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: DynamicKey.self)
         func put<T: Encodable>(_ k: String, _ v: T?) throws { if let v { try c.encode(v, forKey: DynamicKey(k)) } }
@@ -190,10 +239,12 @@ public struct NNBLTrainingReport: Encodable, Sendable {
 
 /// Progress hooks of a training run (the CLI's progress line and stderr log).
 public struct TrainingHooks {
+    /// Called after each training step with (step, batch loss).
     public var step: (Int, Double) -> Void
     /// Called before the test evaluation with its draw count; returns the per-chunk progress sink.
     public var testStart: (Int) -> (@Sendable (Int) -> Void)
     public var testEnd: () -> Void
+    /// Hooks; each defaults to a no-op.
     public init(step: @escaping (Int, Double) -> Void = { _, _ in }, testStart: @escaping (Int) -> (@Sendable (Int) -> Void) = { _ in { _ in } },
                 testEnd: @escaping () -> Void = {}) {
         self.step = step; self.testStart = testStart; self.testEnd = testEnd
@@ -335,7 +386,9 @@ public enum TrainingExperiment {
 /// An impairment or dictionary checkpoint ready to evaluate (`evaluate --checkpoint`): the learned system on the true
 /// array, with the `--rx-columns/--tx-columns` ablations of dictionary checkpoints applied.
 public struct LearnedCheckpointEvaluation: Sendable {
+    /// The checkpoint as read from disk.
     public let checkpoint: LearnedCheckpoint
+    /// The learned ISAC system built from the checkpoint on the true array.
     public let system: LearnedISACSystem
     /// `impairment-learning`, `dictionary-learning` or `dictionary-learning (tx …, rx …)` with an ablation.
     public let label: String
