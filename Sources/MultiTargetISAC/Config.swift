@@ -266,7 +266,7 @@ public struct MultiTargetConfig: Sendable, Equatable {
     /// use `firstBelow`).
     public var detectionRule: DetectionRule = .firstBelow
 
-    /// Default configuration; the element-spacing std is λ/25 at 60 GHz, m.
+    /// The property defaults above, with the element-spacing std set to λ/25 at 60 GHz (0.2 mm), in meters.
     public init() { spacingStdMeters = speedOfLight / 60e9 / 25 }
 
     /// The paper's Sec. V-A setting (= `init()`).
