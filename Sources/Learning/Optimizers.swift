@@ -67,7 +67,7 @@ public struct SGD: Optimizer {
         self.learningRate = learningRate; self.momentum = momentum
     }
 
-    /// One step θ ← θ − η·b on every parameter of `model`.
+    /// One step on every parameter of `model`: b ← μ b + g (b = g when μ = 0 or on the first step), θ ← θ − η b.
     public mutating func update<M: Layer>(_ model: inout M, along gradient: M.TangentVector) {
         let table = gradientTable(M.self, gradient)
         let lr = learningRate, mu = momentum

@@ -6,10 +6,11 @@ import Numerics
 public struct KrylovResult: Sendable {
     /// Computed solution x (length n).
     public var solution: [CDouble]
-    /// Number of matrix–vector products applied.
+    /// GMRES iterations (Arnoldi steps, one product with A each), at most `maxIterations`.
     public var iterations: Int
     /// Final relative residual ‖b − A x‖/‖b‖ (GMRES estimate).
     public var relativeResidual: Double
+    /// Whether the relative residual reached the tolerance.
     public var converged: Bool
 }
 
