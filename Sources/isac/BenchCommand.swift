@@ -198,7 +198,7 @@ struct BenchLearning: ParsableCommand {
     }
 
     func run() throws {
-        try applyLearningThreads(threads)
+        try applyThreadOption(threads)
         var results: [LearningBenchmarkResult] = []
         if model != "joint" {
             let progress = ProgressLine("bench learning (conv)", total: steps + warmup, enabled: !json)

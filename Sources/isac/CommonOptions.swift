@@ -155,3 +155,10 @@ struct WithFields<Base: Encodable, Value: Encodable>: Encodable {
         for (k, v) in fields { try c.encode(v, forKey: RunTimeKey(k)) }
     }
 }
+
+/// `--threads N` into the process-wide `ThreadCount` (every parallel loop: Learning, multi-target gradients, SOMP,
+/// the scattering solvers); without the flag, a set ISAC_THREADS / OMP_NUM_THREADS is checked now so that a bad value
+/// is refused before any work (it is read when the count is first used; else the CPU affinity mask).
+func applyThreadOption(_ n: Int?) throws {
+    if let n { try ThreadCount.set(n) } else { _ = try ThreadCount.fromEnvironment() }
+}

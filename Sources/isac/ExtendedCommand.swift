@@ -14,11 +14,6 @@ struct ExtendedCommand: ParsableCommand {
         subcommands: [ExtendedTrain.self, ExtendedEvaluate.self, ExtendedPredict.self, ExtendedExperiment.self, ExtendedExport.self])
 }
 
-/// `--threads N` (else ISAC_THREADS / OMP_NUM_THREADS, else the CPU affinity mask) for every Learning op.
-func applyLearningThreads(_ n: Int?) throws {
-    if let n { try LearningThreads.set(n) } else { _ = try LearningThreads.fromEnvironment() }
-}
-
 func parseMethod(_ s: String) throws -> Method {
     guard let m = Method(rawValue: s) else {
         throw ISACError.invalidParameter(name: "--method", value: s, valid: "one of " + Method.allCases.map(\.rawValue).joined(separator: ", "))
@@ -80,7 +75,7 @@ struct ExtendedTrain: ParsableCommand {
     }
 
     func run() throws {
-        try applyLearningThreads(threads)
+        try applyThreadOption(threads)
         let m = try parseMethod(method)
         let d = try ExperimentData(directory: data)
         let tones = try selectedToneIndices(ks: ks ?? d.train.toneCount, available: d.train.toneCount)
@@ -266,7 +261,7 @@ struct ExtendedExperiment: ParsableCommand {
         var cmd = try ExtendedExperiment.parse(args)
         cmd.merge = true; cmd.shard = nil; cmd.datasetOnly = false
         try cmd.validate()
-        try applyLearningThreads(cmd.threads)
+        try applyThreadOption(cmd.threads)
         var p = try ExperimentPreset.named(cmd.preset)
         if let s = try cmd.parsedSeeds() { p.seeds = s }
         let dataDir = cmd.data ?? cmd.out + "/dataset"
@@ -279,7 +274,7 @@ struct ExtendedExperiment: ParsableCommand {
     }
 
     func run() throws {
-        try applyLearningThreads(threads)
+        try applyThreadOption(threads)
         var p = try ExperimentPreset.named(preset)
         if let s = try parsedSeeds() { p.seeds = s }
         let dataDir = data ?? out + "/dataset"

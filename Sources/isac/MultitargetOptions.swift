@@ -183,7 +183,7 @@ struct MTSystemOptions: ParsableArguments {
 
     /// `--threads` (else a valid ISAC_THREADS / OMP_NUM_THREADS) into `ThreadCount`, before any sizing or work.
     func applyThreads() throws {
-        if let t = threads { try ThreadCount.set(t) } else { _ = try ThreadCount.fromEnvironment() }
+        try applyThreadOption(threads)
     }
 
     /// Checks the system and, given the sample count of the run, that it fits in memory (flag named otherwise).
