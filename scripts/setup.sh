@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Idempotent set-up: installs the system libraries ISACKit links against (OpenBLAS, LAPACKE,
-# FFTW3) when missing, then builds the release binary .build/release/isac.
+# FFTW3) and the optional oneDNN (libdnnl-dev: Learning's convolutions load it at run time and fall back to
+# im2col + sgemm without it) when missing, then builds the release binary .build/release/isac.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in libopenblas-dev liblapacke-dev libfftw3-dev pkg-config; do
+for pkg in libopenblas-dev liblapacke-dev libfftw3-dev pkg-config libdnnl-dev; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

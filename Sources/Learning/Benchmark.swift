@@ -50,8 +50,10 @@ public struct ConvAttentionNet: Layer {
         head = Dense(inputSize: modelSize, outputSize: classes, rng: &rng)
     }
 
-    /// Logits `[B, classes]` for input `[B, 2K, N_r, N_t]`.
+    /// Logits `[B, classes]` for input `[B, 2K, N_r, N_t]`. The `wrt: self` form is what training uses: the input is
+    /// data, so the first convolution skips its input gradient.
     @differentiable(reverse)
+    @differentiable(reverse, wrt: self)
     public func callAsFunction(_ x: Tensor, training: Bool) -> Tensor {
         var h = maxPool2d(bn1(conv1(x), training: training).relu(), kernel: 2)
         h = maxPool2d(bn2(conv2(h), training: training).relu(), kernel: 2)
@@ -117,6 +119,9 @@ public struct LearningBenchmarkResult: Codable, Sendable {
     public var loss_first: Double, loss_last: Double
     /// Worker threads of the learning kernels.
     public var threads: Int
+    /// The convolution kernels used (`ConvolutionBackend`: "onednn" or "im2col") and, for oneDNN, its version.
+    public var conv_backend: String = ConvolutionBackend.current.rawValue
+        + (ConvolutionBackend.current == .onednn ? " (\(ConvolutionBackend.oneDNNDescription))" : "")
 
     /// Memberwise initializer.
     public init(model: String, input_shape: [Int], batch: Int, antennas: Int, subcarriers: Int, model_size: Int? = nil,

@@ -1,6 +1,41 @@
 import _Differentiation
 import Linalg
 import Foundation
+internal import CKernels
+
+/// The kernels behind `conv2d` and its pullbacks.
+///
+/// - `im2col`: im2col + OpenBLAS sgemm in row blocks (this file), always available.
+/// - `onednn`: oneDNN's direct convolutions (Debian `libdnnl-dev`, loaded at run time by `CKernels/DNNLConv.c`;
+///   the library PyTorch's CPU convolutions use), with plain ↔ blocked reorders around each call.
+///
+/// `ConvolutionBackend.current` is `onednn` when libdnnl.so.2 loads and `im2col` otherwise; `ISAC_CONV=im2col` or
+/// `ISAC_CONV=onednn` chooses (an unavailable oneDNN falls back to im2col). The two agree to float rounding, not bit
+/// for bit (different summation orders); one process always uses one backend, so a run stays reproducible.
+/// Measured step times: docs/BENCHMARKS.md ("oneDNN convolutions").
+public enum ConvolutionBackend: String, Sendable, CaseIterable {
+    /// im2col + sgemm.
+    case im2col
+    /// oneDNN direct convolutions.
+    case onednn
+
+    /// The backend this process uses (fixed at first use).
+    public static let current: ConvolutionBackend = {
+        let env = ProcessInfo.processInfo.environment["ISAC_CONV"]?.lowercased()
+        if env == "im2col" { return .im2col }
+        return ck_dnnl_available() != 0 ? .onednn : .im2col
+    }()
+
+    /// Whether oneDNN (libdnnl.so.2, 2.x) loaded in this process.
+    public static var oneDNNAvailable: Bool { ck_dnnl_available() != 0 }
+    /// What oneDNN is (version, runtime) or why it is not available.
+    public static var oneDNNDescription: String { String(cString: ck_dnnl_description()) }
+}
+
+@inline(__always)
+func dnnlShape(_ g: ConvGeometry, cout: Int) -> ck_conv_shape {
+    ck_conv_shape(n: g.n, c: g.c, h: g.h, w: g.w, cout: cout, kh: g.kh, kw: g.kw, stride: g.stride, pad: g.padding)
+}
 
 /// Geometry of a 2-D convolution / pooling window.
 @usableFromInline struct ConvGeometry: Sendable {
@@ -156,9 +191,20 @@ func uninitializedFloats(_ count: Int, _ fill: (UnsafeMutablePointer<Float>) -> 
 /// Forward kernel: per sample, blocks of `blockRows` output rows (`convBlockRows`): im2col of the block into a
 /// per-worker scratch buffer and one sgemm `[Cout, CKK]·[CKK, rows·Wo]` written straight into the NCHW output
 /// (row stride Ho·Wo); samples are split over the cores.
-func conv2dForward(_ x: Tensor, _ w: Tensor, _ b: Tensor, _ g: ConvGeometry, blockRows: Int? = nil) -> Tensor {
+func conv2dForward(_ x: Tensor, _ w: Tensor, _ b: Tensor, _ g: ConvGeometry, blockRows: Int? = nil,
+                   backend: ConvolutionBackend = .current) -> Tensor {
     _ = blasSingleThreaded
     let cout = w.shape[0], hw = g.ho * g.wo, chw = g.c * g.h * g.w
+    if backend == .onednn {
+        var shape = dnnlShape(g, cout: cout)
+        var ok = false
+        let y = uninitializedFloats(g.n * cout * hw) { po in
+            ok = x.scalars.withUnsafeBufferPointer { px in w.scalars.withUnsafeBufferPointer { pw in b.scalars.withUnsafeBufferPointer { pb in
+                ck_dnnl_conv2d_forward(&shape, px.baseAddress, pw.baseAddress, pb.baseAddress, po, Int32(learningWorkers)) == 0
+            } } }
+        }
+        if ok { return Tensor(shape: [g.n, cout, g.ho, g.wo], scalars: y) }
+    }
     let rows = Swift.max(1, Swift.min(g.ho, blockRows ?? convBlockRows(g)))
     let out = x.scalars.withUnsafeBufferPointer { pxb in
         w.scalars.withUnsafeBufferPointer { pwb in
@@ -192,16 +238,29 @@ func conv2dForward(_ x: Tensor, _ w: Tensor, _ b: Tensor, _ g: ConvGeometry, blo
 /// block of `blockRows` output rows, recompute the block's columns, dW += G_blk·colᵀ (per-worker partial
 /// sums), dcol = Wᵀ·G_blk added back into dx_n with `col2imRowsAccumulate`; db += Σ G_n.
 /// - Returns: (dx [N, C, H, W], dW [Cout, C, kh, kw], db [Cout]) as flat arrays.
-func conv2dBackward(_ x: Tensor, _ filter: Tensor, _ grad: Tensor, _ g: ConvGeometry, blockRows: Int? = nil)
-    -> (dx: [Float], dw: [Float], db: [Float]) {
+func conv2dBackward(_ x: Tensor, _ filter: Tensor, _ grad: Tensor, _ g: ConvGeometry, blockRows: Int? = nil,
+                    inputGradient: Bool = true, backend: ConvolutionBackend = .current) -> (dx: [Float], dw: [Float], db: [Float]) {
     _ = blasSingleThreaded
     let cout = filter.shape[0], hw = g.ho * g.wo, chw = g.c * g.h * g.w
+    if backend == .onednn {
+        var shape = dnnlShape(g, cout: cout)
+        var dxo = [Float](unsafeUninitializedCapacity: inputGradient ? x.count : 0) { _, n in n = inputGradient ? x.count : 0 }
+        var dwo = [Float](unsafeUninitializedCapacity: filter.count) { _, n in n = filter.count }
+        var dbo = [Float](unsafeUninitializedCapacity: cout) { _, n in n = cout }
+        let ok = x.scalars.withUnsafeBufferPointer { px in filter.scalars.withUnsafeBufferPointer { pf in grad.scalars.withUnsafeBufferPointer { pg in
+            dxo.withUnsafeMutableBufferPointer { pdx in dwo.withUnsafeMutableBufferPointer { pdw in dbo.withUnsafeMutableBufferPointer { pdb in
+                ck_dnnl_conv2d_backward(&shape, px.baseAddress, pf.baseAddress, pg.baseAddress, inputGradient ? pdx.baseAddress : nil,
+                                        pdw.baseAddress, pdb.baseAddress, Int32(learningWorkers)) == 0
+            } } }
+        } } }
+        if ok { return (dxo, dwo, dbo) }
+    }
     let rows = Swift.max(1, Swift.min(g.ho, blockRows ?? convBlockRows(g)))
     let workers = Swift.max(1, Swift.min(learningWorkers, g.n))
     var partialW = [Float](repeating: 0, count: workers * filter.count)
     var partialB = [Float](repeating: 0, count: workers * cout)
     // every sample's dx block is zeroed, then accumulated, by the one worker that owns the sample
-    var dx = [Float](unsafeUninitializedCapacity: x.count) { _, n in n = x.count }
+    var dx = [Float](unsafeUninitializedCapacity: inputGradient ? x.count : 0) { _, n in n = inputGradient ? x.count : 0 }
     let wcount = filter.count
     x.scalars.withUnsafeBufferPointer { pxb in
         filter.scalars.withUnsafeBufferPointer { pfb in
@@ -211,7 +270,9 @@ func conv2dBackward(_ x: Tensor, _ filter: Tensor, _ grad: Tensor, _ g: ConvGeom
                         dx.withUnsafeMutableBufferPointer { pdb in
                             let px = SendableMutablePointer(mutating: pxb.baseAddress!), pf = SendableMutablePointer(mutating: pfb.baseAddress!)
                             let pg = SendableMutablePointer(mutating: pgb.baseAddress!), pw = SendableMutablePointer(pwb.baseAddress!)
-                            let pb = SendableMutablePointer(pbb.baseAddress!), pd = SendableMutablePointer(pdb.baseAddress!)
+                            let pb = SendableMutablePointer(pbb.baseAddress!)
+                            // without the input gradient dx is empty; its pointer is never dereferenced then
+                            let pd = SendableMutablePointer(pdb.baseAddress ?? pbb.baseAddress!)
                             parallelChunks(g.n, workers: workers) { worker, samples in
                                 let col = UnsafeMutablePointer<Float>.allocate(capacity: g.ckk * rows * g.wo)
                                 let dcol = UnsafeMutablePointer<Float>.allocate(capacity: g.ckk * rows * g.wo)
@@ -220,14 +281,16 @@ func conv2dBackward(_ x: Tensor, _ filter: Tensor, _ grad: Tensor, _ g: ConvGeom
                                 for n in samples {
                                     let gn = pg.pointer + n * cout * hw, dxn = pd.pointer + n * chw
                                     for co in 0..<cout { db[co] += vectorSum(gn + co * hw, hw) }
-                                    dxn.update(repeating: 0, count: chw)
+                                    if inputGradient { dxn.update(repeating: 0, count: chw) }
                                     var oy0 = 0
                                     while oy0 < g.ho {
                                         let oy1 = Swift.min(g.ho, oy0 + rows), tn = (oy1 - oy0) * g.wo
                                         im2colRows(px.pointer + n * chw, g, oy0, oy1, col)
                                         RowMajorBLAS.sgemm(transA: false, transB: true, m: cout, n: g.ckk, k: tn, alpha: 1, a: gn + oy0 * g.wo, lda: hw, b: col, ldb: tn, beta: 1, c: dW, ldc: g.ckk)
-                                        RowMajorBLAS.sgemm(transA: true, transB: false, m: g.ckk, n: tn, k: cout, alpha: 1, a: pf.pointer, lda: g.ckk, b: gn + oy0 * g.wo, ldb: hw, beta: 0, c: dcol, ldc: tn)
-                                        col2imRowsAccumulate(dcol, g, oy0, oy1, dxn)
+                                        if inputGradient {
+                                            RowMajorBLAS.sgemm(transA: true, transB: false, m: g.ckk, n: tn, k: cout, alpha: 1, a: pf.pointer, lda: g.ckk, b: gn + oy0 * g.wo, ldb: hw, beta: 0, c: dcol, ldc: tn)
+                                            col2imRowsAccumulate(dcol, g, oy0, oy1, dxn)
+                                        }
                                         oy0 = oy1
                                     }
                                 }
@@ -267,6 +330,20 @@ public func _vjpConv2d(_ x: Tensor, filter: Tensor, bias: Tensor, stride: Int, p
     })
 }
 
+/// Reverse-mode derivative of `conv2d` with respect to the filter and bias only, which the compiler selects when the
+/// input is not being differentiated (e.g. a network's first layer, whose input is data): the pullback skips the
+/// input-gradient GEMM and col2im (PyTorch likewise skips it for inputs that do not require grad).
+@derivative(of: conv2d, wrt: (filter, bias))
+public func _vjpConv2dParameters(_ x: Tensor, filter: Tensor, bias: Tensor, stride: Int, padding: Int)
+    -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor)) {
+    let g = convGeometry(x, filter, stride: stride, padding: padding)
+    let y = conv2dForward(x, filter, bias, g)
+    return (y, { grad in
+        let r = conv2dBackward(x, filter, grad.materialized(y.shape), g, inputGradient: false)
+        return (Tensor(shape: filter.shape, scalars: r.dw), Tensor(shape: [filter.shape[0]], scalars: r.db))
+    })
+}
+
 func maxPoolForward(_ x: Tensor, _ k: Int, _ s: Int) -> (Tensor, [Int32]) {
     precondition(x.rank == 4 && k >= 1 && s >= 1 && x.shape[2] >= k && x.shape[3] >= k,
                  "maxPool2d: input [N, C, H, W] with H, W ≥ kernel expected, got \(x.shape), kernel \(k)")
@@ -275,21 +352,27 @@ func maxPoolForward(_ x: Tensor, _ k: Int, _ s: Int) -> (Tensor, [Int32]) {
     // every window writes its element of `out` and `arg`: no zero-fill
     var out = [Float](unsafeUninitializedCapacity: planes * ho * wo) { _, c in c = planes * ho * wo }
     var arg = [Int32](unsafeUninitializedCapacity: out.count) { _, c in c = planes * ho * wo }
-    x.scalars.withUnsafeBufferPointer { px in
-        out.withUnsafeMutableBufferPointer { po in
-            arg.withUnsafeMutableBufferPointer { pa in
-                for p in 0..<planes {
-                    for oy in 0..<ho {
-                        for ox in 0..<wo {
-                            var best = -Float.infinity, bi = 0
-                            for i in 0..<k {
-                                for j in 0..<k {
-                                    let idx = p * h * w + (oy * s + i) * w + ox * s + j
-                                    if px[idx] > best { best = px[idx]; bi = idx }
+    x.scalars.withUnsafeBufferPointer { pxb in
+        out.withUnsafeMutableBufferPointer { pob in
+            arg.withUnsafeMutableBufferPointer { pab in
+                guard let x0 = pxb.baseAddress, let o0 = pob.baseAddress, let a0 = pab.baseAddress else { return }
+                let px = SendableMutablePointer(mutating: x0), po = SendableMutablePointer(o0), pa = SendableMutablePointer(a0)
+                // planes are independent: split over the workers past 2¹⁶ outputs (same result for any split)
+                parallelChunks(planes, workers: planes * ho * wo >= 65_536 ? learningWorkers : 1) { _, range in
+                    for p in range {
+                        for oy in 0..<ho {
+                            for ox in 0..<wo {
+                                // the window's first element, so an all-NaN window still points inside itself
+                                var bi = p * h * w + oy * s * w + ox * s, best = px.pointer[bi]
+                                for i in 0..<k {
+                                    for j in 0..<k {
+                                        let idx = p * h * w + (oy * s + i) * w + ox * s + j
+                                        if px.pointer[idx] > best { best = px.pointer[idx]; bi = idx }
+                                    }
                                 }
+                                let o = (p * ho + oy) * wo + ox
+                                po.pointer[o] = best; pa.pointer[o] = Int32(bi)
                             }
-                            let o = (p * ho + oy) * wo + ox
-                            po[o] = best; pa[o] = Int32(bi)
                         }
                     }
                 }

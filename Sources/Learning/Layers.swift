@@ -128,17 +128,19 @@ public struct Conv2D: Layer {
     /// Bias `[Cout]`.
     public var bias: Tensor
     /// Stride (both spatial axes).
-    /// Kaiming-normal filter and zero bias.
-    /// Zero padding (both spatial axes).
     @noDerivative public var stride: Int
+    /// Zero padding (both spatial axes).
     @noDerivative public var padding: Int
+    /// Kaiming-normal filter and zero bias.
     public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, rng: inout RandomSource) {
         filter = Initializer.kaimingNormal([outChannels, inChannels, kernel, kernel], fanIn: inChannels * kernel * kernel, rng: &rng)
         bias = .zeros([outChannels])
         self.stride = stride; self.padding = padding
     }
-    /// `conv2d` of `x` [N, Cin, H, W] → [N, Cout, Ho, Wo].
+    /// `conv2d` of `x` [N, Cin, H, W] → [N, Cout, Ho, Wo]. Differentiable with respect to the layer and its input, or
+    /// the layer alone (used where `x` is data: no input gradient is computed).
     @differentiable(reverse)
+    @differentiable(reverse, wrt: self)
     public func callAsFunction(_ x: Tensor) -> Tensor { conv2d(x, filter: filter, bias: bias, stride: stride, padding: padding) }
     /// Calls `body(path, &tensor)` for every parameter, paths prefixed by `prefix`.
     public mutating func forEachParameter(_ prefix: String, _ body: (String, inout Tensor) -> Void) {

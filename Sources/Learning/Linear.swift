@@ -137,11 +137,25 @@ extension Tensor {
         let srcStrides = perm.map { inStrides[$0] }  // stride in the source per output dim
         var out = [Float](unsafeUninitializedCapacity: count) { _, k in k = count }  // a permutation writes every element
         let zeros = [Int](repeating: 0, count: rank)
-        scalars.withUnsafeBufferPointer { pi in
-            out.withUnsafeMutableBufferPointer { po in
-                forEachBroadcastRow(outShape, srcStrides, zeros) { o, ia, _, n, da, _ in
-                    var ia = ia
-                    for j in 0..<n { po[o + j] = pi[ia]; ia += da }
+        // Large tensors: the outermost output dimension is split over the workers (each writes its own slab, so the
+        // result is the same for any worker count).
+        let outer = rank > 1 ? outShape[0] : 1
+        let slabShape = rank > 1 ? Array(outShape.dropFirst()) : outShape
+        let slabStrides = rank > 1 ? Array(srcStrides.dropFirst()) : srcStrides
+        let slab = rank > 1 ? count / Swift.max(outer, 1) : count, step0 = rank > 1 ? srcStrides[0] : 0
+        let slabZeros = Array(zeros.prefix(slabShape.count))
+        scalars.withUnsafeBufferPointer { pib in
+            out.withUnsafeMutableBufferPointer { pob in
+                guard let pi0 = pib.baseAddress, let po0 = pob.baseAddress else { return }
+                let pi = SendableMutablePointer(mutating: pi0), po = SendableMutablePointer(po0)
+                parallelChunks(outer, workers: count >= 65_536 ? learningWorkers : 1) { _, r in
+                    for i0 in r {
+                        let src = pi.pointer + i0 * step0, dst = po.pointer + i0 * slab
+                        forEachBroadcastRow(slabShape, slabStrides, slabZeros) { o, ia, _, n, da, _ in
+                            var ia = ia
+                            for j in 0..<n { dst[o + j] = src[ia]; ia += da }
+                        }
+                    }
                 }
             }
         }

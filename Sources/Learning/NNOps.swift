@@ -60,25 +60,36 @@ func layerNormForward(_ x: Tensor, _ gamma: Tensor, _ beta: Tensor, _ eps: Float
     precondition(gamma.shape == [d] && beta.shape == [d], "layerNorm: gamma/beta must be [\(d)]")
     var y = [Float](repeating: 0, count: x.count), xhat = y
     var rstd = [Float](repeating: 0, count: rows)
-    x.scalars.withUnsafeBufferPointer { px in
-        gamma.scalars.withUnsafeBufferPointer { pg in
-            beta.scalars.withUnsafeBufferPointer { pb in
-                y.withUnsafeMutableBufferPointer { py in
-                    xhat.withUnsafeMutableBufferPointer { ph in
-                        for r in 0..<rows {
-                            let b = r * d
-                            var m: Float = 0
-                            for j in 0..<d { m += px[b + j] }
-                            m /= Float(d)
-                            var v: Float = 0
-                            for j in 0..<d { let t = px[b + j] - m; v += t * t }
-                            v /= Float(d)
-                            let rs = 1 / (v + eps).squareRoot()
-                            rstd[r] = rs
-                            for j in 0..<d {
-                                let h = (px[b + j] - m) * rs
-                                ph[b + j] = h
-                                py[b + j] = h * pg[j] + pb[j]
+    x.scalars.withUnsafeBufferPointer { pxb in
+        gamma.scalars.withUnsafeBufferPointer { pgb in
+            beta.scalars.withUnsafeBufferPointer { pbb in
+                y.withUnsafeMutableBufferPointer { pyb in
+                    xhat.withUnsafeMutableBufferPointer { phb in
+                        rstd.withUnsafeMutableBufferPointer { prb in
+                            guard let x0 = pxb.baseAddress, let g0 = pgb.baseAddress, let b0 = pbb.baseAddress,
+                                  let y0 = pyb.baseAddress, let h0 = phb.baseAddress, let r0 = prb.baseAddress else { return }
+                            let px = SendableMutablePointer(mutating: x0), pg = SendableMutablePointer(mutating: g0)
+                            let pb = SendableMutablePointer(mutating: b0), py = SendableMutablePointer(y0)
+                            let ph = SendableMutablePointer(h0), prs = SendableMutablePointer(r0)
+                            // rows are independent: split over the workers past 2¹⁶ elements (same result for any split)
+                            parallelChunks(rows, workers: x.count >= 65_536 ? learningWorkers : 1) { _, range in
+                                let px = px.pointer, pg = pg.pointer, pb = pb.pointer, py = py.pointer, ph = ph.pointer
+                                for r in range {
+                                    let b = r * d
+                                    var m: Float = 0
+                                    for j in 0..<d { m += px[b + j] }
+                                    m /= Float(d)
+                                    var v: Float = 0
+                                    for j in 0..<d { let t = px[b + j] - m; v += t * t }
+                                    v /= Float(d)
+                                    let rs = 1 / (v + eps).squareRoot()
+                                    prs.pointer[r] = rs
+                                    for j in 0..<d {
+                                        let h = (px[b + j] - m) * rs
+                                        ph[b + j] = h
+                                        py[b + j] = h * pg[j] + pb[j]
+                                    }
+                                }
                             }
                         }
                     }

@@ -219,6 +219,7 @@ struct BenchLearning: ParsableCommand {
             for r in results {
                 print("model: \(r.model)")
                 print(String(format: "batch %d, input %@, %d parameters, %d threads", batch, "\(r.input_shape)", r.parameters, r.threads))
+                print("convolutions: \(r.conv_backend)")
                 print(String(format: "step median %.1f ms, mean %.1f ms, %.2f samples/s (%d timed steps)",
                              r.step_ms_median, r.step_ms_mean, r.samples_per_s, steps))
             }

@@ -166,6 +166,24 @@ func awayFromZero(_ t: Tensor) -> Tensor { t.map { $0 >= 0 ? $0 + 0.1 : $0 - 0.1
         let r = 42
         let dot = (0..<256).map { Double(y.scalars[r * 256 + $0]) * Double(p.scalars[r * 256 + $0]) }.reduce(0, +)
         #expect(Swift.abs(Double(g.scalars[r * 256 + 7]) - Double(p.scalars[r * 256 + 7]) * (Double(y.scalars[r * 256 + 7]) - dot)) < 1e-5)
+        // permute, max-pool and layer norm split their outer loops past 2¹⁶ elements: check against index formulas
+        let t = randomTensor([40, 30, 64], seed: 62), pt = t.permuted([2, 0, 1])
+        #expect(pt.shape == [64, 40, 30])
+        for (i, j, k) in [(0, 0, 0), (39, 29, 63), (17, 3, 40), (5, 22, 1)] {
+            #expect(pt.scalars[(k * 40 + i) * 30 + j] == t.scalars[(i * 30 + j) * 64 + k])
+        }
+        let img = randomTensor([4, 16, 64, 64], seed: 63), pooled = maxPool2d(img, kernel: 2)
+        for (pl, oy, ox) in [(0, 0, 0), (63, 31, 31), (20, 7, 19)] {
+            let base = pl * 4096 + 2 * oy * 64 + 2 * ox
+            let m = [0, 1, 64, 65].map { img.scalars[base + $0] }.max()!
+            #expect(pooled.scalars[pl * 1024 + oy * 32 + ox] == m)
+        }
+        let ln = layerNorm(x, gamma: .ones([256]), beta: .zeros([256]))
+        for r in [0, 150, 299] {
+            let row = (0..<256).map { Double(x.scalars[r * 256 + $0]) }
+            let m = row.reduce(0, +) / 256, sd = (row.map { ($0 - m) * ($0 - m) }.reduce(0, +) / 256 + 1e-5).squareRoot()
+            for j in [0, 128, 255] { #expect(Swift.abs(Double(ln.scalars[r * 256 + j]) - (row[j] - m) / sd) < 1e-4) }
+        }
     }
 
     @Test func layerNormValuesAndGradients() {
@@ -261,13 +279,105 @@ func awayFromZero(_ t: Tensor) -> Tensor { t.map { $0 >= 0 ? $0 + 0.1 : $0 - 0.1
         }
         let yRef = naiveConv(x, w, b, s: stride, p: padding)
         for rows in Set([1, 2, 3, g.ho]) {
-            let y = conv2dForward(x, w, b, g, blockRows: rows)
+            let y = conv2dForward(x, w, b, g, blockRows: rows, backend: .im2col)
             #expect(maxAbsDiff(y.scalars, yRef.scalars) < 1e-4, "forward, block rows \(rows)")
-            let r = conv2dBackward(x, w, gy, g, blockRows: rows)
+            let r = conv2dBackward(x, w, gy, g, blockRows: rows, backend: .im2col)
             #expect(maxAbsDiff(r.dx, dxRef) < 1e-4, "dx, block rows \(rows)")
             #expect(maxAbsDiff(r.dw, dwRef.map { Float($0) }) < 1e-4, "dW, block rows \(rows)")
             #expect(maxAbsDiff(r.db, dbRef.map { Float($0) }) < 1e-4, "db, block rows \(rows)")
         }
+    }
+
+    /// Both backends (`ConvolutionBackend`) against independent references: forward vs the direct sum, pullback vs
+    /// float64 sums (dW = Σ G·x-window, db = Σ G, dx = Σ W·G over the windows), with and without the input
+    /// gradient; the oneDNN half runs where libdnnl.so.2 loads (CI installs it, scripts/setup.sh too).
+    @Test(arguments: [(1, 1, 5, 6), (2, 1, 7, 5), (1, 0, 6, 6), (2, 2, 5, 4), (1, 1, 16, 16)])
+    func convBackendsMatchDirectReferences(stride: Int, padding: Int, h: Int, wd: Int) {
+        let c = 3, cout = 5
+        let x = randomTensor([3, c, h, wd], seed: 71), w = randomTensor([cout, c, 3, 3], seed: 72), b = randomTensor([cout], seed: 73)
+        let g = convGeometry(x, w, stride: stride, padding: padding)
+        let gy = randomTensor([g.n, cout, g.ho, g.wo], seed: 74)
+        var dx = [Double](repeating: 0, count: x.count), dw = [Double](repeating: 0, count: w.count), db = [Double](repeating: 0, count: cout)
+        for n in 0..<g.n { for o in 0..<cout { for oy in 0..<g.ho { for ox in 0..<g.wo {
+            let gv = Double(gy.scalars[((n * cout + o) * g.ho + oy) * g.wo + ox])
+            db[o] += gv
+            for ch in 0..<c { for u in 0..<3 { for v in 0..<3 {
+                let iy = oy * stride - padding + u, ix = ox * stride - padding + v
+                guard iy >= 0, iy < h, ix >= 0, ix < wd else { continue }
+                let xi = ((n * c + ch) * h + iy) * wd + ix, wi = ((o * c + ch) * 3 + u) * 3 + v
+                dw[wi] += gv * Double(x.scalars[xi]); dx[xi] += gv * Double(w.scalars[wi])
+            } } }
+        } } } }
+        let yRef = naiveConv(x, w, b, s: stride, p: padding)
+        let backends: [ConvolutionBackend] = ConvolutionBackend.oneDNNAvailable ? [.im2col, .onednn] : [.im2col]
+        for be in backends {
+            let y = conv2dForward(x, w, b, g, backend: be)
+            #expect(maxAbsDiff(y.scalars, yRef.scalars) < 1e-4, "\(be) forward")
+            for withDx in [true, false] {
+                let r = conv2dBackward(x, w, gy, g, inputGradient: withDx, backend: be)
+                #expect(r.dx.count == (withDx ? x.count : 0))
+                if withDx { #expect(maxAbsDiff(r.dx, dx.map { Float($0) }) < 1e-4, "\(be) dx") }
+                #expect(maxAbsDiff(r.dw, dw.map { Float($0) }) < 1e-4, "\(be) dW (dx \(withDx))")
+                #expect(maxAbsDiff(r.db, db.map { Float($0) }) < 1e-4, "\(be) db (dx \(withDx))")
+            }
+        }
+    }
+
+    /// Where the input is not differentiated (a first layer on data), the compiler picks conv2d's `wrt: (filter,
+    /// bias)` derivative, which skips the input gradient; its parameter gradients equal the full derivative's.
+    /// A convolution shape first run on a thread that then exits, and later on other threads: oneDNN's cached
+    /// primitives must not depend on the creating thread (its default thread-local scratchpads did, and crashed).
+    @Test(.enabled(if: ConvolutionBackend.oneDNNAvailable))
+    func oneDNNPrimitivesOutliveTheirCreatingThread() {
+        // a shape no other test uses, so its cache entry is created on the first thread below
+        // (blocked channels, so the primitives need scratchpads)
+        let x = randomTensor([4, 32, 24, 20], seed: 81), w = randomTensor([48, 32, 3, 3], seed: 82), b = randomTensor([48], seed: 83)
+        let g = convGeometry(x, w, stride: 1, padding: 1)
+        let gy = randomTensor([4, 48, 24, 20], seed: 84)
+        let ref = conv2dForward(x, w, b, g, backend: .im2col), refB = conv2dBackward(x, w, gy, g, backend: .im2col)
+        /// Runs forward + backward on a new thread that exits afterwards; returns once it has exited.
+        func onFreshThread() -> (Tensor, (dx: [Float], dw: [Float], db: [Float])) {
+            final class Box: @unchecked Sendable { var value: (Tensor, (dx: [Float], dw: [Float], db: [Float]))? }
+            let box = Box(), done = DispatchSemaphore(value: 0)
+            let t = Thread {
+                box.value = (conv2dForward(x, w, b, g, backend: .onednn), conv2dBackward(x, w, gy, g, backend: .onednn))
+                done.signal()
+            }
+            t.start()
+            done.wait()
+            while !t.isFinished { usleep(1000) }
+            usleep(20_000)   // let the thread's exit (and its thread-local destructors) complete
+            return box.value!
+        }
+        for (y, r) in [onFreshThread(), onFreshThread(),
+                       (conv2dForward(x, w, b, g, backend: .onednn), conv2dBackward(x, w, gy, g, backend: .onednn))] {
+            // relative to the largest reference entry (dW sums 1920 products per entry in float32)
+            func rel(_ a: [Float], _ b: [Float]) -> Float { maxAbsDiff(a, b) / Swift.max(b.map(Swift.abs).max() ?? 1, 1e-30) }
+            #expect(rel(y.scalars, ref.scalars) < 1e-5, "y")
+            #expect(rel(r.dx, refB.dx) < 1e-5, "dx")
+            #expect(rel(r.dw, refB.dw) < 1e-5, "dW")
+            #expect(rel(r.db, refB.db) < 1e-5, "db")
+        }
+    }
+
+    /// CI sets ISAC_REQUIRE_ONEDNN=1 (it installs libdnnl-dev), so the oneDNN half above cannot silently skip there.
+    @Test func oneDNNLoadsWhereRequired() {
+        if ProcessInfo.processInfo.environment["ISAC_REQUIRE_ONEDNN"] == "1" {
+            #expect(ConvolutionBackend.oneDNNAvailable, "\(ConvolutionBackend.oneDNNDescription)")
+            #expect(ConvolutionBackend.current == .onednn || ProcessInfo.processInfo.environment["ISAC_CONV"] == "im2col")
+        }
+    }
+
+    @Test func parameterOnlyConvDerivativeEqualsTheFullOne() {
+        var rng = RandomSource(seed: 75)
+        let layer = Conv2D(inChannels: 2, outChannels: 3, kernel: 3, padding: 1, rng: &rng)
+        let x = randomTensor([2, 2, 6, 5], seed: 76), t = randomTensor([2, 3, 6, 5], seed: 77)
+        let gSelf = valueWithGradient(at: layer) { l in (l(x) * t).sum() }.1
+        let (y, pb) = valueWithPullback(at: layer, x) { l, xi in (l(xi) * t).sum() }
+        let (gFull, gx) = pb(Tensor(shape: y.shape, scalars: [1]))
+        #expect(maxAbsDiff(gSelf.filter.scalars, gFull.filter.scalars) < 1e-5)
+        #expect(maxAbsDiff(gSelf.bias.scalars, gFull.bias.scalars) < 1e-5)
+        #expect(gx.shape == x.shape && gx.scalars.contains { $0 != 0 })
     }
 
     @Test func conv2dOnImagesNarrowerThanTheKernel() {

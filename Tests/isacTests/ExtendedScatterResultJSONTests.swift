@@ -45,7 +45,9 @@ import Testing
                                         samples_per_s: 1333.3, loss_first: 0.69, loss_last: .nan, threads: 1)
         let d: [String: Any] = ["model": "m", "input_shape": [2, 4, 8, 8], "batch": 2, "antennas": 8, "subcarriers": 2, "parameters": 5,
                                 "steps": 1, "warmup": 0, "step_ms_median": 1.5, "step_ms_mean": 2.0, "cpu_ms_per_step_median": 1.0,
-                                "samples_per_s": 1333.3, "loss_first": 0.69, "loss_last": Double.nan, "threads": 1]
+                                "samples_per_s": 1333.3, "loss_first": 0.69, "loss_last": Double.nan, "threads": 1,
+                                "conv_backend": r.conv_backend]
+        #expect(r.conv_backend.hasPrefix(ConvolutionBackend.current.rawValue))
         #expect(try ResultJSON.string(r) == JSONOutput.string(d))
         #expect(try ResultJSON.string(BenchLearningBothResult(results: [r], threads: 2)) == JSONOutput.string(["results": [d], "threads": 2] as [String: Any]))
     }

@@ -33,4 +33,20 @@ void ck_softmax_pullback_rows_on_path(int path, const float *y, const float *g, 
 /// The best path on this CPU for the softmax kernels: 2 = AVX-512F, 1 = AVX2+FMA, 0 = portable C.
 int ck_softmax_path(void);
 
+/// Shape of a 2-D convolution, NCHW input [n, c, h, w], OIHW filter [cout, c, kh, kw], equal stride and zero
+/// padding on both spatial axes.
+typedef struct { long n, c, h, w, cout, kh, kw, stride, pad; } ck_conv_shape;
+
+/// 1 when oneDNN 2.x (libdnnl.so.2) could be loaded at run time and has a CPU engine, else 0 (see DNNLConv.c).
+int ck_dnnl_available(void);
+/// What was loaded ("oneDNN 2.6.3 (OpenMP)") or why not.
+const char *ck_dnnl_description(void);
+/// y = conv(x, w) + b through oneDNN's direct convolution; plain NCHW/OIHW buffers; `threads` OpenMP threads.
+/// Returns 0 on success, nonzero when oneDNN is unavailable or refused the shape (y is then unspecified).
+int ck_dnnl_conv2d_forward(const ck_conv_shape *s, const float *x, const float *w, const float *b, float *y, int threads);
+/// Gradients of that convolution for the output gradient gy: dx (overwritten; skipped when dx is NULL), dw and db
+/// (overwritten). Returns 0 on success, nonzero otherwise (outputs then unspecified).
+int ck_dnnl_conv2d_backward(const ck_conv_shape *s, const float *x, const float *w, const float *gy, float *dx, float *dw,
+                            float *db, int threads);
+
 #endif
