@@ -231,12 +231,22 @@ static void threads_for_call(int threads) {
     if (api.omp_set_num_threads && threads > 0) api.omp_set_num_threads(threads);
 }
 
-int ck_dnnl_conv2d_forward(const ck_conv_shape *s, const float *x, const float *w, const float *b, float *y, int threads) {
-    if (!ck_dnnl_available()) return -1;
+// Takes the lock (held until `release`) and returns the cache entry of the shape, made if needed; NULL when oneDNN
+// is unavailable (lock not taken) or refused the shape (lock taken: call release).
+static entry *acquire(const ck_conv_shape *s, int threads, int *locked) {
+    *locked = 0;
+    if (!ck_dnnl_available()) return NULL;
     pthread_mutex_lock(&lock);
-    int rc = -1;
+    *locked = 1;
     threads_for_call(threads);
-    entry *e = lookup(s, threads);
+    return lookup(s, threads);
+}
+
+static void release(int locked) { if (locked) pthread_mutex_unlock(&lock); }
+
+int ck_dnnl_conv2d_forward(const ck_conv_shape *s, const float *x, const float *w, const float *b, float *y, int threads) {
+    int rc = -1, locked;
+    entry *e = acquire(s, threads, &locked);
     if (e) {
         set(&e->fx, x); set(&e->fw, w); set(&e->fb, b); set(&e->fy, y);
         dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, e->fx.internal}, {DNNL_ARG_WEIGHTS, e->fw.internal},
@@ -246,17 +256,14 @@ int ck_dnnl_conv2d_forward(const ck_conv_shape *s, const float *x, const float *
              api.dnnl_primitive_execute(e->fwd, stream, e->fscratch ? 5 : 4, args) != dnnl_success || port_reorder_out(&e->fy) ||
              api.dnnl_stream_wait(stream) != dnnl_success ? -1 : 0;
     }
-    pthread_mutex_unlock(&lock);
+    release(locked);
     return rc;
 }
 
 int ck_dnnl_conv2d_backward(const ck_conv_shape *s, const float *x, const float *w, const float *gy, float *dx, float *dw,
                             float *db, int threads) {
-    if (!ck_dnnl_available()) return -1;
-    pthread_mutex_lock(&lock);
-    int rc = -1;
-    threads_for_call(threads);
-    entry *e = lookup(s, threads);
+    int rc = -1, locked;
+    entry *e = acquire(s, threads, &locked);
     if (e) {
         rc = 0;
         if (dx) {
@@ -278,7 +285,7 @@ int ck_dnnl_conv2d_backward(const ck_conv_shape *s, const float *x, const float 
         }
         if (api.dnnl_stream_wait(stream) != dnnl_success) rc = -1;
     }
-    pthread_mutex_unlock(&lock);
+    release(locked);
     return rc;
 }
 

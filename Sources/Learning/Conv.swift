@@ -21,9 +21,16 @@ public enum ConvolutionBackend: String, Sendable, CaseIterable {
 
     /// The backend this process uses (fixed at first use).
     public static let current: ConvolutionBackend = {
-        let env = ProcessInfo.processInfo.environment["ISAC_CONV"]?.lowercased()
-        if env == "im2col" { return .im2col }
-        return ck_dnnl_available() != 0 ? .onednn : .im2col
+        let raw = ProcessInfo.processInfo.environment["ISAC_CONV"]
+        let env = raw.flatMap { ConvolutionBackend(rawValue: $0.lowercased()) }
+        let available = env != .im2col && ck_dnnl_available() != 0
+        let chosen: ConvolutionBackend = env == .im2col || !available ? .im2col : .onednn
+        if let raw, env == nil {
+            FileHandle.standardError.write(Data("warning: ISAC_CONV=\(raw) is not im2col or onednn; using \(chosen.rawValue)\n".utf8))
+        } else if env == .onednn, !available {
+            FileHandle.standardError.write(Data("warning: ISAC_CONV=onednn but \(oneDNNDescription); using im2col\n".utf8))
+        }
+        return chosen
     }()
 
     /// Whether oneDNN (libdnnl.so.2, 2.x) loaded in this process.
