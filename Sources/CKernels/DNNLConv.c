@@ -96,7 +96,7 @@ const char *ck_dnnl_description(void) { pthread_once(&load_once, load); return d
 
 // A caller-owned plain tensor and the layout a primitive wants: `internal` is `user` itself when the layouts agree,
 // else a oneDNN-allocated buffer with a reorder (`to` runs user → internal for inputs, internal → user for outputs).
-typedef struct { dnnl_memory_t user, internal, scratch; dnnl_primitive_t reorder; } port;
+typedef struct { dnnl_memory_t user, internal, scratch; dnnl_primitive_t reorder; int input; } port;
 
 typedef struct {
     ck_conv_shape s;
@@ -148,6 +148,7 @@ static int scratch_make(dnnl_primitive_desc_t pd, dnnl_memory_t *out) {
 
 // input: reorder user → internal; output: internal → user.
 static int port_make(port *p, const dnnl_memory_desc_t *user_md, const dnnl_memory_desc_t *want, int input) {
+    p->input = input;
     if (api.dnnl_memory_create(&p->user, user_md, engine, DNNL_MEMORY_NONE) != dnnl_success) return -1;
     if (api.dnnl_memory_desc_equal(user_md, want)) { p->internal = p->user; return 0; }
     if (api.dnnl_memory_create(&p->internal, want, engine, DNNL_MEMORY_ALLOCATE) != dnnl_success) return -1;
@@ -160,15 +161,11 @@ static int port_make(port *p, const dnnl_memory_desc_t *user_md, const dnnl_memo
     return st == dnnl_success ? 0 : -1;
 }
 
+// Runs the port's reorder, if any, in its direction: user → internal for inputs, internal → user for outputs.
 static int port_reorder(port *p) {
     if (!p->reorder) return 0;
-    dnnl_exec_arg_t args[3] = {{DNNL_ARG_FROM, p->user}, {DNNL_ARG_TO, p->internal}, {DNNL_ARG_SCRATCHPAD, p->scratch}};
-    return api.dnnl_primitive_execute(p->reorder, stream, p->scratch ? 3 : 2, args) == dnnl_success ? 0 : -1;
-}
-
-static int port_reorder_out(port *p) {
-    if (!p->reorder) return 0;
-    dnnl_exec_arg_t args[3] = {{DNNL_ARG_FROM, p->internal}, {DNNL_ARG_TO, p->user}, {DNNL_ARG_SCRATCHPAD, p->scratch}};
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_FROM, p->input ? p->user : p->internal}, {DNNL_ARG_TO, p->input ? p->internal : p->user},
+                               {DNNL_ARG_SCRATCHPAD, p->scratch}};
     return api.dnnl_primitive_execute(p->reorder, stream, p->scratch ? 3 : 2, args) == dnnl_success ? 0 : -1;
 }
 
@@ -253,7 +250,7 @@ int ck_dnnl_conv2d_forward(const ck_conv_shape *s, const float *x, const float *
                                    {DNNL_ARG_BIAS, e->fb.internal}, {DNNL_ARG_DST, e->fy.internal},
                                    {DNNL_ARG_SCRATCHPAD, e->fscratch}};
         rc = port_reorder(&e->fx) || port_reorder(&e->fw) || port_reorder(&e->fb) ||
-             api.dnnl_primitive_execute(e->fwd, stream, e->fscratch ? 5 : 4, args) != dnnl_success || port_reorder_out(&e->fy) ||
+             api.dnnl_primitive_execute(e->fwd, stream, e->fscratch ? 5 : 4, args) != dnnl_success || port_reorder(&e->fy) ||
              api.dnnl_stream_wait(stream) != dnnl_success ? -1 : 0;
     }
     release(locked);
@@ -271,7 +268,7 @@ int ck_dnnl_conv2d_backward(const ck_conv_shape *s, const float *x, const float 
             dnnl_exec_arg_t a[4] = {{DNNL_ARG_DIFF_DST, e->bgy.internal}, {DNNL_ARG_WEIGHTS, e->bw.internal},
                                     {DNNL_ARG_DIFF_SRC, e->bdx.internal}, {DNNL_ARG_SCRATCHPAD, e->bscratch}};
             rc = port_reorder(&e->bgy) || port_reorder(&e->bw) ||
-                 api.dnnl_primitive_execute(e->bwd, stream, e->bscratch ? 4 : 3, a) != dnnl_success || port_reorder_out(&e->bdx) ? -1 : 0;
+                 api.dnnl_primitive_execute(e->bwd, stream, e->bscratch ? 4 : 3, a) != dnnl_success || port_reorder(&e->bdx) ? -1 : 0;
         }
         if (rc == 0) {
             set(&e->wx, x); set(&e->wgy, gy); set(&e->wdw, dw); set(&e->wdb, db);
@@ -280,8 +277,8 @@ int ck_dnnl_conv2d_backward(const ck_conv_shape *s, const float *x, const float 
                                     {DNNL_ARG_DIFF_WEIGHTS, e->wdw.internal}, {DNNL_ARG_DIFF_BIAS, e->wdb.internal},
                                     {DNNL_ARG_SCRATCHPAD, e->wscratch}};
             rc = port_reorder(&e->wx) || (!reuse && port_reorder(&e->wgy)) ||
-                 api.dnnl_primitive_execute(e->bww, stream, e->wscratch ? 5 : 4, a) != dnnl_success || port_reorder_out(&e->wdw) ||
-                 port_reorder_out(&e->wdb) ? -1 : 0;
+                 api.dnnl_primitive_execute(e->bww, stream, e->wscratch ? 5 : 4, a) != dnnl_success || port_reorder(&e->wdw) ||
+                 port_reorder(&e->wdb) ? -1 : 0;
         }
         if (api.dnnl_stream_wait(stream) != dnnl_success) rc = -1;
     }

@@ -23,7 +23,7 @@ public enum ConvolutionBackend: String, Sendable, CaseIterable {
     public static let current: ConvolutionBackend = {
         let raw = ProcessInfo.processInfo.environment["ISAC_CONV"]
         let env = raw.flatMap { ConvolutionBackend(rawValue: $0.lowercased()) }
-        let available = env != .im2col && ck_dnnl_available() != 0
+        let available = env != .im2col && oneDNNAvailable
         let chosen: ConvolutionBackend = env == .im2col || !available ? .im2col : .onednn
         if let raw, env == nil {
             FileHandle.standardError.write(Data("warning: ISAC_CONV=\(raw) is not im2col or onednn; using \(chosen.rawValue)\n".utf8))
@@ -249,25 +249,25 @@ func conv2dBackward(_ x: Tensor, _ filter: Tensor, _ grad: Tensor, _ g: ConvGeom
                     inputGradient: Bool = true, backend: ConvolutionBackend = .current) -> (dx: [Float], dw: [Float], db: [Float]) {
     _ = blasSingleThreaded
     let cout = filter.shape[0], hw = g.ho * g.wo, chw = g.c * g.h * g.w
+    // both backends overwrite every element of dx (im2col: each sample's block is zeroed, then accumulated, by the one
+    // worker that owns the sample); empty without the input gradient
+    var dx = [Float](unsafeUninitializedCapacity: inputGradient ? x.count : 0) { _, n in n = inputGradient ? x.count : 0 }
     if backend == .onednn {
         var shape = dnnlShape(g, cout: cout)
-        var dxo = [Float](unsafeUninitializedCapacity: inputGradient ? x.count : 0) { _, n in n = inputGradient ? x.count : 0 }
         var dwo = [Float](unsafeUninitializedCapacity: filter.count) { _, n in n = filter.count }
         var dbo = [Float](unsafeUninitializedCapacity: cout) { _, n in n = cout }
         let ok = x.scalars.withUnsafeBufferPointer { px in filter.scalars.withUnsafeBufferPointer { pf in grad.scalars.withUnsafeBufferPointer { pg in
-            dxo.withUnsafeMutableBufferPointer { pdx in dwo.withUnsafeMutableBufferPointer { pdw in dbo.withUnsafeMutableBufferPointer { pdb in
+            dx.withUnsafeMutableBufferPointer { pdx in dwo.withUnsafeMutableBufferPointer { pdw in dbo.withUnsafeMutableBufferPointer { pdb in
                 ck_dnnl_conv2d_backward(&shape, px.baseAddress, pf.baseAddress, pg.baseAddress, inputGradient ? pdx.baseAddress : nil,
                                         pdw.baseAddress, pdb.baseAddress, Int32(learningWorkers)) == 0
             } } }
         } } }
-        if ok { return (dxo, dwo, dbo) }
+        if ok { return (dx, dwo, dbo) }
     }
     let rows = Swift.max(1, Swift.min(g.ho, blockRows ?? convBlockRows(g)))
     let workers = Swift.max(1, Swift.min(learningWorkers, g.n))
     var partialW = [Float](repeating: 0, count: workers * filter.count)
     var partialB = [Float](repeating: 0, count: workers * cout)
-    // every sample's dx block is zeroed, then accumulated, by the one worker that owns the sample
-    var dx = [Float](unsafeUninitializedCapacity: inputGradient ? x.count : 0) { _, n in n = inputGradient ? x.count : 0 }
     let wcount = filter.count
     x.scalars.withUnsafeBufferPointer { pxb in
         filter.scalars.withUnsafeBufferPointer { pfb in

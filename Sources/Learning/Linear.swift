@@ -136,14 +136,13 @@ extension Tensor {
         let inStrides = Tensor.strides(shape)
         let srcStrides = perm.map { inStrides[$0] }  // stride in the source per output dim
         var out = [Float](unsafeUninitializedCapacity: count) { _, k in k = count }  // a permutation writes every element
-        let zeros = [Int](repeating: 0, count: rank)
         // Large tensors: the outermost output dimension is split over the workers (each writes its own slab, so the
         // result is the same for any worker count).
         let outer = rank > 1 ? outShape[0] : 1
         let slabShape = rank > 1 ? Array(outShape.dropFirst()) : outShape
         let slabStrides = rank > 1 ? Array(srcStrides.dropFirst()) : srcStrides
         let slab = rank > 1 ? count / Swift.max(outer, 1) : count, step0 = rank > 1 ? srcStrides[0] : 0
-        let slabZeros = Array(zeros.prefix(slabShape.count))
+        let slabZeros = [Int](repeating: 0, count: slabShape.count)
         scalars.withUnsafeBufferPointer { pib in
             out.withUnsafeMutableBufferPointer { pob in
                 guard let pi0 = pib.baseAddress, let po0 = pob.baseAddress else { return }
