@@ -84,6 +84,119 @@ func broadcastBinary(_ a: Tensor, _ b: Tensor, _ op: @escaping @Sendable (Float,
     return Tensor(shape: shape, scalars: out)
 }
 
+/// The four arithmetic operators, dispatched once per row rather than called per element: a closure passed down to
+/// the loops (`broadcastBinary(_:_:_:)` with a closure) is an indirect call per element and keeps the loop scalar;
+/// these loops are specialized per operator and vectorize. Same results bit for bit (each element is one IEEE
+/// operation either way).
+enum BinaryOp: Sendable { case add, sub, mul, div }
+
+/// `o[j] = f(a[j·da], b[j·db])` for j < n, with the contiguous and broadcast-scalar cases as plain loops.
+@inline(__always)
+private func stridedRow(_ o: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ da: Int,
+                        _ b: UnsafePointer<Float>, _ db: Int, _ n: Int, _ f: (Float, Float) -> Float) {
+    guard n > 0 else { return }
+    if da == 1 && db == 1 { for j in 0..<n { o[j] = f(a[j], b[j]) } }
+    else if da == 1 && db == 0 { let s = b[0]; for j in 0..<n { o[j] = f(a[j], s) } }
+    else if da == 0 && db == 1 { let s = a[0]; for j in 0..<n { o[j] = f(s, b[j]) } }
+    else { var ia = 0, ib = 0; for j in 0..<n { o[j] = f(a[ia], b[ib]); ia &+= da; ib &+= db } }
+}
+
+/// One row of `op` (see `stridedRow`).
+@inline(__always)
+private func binaryRow(_ op: BinaryOp, _ o: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ da: Int,
+                       _ b: UnsafePointer<Float>, _ db: Int, _ n: Int) {
+    switch op {
+    case .add: stridedRow(o, a, da, b, db, n) { $0 + $1 }
+    case .sub: stridedRow(o, a, da, b, db, n) { $0 - $1 }
+    case .mul: stridedRow(o, a, da, b, db, n) { $0 * $1 }
+    case .div: stridedRow(o, a, da, b, db, n) { $0 / $1 }
+    }
+}
+
+/// `a op b` with NumPy broadcasting (the arithmetic operators' kernel; see `BinaryOp`).
+func broadcastBinary(_ a: Tensor, _ b: Tensor, _ op: BinaryOp) -> Tensor {
+    if a.shape == b.shape {
+        let n = a.count
+        let out = a.scalars.withUnsafeBufferPointer { pab in
+            b.scalars.withUnsafeBufferPointer { pbb in
+                uninitializedFloats(n) { po in
+                    let pa = SendableMutablePointer(mutating: pab.baseAddress!), pb = SendableMutablePointer(mutating: pbb.baseAddress!)
+                    let o = SendableMutablePointer(po)
+                    parallelElementwise(n) { r in
+                        binaryRow(op, o.pointer + r.lowerBound, pa.pointer + r.lowerBound, 1, pb.pointer + r.lowerBound, 1, r.count)
+                    }
+                }
+            }
+        }
+        return Tensor(shape: a.shape, scalars: out)
+    }
+    guard let shape = broadcastShape(a.shape, b.shape) else {
+        preconditionFailure("Tensor: cannot broadcast \(a.shape) with \(b.shape)")
+    }
+    let sa = broadcastStrides(a.shape, to: shape), sb = broadcastStrides(b.shape, to: shape)
+    // forEachBroadcastRow visits every output element exactly once
+    let out = a.scalars.withUnsafeBufferPointer { pa in
+        b.scalars.withUnsafeBufferPointer { pb in
+            uninitializedFloats(shape.reduce(1, *)) { po in
+                forEachBroadcastRow(shape, sa, sb) { o, ia, ib, n, da, db in
+                    binaryRow(op, po + o, pa.baseAddress! + ia, da, pb.baseAddress! + ib, db, n)
+                }
+            }
+        }
+    }
+    return Tensor(shape: shape, scalars: out)
+}
+
+/// Unary kernels of the hot elementwise primitives, specialized per operation (see `BinaryOp`).
+enum UnaryOp: Sendable {
+    /// max(x, 0), with NaN ↦ 0 (`x > 0 ? x : 0`).
+    case relu
+    /// x · s.
+    case scale(Float)
+    /// x + s.
+    case shift(Float)
+}
+
+extension Tensor {
+    /// `op` applied to every element (split over the workers past 2¹⁶ elements).
+    func unary(_ op: UnaryOp) -> Tensor {
+        let n = count
+        let out = scalars.withUnsafeBufferPointer { pb in
+            uninitializedFloats(n) { po in
+                let p = SendableMutablePointer(mutating: pb.baseAddress!), o = SendableMutablePointer(po)
+                parallelElementwise(n) { r in
+                    let x = p.pointer + r.lowerBound, y = o.pointer + r.lowerBound, m = r.count
+                    switch op {
+                    case .relu: for j in 0..<m { let v = x[j]; y[j] = v > 0 ? v : 0 }
+                    case .scale(let s): for j in 0..<m { y[j] = x[j] * s }
+                    case .shift(let s): for j in 0..<m { y[j] = x[j] + s }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: shape, scalars: out)
+    }
+
+    /// ReLU pullback: `g` where `x > 0`, else 0 (same shapes).
+    func reluPullback(_ x: Tensor) -> Tensor {
+        precondition(shape == x.shape, "relu pullback: \(shape) vs \(x.shape)")
+        let n = count
+        let out = scalars.withUnsafeBufferPointer { pgb in
+            x.scalars.withUnsafeBufferPointer { pxb in
+                uninitializedFloats(n) { po in
+                    let pg = SendableMutablePointer(mutating: pgb.baseAddress!), px = SendableMutablePointer(mutating: pxb.baseAddress!)
+                    let o = SendableMutablePointer(po)
+                    parallelElementwise(n) { r in
+                        let g = pg.pointer + r.lowerBound, xv = px.pointer + r.lowerBound, y = o.pointer + r.lowerBound
+                        for j in 0..<r.count { let gj = g[j]; y[j] = xv[j] > 0 ? gj : 0 }  // unconditional load: a select, vectorized
+                    }
+                }
+            }
+        }
+        return Tensor(shape: shape, scalars: out)
+    }
+}
+
 extension Tensor {
     /// Sums `self` (a broadcast result) down to `target`, the shape of the operand that was
     /// broadcast: the adjoint of broadcasting.
@@ -101,8 +214,14 @@ extension Tensor {
         scalars.withUnsafeBufferPointer { pg in
             out.withUnsafeMutableBufferPointer { po in
                 forEachBroadcastRow(shape, st, zeros) { o, it, _, m, dt, _ in
-                    var it = it
-                    for j in 0..<m { po[it] += pg[o + j]; it += dt }
+                    if dt == 1 {
+                        // a row onto a row: each output element still sums its inputs in row order (same bits)
+                        let src = pg.baseAddress! + o, dst = po.baseAddress! + it
+                        for j in 0..<m { dst[j] += src[j] }
+                    } else {
+                        var it = it
+                        for j in 0..<m { po[it] += pg[o + j]; it += dt }
+                    }
                 }
             }
         }
@@ -150,7 +269,7 @@ extension Tensor {
     public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
         if rhs.isScalarZero { return lhs }
         if lhs.isScalarZero { return rhs }
-        return broadcastBinary(lhs, rhs, +)
+        return broadcastBinary(lhs, rhs, .add)
     }
     /// Reverse-mode derivative of `+` (with broadcasting): the value and its pullback.
     @derivative(of: +)
@@ -163,7 +282,7 @@ extension Tensor {
     @differentiable(reverse)
     public static func - (lhs: Tensor, rhs: Tensor) -> Tensor {
         if rhs.isScalarZero { return lhs }
-        return broadcastBinary(lhs, rhs, -)
+        return broadcastBinary(lhs, rhs, .sub)
     }
     /// Reverse-mode derivative of `-` (with broadcasting): the value and its pullback.
     @derivative(of: -)
@@ -174,28 +293,28 @@ extension Tensor {
 
     /// Broadcasting elementwise (Hadamard) product.
     @differentiable(reverse)
-    public static func * (lhs: Tensor, rhs: Tensor) -> Tensor { broadcastBinary(lhs, rhs, *) }
+    public static func * (lhs: Tensor, rhs: Tensor) -> Tensor { broadcastBinary(lhs, rhs, .mul) }
     /// Reverse-mode derivative of elementwise `*` (with broadcasting): the value and its pullback.
     @derivative(of: *)
     public static func _vjpMul(lhs: Tensor, rhs: Tensor) -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor)) {
         let out = lhs * rhs
         return (out, { g in
             let g = g.materialized(out.shape)
-            return (broadcastBinary(g, rhs, *).reduced(toShape: lhs.shape),
-                    broadcastBinary(g, lhs, *).reduced(toShape: rhs.shape))
+            return (broadcastBinary(g, rhs, .mul).reduced(toShape: lhs.shape),
+                    broadcastBinary(g, lhs, .mul).reduced(toShape: rhs.shape))
         })
     }
 
     /// Broadcasting elementwise quotient.
     @differentiable(reverse)
-    public static func / (lhs: Tensor, rhs: Tensor) -> Tensor { broadcastBinary(lhs, rhs, /) }
+    public static func / (lhs: Tensor, rhs: Tensor) -> Tensor { broadcastBinary(lhs, rhs, .div) }
     /// Reverse-mode derivative of elementwise `/` (with broadcasting): the value and its pullback.
     @derivative(of: /)
     public static func _vjpDiv(lhs: Tensor, rhs: Tensor) -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor)) {
         let out = lhs / rhs
         return (out, { g in
             let g = g.materialized(out.shape)
-            let ga = broadcastBinary(g, rhs, /).reduced(toShape: lhs.shape)
+            let ga = broadcastBinary(g, rhs, .div).reduced(toShape: lhs.shape)
             // d(a/b)/db = −(a/b)/b
             let gb = broadcastBinary(broadcastBinary(g, out, *), rhs, { x, y in -x / y }).reduced(toShape: rhs.shape)
             return (ga, gb)
@@ -213,11 +332,11 @@ extension Tensor {
 
     /// `x · s` for a constant scalar `s` (not differentiated with respect to `s`).
     @differentiable(reverse, wrt: lhs)
-    public static func * (lhs: Tensor, rhs: Float) -> Tensor { lhs.map { $0 * rhs } }
+    public static func * (lhs: Tensor, rhs: Float) -> Tensor { lhs.unary(.scale(rhs)) }
     /// Reverse-mode derivative of `Tensor * Float`: the value and its pullback.
     @derivative(of: *, wrt: lhs)
     public static func _vjpMulScalar(lhs: Tensor, rhs: Float) -> (value: Tensor, pullback: (Tensor) -> Tensor) {
-        (lhs * rhs, { g in g.map { $0 * rhs } })
+        (lhs * rhs, { g in g.unary(.scale(rhs)) })
     }
     /// Scalar times tensor, elementwise (`rhs * lhs`).
     @differentiable(reverse, wrt: rhs)
@@ -229,7 +348,7 @@ extension Tensor {
 
     /// `x + s` for a constant scalar `s`.
     @differentiable(reverse, wrt: lhs)
-    public static func + (lhs: Tensor, rhs: Float) -> Tensor { lhs.map { $0 + rhs } }
+    public static func + (lhs: Tensor, rhs: Float) -> Tensor { lhs.unary(.shift(rhs)) }
     /// Reverse-mode derivative of `Tensor + Float`: the value and its pullback.
     @derivative(of: +, wrt: lhs)
     public static func _vjpAddScalar(lhs: Tensor, rhs: Float) -> (value: Tensor, pullback: (Tensor) -> Tensor) {
@@ -245,12 +364,12 @@ extension Tensor {
 extension Tensor {
     /// max(x, 0). The derivative at 0 is taken as 0.
     @differentiable(reverse)
-    public func relu() -> Tensor { map { $0 > 0 ? $0 : 0 } }
+    public func relu() -> Tensor { unary(.relu) }
     /// Reverse-mode derivative of `relu`: the value and its pullback.
     @derivative(of: relu)
     public func _vjpRelu() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let x = self
-        return (relu(), { g in g.materialized(x.shape).zipMap(x) { g, x in x > 0 ? g : 0 } })
+        return (relu(), { g in g.materialized(x.shape).reluPullback(x) })
     }
 
     /// GELU, tanh approximation: ½x(1 + tanh(√(2/π)(x + 0.044715x³))) (the PyTorch

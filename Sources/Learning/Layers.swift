@@ -229,12 +229,15 @@ public struct LayerNorm: Layer {
 
 /// Scaled dot-product attention per head: softmax(Q Kᵀ/√d_h) V.
 /// Shapes: `q` [N, H, Lq, dh], `k`, `v` [N, H, Lk, dh] → [N, H, Lq, dh].
+/// Runs the fused kernel `multiHeadAttentionCore` with one head on the N·H slices.
 @differentiable(reverse)
 public func scaledDotProductAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor) -> Tensor {
-    let dh = withoutDerivative(at: q).shape.last!
-    // scale the [.., Lq, dh] queries rather than the [.., Lq, Lk] scores: same result, Lk/dh times less work
-    let scores = matmul(q * (1 / Float(dh).squareRoot()), k, transposeB: true)
-    return matmul(scores.softmax(), v)
+    let sq = withoutDerivative(at: q).shape, sk = withoutDerivative(at: k).shape
+    precondition(sq.count >= 2 && sk.count == sq.count, "scaledDotProductAttention: q \(sq), k \(sk)")
+    let batch = sq.dropLast(2).reduce(1, *), dh = sq[sq.count - 1]
+    let o = multiHeadAttentionCore(q.reshaped([batch, sq[sq.count - 2], dh]), k.reshaped([batch, sk[sk.count - 2], dh]),
+                                   v.reshaped([batch, sk[sk.count - 2], dh]), heads: 1)
+    return o.reshaped(sq)
 }
 
 /// Multi-head attention with separate Q/K/V/output projections (`Dense`, d_model → d_model).
@@ -267,19 +270,11 @@ public struct MultiHeadAttention: Layer {
         self.heads = heads
     }
 
-    /// [N, L, D] → [N, H, L, D/H].
-    @differentiable(reverse)
-    func splitHeads(_ x: Tensor) -> Tensor {
-        let s = withoutDerivative(at: x).shape
-        return x.reshaped([s[0], s[1], heads, s[2] / heads]).permuted([0, 2, 1, 3])
-    }
-
-    /// Cross-attention: `q` [N, Lq, D] attends to `c` [N, Lk, D] → [N, Lq, D].
+    /// Cross-attention: `q` [N, Lq, D] attends to `c` [N, Lk, D] → [N, Lq, D]. The heads are column blocks of the
+    /// projections, attended to in place by `multiHeadAttentionCore` (no split/merge permutes).
     @differentiable(reverse)
     public func callAsFunction(query q: Tensor, context c: Tensor) -> Tensor {
-        let s = withoutDerivative(at: q).shape
-        let o = scaledDotProductAttention(splitHeads(query(q)), splitHeads(key(c)), splitHeads(value(c)))
-        return output(o.permuted([0, 2, 1, 3]).reshaped([s[0], s[1], s[2]]))
+        output(multiHeadAttentionCore(query(q), key(c), value(c), heads: heads))
     }
 
     /// Self-attention: [N, L, D] → [N, L, D].

@@ -20,6 +20,51 @@ func awayFromZero(_ t: Tensor) -> Tensor { t.map { $0 >= 0 ? $0 + 0.1 : $0 - 0.1
         #expect(a + Tensor.zero == a && Tensor.zero + a == a)
     }
 
+    /// The operator-specialized loops (`BinaryOp`, `UnaryOp`, the ReLU pullback, `reduced(toShape:)`) against an
+    /// index-by-index reference: each element is one IEEE operation, so the results must agree bit for bit, for
+    /// every broadcast pattern (contiguous, scalar-broadcast rows, strided inner dimension), with the parallel split
+    /// (past 2¹⁶ elements) and with NaN / ±0 / negative inputs for ReLU.
+    @Test func specializedElementwiseKernelsMatchAnIndexReference() {
+        func reference(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> [Float] {
+            let shape = broadcastShape(a.shape, b.shape)!
+            let sa = broadcastStrides(a.shape, to: shape), sb = broadcastStrides(b.shape, to: shape)
+            let st = Tensor.strides(shape)
+            return (0..<shape.reduce(1, *)).map { i in
+                var ia = 0, ib = 0, r = i
+                for d in 0..<shape.count { let q = r / st[d]; r -= q * st[d]; ia += q * sa[d]; ib += q * sb[d] }
+                return f(a.scalars[ia], b.scalars[ib])
+            }
+        }
+        let pairs: [([Int], [Int])] = [([2, 3, 4], [2, 3, 4]), ([2, 3, 4], [4]), ([2, 3, 4], [3, 1]), ([2, 1, 4], [3, 1]),
+                                       ([4], [2, 3, 4]), ([1], [2, 3]), ([5, 1], [1, 7]), ([300, 300], [300, 300]),
+                                       ([257, 300], [300])]
+        for (k, (sa, sb)) in pairs.enumerated() {
+            let a = randomTensor(sa, seed: UInt64(100 + k)), b = randomTensor(sb, seed: UInt64(200 + k))
+            #expect((a + b).scalars == reference(a, b, +), "\(sa) + \(sb)")
+            #expect((a - b).scalars == reference(a, b, -), "\(sa) - \(sb)")
+            #expect((a * b).scalars == reference(a, b, *), "\(sa) * \(sb)")
+            #expect((a / b).scalars == reference(a, b, /), "\(sa) / \(sb)")
+            // the adjoint of broadcasting: row-order sums per output element
+            let g = randomTensor(broadcastShape(sa, sb)!, seed: UInt64(300 + k))
+            var sum = [Float](repeating: 0, count: b.count)
+            let shape = g.shape, strideB = broadcastStrides(sb, to: shape), st = Tensor.strides(shape)
+            for i in 0..<g.count {
+                var ib = 0, r = i
+                for d in 0..<shape.count { let q = r / st[d]; r -= q * st[d]; ib += q * strideB[d] }
+                sum[ib] += g.scalars[i]
+            }
+            #expect(g.reduced(toShape: sb).scalars == sum, "reduce \(shape) → \(sb)")
+        }
+        var x = randomTensor([70_000], seed: 400)
+        x.scalars[3] = .nan; x.scalars[4] = 0; x.scalars[5] = -0.0; x.scalars[69_999] = -.infinity
+        let g = randomTensor([70_000], seed: 401)
+        #expect(x.relu().scalars.map(\.bitPattern) == x.scalars.map { ($0 > 0 ? $0 : 0).bitPattern })
+        let (_, pb) = valueWithPullback(at: x) { $0.relu() }
+        #expect(pb(g).scalars.map(\.bitPattern) == zip(g.scalars, x.scalars).map { ($1 > 0 ? $0 : 0).bitPattern })
+        #expect((x * 0.37).scalars.map(\.bitPattern) == x.scalars.map { ($0 * 0.37).bitPattern })
+        #expect((x + 2.5).scalars.map(\.bitPattern) == x.scalars.map { ($0 + 2.5).bitPattern })
+    }
+
     @Test func broadcastingGradients() {
         let a = randomTensor([2, 3, 4], seed: 3)
         let b = randomTensor([3, 1], seed: 4).map { $0 + ($0 >= 0 ? 1.5 : -1.5) }  // keep divisors away from 0
@@ -501,6 +546,39 @@ func awayFromZero(_ t: Tensor) -> Tensor { t.map { $0 >= 0 ? $0 + 0.1 : $0 - 0.1
             return m(x)
         }
         #expect(throws: ISACError.self) { _ = try MultiHeadAttention(modelSize: 8, heads: 3, rng: &rng) }
+    }
+
+    /// The fused attention kernel against the unfused composition of independently tested primitives (split heads by
+    /// a permute, batched matmul, softmax, matmul, merge), values and all three input gradients, for one and several
+    /// heads, Lq ≠ Lk, and enough items for the parallel split; plus finite differences of all three inputs.
+    @Test func fusedAttentionMatchesTheUnfusedComposition() {
+        @differentiable(reverse)
+        func unfused(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ heads: Int) -> Tensor {
+            func split(_ x: Tensor) -> Tensor {
+                let s = withoutDerivative(at: x).shape
+                return x.reshaped([s[0], s[1], heads, s[2] / heads]).permuted([0, 2, 1, 3])
+            }
+            let s = withoutDerivative(at: q).shape, dh = s[2] / heads
+            let scores = matmul(split(q) * (1 / Float(dh).squareRoot()), split(k), transposeB: true)
+            return matmul(scores.softmax(), split(v)).permuted([0, 2, 1, 3]).reshaped(s)
+        }
+        for (n, lq, lk, d, heads) in [(2, 3, 5, 8, 2), (1, 4, 4, 6, 1), (3, 7, 9, 16, 4), (5, 16, 12, 8, 4)] {
+            let q = randomTensor([n, lq, d], seed: 60), k = randomTensor([n, lk, d], seed: 61), v = randomTensor([n, lk, d], seed: 62)
+            let (y, pb) = valueWithPullback(at: q, k, v) { multiHeadAttentionCore($0, $1, $2, heads: heads) }
+            let (y0, pb0) = valueWithPullback(at: q, k, v) { unfused($0, $1, $2, heads) }
+            #expect(y.shape == [n, lq, d] && maxAbsDiff(y.scalars, y0.scalars) < 1e-5)
+            let r = randomTensor([n, lq, d], seed: 63)
+            let (dq, dk, dv) = pb(r), (dq0, dk0, dv0) = pb0(r)
+            #expect(maxAbsDiff(dq.scalars, dq0.scalars) < 1e-5 && maxAbsDiff(dk.scalars, dk0.scalars) < 1e-5
+                    && maxAbsDiff(dv.scalars, dv0.scalars) < 1e-5, "\(n)×\(lq)×\(lk)×\(d), \(heads) heads")
+        }
+        let q = randomTensor([2, 3, 8], seed: 64), k = randomTensor([2, 5, 8], seed: 65), v = randomTensor([2, 5, 8], seed: 66)
+        checkGradient(q, k, v) { multiHeadAttentionCore($0, $1, $2, heads: 2) }
+        // the public per-head form runs the same kernel on [N·H, L, dₕ] slices
+        let q4 = randomTensor([2, 2, 3, 4], seed: 67), k4 = randomTensor([2, 2, 5, 4], seed: 68), v4 = randomTensor([2, 2, 5, 4], seed: 69)
+        let o4 = scaledDotProductAttention(q4, k4, v4)
+        let ref4 = matmul((matmul(q4, k4, transposeB: true) * 0.5).softmax(), v4)
+        #expect(o4.shape == [2, 2, 3, 4] && maxAbsDiff(o4.scalars, ref4.scalars) < 1e-5)
     }
 
     @Test func transformerBlockGradients() throws {
