@@ -129,7 +129,7 @@ public struct WidebandTrialPlan {
 
     /// Reduces all `count` trials (item-major, as `run` returns them) to the figure's CSV + SVG at `base`
     /// (`base.csv`, `base.svg`). - Returns: the figure's JSON summary.
-    public func write(base: String, values v: [Double]) throws -> [String: Any] {
+    public func write(base: String, values v: [Double]) throws -> WidebandFigureSummary {
         guard v.count == count * Self.valuesPerTrial else {
             throw ISACError.invalidParameter(name: "values", value: "\(v.count)", valid: "\(count * Self.valuesPerTrial) (\(count) trials × \(Self.valuesPerTrial))")
         }
@@ -205,10 +205,11 @@ public struct WidebandTrialPlan {
             }
             try csv.write(to: base + ".csv")
             try Figure.writePanels(panels, columns: panels.count, to: base + ".svg")
-            return ["figure": "fig8", "files": [base + ".csv", base + ".svg"], "trials_per_point": trials,
-                    "snr_db": o.snrDb, "snapshots": o.snapshots, "grid": o.grid.rawValue, "atoms": grid.count,
-                    "exclusion_cells": o.exclusionCells,
-                    "r_nbnf_m": rNB, "r_wbff_m": rFF, "distances_m": distances, "nmse_db": curves]
+            var r = WidebandFigureSummary(figure: "fig8", files: [base + ".csv", base + ".svg"])
+            r.trialsPerPoint = trials; r.snrDb = .scalar(o.snrDb); r.snapshots = o.snapshots; r.grid = o.grid.rawValue
+            r.atoms = grid.count; r.exclusionCells = o.exclusionCells; r.rNBNFMeters = rNB; r.rWBFFMeters = rFF
+            r.distancesMeters = distances; r.nmseDb = curves
+            return r
         }
         var header = ["distance_m", "snr_db", "trials", "snapshots", "crb_db"]
         for m in methodNames { header += ["nmse_\(m)_db", "ci95_lo_\(m)_db", "ci95_hi_\(m)_db"] }
@@ -226,7 +227,9 @@ public struct WidebandTrialPlan {
         }
         try csv.write(to: base + ".csv")
         try Figure.writePanels(panels, columns: panels.count, to: base + ".svg")
-        return ["figure": "fig8snr", "files": [base + ".csv", base + ".svg"], "trials_per_point": trials, "snapshots": o.snapshots,
-                "snr_db": snrs, "distances_m": distances, "nmse_db": curves]
+        var r = WidebandFigureSummary(figure: "fig8snr", files: [base + ".csv", base + ".svg"])
+        r.trialsPerPoint = trials; r.snapshots = o.snapshots; r.snrDb = .series(snrs); r.distancesMeters = distances
+        r.nmseDb = curves
+        return r
     }
 }

@@ -61,7 +61,7 @@ public enum WidebandFigures {
     /// Builds figure `name` into `outDir` (created if missing).
     /// - Returns: a JSON-ready summary (files written and the figure's key numbers).
     public static func make(_ name: String, outDir: String, options o: WidebandFigureOptions = WidebandFigureOptions(),
-                            system s: WidebandSystem = .paper) throws -> [String: Any] {
+                            system s: WidebandSystem = .paper) throws -> WidebandFigureSummary {
         try validate(name, o)
         do {
             try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
@@ -105,7 +105,7 @@ public enum WidebandFigures {
 
     /// |F(ζ)| (eq. 25) on 0.05 ≤ ζ ≤ 300 (log-spaced), the discrete N = 127 sum it approximates, the
     /// 1/(√2 ζ) asymptote and the thresholds ζ_Δ for Δ ∈ {0.5, 0.1, 0.01}.
-    static func fig2(_ base: String) throws -> [String: Any] {
+    static func fig2(_ base: String) throws -> WidebandFigureSummary {
         let zs = (0..<600).map { 0.05 * Foundation.pow(300 / 0.05, Double($0) / 599) }
         var csv = CSVTable(header: ["zeta", "F_integral", "F_discrete_N127", "asymptote"])
         var f = [Double](), fd = [Double](), asym = [Double]()
@@ -129,7 +129,9 @@ public enum WidebandFigures {
         }
         try csv.write(to: base + ".csv")
         try fig.write(to: base + ".svg")
-        return ["figure": "fig2", "files": [base + ".csv", base + ".svg"], "thresholds": th]
+        var r = WidebandFigureSummary(figure: "fig2", files: [base + ".csv", base + ".svg"])
+        r.thresholds = th
+        return r
     }
 
     // MARK: Fig. 3 — sparse recovery and localization
@@ -137,7 +139,7 @@ public enum WidebandFigures {
     /// One paper-size trial (P = 3 random NF targets): SOMP coefficients over the hybrid dictionary
     /// (a) and true vs estimated positions (b); plus the success rate over `trials` seeded trials
     /// (success = every target recovered within one grid cell, `AngleDistanceGrid.cellOffset`).
-    static func fig3(_ base: String, _ s: WidebandSystem, _ o: WidebandFigureOptions) throws -> [String: Any] {
+    static func fig3(_ base: String, _ s: WidebandSystem, _ o: WidebandFigureOptions) throws -> WidebandFigureSummary {
         let trials = o.trials ?? 20
         let tr = o.targetRangeMeters ?? s.radiativeNearFieldInnerMeters...s.rayleighDistanceMeters
         let grid = try AngleDistanceGrid.make(o.grid, system: s)
@@ -215,12 +217,13 @@ public enum WidebandFigures {
         try trialCSV.write(to: base + "_trials.csv")
         try targetCSV.write(to: base + "_targets.csv")
         try Figure.writePanels([figA, figB], columns: 2, to: base + ".svg")
-        return ["figure": "fig3", "files": [base + "a.csv", base + "b.csv", base + "_trials.csv", base + "_targets.csv", base + ".svg"],
-                "atoms": grid.count, "grid": o.grid.rawValue, "trials": trials, "exclusion_cells": o.exclusionCells, "successes": successes[0],
-                "success_rate": Double(successes[0]) / Double(trials),
-                "comparison_exclusion_cells": variants[1], "successes_comparison": successes[1],
-                "success_rate_comparison": Double(successes[1]) / Double(trials),
-                "target_range_m": [tr.lowerBound, tr.upperBound]]
+        var r = WidebandFigureSummary(figure: "fig3", files: [base + "a.csv", base + "b.csv", base + "_trials.csv", base + "_targets.csv", base + ".svg"])
+        r.atoms = grid.count; r.grid = o.grid.rawValue; r.trials = trials; r.exclusionCells = o.exclusionCells
+        r.successes = successes[0]; r.successRate = Double(successes[0]) / Double(trials)
+        r.comparisonExclusionCells = variants[1]; r.successesComparison = successes[1]
+        r.successRateComparison = Double(successes[1]) / Double(trials)
+        r.targetRangeMeters = [tr.lowerBound, tr.upperBound]
+        return r
     }
 
     // MARK: Fig. 4 — r_NB-NF vs bandwidth
@@ -228,7 +231,7 @@ public enum WidebandFigures {
     static let rhoLevels = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95]
 
     /// r_NB-NF (eq. 35) at θ = 60° for B = 5…100 MHz (1 MHz steps, M fixed) and ρ₀ ∈ {0.5, …, 0.95}.
-    static func fig4(_ base: String, _ s: WidebandSystem, _ o: WidebandFigureOptions) throws -> [String: Any] {
+    static func fig4(_ base: String, _ s: WidebandSystem, _ o: WidebandFigureOptions) throws -> WidebandFigureSummary {
         let bws = (5...100).map(Double.init)
         let th = 60 / degPerRad
         var cols = [[Double]](repeating: [], count: rhoLevels.count)
@@ -252,8 +255,9 @@ public enum WidebandFigures {
         try csv.write(to: base + ".csv")
         try fig.write(to: base + ".svg")
         let i09 = rhoLevels.firstIndex(of: 0.9)!
-        return ["figure": "fig4", "files": [base + ".csv", base + ".svg"],
-                "r_nbnf_rho0.9_5mhz_m": cols[i09].first!, "r_nbnf_rho0.9_100mhz_m": cols[i09].last!]
+        var r = WidebandFigureSummary(figure: "fig4", files: [base + ".csv", base + ".svg"])
+        r.rNBNFRho09At5MHzMeters = cols[i09].first!; r.rNBNFRho09At100MHzMeters = cols[i09].last!
+        return r
     }
 
     // MARK: Figs. 5 and 7 — MUSIC spectra
@@ -266,8 +270,8 @@ public enum WidebandFigures {
 
     /// Writes heatmap + angle cuts + range cuts of a MUSIC spectrum (all in dB relative to the
     /// heatmap maximum) as CSVs and a 3-panel SVG.
-    static func spectrumFigure(_ base: String, title: String, targets: [PolarTarget], rRange: ClosedRange<Double>,
-                               rStep: Double, scale: SpectrumScale, spectrum: (ScanGrid) throws -> MUSICSpectrum) throws -> [String: Any] {
+    static func spectrumFigure(_ base: String, figure: String, title: String, targets: [PolarTarget], rRange: ClosedRange<Double>,
+                               rStep: Double, scale: SpectrumScale, spectrum: (ScanGrid) throws -> MUSICSpectrum) throws -> WidebandFigureSummary {
         let nr = Int(((rRange.upperBound - rRange.lowerBound) / rStep).rounded()) + 1
         let grid = try ScanGrid.uniform(rMin: rRange.lowerBound, rMax: rRange.upperBound, rangeCount: nr, angleCount: 301)
         let spec = try spectrum(grid)
@@ -295,15 +299,15 @@ public enum WidebandFigures {
         var figC = Figure(title: "\(title) (c) angle cuts at the true ranges", xLabel: "angle θ [°]", yLabel: "spectrum [dB]")
         var figD = Figure(title: "\(title) (d) range cuts at the true angles", xLabel: "range r [m]", yLabel: "spectrum [dB]")
         var cutCSV = CSVTable(header: ["target", "cut", "coordinate", "spectrum_db"])
-        var peaksOut: [[String: Double]] = []
+        var peaksOut: [SpectrumTargetSummary] = []
         for (p, t) in targets.enumerated() {
             let ac = angleCuts[p].map(db), rc = rangeCuts[p].map(db)
             figC.line(x: angles.map { $0 * degPerRad }, y: ac, label: String(format: "target %d (r = %.1f m)", p + 1, t.rangeMeters))
             figD.line(x: ranges, y: rc, label: String(format: "target %d (θ = %.1f°)", p + 1, t.angleDeg))
             for (a, v) in zip(angles, ac) { cutCSV.append(strings: ["\(p + 1)", "angle_deg", CSVTable.format(a * degPerRad), CSVTable.format(v)]) }
             for (r, v) in zip(ranges, rc) { cutCSV.append(strings: ["\(p + 1)", "range_m", CSVTable.format(r), CSVTable.format(v)]) }
-            peaksOut.append(["true_range_m": t.rangeMeters, "true_angle_deg": t.angleDeg,
-                             "peak_db_on_range_cut": rc.max() ?? .nan, "floor_db": floorDb])
+            peaksOut.append(SpectrumTargetSummary(trueRangeMeters: t.rangeMeters, trueAngleDeg: t.angleDeg,
+                                                  peakDbOnRangeCut: rc.max() ?? .nan, floorDb: floorDb))
         }
         figC.yRange = (floorDb - 1)...1; figD.yRange = (floorDb - 1)...1
         figC.xRange = 60...120
@@ -314,40 +318,38 @@ public enum WidebandFigures {
         // (b): the same map as a surface (the paper's 3-D view), same dB scale.
         try SurfacePlot.write(x: rs, y: ts, z: heat, zRange: floorDb...0, title: "\(title) (b) spectrum surface",
                               xLabel: "range r [m]", yLabel: "angle θ [°]", zLabel: "spectrum [dB]", to: base + "_surface.svg")
-        return ["files": [base + "_spectrum.csv", base + "_cuts.csv", base + ".svg", base + "_surface.svg"], "targets": peaksOut,
-                "spectrum_db_scale": scale.rawValue,
-                "estimated": est.map { ["range_m": $0.rangeMeters, "angle_deg": $0.angleDeg] }]
+        var r = WidebandFigureSummary(figure: figure, files: [base + "_spectrum.csv", base + "_cuts.csv", base + ".svg", base + "_surface.svg"])
+        r.targets = peaksOut; r.spectrumDbScale = scale.rawValue; r.estimated = est.map(RangeAngleSummary.init)
+        return r
     }
 
     /// NB-NF MUSIC spectrum for the paper's two targets (1.1 m, 112.2°), (2.5 m, 102.0°).
-    static func fig5(_ base: String, _ s: WidebandSystem, _ o: WidebandFigureOptions) throws -> [String: Any] {
+    static func fig5(_ base: String, _ s: WidebandSystem, _ o: WidebandFigureOptions) throws -> WidebandFigureSummary {
         let targets = [PolarTarget(rangeMeters: 1.1, angleRad: 112.2 / degPerRad), PolarTarget(rangeMeters: 2.5, angleRad: 102.0 / degPerRad)]
         let y = try scene(s, targets, o)
         let us = try Localizer.narrowbandSubspace(system: s, observation: y, targets: 2)
-        var out = try spectrumFigure(base, title: "Fig. 5: NB-NF MUSIC", targets: targets, rRange: 0.5...4, rStep: 0.01, scale: o.spectrumScale) {
+        return try spectrumFigure(base, figure: "fig5", title: "Fig. 5: NB-NF MUSIC", targets: targets, rRange: 0.5...4, rStep: 0.01,
+                                  scale: o.spectrumScale) {
             Localizer.narrowbandNearFieldSpectrum(system: s, signalSubspace: us, grid: $0)
         }
-        out["figure"] = "fig5"
-        return out
     }
 
     /// WB-FF MUSIC spectrum for the paper's two targets (14.0 m, 84.7°), (4.6 m, 107.2°).
-    static func fig7(_ base: String, _ s: WidebandSystem, _ o: WidebandFigureOptions) throws -> [String: Any] {
+    static func fig7(_ base: String, _ s: WidebandSystem, _ o: WidebandFigureOptions) throws -> WidebandFigureSummary {
         let targets = [PolarTarget(rangeMeters: 14.0, angleRad: 84.7 / degPerRad), PolarTarget(rangeMeters: 4.6, angleRad: 107.2 / degPerRad)]
         let y = try scene(s, targets, o)
         let us = try MUSIC.signalSubspace(data: y, rank: 2)
-        var out = try spectrumFigure(base, title: "Fig. 7: WB-FF MUSIC", targets: targets, rRange: 1...20, rStep: 0.05, scale: o.spectrumScale) {
+        return try spectrumFigure(base, figure: "fig7", title: "Fig. 7: WB-FF MUSIC", targets: targets, rRange: 1...20, rStep: 0.05,
+                                  scale: o.spectrumScale) {
             Localizer.widebandFarFieldSpectrum(system: s, signalSubspace: us, grid: $0)
         }
-        out["figure"] = "fig7"
-        return out
     }
 
     // MARK: Fig. 6 — r_WB-FF vs aperture
 
     /// r_WB-FF (eq. 49) at θ = 60°, B and M of `s`, for apertures D = 0.1…2.0 m (N = round(D/d),
     /// d = λ_c/2) and ρ₁ ∈ {0.5, …, 0.95}.
-    static func fig6(_ base: String, _ s: WidebandSystem, _ o: WidebandFigureOptions) throws -> [String: Any] {
+    static func fig6(_ base: String, _ s: WidebandSystem, _ o: WidebandFigureOptions) throws -> WidebandFigureSummary {
         let th = 60 / degPerRad
         let apertures = (2...40).map { Double($0) * 0.05 }
         var cols = [[Double]](repeating: [], count: rhoLevels.count)
@@ -375,9 +377,11 @@ public enum WidebandFigures {
         try csv.write(to: base + ".csv")
         try fig.write(to: base + ".svg")
         let i18 = xs.indices.min { abs(xs[$0] - 1.8) < abs(xs[$1] - 1.8) }!
-        return ["figure": "fig6", "files": [base + ".csv", base + ".svg"], "aperture_m_near_1.8": xs[i18],
-                "r_wbff_rho0.95_at_1.8m": cols[rhoLevels.firstIndex(of: 0.95)!][i18],
-                "r_wbff_rho0.85_at_1.8m": cols[rhoLevels.firstIndex(of: 0.85)!][i18]]
+        var r = WidebandFigureSummary(figure: "fig6", files: [base + ".csv", base + ".svg"])
+        r.apertureNear18Meters = xs[i18]
+        r.rWBFFRho095At18Meters = cols[rhoLevels.firstIndex(of: 0.95)!][i18]
+        r.rWBFFRho085At18Meters = cols[rhoLevels.firstIndex(of: 0.85)!][i18]
+        return r
     }
 
     // MARK: Fig. 8 — NMSE vs distance
@@ -421,7 +425,7 @@ public enum WidebandFigures {
     /// The SNR sweep that decides the method ordering of Fig. 8: NMSE vs per-entry SNR at the
     /// distances `o.distances` (nil → 3 m and 12 m, inside the interval the paper gives to CS),
     /// off-grid targets, same methods, confidence intervals and CRB as fig8.
-    static func fig8snr(_ base: String, _ s: WidebandSystem, _ o: WidebandFigureOptions) throws -> [String: Any] {
+    static func fig8snr(_ base: String, _ s: WidebandSystem, _ o: WidebandFigureOptions) throws -> WidebandFigureSummary {
         let plan = try WidebandTrialPlan(name: "fig8snr", system: s, options: o)
         let values = try plan.run(0..<plan.count)
         return try plan.write(base: base, values: values)
@@ -436,7 +440,7 @@ public enum WidebandFigures {
     /// (|β| = 1, unit-modulus pilots, σ² = 10^(−SNR/10)). NMSE = mean over trials of ‖x̂ − x‖²/‖x‖²
     /// (Cartesian). MUSIC: coarse scan 0.5–45 m × 60–120° (0.1 m × 0.4°), then three levels of local refinement.
     /// Boundaries r_NB-NF and r_WB-FF (ρ = 0.9, θ = 60°) are marked.
-    static func fig8(_ base: String, _ s: WidebandSystem, _ o: WidebandFigureOptions) throws -> [String: Any] {
+    static func fig8(_ base: String, _ s: WidebandSystem, _ o: WidebandFigureOptions) throws -> WidebandFigureSummary {
         let plan = try WidebandTrialPlan(name: "fig8", system: s, options: o)
         let values = try plan.run(0..<plan.count)
         return try plan.write(base: base, values: values)

@@ -45,7 +45,7 @@ public enum GridStudy {
     }
 
     /// `isac wideband figure table1`: CSV + SVG.
-    static func table1(_ base: String, _ s: WidebandSystem, _ o: WidebandFigureOptions) throws -> [String: Any] {
+    static func table1(_ base: String, _ s: WidebandSystem, _ o: WidebandFigureOptions) throws -> WidebandFigureSummary {
         let trials = o.trials ?? 30
         let rMin = 0.5, rMax = s.rayleighDistanceMeters
         // Budget = the hybrid-min grid at Δ = 0.1 (the grid the CS figures use).
@@ -65,7 +65,7 @@ public enum GridStudy {
                       String(format: "Δ = %.4g", dHyb)))
         let tr = s.radiativeNearFieldInnerMeters...rMax
         var csv = CSVTable(header: ["grid", "parameter", "atoms", "max_coherence", "nmse_db", "ci95_lo_db", "ci95_hi_db", "trials"])
-        var summary: [[String: Any]] = []
+        var summary: [GridStudyRow] = []
         var names: [String] = [], nmses: [Double] = [], mus: [Double] = []
         let prog = ProgressLine("table1 grids×trials", total: grids.count * trials, enabled: o.progress)
         for (name, grid, par) in grids {
@@ -86,7 +86,7 @@ public enum GridStudy {
             let c = vals.isEmpty ? (db: Double.nan, lo: Double.nan, hi: Double.nan) : WidebandFigures.meanCI(vals)
             csv.append(strings: [name, par, "\(grid.count)", CSVTable.format(mu), CSVTable.format(c.db), CSVTable.format(c.lo),
                                  CSVTable.format(c.hi), "\(vals.count)"])
-            summary.append(["grid": name, "parameter": par, "atoms": grid.count, "max_coherence": mu, "nmse_db": c.db])
+            summary.append(GridStudyRow(grid: name, parameter: par, atoms: grid.count, maxCoherence: mu, nmseDb: c.db))
             names.append(name); nmses.append(c.db); mus.append(mu)
         }
         prog.finish()
@@ -117,7 +117,8 @@ public enum GridStudy {
         try csv.write(to: base + ".csv")
         try study.write(to: base + "_study.csv")
         try Figure.writePanels([fig, studyFig], columns: 2, to: base + ".svg")
-        return ["figure": "table1", "files": [base + ".csv", base + "_study.csv", base + ".svg"], "budget_atoms": budget,
-                "grids": summary, "trials": trials]
+        var r = WidebandFigureSummary(figure: "table1", files: [base + ".csv", base + "_study.csv", base + ".svg"])
+        r.budgetAtoms = budget; r.grids = summary; r.trials = trials
+        return r
     }
 }

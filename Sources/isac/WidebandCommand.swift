@@ -399,11 +399,11 @@ struct WBFigure: ParsableCommand {
         try CLIOutput.checkStaged(cmd.out, force: cmd.force)
         let staged = try CLIOutput.stage(cmd.out, force: cmd.force)
         var r = try plan.write(base: (staged.path as NSString).appendingPathComponent(cmd.name), values: values)
-        r = CLIOutput.rewritePaths(r, from: staged.path, to: cmd.out) as! [String: Any]
-        r["seconds"] = seconds
-        r["shards"] = shards.count
+            .relocated(from: staged.path, to: cmd.out)
+        r.seconds = seconds
+        r.shards = shards.count
         try staged.commit(merge: true)
-        return ["out": cmd.out, "figures": [cmd.name: r]] as [String: Any]
+        return try ResultJSON.object(WidebandFiguresResult(out: cmd.out, figures: [cmd.name: r]))
     }
 
     func run() throws {
@@ -411,27 +411,26 @@ struct WBFigure: ParsableCommand {
         let o = try figureOptions()
         let staged = try CLIOutput.stage(out, force: force)
         let names = name == "all" ? WidebandFigures.names : [name]
-        var summary: [String: Any] = [:]
+        var summary: [String: WidebandFigureSummary] = [:]
         for n in names {
             let t0 = Date()
-            var r = try WidebandFigures.make(n, outDir: staged.path, options: o)
-            r = CLIOutput.rewritePaths(r, from: staged.path, to: out) as! [String: Any]
+            var r = try WidebandFigures.make(n, outDir: staged.path, options: o).relocated(from: staged.path, to: out)
             let sec = Date().timeIntervalSince(t0)
-            r["seconds"] = sec
+            r.seconds = sec
             summary[n] = r
             if !json {
-                let files = (r["files"] as? [String] ?? []).map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")
+                let files = r.files.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")
                 print(String(format: "%@  %6.1f s  %@", n, sec, files))
-                if let sr = r["success_rate"] as? Double, let k = r["successes"] as? Int, let tr = r["trials"] as? Int {
-                    print(String(format: "      SOMP (exclusion %d) within one grid cell: %d/%d trials (%.1f %%), %d atoms", exclusionCells, k, tr, 100 * sr, r["atoms"] as? Int ?? 0))
-                    if let kp = r["successes_comparison"] as? Int, let e = r["comparison_exclusion_cells"] as? Int {
+                if let sr = r.successRate, let k = r.successes, let tr = r.trials {
+                    print(String(format: "      SOMP (exclusion %d) within one grid cell: %d/%d trials (%.1f %%), %d atoms", exclusionCells, k, tr, 100 * sr, r.atoms ?? 0))
+                    if let kp = r.successesComparison, let e = r.comparisonExclusionCells {
                         print(String(format: "      SOMP (exclusion %d) on the same trials: %d/%d (%.1f %%)", e, kp, tr, 100 * Double(kp) / Double(tr)))
                     }
                 }
             }
         }
         try staged.commit(merge: true)
-        if json { print(try JSONOutput.string(["out": out, "figures": summary] as [String: Any])) }
+        if json { print(try ResultJSON.string(WidebandFiguresResult(out: out, figures: summary))) }
     }
 }
 
@@ -462,15 +461,15 @@ struct WBBench: ParsableCommand {
     func run() throws {
         let (steps, info) = try WidebandBench.run(only: step, repeats: repeats, exportDir: export, progress: !quiet)
         if json {
-            let arr: [[String: Any]] = steps.map {
-                ["step": $0.name, "best_s": $0.best, "median_s": $0.median, "seconds": $0.seconds,
-                 "cpu_seconds": $0.cpuSeconds, "best_cpu_s": $0.cpuSeconds.min() ?? Double.nan,
-                 "working_set_bytes": $0.workingSetBytes, "peak_rss_bytes": $0.peakRSSBytes, "result": $0.result]
+            let arr = steps.map {
+                WBBenchStepResult(step: $0.name, bestSeconds: $0.best, medianSeconds: $0.median, seconds: $0.seconds,
+                                  cpuSeconds: $0.cpuSeconds, bestCPUSeconds: $0.cpuSeconds.min() ?? Double.nan,
+                                  workingSetBytes: $0.workingSetBytes, peakRSSBytes: $0.peakRSSBytes, result: $0.result)
             }
-            print(try JSONOutput.string(["implementation": "swift", "steps": arr, "inputs": info] as [String: Any]))
+            print(try ResultJSON.string(WBBenchResult(implementation: "swift", steps: arr, inputs: info)))
         } else {
             print(String(format: "paper size: N·M = %d rows, %d atoms, scan %d points, %d repeats",
-                         info["rows_nm"] as? Int ?? 0, info["atoms"] as? Int ?? 0, info["scan_points"] as? Int ?? 0, repeats))
+                         info.rowsNM, info.atoms, info.scanPoints, repeats))
             print("step          best wall (s)  median wall (s)  best CPU (s)  working set (MiB)  peak RSS (MiB)")
             for st in steps {
                 let name = st.name.padding(toLength: 12, withPad: " ", startingAt: 0)
@@ -483,6 +482,29 @@ struct WBBench: ParsableCommand {
 
 // `--json` result types (issue 12: Codable instead of `[String: Any]`; `ResultJSON` prints the same bytes the
 // dictionaries printed: sorted keys, each field keeping the Swift type of the value it replaces).
+
+/// `isac wideband figure --json` (and the merge of its shards): the output folder and one summary per figure.
+struct WidebandFiguresResult: Encodable {
+    let out: String
+    let figures: [String: WidebandFigureSummary]
+}
+
+/// `isac wideband bench --json`: one entry per step and the inputs.
+struct WBBenchResult: Encodable {
+    let implementation: String
+    let steps: [WBBenchStepResult]
+    let inputs: WidebandBenchInputs
+}
+
+/// One step of `isac wideband bench --json` (seconds of each repeat, best and median; bytes).
+struct WBBenchStepResult: Encodable {
+    let step: String, bestSeconds: Double, medianSeconds: Double, seconds: [Double], cpuSeconds: [Double], bestCPUSeconds: Double
+    let workingSetBytes: Int, peakRSSBytes: Int, result: WidebandBenchCheck
+    enum CodingKeys: String, CodingKey {
+        case step, bestSeconds = "best_s", medianSeconds = "median_s", seconds, cpuSeconds = "cpu_seconds", bestCPUSeconds = "best_cpu_s"
+        case workingSetBytes = "working_set_bytes", peakRSSBytes = "peak_rss_bytes", result
+    }
+}
 
 /// `isac wideband coherence-threshold --json`.
 struct CoherenceThresholdResult: Encodable {

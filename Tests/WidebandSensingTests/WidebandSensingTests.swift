@@ -392,7 +392,7 @@ private func smallSystem(antennas: Int = 31, subcarriers: Int = 16) throws -> Wi
     var o = WidebandFigureOptions()
     o.progress = false
     let out = try WidebandFigures.make("fig2", outDir: dir, options: o)
-    let th = out["thresholds"] as! [String: Double]
+    let th = try #require(out.thresholds)
     #expect(abs(th["zeta_0.1"]! - (try FresnelCoherence.threshold(delta: 0.1))) < 1e-12)
     let text = try String(contentsOfFile: dir + "/fig2.csv", encoding: .utf8)
     let rows = text.split(separator: "\n").dropFirst().map { $0.split(separator: ",").map { Double($0)! } }
