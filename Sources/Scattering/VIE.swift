@@ -903,13 +903,15 @@ public enum VIESolver {
     }
 }
 
-/// Collects one result per index from a concurrent loop (index-addressed, so order is deterministic).
-final class ParallelResults<T>: @unchecked Sendable {
+/// Collects one result per index from a concurrent loop (index-addressed, so order is deterministic). `@unchecked`
+/// because the lock is an `NSLock`: `Synchronization.Mutex` would make it checked, but needs macOS 15 and the
+/// package supports macOS 13. Every access to `items` holds the lock; `T` must itself be `Sendable`.
+final class ParallelResults<T: Sendable>: @unchecked Sendable {
     private var items: [T?]
     private let lock = NSLock()
     init(count: Int) { items = .init(repeating: nil, count: count) }
     func set(_ i: Int, _ v: T) { lock.lock(); items[i] = v; lock.unlock() }
-    func values() -> [T] { items.map { $0! } }
+    func values() -> [T] { lock.lock(); defer { lock.unlock() }; return items.map { $0! } }
 }
 
 /// Sine and cosine integrals Si(x) = ∫_0^x sin t/t dt, Ci(x) = γ + ln x + ∫_0^x (cos t − 1)/t dt (x > 0), for the
