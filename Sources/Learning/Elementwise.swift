@@ -51,8 +51,12 @@ func forEachBroadcastRow(_ out: [Int], _ sa: [Int], _ sb: [Int],
     }
 }
 
-@inline(__always)
-func broadcastBinary(_ a: Tensor, _ b: Tensor, _ op: @escaping @Sendable (Float, Float) -> Float) -> Tensor {
+/// One output row of a broadcast binary op: `(out, a, strideA, b, strideB, count)`.
+typealias BroadcastRow = @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Int) -> Void
+
+/// The driver of both `broadcastBinary` forms: same shapes → contiguous chunks split over the workers past 2¹⁶
+/// elements; otherwise one call of `row` per output row of the broadcast shape (every element written once).
+private func broadcastRows(_ a: Tensor, _ b: Tensor, _ row: BroadcastRow) -> Tensor {
     if a.shape == b.shape {
         let n = a.count
         let out = a.scalars.withUnsafeBufferPointer { pab in
@@ -60,7 +64,9 @@ func broadcastBinary(_ a: Tensor, _ b: Tensor, _ op: @escaping @Sendable (Float,
                 uninitializedFloats(n) { po in
                     let pa = SendableMutablePointer(mutating: pab.baseAddress!), pb = SendableMutablePointer(mutating: pbb.baseAddress!)
                     let o = SendableMutablePointer(po)
-                    parallelElementwise(n) { r in for i in r { o.pointer[i] = op(pa.pointer[i], pb.pointer[i]) } }
+                    parallelElementwise(n) { r in
+                        row(o.pointer + r.lowerBound, pa.pointer + r.lowerBound, 1, pb.pointer + r.lowerBound, 1, r.count)
+                    }
                 }
             }
         }
@@ -70,18 +76,25 @@ func broadcastBinary(_ a: Tensor, _ b: Tensor, _ op: @escaping @Sendable (Float,
         preconditionFailure("Tensor: cannot broadcast \(a.shape) with \(b.shape)")
     }
     let sa = broadcastStrides(a.shape, to: shape), sb = broadcastStrides(b.shape, to: shape)
-    var out = [Float](repeating: 0, count: shape.reduce(1, *))
-    a.scalars.withUnsafeBufferPointer { pa in
+    let out = a.scalars.withUnsafeBufferPointer { pa in
         b.scalars.withUnsafeBufferPointer { pb in
-            out.withUnsafeMutableBufferPointer { po in
+            uninitializedFloats(shape.reduce(1, *)) { po in
                 forEachBroadcastRow(shape, sa, sb) { o, ia, ib, n, da, db in
-                    var ia = ia, ib = ib
-                    for j in 0..<n { po[o + j] = op(pa[ia], pb[ib]); ia += da; ib += db }
+                    row(po + o, pa.baseAddress! + ia, da, pb.baseAddress! + ib, db, n)
                 }
             }
         }
     }
     return Tensor(shape: shape, scalars: out)
+}
+
+/// `op(a, b)` elementwise with NumPy broadcasting, `op` called once per element (the rarer ops; the arithmetic
+/// operators use the specialized `BinaryOp` form).
+func broadcastBinary(_ a: Tensor, _ b: Tensor, _ op: @escaping @Sendable (Float, Float) -> Float) -> Tensor {
+    broadcastRows(a, b) { o, x, dx, y, dy, n in
+        var ix = 0, iy = 0
+        for j in 0..<n { o[j] = op(x[ix], y[iy]); ix &+= dx; iy &+= dy }
+    }
 }
 
 /// The four arithmetic operators, dispatched once per row rather than called per element: a closure passed down to
@@ -115,36 +128,7 @@ private func binaryRow(_ op: BinaryOp, _ o: UnsafeMutablePointer<Float>, _ a: Un
 
 /// `a op b` with NumPy broadcasting (the arithmetic operators' kernel; see `BinaryOp`).
 func broadcastBinary(_ a: Tensor, _ b: Tensor, _ op: BinaryOp) -> Tensor {
-    if a.shape == b.shape {
-        let n = a.count
-        let out = a.scalars.withUnsafeBufferPointer { pab in
-            b.scalars.withUnsafeBufferPointer { pbb in
-                uninitializedFloats(n) { po in
-                    let pa = SendableMutablePointer(mutating: pab.baseAddress!), pb = SendableMutablePointer(mutating: pbb.baseAddress!)
-                    let o = SendableMutablePointer(po)
-                    parallelElementwise(n) { r in
-                        binaryRow(op, o.pointer + r.lowerBound, pa.pointer + r.lowerBound, 1, pb.pointer + r.lowerBound, 1, r.count)
-                    }
-                }
-            }
-        }
-        return Tensor(shape: a.shape, scalars: out)
-    }
-    guard let shape = broadcastShape(a.shape, b.shape) else {
-        preconditionFailure("Tensor: cannot broadcast \(a.shape) with \(b.shape)")
-    }
-    let sa = broadcastStrides(a.shape, to: shape), sb = broadcastStrides(b.shape, to: shape)
-    // forEachBroadcastRow visits every output element exactly once
-    let out = a.scalars.withUnsafeBufferPointer { pa in
-        b.scalars.withUnsafeBufferPointer { pb in
-            uninitializedFloats(shape.reduce(1, *)) { po in
-                forEachBroadcastRow(shape, sa, sb) { o, ia, ib, n, da, db in
-                    binaryRow(op, po + o, pa.baseAddress! + ia, da, pb.baseAddress! + ib, db, n)
-                }
-            }
-        }
-    }
-    return Tensor(shape: shape, scalars: out)
+    broadcastRows(a, b) { o, x, dx, y, dy, n in binaryRow(op, o, x, dx, y, dy, n) }
 }
 
 /// Unary kernels of the hot elementwise primitives, specialized per operation (see `BinaryOp`).
