@@ -31,6 +31,8 @@ private struct AttentionGeometry {
     var items: Int { n * heads }
     var tile: Int { lq * lk }
     var scale: Float { 1 / Float(dh).squareRoot() }
+    /// Whether the items have work (then their GEMMs write every element of the output and of the gradients).
+    var fills: Bool { items > 0 && tile > 0 && dh > 0 }
     /// Offset of head h of sample s in a [N, L, D] tensor with L rows per sample.
     func offset(_ item: Int, rows: Int) -> Int { (item / heads) * rows * d + (item % heads) * dh }
 
@@ -43,13 +45,16 @@ private struct AttentionGeometry {
     }
 }
 
-/// Forward pass: the output [N, Lq, D] and the probabilities P [N·H, Lq, Lk] for the pullback.
-private func attentionForward(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int) -> (output: Tensor, probabilities: [Float]) {
+/// Forward pass: the output [N, Lq, D], the probabilities P [N·H, Lq, Lk] for the pullback, and the geometry.
+private func attentionForward(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int)
+    -> (output: Tensor, probabilities: [Float], geometry: AttentionGeometry) {
     _ = blasSingleThreaded
     let g = AttentionGeometry(q, k, v, heads: heads)
     var probs = [Float](unsafeUninitializedCapacity: g.items * g.tile) { _, c in c = g.items * g.tile }
-    var out = [Float](repeating: 0, count: g.n * g.lq * g.d)
-    if g.items > 0, g.tile > 0, g.dh > 0 {
+    // the items' P·V products write every column block of every row when there is work (dₕ > 0 and Lk > 0)
+    var out = g.fills ? [Float](unsafeUninitializedCapacity: g.n * g.lq * g.d) { _, c in c = g.n * g.lq * g.d }
+                      : [Float](repeating: 0, count: g.n * g.lq * g.d)
+    if g.fills {
         q.scalars.withUnsafeBufferPointer { pq in
             k.scalars.withUnsafeBufferPointer { pk in
                 v.scalars.withUnsafeBufferPointer { pv in
@@ -79,20 +84,22 @@ private func attentionForward(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int)
         // dₕ = 0: the scores are all 0, so P is uniform (the output has no columns)
         for i in probs.indices { probs[i] = 1 / Float(g.lk) }
     }
-    return (Tensor(shape: [g.n, g.lq, g.d], scalars: out), probs)
+    return (Tensor(shape: [g.n, g.lq, g.d], scalars: out), probs, g)
 }
 
 /// Reverse-mode derivative of `multiHeadAttentionCore` (see its doc comment for the per-item formulas).
 @derivative(of: multiHeadAttentionCore)
 public func _vjpMultiHeadAttentionCore(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int)
     -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor, Tensor)) {
-    let (out, probs) = attentionForward(q, k, v, heads: heads)
-    let g = AttentionGeometry(q, k, v, heads: heads)
+    let (out, probs, g) = attentionForward(q, k, v, heads: heads)
     return (out, { dOut in
         let dOut = dOut.materialized(out.shape)
-        var dq = [Float](repeating: 0, count: q.count), dk = [Float](repeating: 0, count: k.count)
-        var dv = [Float](repeating: 0, count: v.count)
-        if g.items > 0, g.tile > 0, g.dh > 0 {
+        // with work to do, the items' GEMMs (β = 0) write every column block of dQ, dK and dV
+        func gradient(_ count: Int) -> [Float] {
+            g.fills ? [Float](unsafeUninitializedCapacity: count) { _, c in c = count } : [Float](repeating: 0, count: count)
+        }
+        var dq = gradient(q.count), dk = gradient(k.count), dv = gradient(v.count)
+        if g.fills {
             q.scalars.withUnsafeBufferPointer { pq in
             k.scalars.withUnsafeBufferPointer { pk in
             v.scalars.withUnsafeBufferPointer { pv in

@@ -97,11 +97,15 @@ func broadcastBinary(_ a: Tensor, _ b: Tensor, _ op: @escaping @Sendable (Float,
     }
 }
 
-/// The four arithmetic operators, dispatched once per row rather than called per element: a closure passed down to
-/// the loops (`broadcastBinary(_:_:_:)` with a closure) is an indirect call per element and keeps the loop scalar;
-/// these loops are specialized per operator and vectorize. Same results bit for bit (each element is one IEEE
-/// operation either way).
-enum BinaryOp: Sendable { case add, sub, mul, div }
+/// The four arithmetic operators and the ReLU gate, dispatched once per row rather than called per element: a
+/// closure passed down to the loops (`broadcastBinary(_:_:_:)` with a closure) is an indirect call per element and
+/// keeps the loop scalar; these loops are specialized per operator and vectorize. Same results bit for bit (each
+/// element is one IEEE operation, or one select, either way).
+enum BinaryOp: Sendable {
+    case add, sub, mul, div
+    /// ReLU pullback `(g, x) ↦ x > 0 ? g : 0` (both operands loaded unconditionally: a select, vectorized).
+    case reluGate
+}
 
 /// `o[j] = f(a[j·da], b[j·db])` for j < n, with the contiguous and broadcast-scalar cases as plain loops.
 @inline(__always)
@@ -123,6 +127,7 @@ private func binaryRow(_ op: BinaryOp, _ o: UnsafeMutablePointer<Float>, _ a: Un
     case .sub: stridedRow(o, a, da, b, db, n) { $0 - $1 }
     case .mul: stridedRow(o, a, da, b, db, n) { $0 * $1 }
     case .div: stridedRow(o, a, da, b, db, n) { $0 / $1 }
+    case .reluGate: stridedRow(o, a, da, b, db, n) { $1 > 0 ? $0 : 0 }
     }
 }
 
@@ -142,42 +147,34 @@ enum UnaryOp: Sendable {
 }
 
 extension Tensor {
-    /// `op` applied to every element (split over the workers past 2¹⁶ elements).
-    func unary(_ op: UnaryOp) -> Tensor {
+    /// The driver of `unary(_:)` and `map(_:)`: `row(out, in, count)` over contiguous chunks of the elements, split
+    /// over the workers past 2¹⁶ elements.
+    fileprivate func elementwiseRows(_ row: @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int) -> Void) -> Tensor {
         let n = count
         let out = scalars.withUnsafeBufferPointer { pb in
             uninitializedFloats(n) { po in
                 let p = SendableMutablePointer(mutating: pb.baseAddress!), o = SendableMutablePointer(po)
-                parallelElementwise(n) { r in
-                    let x = p.pointer + r.lowerBound, y = o.pointer + r.lowerBound, m = r.count
-                    switch op {
-                    case .relu: for j in 0..<m { let v = x[j]; y[j] = v > 0 ? v : 0 }
-                    case .scale(let s): for j in 0..<m { y[j] = x[j] * s }
-                    case .shift(let s): for j in 0..<m { y[j] = x[j] + s }
-                    }
-                }
+                parallelElementwise(n) { r in row(o.pointer + r.lowerBound, p.pointer + r.lowerBound, r.count) }
             }
         }
         return Tensor(shape: shape, scalars: out)
     }
 
+    /// `op` applied to every element (split over the workers past 2¹⁶ elements).
+    func unary(_ op: UnaryOp) -> Tensor {
+        elementwiseRows { y, x, m in
+            switch op {
+            case .relu: for j in 0..<m { let v = x[j]; y[j] = v > 0 ? v : 0 }
+            case .scale(let s): for j in 0..<m { y[j] = x[j] * s }
+            case .shift(let s): for j in 0..<m { y[j] = x[j] + s }
+            }
+        }
+    }
+
     /// ReLU pullback: `g` where `x > 0`, else 0 (same shapes).
     func reluPullback(_ x: Tensor) -> Tensor {
         precondition(shape == x.shape, "relu pullback: \(shape) vs \(x.shape)")
-        let n = count
-        let out = scalars.withUnsafeBufferPointer { pgb in
-            x.scalars.withUnsafeBufferPointer { pxb in
-                uninitializedFloats(n) { po in
-                    let pg = SendableMutablePointer(mutating: pgb.baseAddress!), px = SendableMutablePointer(mutating: pxb.baseAddress!)
-                    let o = SendableMutablePointer(po)
-                    parallelElementwise(n) { r in
-                        let g = pg.pointer + r.lowerBound, xv = px.pointer + r.lowerBound, y = o.pointer + r.lowerBound
-                        for j in 0..<r.count { let gj = g[j]; y[j] = xv[j] > 0 ? gj : 0 }  // unconditional load: a select, vectorized
-                    }
-                }
-            }
-        }
-        return Tensor(shape: shape, scalars: out)
+        return broadcastBinary(self, x, .reluGate)
     }
 }
 
@@ -227,14 +224,7 @@ extension Tensor {
     /// Elementwise map (no derivative): the building block of the unary primitives below.
     @inline(__always)
     func map(_ f: @escaping @Sendable (Float) -> Float) -> Tensor {
-        let n = count
-        let out = scalars.withUnsafeBufferPointer { pb in
-            uninitializedFloats(n) { po in
-                let p = SendableMutablePointer(mutating: pb.baseAddress!), o = SendableMutablePointer(po)
-                parallelElementwise(n) { r in for i in r { o.pointer[i] = f(p.pointer[i]) } }
-            }
-        }
-        return Tensor(shape: shape, scalars: out)
+        elementwiseRows { y, x, m in for j in 0..<m { y[j] = f(x[j]) } }
     }
 
     /// Elementwise combination of two same-shape tensors (no derivative).

@@ -8,8 +8,10 @@ public struct RangeAngleSummary: Encodable, Sendable, Equatable {
     public var angleDeg: Double
     enum CodingKeys: String, CodingKey { case rangeMeters = "range_m", angleDeg = "angle_deg" }
 
+    /// A position of `rangeMeters` and `angleDeg`.
+    public init(rangeMeters: Double, angleDeg: Double) { self.rangeMeters = rangeMeters; self.angleDeg = angleDeg }
     /// The range and angle of `t`.
-    init(_ t: PolarTarget) { rangeMeters = t.rangeMeters; angleDeg = t.angleDeg }
+    public init(_ t: PolarTarget) { rangeMeters = t.rangeMeters; angleDeg = t.angleDeg }
 }
 
 /// One true target of a MUSIC spectrum figure (Figs. 5 and 7) with the spectrum's peak on its range cut and the

@@ -142,7 +142,7 @@ struct WBDictionary: ParsableCommand {
                                    coherencePairsEvaluated: mc.evaluated, coherenceSeconds: tc)
         if g.count >= 2 {
             out.maxPair = [mc.pair.0, mc.pair.1].map {
-                DictionaryResult.Atom(rangeMeters: g.points[$0].rangeMeters, angleDeg: g.points[$0].target.angleDeg)
+                RangeAngleSummary(rangeMeters: g.points[$0].rangeMeters, angleDeg: g.points[$0].target.angleDeg)
             }
         }
         if build {
@@ -232,10 +232,9 @@ struct WBLocalize: ParsableCommand {
         let sec = Date().timeIntervalSince(t0)
         let matched = LocalizationError.match(truth: truth, estimates: est)
         let nmse = LocalizationError.nmse(truth: truth, estimates: est)
-        func obj(_ t: PolarTarget) -> DictionaryResult.Atom { DictionaryResult.Atom(rangeMeters: t.rangeMeters, angleDeg: t.angleDeg) }
         if json {
             let out = LocalizeResult(method: method.rawValue, targets: targets, snrDb: snrDb, seed: Int(seed), snapshots: snapshots,
-                                     truth: truth.map { obj($0) }, estimated: matched.map { $0.map { obj($0) } },
+                                     truth: truth.map(RangeAngleSummary.init), estimated: matched.map { $0.map(RangeAngleSummary.init) },
                                      nmse: nmse, nmseDb: 10 * Foundation.log10(nmse), seconds: sec, extra: extra)
             print(try ResultJSON.string(out))
         } else {
@@ -538,13 +537,9 @@ struct CRBResult: Encodable {
 /// `isac wideband dictionary --json` (`max_pair` only with ≥ 2 atoms; `build_seconds`/`dictionary_bytes` only with
 /// `--build`: a nil field is left out, as the key the dictionary never set).
 struct DictionaryResult: Encodable {
-    struct Atom: Encodable {
-        let rangeMeters: Double, angleDeg: Double
-        enum CodingKeys: String, CodingKey { case rangeMeters = "range_m", angleDeg = "angle_deg" }
-    }
     let atoms: Int, maxCoherence: Double, grid: String, delta: Double, angles: Int, zeta: Double, ringScaleMeters: Double
     let rMinMeters: Double, rMaxMeters: Double, rows: Int, coherencePairsEvaluated: Int, coherenceSeconds: Double
-    var maxPair: [Atom]? = nil
+    var maxPair: [RangeAngleSummary]? = nil
     var buildSeconds: Double? = nil
     var dictionaryBytes: Int? = nil
     enum CodingKeys: String, CodingKey {
@@ -566,7 +561,7 @@ struct LocalizeResult: Encodable {
         }
     }
     let method: String, targets: Int, snrDb: Double, seed: Int, snapshots: Int
-    let truth: [DictionaryResult.Atom], estimated: [DictionaryResult.Atom?]
+    let truth: [RangeAngleSummary], estimated: [RangeAngleSummary?]
     let nmse: Double, nmseDb: Double, seconds: Double
     let extra: Extra
     enum CodingKeys: String, CodingKey {
