@@ -436,6 +436,10 @@ public enum VIEPreconditioner: String, Sendable, Equatable, Codable, CaseIterabl
     /// Restricted additive Schwarz on overlapping 3³ neighbourhoods (`VIESchwarzPreconditioner`): per occupied voxel the
     /// operator restricted to it and its ≤ 26 occupied neighbours, inverted, keeping only the centre voxel's 3 rows.
     case schwarz
+    /// Exact LU of the operator's near band (couplings with |Δ|∞ ≤ r, r = `nearRadius`, default 2) in a slab
+    /// ordering (`VIENearBandPreconditioner`): the choice for metal-like voxels, where its GMRES iteration count
+    /// saturates as σ grows (docs/BENCHMARKS.md, "VIE near-band preconditioner").
+    case nearband
     /// The default of every VIE entry point: Jacobi, chosen by measurement (docs/BENCHMARKS.md, issue 14 third session:
     /// non-overlapping 2³ blocks need *more* GMRES iterations than Jacobi on a σ = 4 S/m car, 384 vs 285).
     public static let `default` = VIEPreconditioner.jacobi
@@ -699,7 +703,9 @@ struct RHSBasis {
 ///   ‖a_t − (I − Tχ)A_t‖ ≤ (tol/2)‖a_t‖ + (tol/(2√r))‖c_t‖₁ ≤ tol‖a_t‖. The true per-Tx residual is
 ///   computed afterwards and reported. Without compression each Tx is solved directly.
 /// - `preconditioner` (right; `VIEPreconditioner`): `jacobi` (default) = (1 − T_self χ_n)⁻¹, `block` (clusters of
-///   `blockEdge`³ cells, `VIEBlockPreconditioner`), or `none`; `jacobi: false` forces `none`.
+///   `blockEdge`³ cells, `VIEBlockPreconditioner`), `schwarz`, `nearband` (exact LU of the couplings within
+///   `nearRadius` lattice steps, `VIENearBandPreconditioner`: for metal-like voxels), or `none`; `jacobi: false`
+///   forces `none`.
 /// - Solves run in parallel over right-hand sides; each is sequential, so results do not depend on the
 ///   thread count.
 /// - Warm start across subcarriers: A_{k+1} ≈ A_k · (k_{k+1}/k_k)² e^{−j(k_{k+1}−k_k)|r_n − r_t|}
@@ -710,7 +716,8 @@ public enum VIESolver {
     public static func channel(target: VoxelTarget, array: SensingArray, tolerance: Double = 1e-3,
                                restart: Int = 40, maxIterations: Int = 2000, warmStart: Bool = true,
                                compressRHS: Bool = true, jacobi: Bool = true, discretization: VIEDiscretization = .default,
-                               preconditioner: VIEPreconditioner = .default, blockEdge: Int = VIEPreconditioner.defaultBlockEdge)
+                               preconditioner: VIEPreconditioner = .default, blockEdge: Int = VIEPreconditioner.defaultBlockEdge,
+                               nearRadius: Int = VIENearBandPreconditioner.defaultRadius)
         throws -> (channel: ChannelTensor, stats: [VIEStats])
     {
         try Check.inOpenRange(tolerance, 0, 1, "vie-tolerance")
@@ -805,9 +812,14 @@ public enum VIESolver {
                 let d = CDouble(1, 0) / (CDouble(1, 0) - op.selfTerms[n] * op.chi[n]); return [d, d, d] } : []
             let blocks: VIEBlockPreconditioner? = prec == .block ? try VIEBlockPreconditioner(operator: op, edge: blockEdge) : nil
             let ras: VIESchwarzPreconditioner? = prec == .schwarz ? try VIESchwarzPreconditioner(operator: op) : nil
+            let band: VIENearBandPreconditioner? = prec == .nearband ? try VIENearBandPreconditioner(operator: op, radius: nearRadius) : nil
             ThreadCount.concurrentPerform(iterations: rhs.count) { i in
                 var r: KrylovResult
-                if let ras {
+                if let band {
+                    let apply: ([CDouble]) -> [CDouble] = { y in op.apply(band.solve(y)) }
+                    r = GMRES.solve(apply, b: rhsSnap[i], initialGuess: x0Snap[i].map { band.multiply($0) }, tolerance: tolSnap, restart: restart, maxIterations: maxIterations)
+                    r.solution = band.solve(r.solution)
+                } else if let ras {
                     let apply: ([CDouble]) -> [CDouble] = { y in op.apply(ras.solve(y)) }
                     r = GMRES.solve(apply, b: rhsSnap[i], initialGuess: x0Snap[i].map { ras.multiply($0) }, tolerance: tolSnap, restart: restart, maxIterations: maxIterations)
                     r.solution = ras.solve(r.solution)
@@ -854,7 +866,8 @@ public enum VIESolver {
             let res = results.values()
             if let bad = res.firstIndex(where: { !$0.converged }) {
                 throw ISACError.invalidParameter(name: "vie-tolerance", value: "\(tolerance)",
-                    valid: String(format: "GMRES did not reach %.2e for right-hand side %d at %.4g Hz within %d iterations (residual %.2e); raise --max-iterations or refine the grid", tol, bad, f, maxIterations, res[bad].relativeResidual))
+                    valid: String(format: "GMRES did not reach %.2e for right-hand side %d at %.4g Hz within %d iterations (residual %.2e); raise --max-iterations or refine the grid", tol, bad, f, maxIterations, res[bad].relativeResidual)
+                        + (prec == .nearband ? "" : "; for metal-like voxels use --vie-preconditioner nearband with a long --gmres-restart (docs/scattering.md)"))
             }
             // Per-Tx total fields A_t (recombined from the basis solutions when compressed).
             let sol: [[CDouble]]

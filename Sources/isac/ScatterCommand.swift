@@ -96,6 +96,7 @@ extension VIEPreconditioner: ExpressibleByArgument {}
 /// - `--gmres-restart` [1, 1000] (the Krylov basis is restart × 3 N_voxels complex doubles; the
 ///   memory is checked once the voxel count is known), `--max-iterations` [1, 100000].
 /// - `--vie-block-edge` [1, 4]: the near-field coupling is kept for offsets ≤ 3 cells; e = 4 is already 192 × 192 blocks.
+/// - `--vie-near-radius` [1, 3]: the coupling radius of `nearband`; the near kernel is kept for offsets ≤ 3 cells.
 /// - `--metal-sigma` (0, 10⁸] S/m: σ = 0 is no metal at all; no material conducts better than
 ///   ≈ 6.3·10⁷ S/m (silver).
 enum ScatterChannelLimits {
@@ -128,6 +129,7 @@ enum ScatterChannelLimits {
         try Check.inRange(c.restart, 1, maxRestart, "--gmres-restart")
         try Check.inRange(c.maxIterations, 1, maxIterations, "--max-iterations")
         try Check.inRange(c.vieBlockEdge, 1, 4, "--vie-block-edge")
+        try Check.inRange(c.vieNearRadius, 1, 3, "--vie-near-radius")
         _ = try c.vieDiscretization()
         if let m = c.metalSigma, !(m.isFinite && m > 0 && m <= maxSigma) {
             throw ISACError.invalidParameter(name: "--metal-sigma", value: "\(m)", valid: "must lie in (0, 1e8] S/m (σ ≤ 0 is no metal or not passive; no material conducts better than ≈ 6.3e7 S/m)")
@@ -158,9 +160,10 @@ struct ScatterChannel: ParsableCommand {
     @Option(name: .customLong("max-iterations"), help: "GMRES iteration limit per right-hand side (VIE).") var maxIterations: Int = 2000
     @Option(name: .customLong("metal-sigma"), parsing: .unconditional, help: "Fix the metal conductivity σ (S/m) instead of drawing it from 2…6 S/m.") var metalSigma: Double?
     @Flag(name: .customLong("no-jacobi"), help: "Disable every preconditioner of the VIE (same as --vie-preconditioner none).") var noJacobi = false
-    @Option(name: .customLong("vie-preconditioner"), help: "VIE right preconditioner: jacobi (default; diagonal) | block (block Jacobi on e³-cell clusters) | schwarz (restricted additive Schwarz on overlapping 3³ neighbourhoods) | none.") var viePreconditioner: VIEPreconditioner = .default
+    @Option(name: .customLong("vie-preconditioner"), help: "VIE right preconditioner: jacobi (default; diagonal) | block (block Jacobi on e³-cell clusters) | schwarz (restricted additive Schwarz on overlapping 3³ neighbourhoods) | nearband (exact LU of the couplings within --vie-near-radius lattice steps; for metal-like voxels, with a long --gmres-restart) | none.") var viePreconditioner: VIEPreconditioner = .default
     @Option(name: .customLong("vie-discretization"), help: "VIE coupling/self term (default = fcd; point = the original point-matched scheme; see `scatter validate`).") var vieDiscretizationName: String = "default"
     @Option(name: .customLong("vie-block-edge"), help: "Cluster edge e (grid cells, 1…4) of --vie-preconditioner block.") var vieBlockEdge: Int = VIEPreconditioner.defaultBlockEdge
+    @Option(name: .customLong("vie-near-radius"), help: "Coupling radius r (lattice steps, 1…3) of --vie-preconditioner nearband.") var vieNearRadius: Int = VIENearBandPreconditioner.defaultRadius
     @Flag(name: .customLong("po-shadowing"), help: "po/hybrid: zero the PO current where another opaque facet blocks the Tx (part-to-part shadowing).") var poShadowing = false
     @Option(name: .customLong("born-quadrature"), help: "Born voxel integral: cube (alias-free, default) | center (point sample; aliases at λ/2).") var bornQuadrature: BornQuadrature = .cube
     @Option(name: .customLong("voxelization"), help: "car/motorbike: staircase (voxel in iff its centre is; default) | weighted (filled fraction and interface normal per boundary voxel, VehicleVoxelization).") var voxelizationName: String = "staircase"
@@ -242,7 +245,8 @@ struct ScatterChannel: ParsableCommand {
         if cfg.solver == .vie {
             (H, vieStats) = try VIESolver.channel(target: t, array: array, tolerance: cfg.vieTolerance, restart: restart,
                                                   maxIterations: maxIterations, jacobi: !noJacobi,
-                                                  discretization: try vieDiscretization(), preconditioner: viePreconditioner, blockEdge: vieBlockEdge)
+                                                  discretization: try vieDiscretization(), preconditioner: viePreconditioner, blockEdge: vieBlockEdge,
+                                                  nearRadius: vieNearRadius)
             its = vieStats.map { $0.maxIterations }.max()
         } else {
             H = try BornSolver.channel(target: t, array: array, quadrature: bornQuadrature); its = nil
@@ -262,6 +266,7 @@ struct ScatterChannel: ParsableCommand {
             if !vieStats.isEmpty {
                 o.viePreconditioner = noJacobi ? "none" : viePreconditioner.rawValue
                 o.vieBlockEdge = vieBlockEdge; o.vieDiscretization = vieDiscretizationName
+                if viePreconditioner == .nearband && !noJacobi { o.vieNearRadius = vieNearRadius }
                 o.vie = vieStats.map { .init(frequencyHz: $0.frequencyHz, solves: $0.solves, meanIterations: $0.meanIterations,
                                              maxIterations: $0.maxIterations, maxRelativeResidual: $0.maxRelativeResidual, seconds: $0.seconds) }
             }
@@ -523,6 +528,8 @@ struct ScatterChannelResult: Encodable {
     var gmresMaxIterations: Int?
     var viePreconditioner: String? = nil
     var vieBlockEdge: Int? = nil
+    /// `--vie-near-radius`, present only with `--vie-preconditioner nearband`.
+    var vieNearRadius: Int? = nil
     var vieDiscretization: String? = nil
     /// Vehicles only: `--voxelization`, the number of weighted boundary voxels, and `--feature-pitch` (m; absent = pitch).
     var voxelization: String? = nil
