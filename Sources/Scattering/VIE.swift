@@ -437,8 +437,9 @@ public enum VIEPreconditioner: String, Sendable, Equatable, Codable, CaseIterabl
     /// operator restricted to it and its ≤ 26 occupied neighbours, inverted, keeping only the centre voxel's 3 rows.
     case schwarz
     /// Exact LU of the operator's near band (couplings with |Δ|∞ ≤ r, r = `nearRadius`, default 2) in a slab
-    /// ordering (`VIENearBandPreconditioner`): the choice for metal-like voxels, where its GMRES iteration count
-    /// saturates as σ grows (docs/BENCHMARKS.md, "VIE near-band preconditioner").
+    /// ordering (`VIENearBandPreconditioner`): for metal-like voxels on targets up to ≈ 7 λ, where its GMRES
+    /// iteration count saturates as σ grows; on an 11 λ car at σ = 10³ S/m it stagnates where Jacobi converges
+    /// (docs/BENCHMARKS.md, "VIE near-band preconditioner").
     case nearband
     /// The default of every VIE entry point: Jacobi, chosen by measurement (docs/BENCHMARKS.md, issue 14 third session:
     /// non-overlapping 2³ blocks need *more* GMRES iterations than Jacobi on a σ = 4 S/m car, 384 vs 285).
@@ -641,6 +642,9 @@ public struct VIEStats: Sendable, Codable {
     public var seconds: Double
     /// Number of GMRES solves (the rank of the compressed right-hand-side basis; N_t without compression).
     public var solves: Int
+    /// `nearband` only: LAPACK's estimate of 1/κ₁(M) of the factored near band (`BandedLU.reciprocalCondition`).
+    /// A tiny value means M is close to singular and M⁻¹ amplifies some currents; that is when GMRES stagnates.
+    public var nearBandReciprocalCondition: Double? = nil
 }
 
 /// Orthonormal basis of the incident fields of all Tx (columns of A_inc [dim × N_t]) by column-pivoted
@@ -813,6 +817,7 @@ public enum VIESolver {
             let blocks: VIEBlockPreconditioner? = prec == .block ? try VIEBlockPreconditioner(operator: op, edge: blockEdge) : nil
             let ras: VIESchwarzPreconditioner? = prec == .schwarz ? try VIESchwarzPreconditioner(operator: op) : nil
             let band: VIENearBandPreconditioner? = prec == .nearband ? try VIENearBandPreconditioner(operator: op, radius: nearRadius) : nil
+            let bandRcond = band?.reciprocalCondition()
             ThreadCount.concurrentPerform(iterations: rhs.count) { i in
                 var r: KrylovResult
                 if let band {
@@ -867,7 +872,9 @@ public enum VIESolver {
             if let bad = res.firstIndex(where: { !$0.converged }) {
                 throw ISACError.invalidParameter(name: "vie-tolerance", value: "\(tolerance)",
                     valid: String(format: "GMRES did not reach %.2e for right-hand side %d at %.4g Hz within %d iterations (residual %.2e); raise --max-iterations or refine the grid", tol, bad, f, maxIterations, res[bad].relativeResidual)
-                        + (prec == .nearband ? "" : "; for metal-like voxels use --vie-preconditioner nearband with a long --gmres-restart (docs/scattering.md)"))
+                        + (bandRcond.map { String(format: " (near-band reciprocal condition %.2e)", $0) }
+                           ?? "; for metal-like voxels try --vie-preconditioner nearband with a long --gmres-restart")
+                        + "; for metal bodies larger than a wavelength use --solver po or hybrid (docs/scattering.md)")
             }
             // Per-Tx total fields A_t (recombined from the basis solutions when compressed).
             let sol: [[CDouble]]
@@ -910,7 +917,8 @@ public enum VIESolver {
             prev = sol; prevK = k
             let its = res.map { $0.iterations }
             stats.append(VIEStats(frequencyHz: f, maxIterations: its.max() ?? 0, meanIterations: Double(its.reduce(0, +)) / Double(max(its.count, 1)),
-                                  maxRelativeResidual: trueRes.max() ?? 0, seconds: Date().timeIntervalSince(t0), solves: rhs.count))
+                                  maxRelativeResidual: trueRes.max() ?? 0, seconds: Date().timeIntervalSince(t0), solves: rhs.count,
+                                  nearBandReciprocalCondition: bandRcond))
         }
         return (H, stats)
     }

@@ -129,7 +129,7 @@ enum ScatterChannelLimits {
         try Check.inRange(c.restart, 1, maxRestart, "--gmres-restart")
         try Check.inRange(c.maxIterations, 1, maxIterations, "--max-iterations")
         try Check.inRange(c.vieBlockEdge, 1, 4, "--vie-block-edge")
-        try Check.inRange(c.vieNearRadius, 1, 3, "--vie-near-radius")
+        try Check.inRange(c.vieNearRadius, 1, VIENearBandPreconditioner.maximumRadius, "--vie-near-radius")
         _ = try c.vieDiscretization()
         if let m = c.metalSigma, !(m.isFinite && m > 0 && m <= maxSigma) {
             throw ISACError.invalidParameter(name: "--metal-sigma", value: "\(m)", valid: "must lie in (0, 1e8] S/m (σ ≤ 0 is no metal or not passive; no material conducts better than ≈ 6.3e7 S/m)")
@@ -160,7 +160,7 @@ struct ScatterChannel: ParsableCommand {
     @Option(name: .customLong("max-iterations"), help: "GMRES iteration limit per right-hand side (VIE).") var maxIterations: Int = 2000
     @Option(name: .customLong("metal-sigma"), parsing: .unconditional, help: "Fix the metal conductivity σ (S/m) instead of drawing it from 2…6 S/m.") var metalSigma: Double?
     @Flag(name: .customLong("no-jacobi"), help: "Disable every preconditioner of the VIE (same as --vie-preconditioner none).") var noJacobi = false
-    @Option(name: .customLong("vie-preconditioner"), help: "VIE right preconditioner: jacobi (default; diagonal) | block (block Jacobi on e³-cell clusters) | schwarz (restricted additive Schwarz on overlapping 3³ neighbourhoods) | nearband (exact LU of the couplings within --vie-near-radius lattice steps; for metal-like voxels, with a long --gmres-restart) | none.") var viePreconditioner: VIEPreconditioner = .default
+    @Option(name: .customLong("vie-preconditioner"), help: "VIE right preconditioner: jacobi (default; diagonal) | block (block Jacobi on e³-cell clusters) | schwarz (restricted additive Schwarz on overlapping 3³ neighbourhoods) | nearband (exact LU of the couplings within --vie-near-radius lattice steps; for metal-like voxels on targets up to ≈ 7 λ, with a long --gmres-restart) | none.") var viePreconditioner: VIEPreconditioner = .default
     @Option(name: .customLong("vie-discretization"), help: "VIE coupling/self term (default = fcd; point = the original point-matched scheme; see `scatter validate`).") var vieDiscretizationName: String = "default"
     @Option(name: .customLong("vie-block-edge"), help: "Cluster edge e (grid cells, 1…4) of --vie-preconditioner block.") var vieBlockEdge: Int = VIEPreconditioner.defaultBlockEdge
     @Option(name: .customLong("vie-near-radius"), help: "Coupling radius r (lattice steps, 1…3) of --vie-preconditioner nearband.") var vieNearRadius: Int = VIENearBandPreconditioner.defaultRadius
@@ -268,7 +268,8 @@ struct ScatterChannel: ParsableCommand {
                 o.vieBlockEdge = vieBlockEdge; o.vieDiscretization = vieDiscretizationName
                 if viePreconditioner == .nearband && !noJacobi { o.vieNearRadius = vieNearRadius }
                 o.vie = vieStats.map { .init(frequencyHz: $0.frequencyHz, solves: $0.solves, meanIterations: $0.meanIterations,
-                                             maxIterations: $0.maxIterations, maxRelativeResidual: $0.maxRelativeResidual, seconds: $0.seconds) }
+                                             maxIterations: $0.maxIterations, maxRelativeResidual: $0.maxRelativeResidual, seconds: $0.seconds,
+                                             nearBandReciprocalCondition: $0.nearBandReciprocalCondition) }
             }
             print(try ResultJSON.string(o))
         } else {
@@ -517,6 +518,8 @@ struct ScatterChannelResult: Encodable {
     /// One subcarrier's VIE solve statistics.
     struct VIEStats: Encodable {
         var frequencyHz: Double, solves: Int, meanIterations: Double, maxIterations: Int, maxRelativeResidual: Double, seconds: Double
+        /// `nearband` only: 1/κ₁ estimate of the factored near band.
+        var nearBandReciprocalCondition: Double? = nil
     }
     var target: String, solver: String, out: String
     var shape: [Int]

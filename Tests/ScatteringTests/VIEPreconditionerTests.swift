@@ -152,6 +152,17 @@ private func metalBox(sigma: Double, pitch: Double = 0.0061) throws -> VoxelTarg
     let (hb, sb) = try VIESolver.channel(target: t6, array: arr, tolerance: 1e-8, restart: 100, preconditioner: .nearband)
     #expect(relativeChannelError(hb, reference: hj) < 1e-6)
     #expect(sb.allSatisfy { $0.maxRelativeResidual <= 1.5e-8 })
+    // The stats carry the near band's 1/κ₁ estimate, and only for `nearband`: it lies in (0, 1], and it equals
+    // the preconditioner's own estimate rebuilt from the same operator.
+    let (_, sj) = try VIESolver.channel(target: t6, array: arr, tolerance: 1e-3, restart: 100, preconditioner: .jacobi)
+    #expect(sj.allSatisfy { $0.nearBandReciprocalCondition == nil })
+    let rc = try #require(sb.first?.nearBandReciprocalCondition)
+    #expect(rc > 0 && rc <= 1)
+    let f = arr.frequenciesHz[0]
+    let op6 = try VIEOperator(target: t6, wavenumber: Fields.wavenumber(frequencyHz: f), contrast: t6.contrastGrid(frequencyHz: f),
+                              discretization: .default)
+    let direct = try VIENearBandPreconditioner(operator: op6).reciprocalCondition()
+    #expect(abs(direct - rc) <= 1e-9 * rc, "stats \(rc) vs direct \(direct)")
     var counts: [Int] = []
     for sigma in [1e3, 1e5, 6e7] {
         let t = try metalBox(sigma: sigma)
