@@ -61,7 +61,7 @@ public struct BandedLU: Sendable {
         var norm1 = 0.0
         for j in 0..<n {
             var col = 0.0
-            for r in kl..<ld { let v = store[r + j * ld]; col += (v.real * v.real + v.imaginary * v.imaginary).squareRoot() }
+            for r in kl..<ld { col += store[r + j * ld].length }
             norm1 = max(norm1, col)
         }
         var ipiv = [Int32](repeating: 0, count: n)

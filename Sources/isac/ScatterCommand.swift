@@ -267,9 +267,7 @@ struct ScatterChannel: ParsableCommand {
                 o.viePreconditioner = noJacobi ? "none" : viePreconditioner.rawValue
                 o.vieBlockEdge = vieBlockEdge; o.vieDiscretization = vieDiscretizationName
                 if viePreconditioner == .nearband && !noJacobi { o.vieNearRadius = vieNearRadius }
-                o.vie = vieStats.map { .init(frequencyHz: $0.frequencyHz, solves: $0.solves, meanIterations: $0.meanIterations,
-                                             maxIterations: $0.maxIterations, maxRelativeResidual: $0.maxRelativeResidual, seconds: $0.seconds,
-                                             nearBandReciprocalCondition: $0.nearBandReciprocalCondition) }
+                o.vie = vieStats
             }
             print(try ResultJSON.string(o))
         } else {
@@ -515,12 +513,6 @@ struct ScatterSphereResult: Encodable {
 /// `scatter channel --json` (voxel solvers): the written tensor's shape [N_r, N_t, K] and the target's geometry
 /// (m, deg); GMRES fields only for the VIE.
 struct ScatterChannelResult: Encodable {
-    /// One subcarrier's VIE solve statistics.
-    struct VIEStats: Encodable {
-        var frequencyHz: Double, solves: Int, meanIterations: Double, maxIterations: Int, maxRelativeResidual: Double, seconds: Double
-        /// `nearband` only: 1/κ₁ estimate of the factored near band.
-        var nearBandReciprocalCondition: Double? = nil
-    }
     var target: String, solver: String, out: String
     var shape: [Int]
     var voxels: Int
@@ -538,7 +530,8 @@ struct ScatterChannelResult: Encodable {
     var voxelization: String? = nil
     var boundaryVoxels: Int? = nil
     var featurePitchM: Double? = nil
-    var vie: [VIEStats]? = nil
+    /// Per subcarrier, the library's VIE solve statistics as they are (`Scattering.VIEStats`).
+    var vie: [Scattering.VIEStats]? = nil
 }
 
 /// `scatter bench --json`: Born per-sample times per preset and VIE cube scaling rows (s, CPU s, ns per N log2 N).
